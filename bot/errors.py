@@ -1,0 +1,104 @@
+"""The bot's error tree: every failure we expect, as a type, with what the user should read.
+
+    BotError                      anything we anticipated; `user_message` is safe to show
+    ├── UpstreamError             the chat API failed
+    │   ├── UpstreamUnavailable   connection refused, DNS failure, network down
+    │   ├── UpstreamTimeout       no answer in time (phase: connect, first_token, idle)
+    │   ├── UpstreamHTTPError     4xx/5xx; carries status, the upstream's message, Retry-After
+    │   └── UpstreamProtocolError bad JSON, missing choices, an error object inside the stream,
+    │                             a stream cut before [DONE]
+    └── GenerationStopped         the user pressed /stop
+
+Errors are translated at the edge where they arise (upstream.py for httpx); this module
+imports nothing from httpx or Telegram.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+TimeoutPhase = Literal["connect", "first_token", "idle"]
+
+
+class BotError(Exception):
+    """An anticipated failure; `user_message` is what the chat is told."""
+
+    @property
+    def user_message(self) -> str:
+        return "Something went wrong. Please try again."
+
+
+class UpstreamError(BotError):
+    """The upstream chat API could not give an answer."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The upstream could not be reached at all."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"upstream unreachable: {detail}")
+        self.detail = detail
+
+    @property
+    def user_message(self) -> str:
+        return "The AI service can't be reached right now. Please try again in a minute."
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer within the configured time."""
+
+    def __init__(self, phase: TimeoutPhase, seconds: float) -> None:
+        super().__init__(f"upstream timed out ({phase}, {seconds:g} s)")
+        self.phase: TimeoutPhase = phase
+        self.seconds = seconds
+
+    @property
+    def user_message(self) -> str:
+        if self.phase == "idle":
+            return f"The AI service stopped sending for {self.seconds:g} s, so the reply was cut."
+        if self.phase == "first_token":
+            return f"The AI service did not start answering within {self.seconds:g} s."
+        return "The AI service did not accept the connection in time. Please try again."
+
+
+class UpstreamHTTPError(UpstreamError):
+    """The upstream answered with an HTTP error status."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"upstream HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def user_message(self) -> str:
+        if self.status == 429:
+            when = f" in {self.retry_after:g} s" if self.retry_after else " in a moment"
+            return f"The AI service is rate-limiting requests. Please try again{when}."
+        if self.status in (401, 403):
+            return "The AI service refused the bot's credentials. Please tell the bot's operator."
+        if self.status == 404:
+            return f"The AI service does not know this model or endpoint ({self.message})."
+        if self.status >= 500:
+            return f"The AI service had an internal error ({self.status}). Please try again."
+        return f"The AI service rejected the request: {self.message}"
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream answered, but not in the format the API promises."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"upstream protocol error: {detail}")
+        self.detail = detail
+
+    @property
+    def user_message(self) -> str:
+        return f"The AI service sent a reply the bot could not read ({self.detail})."
+
+
+class GenerationStopped(BotError):
+    """The user stopped the reply in progress."""
+
+    @property
+    def user_message(self) -> str:
+        return "Stopped."
