@@ -1,0 +1,599 @@
+"""A fake OpenAI-compatible chat API in the seed's shape: a real HTTP server on 127.0.0.1.
+
+Owns the endpoints the bot uses (`GET /models` or `/v1/models`, `GET /about`,
+`POST /v1/chat/completions`), request validation the way the real API does it (OpenAI's error
+shape), scripted replies with injected faults, WAV audio replies, and the log of what it received.
+It must not import from `bot`: it stands for a server we do not control.
+
+Validation is written by hand from /work/shared/spec/openai-openapi.yaml (nothing copied):
+`components.schemas.Error` for the error body, `CreateChatCompletionRequest` for the parameter
+ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3). Voices and
+the accepted parameters follow the seed (`seed/gpt-api-service.md`), which is narrower than OpenAI.
+
+Faults apply to chat requests. Streaming honours all of them. A whole (non-streaming) reply honours
+the HTTP_* faults, HANG_BEFORE_FIRST_TOKEN, CUT_MID_STREAM and STALL_MID_STREAM (mid-body),
+MALFORMED_JSON, ERROR_EVENT (a 200 `{"error"}` body), EMPTY_CHOICES and NO_AUDIO; NO_DONE has no
+meaning there and is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import enum
+import io
+import itertools
+import json
+import math
+import sys
+import time
+import wave
+from array import array
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+JsonDict = dict[str, Any]
+
+CHAT_PATH = "/v1/chat/completions"
+
+DEFAULT_MODELS: tuple[str, ...] = (
+    "gpt-4o-mini-2024-07-18",
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4o-2024-05-13",
+    "gpt-4",
+    "gpt-3.5-turbo",
+    "gpt-3.5-turbo-1106",
+    "gpt-3.5-turbo-0613",
+    "gpt-3.5-turbo-0125",
+    "gpt-3.5-turbo-0301",
+    "gpt-4o-audio-preview",
+    "gpt-4o-audio-preview-2024-10-01",
+    "text-embedding-3-large",
+    "text-embedding-3-small",
+    "text-embedding-ada-002",
+)
+
+DEFAULT_ABOUT: Mapping[str, Any] = {
+    "name": "GPT API Service (fake)",
+    "version": "1.0.0",
+    "description": "An OpenAI-compatible chat API for tests",
+    "maintained_by": "the test suite",
+    "originator_info": {"expertise": ["Python Development", "Testing"], "youtube": None},
+    "social_links": {"telegram": "https://t.me/example", "github": "https://github.com/example"},
+}
+
+VOICES = frozenset({"alloy", "echo", "fable", "onyx", "nova", "shimmer"})
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+# The parameters the seed documents, plus the audio ones: anything else is rejected the way
+# OpenAI rejects unknown arguments, so the client cannot drift into sending extras.
+REQUEST_KEYS = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "stream",
+        "modalities",
+        "audio",
+    }
+)
+PARAM_RANGES = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "presence_penalty": (-2.0, 2.0),
+    "frequency_penalty": (-2.0, 2.0),
+}
+SAMPLE_RATE = 24_000
+# 400 Hz divides 24 kHz evenly, so one 60-sample period repeats into any length without a loop.
+TONE_HZ = 400
+
+
+class Fault(enum.Enum):
+    NONE = "none"
+    HTTP_500 = "http_500"
+    HTTP_401 = "http_401"
+    HTTP_404 = "http_404"
+    HTTP_429 = "http_429"
+    CUT_MID_STREAM = "cut_mid_stream"  # close the connection after `after_chunks` chunks
+    MALFORMED_JSON = "malformed_json"  # a broken data event after `after_chunks` chunks
+    ERROR_EVENT = "error_event"  # an {"error": {...}} data event after `after_chunks` chunks
+    NO_DONE = "no_done"  # the content, then a clean end without finish_reason or [DONE]
+    EMPTY_CHOICES = "empty_choices"  # a chunk with `choices: []` and no usage
+    HANG_BEFORE_FIRST_TOKEN = "hang_before_first_token"  # headers, then nothing until client leaves
+    STALL_MID_STREAM = "stall_mid_stream"  # `after_chunks` chunks, then nothing until client leaves
+    NO_AUDIO = "no_audio"  # an audio request answered with text only
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyScript:
+    """How the fake answers one chat request; `chunk_size` is characters per chunk."""
+
+    text: str
+    first_token_delay: float = 0.0
+    chunk_delay: float = 0.0
+    chunk_size: int = 4
+    fault: Fault = Fault.NONE
+    after_chunks: int = 2
+    retry_after: int | None = None
+    usage: bool = True
+    audio_seconds: float | None = None  # None: 0.06 s per transcript character, at least 0.5 s
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as received: lower-cased header names, JSON body or None, monotonic time."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any
+    at: float
+
+
+class FakeUpstream:
+    """The fake server; `script()` queues replies, `requests` and `disconnects` record the rest.
+
+    `disconnects` counts chat requests whose client left before the reply ended (a handler still
+    waiting when the server stops counts too, so read it before `stop()`).
+    """
+
+    def __init__(
+        self,
+        *,
+        models: Sequence[str] = DEFAULT_MODELS,
+        models_path: str = "/models",
+        about: Mapping[str, Any] = DEFAULT_ABOUT,
+        require_key: str | None = None,
+    ) -> None:
+        self.models = tuple(models)
+        self.models_path = models_path
+        self.about = about
+        self.require_key = require_key
+        self.requests: list[RecordedRequest] = []
+        self.disconnects = 0
+        self.base_url = ""
+        self._scripts: deque[ReplyScript] = deque()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Event()
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._record_and_authorize])
+        app.router.add_get(self.models_path, self._on_models)
+        app.router.add_get("/about", self._on_about)
+        app.router.add_post(CHAT_PATH, self._on_chat)
+        # handler_cancellation: a client that goes away cancels its handler, which is how
+        # `disconnects` learns about it even while the handler is only sleeping.
+        self._runner = web.AppRunner(
+            app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def script(self, *scripts: ReplyScript) -> None:
+        """Queue replies; each chat request consumes the next one, in order."""
+        self._scripts.extend(scripts)
+
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "POST" and r.path == CHAT_PATH]
+
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 10) -> None:
+        """Wait until `predicate()` holds (checked whenever a request or disconnect is recorded).
+
+        Raises TimeoutError after `within` seconds.
+        """
+        async with asyncio.timeout(within):
+            while not predicate():
+                await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @web.middleware
+    async def _record_and_authorize(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        self.requests.append(
+            RecordedRequest(request.method, request.path, headers, body, time.monotonic())
+        )
+        self._notify()
+        if self.require_key is not None:
+            given = request.headers.get("Authorization")
+            if given is None:
+                return _error(401, "You didn't provide an API key.", code=None)
+            if given != f"Bearer {self.require_key}":
+                return _error(401, "Incorrect API key provided.", code="invalid_api_key")
+        return await handler(request)
+
+    async def _on_models(self, request: web.Request) -> web.Response:
+        data = [
+            {"id": model, "object": "model", "created": 1715367049, "owned_by": "fake-upstream"}
+            for model in self.models
+        ]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _on_about(self, request: web.Request) -> web.Response:
+        return web.json_response(dict(self.about))
+
+    async def _on_chat(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            return _error(400, "We could not parse the JSON body of your request.")
+        problem = self._invalid(body)
+        if problem is not None:
+            return problem
+        script = self._scripts.popleft() if self._scripts else _echo(body["messages"])
+        failure = _http_fault(script, body["model"])
+        if failure is not None:
+            return failure
+        try:
+            if body.get("stream"):
+                return await self._stream(request, body, script)
+            return await self._whole(request, body, script)
+        except (asyncio.CancelledError, ConnectionResetError):
+            self.disconnects += 1
+            self._notify()
+            raise
+
+    def _invalid(self, body: Any) -> web.Response | None:
+        """The error the real API would answer for this request body, or None if it is valid."""
+        if not isinstance(body, dict):
+            return _error(400, "The request body must be a JSON object.")
+        for key in body:
+            if key not in REQUEST_KEYS:
+                return _error(400, f"Unrecognized request argument supplied: {key}", param=key)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return _error(400, "you must provide a model parameter", param="model")
+        problem = _invalid_messages(body.get("messages")) or _invalid_params(body)
+        if problem is not None:
+            return problem
+        if model not in self.models:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return _error(404, message, code="model_not_found")
+        if "embedding" in model:
+            message = f"`{model}` is not a chat model and is not supported in v1/chat/completions."
+            return _error(400, message, param="model")
+        if "audio" in body.get("modalities", []):
+            if "audio" not in model:
+                message = "Invalid value: 'audio'. This model does not support audio output."
+                return _error(400, message, param="modalities", code="invalid_value")
+            if body.get("stream"):
+                message = "This fake does not stream audio; send `stream: false`."
+                return _error(400, message, param="stream", code="unsupported_value")
+        return None
+
+    async def _stream(
+        self, request: web.Request, body: JsonDict, script: ReplyScript
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        if script.fault is Fault.HANG_BEFORE_FIRST_TOKEN:
+            await _until_client_leaves()
+        await asyncio.sleep(script.first_token_delay)
+        chunk = _ChunkMaker(f"chatcmpl-fake{next(self._ids)}", body["model"])
+        await response.write(chunk.event({"role": "assistant", "content": ""}))
+        pieces = _pieces(script.text, script.chunk_size)
+        for index in range(len(pieces) + 1):
+            at_fault = index == min(script.after_chunks, len(pieces))
+            if at_fault and await _inject(request, response, script.fault, chunk):
+                return response
+            if index == len(pieces):
+                break
+            if index:
+                await asyncio.sleep(script.chunk_delay)
+            await response.write(chunk.event({"content": pieces[index]}))
+        if script.fault is not Fault.NO_DONE:
+            await response.write(chunk.event({}, finish_reason="stop"))
+            if script.usage:
+                await response.write(chunk.usage_event(_usage(body["messages"], script.text)))
+            await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def _whole(
+        self, request: web.Request, body: JsonDict, script: ReplyScript
+    ) -> web.StreamResponse:
+        if script.fault is Fault.HANG_BEFORE_FIRST_TOKEN:
+            await _until_client_leaves()
+        await asyncio.sleep(script.first_token_delay)
+        if script.fault is Fault.ERROR_EVENT:
+            return web.json_response({"error": _SERVER_ERROR})
+        if script.fault is Fault.MALFORMED_JSON:
+            return web.Response(
+                text='{"id": "chatcmpl-fake", "choices": [', content_type="application/json"
+            )
+        message: JsonDict = {"role": "assistant", "content": script.text}
+        if "audio" in body.get("modalities", []) and script.fault is not Fault.NO_AUDIO:
+            seconds = script.audio_seconds or max(0.5, 0.06 * len(script.text))
+            audio = {
+                "id": f"audio_fake{next(self._ids)}",
+                "data": base64.b64encode(make_wav(seconds)).decode("ascii"),
+                "transcript": script.text,
+                "expires_at": int(time.time()) + 3600,
+            }
+            message = {"role": "assistant", "content": None, "audio": audio}
+        choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}]
+        payload: JsonDict = {
+            "id": f"chatcmpl-fake{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [] if script.fault is Fault.EMPTY_CHOICES else choices,
+        }
+        if script.usage:
+            payload["usage"] = _usage(body["messages"], script.text)
+        if script.fault in (Fault.CUT_MID_STREAM, Fault.STALL_MID_STREAM):
+            return await _partial_body(request, json.dumps(payload).encode(), script.fault)
+        return web.json_response(payload)
+
+
+_SERVER_ERROR: JsonDict = {
+    "message": "The server had an error while processing your request. Sorry about that!",
+    "type": "server_error",
+    "param": None,
+    "code": None,
+}
+
+
+class _ChunkMaker:
+    """`chat.completion.chunk` events of one reply, shaped like OpenAI's."""
+
+    def __init__(self, ident: str, model: str) -> None:
+        self._base = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
+
+    def event(self, delta: JsonDict, finish_reason: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return _sse({**self._base, "choices": [choice]})
+
+    def usage_event(self, usage: JsonDict) -> bytes:
+        return _sse({**self._base, "choices": [], "usage": usage})
+
+    def empty_choices_event(self) -> bytes:
+        return _sse({**self._base, "choices": []})
+
+
+async def _inject(
+    request: web.Request, response: web.StreamResponse, fault: Fault, chunk: _ChunkMaker
+) -> bool:
+    """Play a mid-stream fault, if `fault` is one; True when the stream is over because of it."""
+    if fault is Fault.CUT_MID_STREAM:
+        # No await after the abort: the handler must not see its own cut as a client leaving.
+        _abort(request)
+        return True
+    if fault is Fault.STALL_MID_STREAM:
+        await _until_client_leaves()
+    if fault is Fault.MALFORMED_JSON:
+        await response.write(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n')
+    elif fault is Fault.ERROR_EVENT:
+        await response.write(_sse({"error": _SERVER_ERROR}))
+        await response.write_eof()
+        return True
+    elif fault is Fault.EMPTY_CHOICES:
+        await response.write(chunk.empty_choices_event())
+    return False
+
+
+async def _partial_body(request: web.Request, body: bytes, fault: Fault) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    if fault is Fault.STALL_MID_STREAM:
+        await _until_client_leaves()
+    _abort(request)
+    return response
+
+
+def _abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def _until_client_leaves() -> None:
+    # Only the handler's cancellation (the client went away, or the server stops) ends this.
+    await asyncio.Event().wait()
+
+
+def _http_fault(script: ReplyScript, model: str) -> web.Response | None:
+    match script.fault:
+        case Fault.HTTP_500:
+            return _error(500, _SERVER_ERROR["message"], type_="server_error")
+        case Fault.HTTP_401:
+            return _error(401, "Incorrect API key provided.", code="invalid_api_key")
+        case Fault.HTTP_404:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return _error(404, message, code="model_not_found")
+        case Fault.HTTP_429:
+            headers = {} if script.retry_after is None else {"Retry-After": str(script.retry_after)}
+            message = "Rate limit reached for requests. Please try again later."
+            return _error(
+                429, message, type_="requests", code="rate_limit_exceeded", headers=headers
+            )
+    return None
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    error = {"message": message, "type": type_, "param": param, "code": code}
+    return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def _invalid_messages(messages: Any) -> web.Response | None:
+    if not isinstance(messages, list) or not messages:
+        message = "Invalid 'messages': expected a non-empty array of messages."
+        return _error(400, message, param="messages", code="empty_array")
+    for index, item in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(item, dict):
+            return _error(400, f"Invalid '{where}': expected an object.", param=where)
+        if item.get("role") not in ROLES:
+            message = f"Invalid value: '{item.get('role')}'. Supported values are: {sorted(ROLES)}."
+            return _error(400, message, param=f"{where}.role", code="invalid_value")
+        if "content" not in item:
+            message = f"Missing required parameter: '{where}.content'."
+            return _error(400, message, param=f"{where}.content", code="missing_required_parameter")
+        content = item["content"]
+        if isinstance(content, list):
+            problem = _invalid_parts(content, where)
+            if problem is not None:
+                return problem
+        elif not isinstance(content, str) and not (content is None and item["role"] == "assistant"):
+            message = f"Invalid type for '{where}.content': expected a string or an array."
+            return _error(400, message, param=f"{where}.content", code="invalid_type")
+    return None
+
+
+def _invalid_parts(parts: list[Any], where: str) -> web.Response | None:
+    for index, part in enumerate(parts):
+        param = f"{where}.content[{index}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            continue
+        if kind == "image_url" and isinstance(part.get("image_url"), dict):
+            continue
+        if kind == "input_audio":
+            audio = part.get("input_audio")
+            if (
+                isinstance(audio, dict)
+                and isinstance(audio.get("data"), str)
+                and audio.get("format") in ("wav", "mp3")
+            ):
+                continue
+        return _error(400, f"Invalid content part '{param}'.", param=param, code="invalid_value")
+    return None
+
+
+def _invalid_params(body: JsonDict) -> web.Response | None:
+    for name, (low, high) in PARAM_RANGES.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            message = f"Invalid '{name}': expected a number from {low} to {high}, got {value!r}."
+            return _error(400, message, param=name, code="invalid_value")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        return _error(400, "Invalid 'stream': expected a boolean.", param="stream")
+    modalities = body.get("modalities", ["text"])
+    if not isinstance(modalities, list) or not set(modalities) <= {"text", "audio"}:
+        return _error(400, "Invalid 'modalities'.", param="modalities", code="invalid_value")
+    if "audio" in modalities:
+        audio = body.get("audio")
+        if not isinstance(audio, dict):
+            message = "Missing required parameter: 'audio' (needed for audio output)."
+            return _error(400, message, param="audio", code="missing_required_parameter")
+        if audio.get("voice") not in VOICES:
+            message = f"Invalid value: '{audio.get('voice')}'. Supported voices: {sorted(VOICES)}."
+            return _error(400, message, param="audio.voice", code="invalid_value")
+        if audio.get("format") != "wav":
+            message = "This fake only produces WAV audio (`audio.format: wav`)."
+            return _error(400, message, param="audio.format", code="invalid_value")
+    return None
+
+
+def _echo(messages: list[JsonDict]) -> ReplyScript:
+    """The reply when nothing is scripted: the last user message, read back."""
+    user = [m for m in messages if m["role"] == "user"]
+    return ReplyScript(f"You said: {_text_of(user[-1]['content']) if user else ''}")
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    words = {"input_audio": "[audio]", "image_url": "[image]"}
+    return " ".join(
+        part.get("text", "") if part.get("type") == "text" else words.get(part.get("type"), "")
+        for part in content
+    )
+
+
+def _usage(messages: list[JsonDict], reply: str) -> JsonDict:
+    # Roughly OpenAI's rule of thumb: four characters to a token.
+    prompt = max(1, sum(len(_text_of(m.get("content"))) for m in messages) // 4)
+    completion = math.ceil(len(reply) / 4)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    size = max(1, size)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _sse(payload: JsonDict) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def make_wav(seconds: float) -> bytes:
+    """A 24 kHz mono 16-bit WAV: a quiet 400 Hz tone lasting `seconds`."""
+    period = SAMPLE_RATE // TONE_HZ
+    one = array("h", (int(8000 * math.sin(2 * math.pi * i / period)) for i in range(period)))
+    if sys.byteorder == "big":
+        one.byteswap()
+    frames = int(seconds * SAMPLE_RATE)
+    pcm = (one.tobytes() * (frames // period + 1))[: frames * 2]
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
