@@ -164,7 +164,10 @@ class Outbox:
         lock = self._locks.setdefault(chat_id, asyncio.Lock())
         async with lock:
             pacer = self.pacer(chat_id)
-            while (wait := pacer.delay(self._clock())) > 0:
+            while True:  # a RetryAfter can push the chat's turn back while we sleep
+                wait = pacer.delay(self._clock())
+                if wait <= 0:
+                    break
                 await asyncio.sleep(wait)
             await self._gate.acquire(priority)
             pacer.record(self._clock())

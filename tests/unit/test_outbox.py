@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from telegram.error import BadRequest, RetryAfter, TimedOut
 
 from bot.outbox import Outbox, Priority, PriorityGate, retry_after_seconds
@@ -50,12 +51,8 @@ async def test_retry_after_is_raised_to_callers_that_prefer_newer_content() -> N
     async def flooded() -> None:
         raise RetryAfter(timedelta(seconds=30))
 
-    try:
+    with pytest.raises(RetryAfter):
         await outbox.call(7, flooded, priority=Priority.EDIT, retry_flood=False)
-    except RetryAfter:
-        pass
-    else:
-        raise AssertionError("RetryAfter was swallowed")
     assert outbox.chat_ready_in(7) > 29
 
 
@@ -68,10 +65,8 @@ async def test_timeouts_are_retried_then_given_up() -> None:
         attempts += 1
         raise TimedOut()
 
-    try:
+    with pytest.raises(TimedOut):
         await outbox.call(1, always_times_out)
-    except TimedOut:
-        pass
     assert attempts == 3
 
 
@@ -84,10 +79,8 @@ async def test_bad_requests_are_not_retried() -> None:
         attempts += 1
         raise BadRequest("Message is not modified")
 
-    try:
+    with pytest.raises(BadRequest):
         await outbox.call(1, bad)
-    except BadRequest:
-        pass
     assert attempts == 1
 
 

@@ -1,0 +1,220 @@
+"""The conversation use case: history window, upstream request, streaming, persistence.
+
+Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
+per chat, other chats in parallel), the context sent upstream, stopping a reply in progress,
+and what is stored when a reply completes, fails or is stopped. It imports nothing from
+Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bot import __version__
+from bot.config import Settings
+from bot.errors import UpstreamError
+from bot.store import ChatKey, ChatSettings, ChatStore, Turn
+from bot.upstream import ChatRequest, SamplingParams, UpstreamClient, Usage
+
+log = logging.getLogger(__name__)
+
+Status = Literal["complete", "interrupted", "stopped"]
+
+EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
+STOPPED_NOTICE = "Stopped."
+
+
+class ReplySink(Protocol):
+    """Where a reply goes while it is produced (a live Telegram message, a console, a test)."""
+
+    async def start(self) -> None:
+        """The reply is being prepared: show that the bot is working."""
+
+    async def update(self, text: str) -> None:
+        """The whole reply so far; called often, must return quickly."""
+
+    async def finish(self, text: str, *, notice: str | None = None) -> None:
+        """The final reply, plus a notice (why it is incomplete) when there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserTurn:
+    """What the user said, and where it came from."""
+
+    text: str
+    telegram_message_id: int | None = None
+    user_id: int | None = None
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a turn ended: what was stored and shown."""
+
+    text: str
+    status: Status
+    model: str
+    notice: str | None = None
+    duplicate: bool = False
+
+
+class ChatLocks:
+    """One lock per chat, created on demand and dropped when nobody holds or awaits it.
+
+    asyncio.Lock wakes waiters in FIFO order, so turns of one chat run in arrival order.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[ChatKey, asyncio.Lock] = {}
+        self._users: dict[ChatKey, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: ChatKey) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key]
+                del self._locks[key]
+
+    def busy(self, key: ChatKey) -> bool:
+        """Whether a turn of this chat is running or waiting."""
+        return key in self._users
+
+
+@dataclass(slots=True)
+class _Progress:
+    text: str = ""
+    usage: Usage | None = None
+
+
+class ConversationService:
+    """Answers a chat's turns with the upstream model and keeps the history."""
+
+    def __init__(self, store: ChatStore, upstream: UpstreamClient, settings: Settings) -> None:
+        self._store = store
+        self._upstream = upstream
+        self._settings = settings
+        self._locks = ChatLocks()
+        self._stops: dict[ChatKey, asyncio.Event] = {}
+
+    def busy(self, key: ChatKey) -> bool:
+        """Whether this chat has a turn running or queued."""
+        return self._locks.busy(key)
+
+    async def reply(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
+        """Store the user's turn, stream the model's answer into `sink`, store the answer."""
+        async with self._locks.hold(key):
+            stored = await self._store.add_user_message(
+                key,
+                turn.text,
+                telegram_message_id=turn.telegram_message_id,
+                user_id=turn.user_id,
+                sender_name=turn.sender_name,
+            )
+            chat = await self._store.settings(key)
+            model = chat.model or self._settings.default_model
+            redelivered = stored is None and turn.telegram_message_id is not None
+            if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
+                log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
+                return Outcome("", "complete", model, duplicate=True)
+            request = await self._request(key, chat, model)
+            await sink.start()
+            progress, status, notice = await self._generate(key, request, sink)
+            text = progress.text
+            if text.strip():
+                await self._store.add_assistant_message(
+                    key,
+                    text,
+                    model=model,
+                    status=status,
+                    prompt_tokens=progress.usage.prompt_tokens if progress.usage else None,
+                    completion_tokens=progress.usage.completion_tokens if progress.usage else None,
+                    user_id=turn.user_id,
+                )
+            elif notice is None:
+                notice = EMPTY_REPLY_NOTICE
+            await sink.finish(text, notice=notice)
+            return Outcome(text, status, model, notice)
+
+    def stop(self, key: ChatKey) -> bool:
+        """Stop the reply being generated in this chat; False when there is none."""
+        event = self._stops.get(key)
+        if event is None or event.is_set():
+            return False
+        event.set()
+        return True
+
+    async def new_conversation(self, key: ChatKey) -> None:
+        """Start a fresh context; earlier turns stay stored but are no longer sent upstream."""
+        async with self._locks.hold(key):
+            await self._store.start_conversation(key)
+
+    async def about(self) -> str:
+        """The upstream's own description, and ours."""
+        upstream = await self._upstream.about()
+        return f"gpt-telegram-bot {__version__}\n\n{upstream}"
+
+    async def _request(self, key: ChatKey, chat: ChatSettings, model: str) -> ChatRequest:
+        turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
+        system = chat.system_prompt or self._settings.system_prompt
+        return ChatRequest(
+            model=model,
+            messages=tuple(build_messages(system, turns)),
+            params=SamplingParams(
+                temperature=chat.temperature,
+                top_p=chat.top_p,
+                presence_penalty=chat.presence_penalty,
+                frequency_penalty=chat.frequency_penalty,
+            ),
+        )
+
+    async def _generate(
+        self, key: ChatKey, request: ChatRequest, sink: ReplySink
+    ) -> tuple[_Progress, Status, str | None]:
+        """Stream the answer until it ends, fails or is stopped; never raises upstream errors."""
+        progress = _Progress()
+        stop = self._stops[key] = asyncio.Event()
+        streaming = asyncio.create_task(self._stream(request, sink, progress))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not streaming.done():
+                streaming.cancel()
+            await asyncio.wait({streaming})  # let it wind down; its outcome is read below
+            del self._stops[key]
+        if streaming.cancelled():
+            return progress, "stopped", STOPPED_NOTICE
+        error = streaming.exception()
+        if error is None:
+            return progress, "complete", None
+        if isinstance(error, UpstreamError):
+            log.warning("chat %s: %s", key, error)
+            return progress, "interrupted", error.user_message
+        raise error
+
+    async def _stream(self, request: ChatRequest, sink: ReplySink, progress: _Progress) -> None:
+        async for delta in self._upstream.stream_chat(request):
+            if delta.usage is not None:
+                progress.usage = delta.usage
+            if delta.text:
+                progress.text += delta.text
+                await sink.update(progress.text)
+
+
+def build_messages(system: str, turns: list[Turn]) -> list[Mapping[str, Any]]:
+    """The OpenAI `messages` list: the system prompt, then the turns, oldest first."""
+    messages: list[Mapping[str, Any]] = [{"role": "system", "content": system}] if system else []
+    messages.extend({"role": turn.role, "content": turn.content} for turn in turns)
+    return messages

@@ -1,0 +1,198 @@
+"""The conversation use case with a real store and the fake upstream over HTTP; no Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.conversation import EMPTY_REPLY_NOTICE, STOPPED_NOTICE, ConversationService, UserTurn
+from bot.store import ChatKey, ChatStore
+from bot.upstream import Timeouts, UpstreamClient
+from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
+
+CHAT = ChatKey(42)
+
+
+class RecordingSink:
+    """A reply sink that remembers what it was given."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.updates: list[str] = []
+        self.final: str | None = None
+        self.notice: str | None = None
+        self.first_update = asyncio.Event()
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def update(self, text: str) -> None:
+        self.updates.append(text)
+        self.first_update.set()
+
+    async def finish(self, text: str, *, notice: str | None = None) -> None:
+        self.final = text
+        self.notice = notice
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path: Path, upstream: FakeUpstream) -> Settings:
+    return Settings(
+        telegram_bot_token="1:test",  # type: ignore[arg-type]
+        gpt_api_base_url=upstream.base_url,
+        database_path=tmp_path / "bot.sqlite3",
+        system_prompt="Be brief.",
+        upstream_retries=0,
+    )
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[ConversationService]:
+    store = await ChatStore.open(settings.database_path)
+    client = UpstreamClient(
+        settings.gpt_api_base_url, timeouts=Timeouts(first_token=2, idle=0.3), retries=0
+    )
+    yield ConversationService(store, client, settings)
+    await client.aclose()
+    await store.close()
+
+
+async def test_reply_streams_growing_text_and_finishes_with_the_whole_reply(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("India is a large country in South Asia."))
+    sink = RecordingSink()
+    outcome = await service.reply(CHAT, UserTurn("Write 10 lines on India", 1, 7), sink)
+    assert sink.started
+    assert sink.updates[-1] == "India is a large country in South Asia."
+    assert all(b.startswith(a) for a, b in zip(sink.updates, sink.updates[1:], strict=False))
+    assert (sink.final, sink.notice) == ("India is a large country in South Asia.", None)
+    assert outcome.status == "complete"
+
+
+async def test_second_message_carries_the_first_exchange_and_the_system_prompt(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("First answer."), ReplyScript("Shorter."))
+    await service.reply(CHAT, UserTurn("Write 10 lines on India", 1, 7), RecordingSink())
+    await service.reply(CHAT, UserTurn("now shorter", 2, 7), RecordingSink())
+    sent = upstream.chat_requests()[-1].body["messages"]
+    assert sent == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Write 10 lines on India"},
+        {"role": "assistant", "content": "First answer."},
+        {"role": "user", "content": "now shorter"},
+    ]
+
+
+async def test_new_conversation_stops_sending_earlier_turns(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    await service.reply(CHAT, UserTurn("remember 7", 1, 7), RecordingSink())
+    await service.new_conversation(CHAT)
+    await service.reply(CHAT, UserTurn("what number?", 2, 7), RecordingSink())
+    sent = upstream.chat_requests()[-1].body["messages"]
+    assert sent == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "what number?"},
+    ]
+
+
+async def test_a_redelivered_message_that_was_answered_is_not_answered_again(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    await service.reply(CHAT, UserTurn("hello", 5, 7), RecordingSink())
+    sink = RecordingSink()
+    outcome = await service.reply(CHAT, UserTurn("hello", 5, 7), sink)
+    assert outcome.duplicate
+    assert len(upstream.chat_requests()) == 1
+    assert sink.final is None
+
+
+async def test_a_stream_cut_midway_keeps_the_text_and_says_why(
+    service: ConversationService, upstream: FakeUpstream, settings: Settings
+) -> None:
+    upstream.script(ReplyScript("abcdefghijkl", fault=Fault.CUT_MID_STREAM, after_chunks=2))
+    sink = RecordingSink()
+    outcome = await service.reply(CHAT, UserTurn("go", 1, 7), sink)
+    assert (outcome.status, sink.final) == ("interrupted", "abcdefgh")
+    assert sink.notice is not None
+    assert "could not read" in sink.notice
+
+
+async def test_an_interrupted_reply_is_stored_and_sent_as_context_next_time(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("abcdefghijkl", fault=Fault.STALL_MID_STREAM, after_chunks=1))
+    await service.reply(CHAT, UserTurn("go", 1, 7), RecordingSink())
+    await service.reply(CHAT, UserTurn("continue", 2, 7), RecordingSink())
+    sent = upstream.chat_requests()[-1].body["messages"]
+    assert sent[-2:] == [
+        {"role": "assistant", "content": "abcd"},
+        {"role": "user", "content": "continue"},
+    ]
+
+
+async def test_upstream_down_gives_a_readable_notice_and_the_next_message_works(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("", fault=Fault.HTTP_500))
+    sink = RecordingSink()
+    outcome = await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    assert (outcome.status, sink.final) == ("interrupted", "")
+    assert sink.notice == "The AI service had an internal error (500). Please try again."
+    second = RecordingSink()
+    await service.reply(CHAT, UserTurn("hi again", 2, 7), second)
+    assert (second.final, second.notice) == ("You said: hi again", None)
+
+
+async def test_an_empty_model_reply_gives_a_notice(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript(""))
+    sink = RecordingSink()
+    await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    assert (sink.final, sink.notice) == ("", EMPTY_REPLY_NOTICE)
+
+
+async def test_stop_ends_the_reply_keeps_its_text_and_closes_the_upstream_request(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("a" * 400, chunk_size=4, chunk_delay=0.02))
+    sink = RecordingSink()
+    replying = asyncio.create_task(service.reply(CHAT, UserTurn("long", 1, 7), sink))
+    await sink.first_update.wait()
+    assert service.stop(CHAT)
+    outcome = await replying
+    assert outcome.status == "stopped"
+    assert sink.notice == STOPPED_NOTICE
+    assert sink.final is not None
+    assert 0 < len(sink.final) < 400
+    await upstream.wait_until(lambda: upstream.disconnects == 1)
+    assert not service.stop(CHAT)
+
+
+async def test_turns_of_one_chat_are_answered_in_arrival_order(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("one", chunk_delay=0.05), ReplyScript("two"))
+    first, second = RecordingSink(), RecordingSink()
+    await asyncio.gather(
+        service.reply(CHAT, UserTurn("1", 1, 7), first),
+        service.reply(CHAT, UserTurn("2", 2, 7), second),
+    )
+    assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == ["1", "2"]
+    assert upstream.chat_requests()[1].body["messages"][-2] == {
+        "role": "assistant",
+        "content": "one",
+    }
