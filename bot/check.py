@@ -1,0 +1,115 @@
+"""`python -m bot check`: verify a configuration without chatting, one line per check.
+
+Owns the four checks (Telegram token, upstream, ffmpeg, database); it changes nothing that a
+running bot relies on (the database is only opened and migrated, as the bot itself would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.config import Settings
+from bot.errors import UpstreamError
+from bot.store import ChatStore
+from bot.upstream import UpstreamClient
+
+CHECK_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+
+
+async def check_telegram(settings: Settings) -> str:
+    api = settings.telegram_api_url
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+    )
+    async with bot:
+        me = await bot.get_me()
+    return f"token valid, bot @{me.username}"
+
+
+async def check_upstream(settings: Settings) -> str:
+    client = UpstreamClient.from_settings(settings)
+    try:
+        models = await client.list_models()
+    finally:
+        await client.aclose()
+    ids = [m.id for m in models]
+    if settings.default_model not in ids:
+        return (
+            f"{len(ids)} models listed; DEFAULT_MODEL {settings.default_model!r} is not among them"
+        )
+    return f"{len(ids)} models listed, {settings.default_model} available"
+
+
+async def check_ffmpeg(settings: Settings) -> str:
+    path = await asyncio.to_thread(shutil.which, "ffmpeg")
+    if path is None:
+        raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
+    return path
+
+
+async def check_database(settings: Settings) -> str:
+    store = await ChatStore.open(settings.database_path)
+    try:
+        version = await store.schema_version()
+        healthy = await store.integrity_ok()
+    finally:
+        await store.close()
+    folder = settings.database_path.parent
+    # Writable means a file can be created next to the database (WAL needs that too).
+    await asyncio.to_thread(_probe_writable, folder)
+    if not healthy:
+        raise RuntimeError("integrity check failed")
+    return f"{settings.database_path} writable, schema version {version}"
+
+
+def _probe_writable(folder: Path) -> None:
+    with tempfile.NamedTemporaryFile(dir=folder):
+        pass
+
+
+CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[str]]], ...] = (
+    ("telegram", check_telegram),
+    ("upstream", check_upstream),
+    ("ffmpeg", check_ffmpeg),
+    ("database", check_database),
+)
+
+
+async def run_checks(settings: Settings) -> list[CheckResult]:
+    """Run every check; failures are reported, never raised."""
+    results = []
+    for name, check in CHECKS:
+        try:
+            detail = await asyncio.wait_for(check(settings), CHECK_TIMEOUT)
+            results.append(CheckResult(name, True, detail))
+        except (TelegramError, UpstreamError, OSError, RuntimeError, TimeoutError) as exc:
+            results.append(CheckResult(name, False, _describe(exc)))
+    return results
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UpstreamError):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CHECK_TIMEOUT:g} s"
+    return f"{type(exc).__name__}: {exc}"

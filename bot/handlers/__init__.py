@@ -1,0 +1,57 @@
+"""Handlers: decide whether an update is for us, parse it, call one service, answer.
+
+One module per audience or feature; `register` wires them into the application in order.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotApplication, BotContext
+from bot.handlers import chat, commands, errors, models, settings
+from bot.handlers.common import answer
+from bot.handlers.models import answer_button
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """Say that a command is not known, and where to look."""
+    await answer(update, context, "I don't know that command. /help lists what I can do.")
+
+
+async def on_unsupported(update: Update, context: BotContext) -> None:
+    """Say what kinds of messages the bot understands."""
+    await answer(
+        update, context, "I can only read text messages so far. Please write your question."
+    )
+
+
+async def on_unknown_button(update: Update, context: BotContext) -> None:
+    """Answer a button press no handler claims (forged, or from an older version of the bot)."""
+    if update.callback_query is not None:
+        await answer_button(update.callback_query, "This button doesn't work any more.")
+
+
+def register(application: BotApplication) -> None:
+    """Add every handler, most specific first."""
+    application.add_handler(CommandHandler("start", commands.on_start))
+    application.add_handler(CommandHandler("help", commands.on_help))
+    application.add_handler(CommandHandler(["new", "reset"], commands.on_new))
+    application.add_handler(CommandHandler("about", commands.on_about))
+    application.add_handler(CommandHandler("stop", commands.on_stop))
+    application.add_handler(CommandHandler("ask", chat.on_ask))
+    application.add_handler(CommandHandler("model", models.on_model))
+    application.add_handler(CommandHandler("settings", settings.on_settings))
+    application.add_handler(CommandHandler("system", settings.on_system))
+    application.add_handler(
+        CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
+    )
+    application.add_handler(CallbackQueryHandler(on_unknown_button))
+    private = filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT, chat.on_private_text))
+    application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, on_unsupported))
+    application.add_error_handler(errors.on_error)

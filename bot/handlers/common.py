@@ -1,0 +1,40 @@
+"""What every handler needs to know about an update: its chat key, where replies go."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot.context import BotContext
+from bot.delivery import Destination
+from bot.store import ChatKey
+
+GENERAL_TOPIC_ID = 1
+
+
+def topic_id(message: Message) -> int | None:
+    """The forum topic a message belongs to; None outside topics and in the General topic."""
+    if message.is_topic_message and message.message_thread_id not in (None, GENERAL_TOPIC_ID):
+        return message.message_thread_id
+    return None
+
+
+def chat_key(message: Message) -> ChatKey:
+    """The conversation a message belongs to: its chat, and its forum topic if any."""
+    return ChatKey(message.chat_id, topic_id(message) or 0)
+
+
+def destination(message: Message, *, reply: bool = False) -> Destination:
+    """Where an answer to `message` goes (as a reply to it when `reply`)."""
+    return Destination(message.chat_id, topic_id(message), message.message_id if reply else None)
+
+
+async def answer(update: Update, context: BotContext, text: str) -> None:
+    """Send a short plain-text answer to the update's chat, paced like every other call."""
+    message = update.effective_message
+    if message is None:
+        return
+    dest = destination(message)
+    await context.services.outbox.call(
+        dest.chat_id,
+        lambda: context.bot.send_message(dest.chat_id, text, message_thread_id=dest.thread_id),
+    )

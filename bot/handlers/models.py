@@ -1,0 +1,257 @@
+"""/model: the upstream's chat models as buttons; a chat switches its model by button or by name.
+
+Owns the model keyboard (pages, marks, callback data) and its button presses, and the small
+helpers /settings shares for keyboards: sending one, editing it in place, answering a press.
+Which models exist is bot/models.py's business, who may change them bot/admins.py's, and where
+the choice is kept the store's.
+
+Callback data, at most 64 bytes; anything else under `m:` is answered as stale and changes nothing:
+
+    m:p:<page>        show that page of the list
+    m:s:<model id>    choose this model (it must still be listed)
+    m:h:<digest>      choose the listed model whose id hashes to this (ids too long for m:s:)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.chat_settings import RESET_WORDS
+from bot.context import BotContext
+from bot.errors import UpstreamError
+from bot.handlers.common import answer, chat_key, destination
+from bot.models import ChatModel, close_matches, lookup
+
+log = logging.getLogger(__name__)
+
+BUTTON_PATTERN = r"^m:"
+CALLBACK_DATA_LIMIT = 64
+PAGE_SIZE = 10
+COLUMNS = 2
+CURRENT_MARK = "✅"
+AUDIO_MARK = "🔊"
+
+STALE = "This button is out of date. Send /model for the current list."
+EXPIRED = "This keyboard has expired. Send the command again."
+FAILED = "Sorry, that didn't work. Please try again."
+GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the model."
+LISTING_FAILED = (
+    "The AI service isn't listing its models right now, so I can't show or check them."
+    " This chat keeps using {current}."
+)
+BACK_TO_DEFAULT = " /model default switches back to {default}."
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a keyboard message shows: its text and its buttons."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """The outcome of a button press: the notice it is answered with, the view to show next."""
+
+    notice: str | None
+    view: View | None = None
+
+
+async def on_model(update: Update, context: BotContext) -> None:
+    """Show the model keyboard, or switch straight to the model named after /model."""
+    message = update.effective_message
+    if message is None:
+        return
+    wanted = " ".join(context.args or []).strip()
+    if wanted and not await context.services.admins.may_change(
+        message.chat, message.from_user, sender_chat=message.sender_chat
+    ):
+        await answer(update, context, GROUP_ONLY_ADMINS)
+        return
+    if wanted.lower() in RESET_WORDS:
+        await context.services.store.update_settings(chat_key(message), model=None)
+        default = context.services.settings.default_model
+        await answer(update, context, f"This chat uses the default model again: {default}.")
+        return
+    current = await _current_model(message, context)
+    try:
+        models = await context.services.models.chat_models()
+    except UpstreamError as exc:
+        log.warning("chat %s: /model could not list models: %s", message.chat_id, exc)
+        default = context.services.settings.default_model
+        back = "" if current == default else BACK_TO_DEFAULT.format(default=default)
+        await answer(update, context, LISTING_FAILED.format(current=current) + back)
+        return
+    if wanted:
+        await answer(update, context, await _switch_by_name(message, context, models, wanted))
+    else:
+        await send_view(context, message, model_view(models, current, _page_of(models, current)))
+
+
+async def on_model_button(update: Update, context: BotContext) -> None:
+    """Switch the chat's model, or turn the page, as the pressed button says."""
+    query = update.callback_query
+    if query is None:
+        return
+    pressed = Pressed(FAILED)
+    try:
+        pressed = await _press(query, context)
+    finally:
+        await answer_button(query, pressed.notice)
+    if pressed.view is not None and isinstance(query.message, Message):
+        await edit_view(context, query.message, pressed.view)
+
+
+def model_view(models: Sequence[ChatModel], current: str, page: int) -> View:
+    """The model list's page `page`: the current model marked, audio models marked."""
+    if not models:
+        return View(f"The AI service lists no chat models. This chat keeps using {current}.")
+    pages = page_count(models)
+    lines = [f"Model for this chat: {current}"]
+    if lookup(models, current) is None:
+        lines.append("⚠️ The AI service does not list this model; choose one below.")
+    if any(model.audio for model in models):
+        lines.append(f"{AUDIO_MARK} = also understands and speaks voice notes.")
+    if pages > 1:
+        lines.append(f"Page {page + 1} of {pages}")
+    shown = models[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    buttons = [InlineKeyboardButton(_label(m, current), callback_data=_choose(m)) for m in shown]
+    rows = [buttons[i : i + COLUMNS] for i in range(0, len(buttons), COLUMNS)]
+    turn = []
+    if page > 0:
+        turn.append(InlineKeyboardButton("◀ Back", callback_data=f"m:p:{page - 1}"))
+    if page < pages - 1:
+        turn.append(InlineKeyboardButton("More ▶", callback_data=f"m:p:{page + 1}"))
+    if turn:
+        rows.append(turn)
+    return View("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def page_count(models: Sequence[ChatModel]) -> int:
+    return max(1, -(-len(models) // PAGE_SIZE))
+
+
+def model_digest(model_id: str) -> str:
+    """A short stand-in for a model id in callback data."""
+    return hashlib.sha256(model_id.encode()).hexdigest()[:16]
+
+
+async def send_view(context: BotContext, message: Message, view: View) -> None:
+    """Send a keyboard message to the chat (and topic) of `message`, paced like every send."""
+    dest = destination(message)
+    await context.services.outbox.call(
+        dest.chat_id,
+        lambda: context.bot.send_message(
+            dest.chat_id, view.text, message_thread_id=dest.thread_id, reply_markup=view.keyboard
+        ),
+    )
+
+
+async def edit_view(context: BotContext, message: Message, view: View) -> None:
+    """Show `view` in a keyboard message; unchanged (pressed twice) or deleted is fine."""
+    try:
+        await context.services.outbox.call(
+            message.chat_id,
+            lambda: context.bot.edit_message_text(
+                view.text,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                reply_markup=view.keyboard,
+            ),
+        )
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if "not modified" in reason:
+            return
+        if "message to edit not found" in reason:
+            log.info("chat %s: keyboard message was deleted", message.chat_id)
+            return
+        raise
+
+
+async def answer_button(query: CallbackQuery, notice: str | None) -> None:
+    """Answer a button press, so the user's spinner stops; a too-old query is only logged."""
+    try:
+        await query.answer(notice)
+    except TelegramError as exc:
+        log.info("could not answer button press %s: %s", query.id, exc)
+
+
+async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
+    message = query.message
+    if not isinstance(message, Message):
+        return Pressed(EXPIRED)
+    kind, _, argument = (query.data or "").removeprefix("m:").partition(":")
+    if kind not in ("p", "s", "h"):
+        return Pressed(STALE)
+    try:
+        models = await context.services.models.chat_models()
+    except UpstreamError as exc:
+        log.warning("chat %s: model button could not list models: %s", message.chat_id, exc)
+        return Pressed("The AI service isn't listing its models right now; nothing changed.")
+    if kind == "p":
+        page = int(argument) if argument.isascii() and argument.isdigit() else -1
+        if not 0 <= page < page_count(models):
+            return Pressed(STALE)
+        return Pressed(None, model_view(models, await _current_model(message, context), page))
+    chosen = _by_id(models, argument) if kind == "s" else _by_digest(models, argument)
+    if chosen is None:
+        return Pressed(STALE)
+    if not await context.services.admins.may_change(message.chat, query.from_user):
+        return Pressed(GROUP_ONLY_ADMINS)
+    await context.services.store.update_settings(chat_key(message), model=chosen.id)
+    view = model_view(models, chosen.id, _page_of(models, chosen.id))
+    return Pressed(f"Model: {chosen.id}", view)
+
+
+async def _switch_by_name(
+    message: Message, context: BotContext, models: Sequence[ChatModel], wanted: str
+) -> str:
+    """Switch to the model called `wanted`; the answer to show either way."""
+    chosen = lookup(models, wanted)
+    if chosen is None:
+        matches = close_matches(wanted, [model.id for model in models])
+        hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+        return f"There is no chat model “{wanted}”.{hint} /model lists them all. Nothing changed."
+    await context.services.store.update_settings(chat_key(message), model=chosen.id)
+    voice = " It understands and speaks voice notes." if chosen.audio else ""
+    return f"Model for this chat: {chosen.id}.{voice}"
+
+
+async def _current_model(message: Message, context: BotContext) -> str:
+    chosen = (await context.services.store.settings(chat_key(message))).model
+    return chosen or context.services.settings.default_model
+
+
+def _page_of(models: Sequence[ChatModel], model_id: str) -> int:
+    index = next((i for i, model in enumerate(models) if model.id == model_id), 0)
+    return index // PAGE_SIZE
+
+
+def _by_id(models: Sequence[ChatModel], model_id: str) -> ChatModel | None:
+    return next((model for model in models if model.id == model_id), None)
+
+
+def _by_digest(models: Sequence[ChatModel], digest: str) -> ChatModel | None:
+    return next((model for model in models if model_digest(model.id) == digest), None)
+
+
+def _choose(model: ChatModel) -> str:
+    data = f"m:s:{model.id}"
+    if len(data.encode()) <= CALLBACK_DATA_LIMIT:
+        return data
+    return f"m:h:{model_digest(model.id)}"
+
+
+def _label(model: ChatModel, current: str) -> str:
+    marks = [CURRENT_MARK] if model.id == current else []
+    if model.audio:
+        marks.append(AUDIO_MARK)
+    return " ".join([*marks, model.id])

@@ -1,0 +1,111 @@
+"""`python -m bot` as operators run it: a real subprocess against the fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.upstream import FakeUpstream
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bot_env(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GPT_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.api_root,
+        GPT_API_BASE_URL=upstream.base_url,
+        GPT_API_KEY="sk-test-secret-key",
+        DATABASE_PATH=str(tmp_path / "data" / "bot.sqlite3"),
+        LOG_LEVEL="DEBUG",
+    )
+    return env
+
+
+async def run_bot(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_cwd(env),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def tmp_cwd(env: dict[str, str]) -> str:
+    # Run outside the repository so a developer's .env can't leak into the test.
+    folder = Path(env["DATABASE_PATH"]).parent.parent
+    env["PYTHONPATH"] = str(ROOT)
+    return str(folder)
+
+
+async def test_the_bot_process_answers_stops_on_sigterm_and_never_logs_secrets(
+    tmp_path: Path,
+) -> None:
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        env = bot_env(telegram, upstream, tmp_path)
+        process = await run_bot(env)
+        try:
+            telegram.user_sends(10, "hello")
+            await telegram.wait_until(
+                lambda: [m.text for m in telegram.bot_messages(10)] == ["You said: hello"],
+                timeout=30,
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 0, log
+    assert "getUpdates" in log  # DEBUG logging really was on
+    assert telegram.token not in log
+    assert telegram.token.split(":")[1] not in log
+    assert "sk-test-secret-key" not in log
+    assert (tmp_path / "data" / "bot.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_missing_token_stops_startup_with_a_message_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        env = bot_env(telegram, upstream, tmp_path)
+    del env["TELEGRAM_BOT_TOKEN"]
+    (tmp_path / "data").mkdir()
+    process = await run_bot(env)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is required" in stderr.decode()
+
+
+async def test_check_reports_each_part_of_the_setup_on_its_own_line(tmp_path: Path) -> None:
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        env = bot_env(telegram, upstream, tmp_path)
+        process = await run_bot(env, "check")
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    lines = stdout.decode().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   telegram",
+        "ok   upstream",
+        "ok   ffmpeg",
+        "ok   database",
+    ], stderr.decode()
+    assert process.returncode == 0
+    assert telegram.token not in (stdout + stderr).decode()
+
+
+async def test_check_fails_when_the_upstream_is_unreachable(tmp_path: Path) -> None:
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        env = bot_env(telegram, upstream, tmp_path)
+        env["GPT_API_BASE_URL"] = "http://127.0.0.1:9"
+        env["UPSTREAM_RETRIES"] = "0"
+        process = await run_bot(env, "check")
+        stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert "FAIL upstream: upstream unreachable" in stdout.decode()
