@@ -37,21 +37,21 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     # Upstream timeouts, in seconds.
-    upstream_connect_timeout: float = Field(10.0, gt=0)
-    upstream_first_token_timeout: float = Field(60.0, gt=0)
-    upstream_idle_timeout: float = Field(30.0, gt=0)
-    upstream_retries: int = Field(2, ge=0, le=10)
-    upstream_retry_backoff: float = Field(0.5, ge=0)
+    upstream_connect_timeout: float = Field(default=10.0, gt=0)
+    upstream_first_token_timeout: float = Field(default=60.0, gt=0)
+    upstream_idle_timeout: float = Field(default=30.0, gt=0)
+    upstream_retries: int = Field(default=2, ge=0, le=10)
+    upstream_retry_backoff: float = Field(default=0.5, ge=0)
 
     # History sent upstream: newest turns first, until this many characters.
-    history_char_budget: int = Field(12_000, ge=500)
+    history_char_budget: int = Field(default=12_000, ge=500)
     system_prompt: str = "You are a helpful assistant."
 
     # Telegram pacing, in seconds between edits of one live message, and calls per second overall.
-    private_edit_interval: float = Field(1.0, gt=0)
-    group_edit_interval: float = Field(3.0, gt=0)
-    global_rate_limit: float = Field(30.0, gt=0)
-    typing_interval: float = Field(4.0, gt=0)
+    private_edit_interval: float = Field(default=1.0, gt=0)
+    group_edit_interval: float = Field(default=3.0, gt=0)
+    global_rate_limit: float = Field(default=30.0, gt=0)
+    typing_interval: float = Field(default=4.0, gt=0)
 
     @field_validator("log_level", mode="before")
     @classmethod
