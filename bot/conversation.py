@@ -90,6 +90,10 @@ class ChatLocks:
         """Whether a turn of this chat is running or waiting."""
         return key in self._users
 
+    def busy_any(self) -> bool:
+        """Whether any chat has a turn running or waiting."""
+        return bool(self._users)
+
 
 @dataclass(slots=True)
 class _Progress:
@@ -110,6 +114,10 @@ class ConversationService:
     def busy(self, key: ChatKey) -> bool:
         """Whether this chat has a turn running or queued."""
         return self._locks.busy(key)
+
+    def busy_any(self) -> bool:
+        """Whether any chat has a turn running or queued."""
+        return self._locks.busy_any()
 
     async def reply(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
         """Store the user's turn, stream the model's answer into `sink`, store the answer."""

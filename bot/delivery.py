@@ -188,7 +188,7 @@ class LiveReply:
                 log.warning(
                     "Telegram refused formatting (%s); entities: %s; resending as plain text",
                     exc.message,
-                    [e.to_dict() for e in rendered.entities],
+                    ", ".join(e.to_json() for e in rendered.entities),
                 )
                 await self._send_or_edit(Rendered(rendered.text, ()))
                 self._shown = rendered

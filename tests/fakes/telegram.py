@@ -193,7 +193,7 @@ class FakeTelegram(TelegramDriver):
 
     @property
     def rejections(self) -> list[ApiCall]:
-        return [call for call in self.calls if call.error is not None]
+        return [call for call in self.calls if call.error is not None and not call.abandoned]
 
     @property
     def unanswered_callbacks(self) -> list[str]:
@@ -251,6 +251,7 @@ class FakeTelegram(TelegramDriver):
             result = await self._dispatch(method, fields, call)
         except ApiError as exc:
             call.error, call.error_code = exc.description, exc.error_code
+            call.abandoned = request.transport is None or request.transport.is_closing()
             self.notify()
             return web.json_response(exc.payload(), status=exc.error_code)
         self.notify()

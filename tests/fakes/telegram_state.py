@@ -34,6 +34,9 @@ class ApiCall:
     at: float
     error: str | None = None
     error_code: int | None = None
+    # The bot had already gone when the answer was ready (a long poll PTB cancelled on
+    # shutdown): nobody read the error, so it is not a rejection of anything the bot did.
+    abandoned: bool = False
 
 
 @dataclass
