@@ -128,6 +128,12 @@ async def ask(telegram: FakeTelegram, upstream: FakeUpstream, chat_id: int, text
     return upstream.chat_requests()[-1].body
 
 
+async def ask_in_group(telegram: FakeTelegram, question: str, **kwargs: Any) -> None:
+    """Ask with /ask in the group and wait for the reply."""
+    telegram.user_sends(GROUP, f"/ask {question}", chat_type="supergroup", **kwargs)
+    await telegram.wait_until(lambda: last_text(telegram, GROUP) == f"You said: {question}")
+
+
 async def command(telegram: FakeTelegram, chat_id: int, text: str, **kwargs: Any) -> str:
     """Send a command and return the text of the bot's answer to it."""
     before = len(telegram.bot_messages(chat_id))
@@ -431,8 +437,7 @@ async def test_in_a_group_only_admins_may_change_the_model_and_settings(
         admin_settings = await command(
             telegram, GROUP, "/settings temperature 1", user_id=ADMIN, **group
         )
-        await command(telegram, GROUP, "/ask hi", user_id=MEMBER, **group)
-        await telegram.wait_until(lambda: last_text(telegram, GROUP) == "You said: hi")
+        await ask_in_group(telegram, "hi", user_id=MEMBER)
     assert refusals == [
         "Sorry, only this group's admins can change the model.",
         "Sorry, only this group's admins can change the settings.",
@@ -474,11 +479,9 @@ async def test_each_forum_topic_keeps_its_own_model(
         await command(telegram, GROUP, "/model", message_thread_id=700, **admin)
         keyboard = telegram.bot_messages(GROUP)[-1]
         await press(telegram, GROUP, keyboard, "m:s:gpt-4o-mini-2024-07-18", user_id=ADMIN)
-        for thread, question in ((500, "in five"), (700, "in seven"), (None, "in general")):
-            await command(telegram, GROUP, f"/ask {question}", message_thread_id=thread, **admin)
-            await telegram.wait_until(
-                lambda q=question: last_text(telegram, GROUP) == f"You said: {q}"
-            )
+        await ask_in_group(telegram, "in five", user_id=ADMIN, message_thread_id=500)
+        await ask_in_group(telegram, "in seven", user_id=ADMIN, message_thread_id=700)
+        await ask_in_group(telegram, "in general", user_id=ADMIN)
     assert typed == "Model for this chat: gpt-4."
     assert keyboard.message_thread_id == 700
     assert [r.body["model"] for r in upstream.chat_requests()] == [

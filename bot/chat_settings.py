@@ -1,0 +1,180 @@
+"""The settings a chat may change with /settings and /system: names, allowed values, parsing.
+
+Owns the rules for each setting — the ranges the chat API accepts (OpenAI's
+CreateChatCompletionRequest: temperature 0..2, top_p 0..1, both penalties -2..2), the voices,
+the system prompt's length cap, the values offered as buttons — and the error text that says what
+is allowed. Pure: it never touches the store, Telegram or the upstream. The model is not here:
+/model chooses it from what the upstream lists (bot/models.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["number", "choice", "text"]
+Value = float | str | None
+
+# Words that put a setting back to the bot's default (None in the store).
+RESET_WORDS = frozenset({"default", "reset"})
+SYSTEM_PROMPT_LIMIT = 4000
+# The seed's voices (DESIGN.md §5); OpenAI's audio models accept the same six.
+VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_ALIASES = {
+    "temp": "temperature",
+    "topp": "top_p",
+    "presence": "presence_penalty",
+    "frequency": "frequency_penalty",
+    "system": "system_prompt",
+    "prompt": "system_prompt",
+}
+
+
+class SettingError(ValueError):
+    """A name or value that cannot be used; the message is for the user and says what is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One changeable setting; `name` is its ChatSettings field."""
+
+    name: str
+    kind: Kind
+    meaning: str
+    presets: tuple[str, ...] = ()  # the values offered as buttons, as one would type them
+    low: float = 0.0  # numbers only
+    high: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ") if self.kind == "text" else self.name
+
+    def allowed(self) -> str:
+        """What this setting accepts, as a phrase: "a number from 0 to 2"."""
+        if self.kind == "number":
+            return f"a number from {format_value(self.low)} to {format_value(self.high)}"
+        if self.kind == "choice":
+            return f"one of {', '.join(self.presets)}"
+        return f"text of up to {SYSTEM_PROMPT_LIMIT} characters"
+
+
+SETTINGS: dict[str, Setting] = {
+    setting.name: setting
+    for setting in (
+        Setting(
+            "temperature",
+            "number",
+            "Lower is more focused and predictable, higher more varied.",
+            ("0", "0.3", "0.7", "1", "1.3", "2"),
+            0.0,
+            2.0,
+        ),
+        Setting(
+            "top_p",
+            "number",
+            "Only the likeliest words that add up to this share are considered.",
+            ("0.1", "0.5", "0.9", "1"),
+            0.0,
+            1.0,
+        ),
+        Setting(
+            "presence_penalty",
+            "number",
+            "Above 0 nudges the model towards new topics.",
+            ("-1", "0", "0.5", "1", "2"),
+            -2.0,
+            2.0,
+        ),
+        Setting(
+            "frequency_penalty",
+            "number",
+            "Above 0 makes the model repeat itself less.",
+            ("-1", "0", "0.5", "1", "2"),
+            -2.0,
+            2.0,
+        ),
+        Setting("voice", "choice", "The voice of spoken replies.", VOICES),
+        Setting("system_prompt", "text", "Instructions the model reads before every chat."),
+    )
+}
+
+
+def find_setting(name: str) -> Setting:
+    """The setting a user means by `name` ("temperature", "top-p", "Temp", ...)."""
+    key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key == "model":
+        raise SettingError("The model is chosen with /model.")
+    setting = SETTINGS.get(key)
+    if setting is None:
+        raise SettingError(f"There is no setting “{name}”. Settings: {', '.join(SETTINGS)}.")
+    return setting
+
+
+def parse(setting: Setting, text: str) -> Value:
+    """The value to store for what a user typed; None means back to the default."""
+    typed = text.strip()
+    if typed.lower() in RESET_WORDS:
+        return None
+    if setting.kind == "number":
+        return _number(setting, typed)
+    if setting.kind == "choice":
+        if typed.lower() not in setting.presets:
+            raise SettingError(
+                f"{setting.label} must be {setting.allowed()} (or “default”); “{typed}” is not."
+            )
+        return typed.lower()
+    return parse_system_prompt(typed)
+
+
+def parse_system_prompt(text: str) -> str | None:
+    """A system prompt to store; None (the default) for "default" or "reset"."""
+    prompt = text.strip()
+    if prompt.lower() in RESET_WORDS:
+        return None
+    if not prompt:
+        raise SettingError("The system prompt is empty. Write it after /system.")
+    if len(prompt) > SYSTEM_PROMPT_LIMIT:
+        raise SettingError(
+            f"The system prompt can be at most {SYSTEM_PROMPT_LIMIT} characters;"
+            f" this one has {len(prompt)}."
+        )
+    return prompt
+
+
+def format_value(value: Value) -> str:
+    """A value as people write it: 0.7, 1, -0.5, nova; "default" for None."""
+    if value is None:
+        return "default"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value
+
+
+def same_value(a: Value, b: Value) -> bool:
+    """Whether two values are the same setting (numbers compared with float tolerance)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, abs_tol=1e-9)
+    return a == b
+
+
+def _number(setting: Setting, typed: str) -> float:
+    # A decimal comma is how much of the world writes 0,7.
+    candidate = typed.replace(",", ".")
+    problem = (
+        f"{setting.label} must be {setting.allowed()} (or “default”); “{_short(typed)}” is not."
+    )
+    if not _NUMBER.fullmatch(candidate):
+        raise SettingError(problem)
+    value = float(candidate) + 0.0  # -0 is 0
+    if not setting.low <= value <= setting.high:
+        raise SettingError(problem)
+    return value
+
+
+def _short(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
