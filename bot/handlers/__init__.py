@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot.context import BotApplication, BotContext
 from bot.handlers import chat, commands, errors, models, settings
 from bot.handlers.common import answer
-from bot.handlers.models import answer_button
+from bot.handlers.keyboards import answer_button
 
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:

@@ -17,15 +17,23 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, TelegramError
 
 from bot.chat_settings import RESET_WORDS
 from bot.context import BotContext
 from bot.errors import UpstreamError
-from bot.handlers.common import answer, chat_key, destination
+from bot.handlers.common import answer, chat_key
+from bot.handlers.keyboards import (
+    CURRENT_MARK,
+    EXPIRED,
+    FAILED,
+    Pressed,
+    View,
+    answer_button,
+    edit_view,
+    send_view,
+)
 from bot.models import ChatModel, close_matches, lookup
 
 log = logging.getLogger(__name__)
@@ -34,34 +42,15 @@ BUTTON_PATTERN = r"^m:"
 CALLBACK_DATA_LIMIT = 64
 PAGE_SIZE = 10
 COLUMNS = 2
-CURRENT_MARK = "✅"
 AUDIO_MARK = "🔊"
 
 STALE = "This button is out of date. Send /model for the current list."
-EXPIRED = "This keyboard has expired. Send the command again."
-FAILED = "Sorry, that didn't work. Please try again."
 GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the model."
 LISTING_FAILED = (
     "The AI service isn't listing its models right now, so I can't show or check them."
     " This chat keeps using {current}."
 )
 BACK_TO_DEFAULT = " /model default switches back to {default}."
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """What a keyboard message shows: its text and its buttons."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Pressed:
-    """The outcome of a button press: the notice it is answered with, the view to show next."""
-
-    notice: str | None
-    view: View | None = None
 
 
 async def on_model(update: Update, context: BotContext) -> None:
@@ -141,47 +130,6 @@ def page_count(models: Sequence[ChatModel]) -> int:
 def model_digest(model_id: str) -> str:
     """A short stand-in for a model id in callback data."""
     return hashlib.sha256(model_id.encode()).hexdigest()[:16]
-
-
-async def send_view(context: BotContext, message: Message, view: View) -> None:
-    """Send a keyboard message to the chat (and topic) of `message`, paced like every send."""
-    dest = destination(message)
-    await context.services.outbox.call(
-        dest.chat_id,
-        lambda: context.bot.send_message(
-            dest.chat_id, view.text, message_thread_id=dest.thread_id, reply_markup=view.keyboard
-        ),
-    )
-
-
-async def edit_view(context: BotContext, message: Message, view: View) -> None:
-    """Show `view` in a keyboard message; unchanged (pressed twice) or deleted is fine."""
-    try:
-        await context.services.outbox.call(
-            message.chat_id,
-            lambda: context.bot.edit_message_text(
-                view.text,
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                reply_markup=view.keyboard,
-            ),
-        )
-    except BadRequest as exc:
-        reason = exc.message.lower()
-        if "not modified" in reason:
-            return
-        if "message to edit not found" in reason:
-            log.info("chat %s: keyboard message was deleted", message.chat_id)
-            return
-        raise
-
-
-async def answer_button(query: CallbackQuery, notice: str | None) -> None:
-    """Answer a button press, so the user's spinner stops; a too-old query is only logged."""
-    try:
-        await query.answer(notice)
-    except TelegramError as exc:
-        log.info("could not answer button press %s: %s", query.id, exc)
 
 
 async def _press(query: CallbackQuery, context: BotContext) -> Pressed:

@@ -32,7 +32,7 @@ from bot.chat_settings import (
 from bot.config import Settings
 from bot.context import BotContext
 from bot.handlers.common import answer, chat_key
-from bot.handlers.models import (
+from bot.handlers.keyboards import (
     CURRENT_MARK,
     EXPIRED,
     FAILED,

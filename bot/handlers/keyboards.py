@@ -1,0 +1,79 @@
+"""Keyboard messages: what one shows, sending and editing it, answering its button presses.
+
+Shared by the /model and /settings handlers; edits go through the outbox like every send, and
+a press is always answered so the user's spinner stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import BotContext
+from bot.handlers.common import destination
+
+log = logging.getLogger(__name__)
+
+CURRENT_MARK = "✅"
+EXPIRED = "This keyboard has expired. Send the command again."
+FAILED = "Sorry, that didn't work. Please try again."
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a keyboard message shows: its text and its buttons."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """The outcome of a button press: the notice it is answered with, the view to show next."""
+
+    notice: str | None
+    view: View | None = None
+
+
+async def send_view(context: BotContext, message: Message, view: View) -> None:
+    """Send a keyboard message to the chat (and topic) of `message`, paced like every send."""
+    dest = destination(message)
+    await context.services.outbox.call(
+        dest.chat_id,
+        lambda: context.bot.send_message(
+            dest.chat_id, view.text, message_thread_id=dest.thread_id, reply_markup=view.keyboard
+        ),
+    )
+
+
+async def edit_view(context: BotContext, message: Message, view: View) -> None:
+    """Show `view` in a keyboard message; unchanged (pressed twice) or deleted is fine."""
+    try:
+        await context.services.outbox.call(
+            message.chat_id,
+            lambda: context.bot.edit_message_text(
+                view.text,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                reply_markup=view.keyboard,
+            ),
+        )
+    except BadRequest as exc:
+        reason = exc.message.lower()
+        if "not modified" in reason:
+            return
+        if "message to edit not found" in reason:
+            log.info("chat %s: keyboard message was deleted", message.chat_id)
+            return
+        raise
+
+
+async def answer_button(query: CallbackQuery, notice: str | None) -> None:
+    """Answer a button press, so the user's spinner stops; a too-old query is only logged."""
+    try:
+        await query.answer(notice)
+    except TelegramError as exc:
+        log.info("could not answer button press %s: %s", query.id, exc)
