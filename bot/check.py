@@ -83,8 +83,7 @@ async def check_database(settings: Settings) -> str:
 
 
 def _probe_writable(folder: Path) -> None:
-    with tempfile.NamedTemporaryFile(dir=folder):
-        pass
+    tempfile.TemporaryFile(dir=folder).close()
 
 
 CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[str]]], ...] = (

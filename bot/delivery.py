@@ -105,8 +105,9 @@ class LiveReply:
         while not self._dead:
             await self._dirty.wait()
             self._dirty.clear()
-            while not self._dead and await self._step():
-                pass
+            busy = True
+            while busy and not self._dead:
+                busy = await self._step()
             if self._closing and not self._dirty.is_set():
                 return
 

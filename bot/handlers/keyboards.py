@@ -7,9 +7,10 @@ a press is always answered so the user's spinner stops.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
@@ -77,3 +78,21 @@ async def answer_button(query: CallbackQuery, notice: str | None) -> None:
         await query.answer(notice)
     except TelegramError as exc:
         log.info("could not answer button press %s: %s", query.id, exc)
+
+
+async def handle_press(
+    update: Update,
+    context: BotContext,
+    press: Callable[[CallbackQuery, BotContext], Awaitable[Pressed]],
+) -> None:
+    """Work out a button press with `press`, answer it exactly once, then show the next view."""
+    query = update.callback_query
+    if query is None:
+        return
+    pressed = Pressed(FAILED)
+    try:
+        pressed = await press(query, context)
+    finally:
+        await answer_button(query, pressed.notice)
+    if pressed.view is not None and isinstance(query.message, Message):
+        await edit_view(context, query.message, pressed.view)

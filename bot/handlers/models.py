@@ -27,11 +27,9 @@ from bot.handlers.common import answer, chat_key
 from bot.handlers.keyboards import (
     CURRENT_MARK,
     EXPIRED,
-    FAILED,
     Pressed,
     View,
-    answer_button,
-    edit_view,
+    handle_press,
     send_view,
 )
 from bot.models import ChatModel, close_matches, lookup
@@ -86,16 +84,7 @@ async def on_model(update: Update, context: BotContext) -> None:
 
 async def on_model_button(update: Update, context: BotContext) -> None:
     """Switch the chat's model, or turn the page, as the pressed button says."""
-    query = update.callback_query
-    if query is None:
-        return
-    pressed = Pressed(FAILED)
-    try:
-        pressed = await _press(query, context)
-    finally:
-        await answer_button(query, pressed.notice)
-    if pressed.view is not None and isinstance(query.message, Message):
-        await edit_view(context, query.message, pressed.view)
+    await handle_press(update, context, _press)
 
 
 def model_view(models: Sequence[ChatModel], current: str, page: int) -> View:

@@ -35,11 +35,9 @@ from bot.handlers.common import answer, chat_key
 from bot.handlers.keyboards import (
     CURRENT_MARK,
     EXPIRED,
-    FAILED,
     Pressed,
     View,
-    answer_button,
-    edit_view,
+    handle_press,
     send_view,
 )
 from bot.store import ChatSettings
@@ -108,16 +106,7 @@ async def on_system(update: Update, context: BotContext) -> None:
 
 async def on_settings_button(update: Update, context: BotContext) -> None:
     """Open a setting's choices, go back, or set a value, as the pressed button says."""
-    query = update.callback_query
-    if query is None:
-        return
-    pressed = Pressed(FAILED)
-    try:
-        pressed = await _press(query, context)
-    finally:
-        await answer_button(query, pressed.notice)
-    if pressed.view is not None and isinstance(query.message, Message):
-        await edit_view(context, query.message, pressed.view)
+    await handle_press(update, context, _press)
 
 
 def overview(chat: ChatSettings, defaults: Settings) -> View:

@@ -229,5 +229,7 @@ def test_invalid_bot_command_is_rejected(command: str, description: str, expecte
     assert caught.value.description == expected
 
 
-def test_valid_bot_commands_pass() -> None:
-    check_bot_commands([{"command": "new_chat_2", "description": "d" * 256}])
+def test_the_longest_valid_command_passes_and_one_character_more_is_rejected() -> None:
+    check_bot_commands([{"command": "new_chat_2" + "x" * 22, "description": "d" * 256}])
+    with pytest.raises(ApiError):
+        check_bot_commands([{"command": "new_chat_2" + "x" * 23, "description": "d" * 256}])
