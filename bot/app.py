@@ -11,6 +11,7 @@ from typing import cast
 
 from telegram.ext import ApplicationBuilder, ContextTypes
 
+from bot.access import AccessPolicy
 from bot.admins import Admins
 from bot.config import Settings
 from bot.context import BotApplication, BotContext, Services
@@ -64,6 +65,11 @@ async def _open_services(application: BotApplication) -> None:
         ),
         models=ModelCatalog(upstream),
         admins=Admins(application.bot, settings.admin_user_ids),
+        access=AccessPolicy(
+            allowed_users=settings.allowed_user_ids,
+            allowed_chats=settings.allowed_chat_ids,
+            admins=settings.admin_user_ids,
+        ),
     )
     await publish_commands(application.bot)
 

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.access import AccessPolicy
 from bot.admins import Admins
 from bot.config import Settings
 from bot.conversation import ConversationService
@@ -30,6 +31,7 @@ class Services:
     outbox: Outbox
     models: ModelCatalog
     admins: Admins
+    access: AccessPolicy
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

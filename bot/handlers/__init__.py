@@ -6,10 +6,16 @@ One module per audience or feature; `register` wires them into the application i
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import chat, commands, errors, models, settings
+from bot.handlers import access, chat, commands, errors, models, settings
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
 
@@ -33,7 +39,9 @@ async def on_unknown_button(update: Update, context: BotContext) -> None:
 
 
 def register(application: BotApplication) -> None:
-    """Add every handler, most specific first."""
+    """Add every handler, most specific first, behind the access gate."""
+    # Group -1 runs before all others for every kind of update; it stops refused ones.
+    application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)
     application.add_handler(CommandHandler("start", commands.on_start))
     application.add_handler(CommandHandler("help", commands.on_help))
     application.add_handler(CommandHandler(["new", "reset"], commands.on_new))

@@ -1,0 +1,35 @@
+"""The gate in front of every handler: refused users are told (at most once a minute), once."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from bot.access import refusal_text
+from bot.context import BotContext
+from bot.handlers.common import answer
+
+log = logging.getLogger(__name__)
+
+
+async def on_any_update(update: Update, context: BotContext) -> None:
+    """Stop an update from anyone the allowlists keep out, before any handler sees it."""
+    user, chat = update.effective_user, update.effective_chat
+    policy = context.services.access
+    if user is None or policy.allows(user.id, chat.id if chat else None):
+        return
+    log.info("refused update %s from user %s in chat %s", update.update_id, user.id, chat)
+    if policy.should_tell(user.id):
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(refusal_text(user.id), show_alert=True)
+            elif update.effective_message is not None:
+                await answer(update, context, refusal_text(user.id))
+        except TelegramError as exc:
+            log.info("could not tell user %s they are refused: %s", user.id, exc)
+    elif update.callback_query is not None:
+        await update.callback_query.answer()  # stop the spinner, say nothing new
+    raise ApplicationHandlerStop
