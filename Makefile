@@ -24,8 +24,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) ffmpeg
-	$(BIN)/python -m bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.render_bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
