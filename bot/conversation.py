@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import re
+import unicodedata
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -27,6 +30,7 @@ Status = Literal["complete", "interrupted", "stopped"]
 
 EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
 STOPPED_NOTICE = "Stopped."
+NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
 
 class ReplySink(Protocol):
@@ -49,7 +53,7 @@ class UserTurn:
     text: str
     telegram_message_id: int | None = None
     user_id: int | None = None
-    sender_name: str | None = None
+    sender_name: str | None = None  # set in group chats, where the model must tell people apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +226,29 @@ class ConversationService:
 
 
 def build_messages(system: str, turns: list[Turn]) -> list[Mapping[str, Any]]:
-    """The OpenAI `messages` list: the system prompt, then the turns, oldest first."""
+    """The OpenAI `messages` list: the system prompt, then the turns, oldest first.
+
+    A user turn with a sender name (group chats) carries it as the message's `name`, so the model
+    can tell the participants apart.
+    """
     messages: list[Mapping[str, Any]] = [{"role": "system", "content": system}] if system else []
-    messages.extend({"role": turn.role, "content": turn.content} for turn in turns)
+    for turn in turns:
+        message = {"role": turn.role, "content": turn.content}
+        if turn.role == "user" and turn.sender_name:
+            message["name"] = openai_name(turn.sender_name)
+        messages.append(message)
     return messages
+
+
+def openai_name(display_name: str) -> str:
+    """`display_name` in the characters OpenAI allows in `name` (a-z A-Z 0-9 _ -, at most 64).
+
+    Accents are dropped ("José" -> "Jose") and spaces become underscores; a name with nothing
+    left (another script) becomes a stable stand-in, so different people stay different.
+    """
+    decomposed = unicodedata.normalize("NFKD", display_name.strip())
+    underscored = re.sub(r"\s+", "_", decomposed)
+    name = re.sub(r"[^A-Za-z0-9_-]", "", underscored)[:NAME_LIMIT]
+    if name.strip("_-"):
+        return name
+    return "user_" + hashlib.sha256(display_name.encode()).hexdigest()[:8]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -15,7 +16,8 @@ from telegram.ext import (
 )
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import access, chat, commands, errors, models, settings
+from bot.handlers import access, chat, commands, errors, groups, models, settings
+from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
 
@@ -40,6 +42,11 @@ async def on_unknown_button(update: Update, context: BotContext) -> None:
 
 def register(application: BotApplication) -> None:
     """Add every handler, most specific first, behind the access gate."""
+    # A migration is Telegram's own event, not a user's request: it runs before the access gate
+    # so a group's history follows it to the supergroup whoever triggered the upgrade.
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate), group=-2
+    )
     # Group -1 runs before all others for every kind of update; it stops refused ones.
     application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)
     application.add_handler(CommandHandler("start", commands.on_start))
@@ -58,8 +65,18 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(on_unknown_button))
+    application.add_handler(
+        ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     private = filters.ChatType.PRIVATE
+    # Unaddressed group messages match nothing below and are dropped without a word.
+    addressed_in_group = filters.ChatType.GROUPS & AddressedToBot(application.bot)
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(addressed_in_group & text, chat.on_text))
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
-    application.add_handler(MessageHandler(private & filters.TEXT, chat.on_private_text))
-    application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, on_unsupported))
+    application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))
+    not_read = ~filters.StatusUpdate.ALL & ~filters.COMMAND
+    application.add_handler(
+        MessageHandler((private | addressed_in_group) & not_read, on_unsupported)
+    )
     application.add_error_handler(errors.on_error)

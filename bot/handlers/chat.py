@@ -1,48 +1,116 @@
-"""Talking to the model: private messages and /ask."""
+"""Talking to the model: private messages, messages addressed to the bot in groups, and /ask.
+
+Owns turning an addressed message into the user's turn: the prompt without the bot's mention,
+the replied-to message quoted in front of it unless it is the bot's latest answer (which the
+history already holds), and the sender's name in groups. Which messages count as addressed is
+handlers/addressing.py's business; the turn itself is conversation.py's.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from telegram import Message, Update
 
 from bot.context import BotContext
 from bot.conversation import UserTurn
 from bot.delivery import LiveReply
+from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
+from bot.store import ChatKey
+
+ASK_USAGE = "Usage: /ask <question>"
+# chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:
+# after a restart a reply to the latest answer is quoted once more, which is harmless.
+ANSWERS = "answers_in_context"
 
 
-async def on_private_text(update: Update, context: BotContext) -> None:
-    """Answer a private message with the model's streamed reply."""
-    message = update.effective_message
-    if message is None or not message.text:
-        return
-    await _converse(message, message.text, context)
+@dataclass(slots=True)
+class Answers:
+    """The bot's answers in one chat or topic whose text the next turn's context will hold:
+    the latest finished one, and those still being written (turns run in order, so they finish
+    before a turn that replies to them starts)."""
+
+    latest: frozenset[int] = frozenset()
+    writing: list[LiveReply] = field(default_factory=list)
+
+    def hold(self, message_id: int) -> bool:
+        """Whether the bot message `message_id` will be in the context anyway."""
+        return message_id in self.latest or any(
+            message_id in reply.message_ids for reply in self.writing
+        )
 
 
-async def on_ask(update: Update, context: BotContext) -> None:
-    """Answer the question after /ask."""
+async def on_text(update: Update, context: BotContext) -> None:
+    """Answer a text addressed to the bot with the model's streamed reply."""
     message = update.effective_message
     if message is None:
         return
-    question = " ".join(context.args or []).strip()
-    if not question:
-        await answer(update, context, "Usage: /ask <question>")
+    prompt = prompt_of(message, context.bot.username)
+    usage = f"Yes? Write your question after the mention, e.g. @{context.bot.username} what is 2+2?"
+    await _converse(update, message, prompt, context, usage=usage)
+
+
+async def on_ask(update: Update, context: BotContext) -> None:
+    """Answer the question after /ask (or, with nothing after it, the message it replies to)."""
+    message = update.effective_message
+    if message is None:
         return
-    await _converse(message, question, context)
+    words = (message.text or "").split(None, 1)
+    question = words[1].strip() if len(words) == 2 else ""
+    await _converse(update, message, question, context, usage=ASK_USAGE)
 
 
-async def _converse(message: Message, text: str, context: BotContext) -> None:
+def forget_latest_reply(context: BotContext, key: ChatKey) -> None:
+    """The bot's latest answer in this chat is no longer in the context (a new conversation)."""
+    answers = _answers(context, key)
+    answers.latest = frozenset()
+
+
+async def _converse(
+    update: Update, message: Message, prompt: str, context: BotContext, *, usage: str
+) -> None:
+    key = chat_key(message)
+    answers = _answers(context, key)
+    quote = quote_of(message, context.bot.id)
+    if quote is not None and not (quote.author is None and answers.hold(quote.message_id)):
+        prompt = with_quote(prompt, quote)
+    if not prompt:
+        await answer(update, context, usage)
+        return
     services = context.services
+    private = message.chat.type == message.chat.PRIVATE
     sink = LiveReply(
         context.bot,
         services.outbox,
-        destination(message, reply=message.chat.type != message.chat.PRIVATE),
+        destination(message, reply=not private),
         typing_interval=services.settings.typing_interval,
     )
     user = message.from_user
     turn = UserTurn(
-        text=text,
+        text=prompt,
         telegram_message_id=message.message_id,
         user_id=user.id if user else None,
-        sender_name=user.first_name if user else None,
+        sender_name=None if private else _sender_name(message),
     )
-    await services.conversation.reply(chat_key(message), turn, sink)
+    answers.writing.append(sink)
+    try:
+        outcome = await services.conversation.reply(key, turn, sink)
+    finally:
+        answers.writing.remove(sink)
+    if outcome.text.strip() and not outcome.duplicate:
+        answers.latest = frozenset(sink.message_ids)
+
+
+def _sender_name(message: Message) -> str | None:
+    if message.sender_chat is not None:  # an anonymous admin or a linked channel
+        return message.sender_chat.title
+    return message.from_user.first_name if message.from_user else None
+
+
+def _answers(context: BotContext, key: ChatKey) -> Answers:
+    chat_data = context.chat_data
+    if chat_data is None:  # only updates without a chat, which never reach these handlers
+        return Answers()
+    topics: dict[int, Answers] = chat_data.setdefault(ANSWERS, {})
+    return topics.setdefault(key.thread_id, Answers())

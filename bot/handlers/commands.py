@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, BotCommand, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.constants import ChatType
 
 from bot import __version__
 from bot.context import BotContext
 from bot.errors import UpstreamError
+from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
 
 log = logging.getLogger(__name__)
@@ -24,6 +32,18 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "How to use the bot"),
 )
 
+# What works in groups, most used first: talking to the bot there needs /ask or a mention.
+GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("ask", "Ask the model: /ask <question> (or mention me)"),
+    ("new", "Start a new conversation here"),
+    ("stop", "Stop the reply being written"),
+    ("model", "Choose the AI model (admins)"),
+    ("settings", "Show or change the settings (admins change)"),
+    ("system", "Show or set the system prompt (admins set)"),
+    ("about", "About the bot and the AI service"),
+    ("help", "How to talk to me in a group"),
+)
+
 HELP = (
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
@@ -35,32 +55,63 @@ HELP = (
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
     "/system [prompt | reset] — show, set or reset the system prompt\n"
     "/about — about the bot and the AI service\n"
-    "/help — this message"
+    "/help — this message\n\n"
+    "In groups I answer /ask, mentions of me and replies to my messages; /help there says more."
 )
 
 
+def group_help(bot_username: str) -> str:
+    """/help in a group: how to address the bot there, and why plain messages don't reach it."""
+    return (
+        "In a group I answer only messages addressed to me:\n"
+        "• /ask <question>\n"
+        f"• a message that mentions @{bot_username}\n"
+        "• a reply to one of my messages (I read the message you reply to as well)\n"
+        "Everything else I ignore. I keep one conversation for the group, one per topic in "
+        "forums, and I see who said what.\n\n"
+        "Telegram's privacy mode hides ordinary group messages from bots (unless it is turned "
+        "off in @BotFather or the bot is an admin), so reply to me or mention me: commands, "
+        "mentions and replies to me always arrive.\n\n"
+        "/new — start a new conversation here (alias /reset)\n"
+        "/stop — stop the reply being written\n"
+        "/model, /settings, /system — the model and settings here; only admins change them\n"
+        "/about — about the bot and the AI service\n"
+        "/help — this message"
+    )
+
+
 async def publish_commands(bot: Bot) -> None:
-    """Tell Telegram which commands to show in the menu."""
-    await bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    """Tell Telegram which commands each menu shows: private chats and groups differ."""
+    everything = [BotCommand(name, text) for name, text in COMMANDS]
+    await bot.set_my_commands(everything)
+    await bot.set_my_commands(everything, scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(
+        [BotCommand(name, text) for name, text in GROUP_COMMANDS],
+        scope=BotCommandScopeAllGroupChats(),
+    )
 
 
 async def on_start(update: Update, context: BotContext) -> None:
     """Greet the user and explain what the bot does."""
     user = update.effective_user
     name = user.first_name if user else "there"
-    await answer(update, context, f"Hi {name}! I'm an AI assistant.\n\n{HELP}")
+    await answer(
+        update, context, f"Hi {name}! I'm an AI assistant.\n\n{_help_for(update, context)}"
+    )
 
 
 async def on_help(update: Update, context: BotContext) -> None:
-    """Explain the commands."""
-    await answer(update, context, HELP)
+    """Explain the commands (in a group: how to address the bot there)."""
+    await answer(update, context, _help_for(update, context))
 
 
 async def on_new(update: Update, context: BotContext) -> None:
     """Start a fresh conversation; the old one stays stored."""
     if update.effective_message is None:
         return
-    await context.services.conversation.new_conversation(chat_key(update.effective_message))
+    key = chat_key(update.effective_message)
+    await context.services.conversation.new_conversation(key)
+    forget_latest_reply(context, key)
     await answer(update, context, "Started a new conversation. Earlier messages are forgotten.")
 
 
@@ -81,3 +132,10 @@ async def on_about(update: Update, context: BotContext) -> None:
         log.warning("about: %s", exc)
         text = f"gpt-telegram-bot {__version__}\n\n{exc.user_message}"
     await answer(update, context, text[:4000])
+
+
+def _help_for(update: Update, context: BotContext) -> str:
+    chat = update.effective_chat
+    if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return group_help(context.bot.username)
+    return HELP

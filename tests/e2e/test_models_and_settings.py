@@ -134,6 +134,11 @@ async def ask_in_group(telegram: FakeTelegram, question: str, **kwargs: Any) -> 
     await telegram.wait_until(lambda: last_text(telegram, GROUP) == f"You said: {question}")
 
 
+async def joined(telegram: FakeTelegram) -> None:
+    """Wait for the usage note the bot posts when it is added to the group."""
+    await telegram.wait_until(lambda: len(telegram.bot_messages(GROUP)) == 1)
+
+
 async def command(telegram: FakeTelegram, chat_id: int, text: str, **kwargs: Any) -> str:
     """Send a command and return the text of the bot's answer to it."""
     before = len(telegram.bot_messages(chat_id))
@@ -425,6 +430,7 @@ async def test_in_a_group_only_admins_may_change_the_model_and_settings(
     telegram.add_to_group(GROUP, chat_type="supergroup")
     telegram.set_chat_admins(GROUP, [ADMIN])
     async with running_bot(settings):
+        await joined(telegram)
         refusals = [
             await command(telegram, GROUP, "/model gpt-4", user_id=MEMBER, **group),
             await command(telegram, GROUP, "/settings temperature 1", user_id=MEMBER, **group),
@@ -475,6 +481,7 @@ async def test_each_forum_topic_keeps_its_own_model(
     telegram.set_chat_admins(GROUP, [ADMIN])
     admin = {"chat_type": "supergroup", "user_id": ADMIN}
     async with running_bot(settings):
+        await joined(telegram)
         typed = await command(telegram, GROUP, "/model gpt-4", message_thread_id=500, **admin)
         await command(telegram, GROUP, "/model", message_thread_id=700, **admin)
         keyboard = telegram.bot_messages(GROUP)[-1]

@@ -25,6 +25,7 @@ import io
 import itertools
 import json
 import math
+import re
 import sys
 import time
 import wave
@@ -85,6 +86,8 @@ REQUEST_KEYS = frozenset(
         "audio",
     }
 )
+# OpenAI refuses a message `name` outside this pattern.
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 PARAM_RANGES = {
     "temperature": (0.0, 2.0),
     "top_p": (0.0, 1.0),
@@ -482,6 +485,10 @@ def _invalid_messages(messages: Any) -> web.Response | None:
         if "content" not in item:
             message = f"Missing required parameter: '{where}.content'."
             return _error(400, message, param=f"{where}.content", code="missing_required_parameter")
+        name = item.get("name")
+        if name is not None and not (isinstance(name, str) and _NAME.fullmatch(name)):
+            message = f"Invalid '{where}.name': string does not match pattern '{_NAME.pattern}'."
+            return _error(400, message, param=f"{where}.name", code="invalid_value")
         content = item["content"]
         if isinstance(content, list):
             problem = _invalid_parts(content, where)
