@@ -1,0 +1,530 @@
+"""The load scenarios: the real bot as a subprocess, the project's fakes in this process.
+
+Owns the four scenarios of issue 9 (`one`, `fifty`, `steady`, `burst`) and their `--quick`
+versions, running one of them end to end and turning what both fakes saw into `Figure`s.
+It must not change the fakes or anything in `bot/`: the bot runs as `python -m bench.loop_lag`
+(which is `python -m bot` plus a loop-lag sampler) against FakeTelegram with Telegram's strict
+flood limits and a FakeUpstream subclass.
+
+How "added latency from the upstream's first content to the first visible text" is measured:
+`BenchUpstream` waits out the first-token delay itself, notes the time, and only then lets the
+fake write its headers, role chunk and first content chunk in the same loop step, so the time
+noted is when the first words leave the upstream, not when they were scheduled (a late timer in
+this process would otherwise be charged to the bot). The visible side is the fake Telegram's
+record of the sendMessage that showed the reply (`SentMessage.sent_at`, taken as the request is
+handled). Both run on this process's time.monotonic(). The cost of this choice: the upstream's
+response headers come with the first token instead of before it, which the bot can't tell apart
+from a server that is slow to answer.
+
+Each question carries a marker ("bench chat <id> turn <n>") that the upstream reads back to
+stream a reply made from the chat and turn, so concurrency can't mix replies up and "correct"
+means: the chat's message for that turn shows exactly the rendered reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bench.loop_lag import OUTPUT_ENV, LagSample, LoopLagSampler, read_samples
+from bench.measure import (
+    Figure,
+    RunRecord,
+    Target,
+    TurnTrace,
+    figures,
+    read_cpu_seconds,
+    read_peak_rss,
+    read_rss,
+)
+from bot.config import Settings
+from bot.render import split_markdown
+from tests.fakes.telegram import FakeTelegram, FloodLimits, SentMessage
+from tests.fakes.upstream import FakeUpstream, JsonDict, ReplyScript
+
+ROOT = Path(__file__).resolve().parent.parent
+GLOBAL_RATE = float(Settings.model_fields["global_rate_limit"].default)
+CHUNK_SIZE = 5  # characters per streamed chunk: one " w123" word, i.e. one token
+IDLE_SETTLE = 1.0  # seconds between the bot's first poll and the idle RSS reading
+POLL = 0.05  # seconds between checks of which replies are complete
+PROBLEM_LIMIT = 20  # lines of each kind of problem kept in the results
+
+IDLE_RSS_MB = Target("<=", 80)
+PEAK_RSS_MB = Target("<=", 150)
+LOOP_LAG_P99_MS = Target("<=", 50)
+NO_429 = Target("==", 0)
+
+Question = tuple[int, int]  # (chat id, turn)
+
+_QUESTION = re.compile(r"bench chat (-?\d+) turn (\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyShape:
+    """How the upstream answers every question of a scenario."""
+
+    first_token_delay: float  # seconds from the request to the first words
+    seconds: float  # then streaming for this long
+    tokens_per_second: float
+
+    @property
+    def tokens(self) -> int:
+        return max(1, round(self.seconds * self.tokens_per_second))
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A load: which chats ask what, when, and the targets the issue sets for it."""
+
+    name: str
+    chats: int
+    reply: ReplyShape
+    arrival_rate: float | None = None  # new chats per second; None: all at once
+    turns: int = 1  # questions per chat, each once the previous reply is complete
+    pause: float = 1.5  # seconds between a complete reply and the chat's next question
+    group_every: int = 0  # every n-th chat is a group (0: private chats only)
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    # Total time must be within this factor of (calls needed / global rate); burst only.
+    least_time_factor: float | None = None
+
+    @property
+    def description(self) -> str:
+        arrival = (
+            "at once"
+            if self.arrival_rate is None
+            else f"arriving {self.arrival_rate:g}/s for {self.chats / self.arrival_rate:g} s"
+        )
+        groups = f", every {self.group_every}th a group" if self.group_every else ""
+        turns = f", {self.turns} questions each, one after another" if self.turns > 1 else ""
+        reply = self.reply
+        return (
+            f"{self.chats} chat(s) {arrival}{groups}{turns}; each reply: first words after"
+            f" {reply.first_token_delay:g} s, then {reply.tokens} tokens over {reply.seconds:g} s"
+        )
+
+    def chat_ids(self) -> list[int]:
+        def chat_id(index: int) -> int:
+            group = self.group_every and index % self.group_every == self.group_every - 1
+            return -(1_000_000 + index) if group else 1_000_000 + index
+
+        return [chat_id(index) for index in range(self.chats)]
+
+    def arrival(self, index: int) -> float:
+        return 0.0 if self.arrival_rate is None else index / self.arrival_rate
+
+    @property
+    def deadline(self) -> float:
+        """Seconds after which a run is given up, far beyond any sane result."""
+        per_turn = self.reply.first_token_delay + self.reply.seconds + self.pause + 5
+        arrivals = self.arrival(self.chats - 1)
+        return arrivals + self.turns * per_turn + 6 * self.chats * self.turns / GLOBAL_RATE + 20
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "one": Scenario(
+        name="one",
+        chats=1,
+        turns=5,
+        reply=ReplyShape(first_token_delay=0.3, seconds=5.0, tokens_per_second=20),
+        targets={
+            "first_text_latency_p50_ms": Target("<=", 5),
+            "update_gap_longest_s": Target("<=", 1.2),
+        },
+    ),
+    "fifty": Scenario(
+        name="fifty",
+        chats=50,
+        group_every=5,
+        reply=ReplyShape(first_token_delay=0.5, seconds=1.5, tokens_per_second=20),
+        targets={"time_all_complete_s": Target("<=", 5)},
+    ),
+    "steady": Scenario(
+        name="steady",
+        chats=300,
+        arrival_rate=5.0,
+        group_every=10,
+        reply=ReplyShape(first_token_delay=0.5, seconds=10.0, tokens_per_second=20),
+        targets={
+            "first_text_latency_p99_ms": Target("<=", 250),
+            "update_gap_longest_s": Target("<=", 3),
+        },
+    ),
+    "burst": Scenario(
+        name="burst",
+        chats=1000,
+        group_every=10,
+        reply=ReplyShape(first_token_delay=0.5, seconds=1.5, tokens_per_second=20),
+        least_time_factor=1.2,
+    ),
+}
+
+
+def quick(scenario: Scenario) -> Scenario:
+    """A scaled-down version for a smoke test: same shape, seconds instead of minutes."""
+    match scenario.name:
+        case "one":
+            # The pause still exceeds the chat's 1 s spacing, so no first text waits on pacing.
+            return replace(scenario, turns=2, pause=1.0, reply=replace(scenario.reply, seconds=1.0))
+        case "fifty":
+            return replace(scenario, chats=10)
+        case "steady":
+            return replace(scenario, chats=20, reply=replace(scenario.reply, seconds=3.0))
+        case _:
+            return replace(scenario, chats=100)
+
+
+# --- the upstream ------------------------------------------------------------------------------
+
+
+def question(chat_id: int, turn: int) -> str:
+    return f"bench chat {chat_id} turn {turn}"
+
+
+def reply_text(chat_id: int, turn: int, tokens: int) -> str:
+    """The model's answer to one question: recognisable per chat and turn, `tokens` long."""
+    words = "".join(f" w{i % 1000:03d}" for i in range(tokens))
+    return f"Answer {turn} for chat {chat_id}:{words}"
+
+
+def question_of(messages: list[JsonDict]) -> Question | None:
+    """(chat id, turn) named by the last user message, or None for anything else."""
+    users = [m for m in messages if m.get("role") == "user"]
+    content = users[-1].get("content") if users else None
+    found = _QUESTION.search(content) if isinstance(content, str) else None
+    return (int(found[1]), int(found[2])) if found else None
+
+
+@dataclass(slots=True)
+class StreamRecord:
+    """What the upstream sent for one question, and when."""
+
+    tokens: int
+    first_content_at: float | None = None
+    last_content_at: float | None = None
+
+
+class BenchUpstream(FakeUpstream):
+    """FakeUpstream answering each marked question with its own reply, timing the first words."""
+
+    def __init__(self, shape: ReplyShape) -> None:
+        super().__init__()
+        self.shape = shape
+        self.streams: dict[Question, StreamRecord] = {}
+
+    async def _stream(
+        self, request: web.Request, body: JsonDict, script: ReplyScript
+    ) -> web.StreamResponse:
+        key = question_of(body["messages"])
+        if key is None:
+            return await super()._stream(request, body, script)
+        text = reply_text(*key, self.shape.tokens)
+        planned = ReplyScript(
+            text, chunk_size=CHUNK_SIZE, chunk_delay=1 / self.shape.tokens_per_second
+        )
+        record = self.streams[key] = StreamRecord(tokens=math.ceil(len(text) / CHUNK_SIZE))
+        await asyncio.sleep(self.shape.first_token_delay)
+        record.first_content_at = time.monotonic()
+        response = await super()._stream(request, body, planned)
+        record.last_content_at = time.monotonic()
+        return response
+
+
+# --- the bot process ---------------------------------------------------------------------------
+
+
+class BotProcess:
+    """`python -m bench.loop_lag` (the bot plus a lag sampler), logging into `workdir`."""
+
+    def __init__(self, process: asyncio.subprocess.Process, workdir: Path) -> None:
+        self.process = process
+        self.workdir = workdir
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    async def start(
+        cls, telegram: FakeTelegram, upstream: FakeUpstream, workdir: Path
+    ) -> BotProcess:
+        # Every setting at its default (the targets are for the defaults), whatever the shell has.
+        settings = {name.upper() for name in Settings.model_fields}
+        env = {k: v for k, v in os.environ.items() if k.upper() not in settings}
+        env.update(
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_API_URL=telegram.api_root,
+            GPT_API_BASE_URL=upstream.base_url,
+            DATABASE_PATH=str(workdir / "data" / "bot.sqlite3"),
+            LOG_LEVEL="WARNING",
+            PYTHONPATH=str(ROOT),
+            **{OUTPUT_ENV: str(workdir / "loop_lag.json")},
+        )
+        with (workdir / "bot.log").open("wb") as log:
+            # cwd outside the repository, so a developer's .env can't change the settings.
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.loop_lag",
+                cwd=workdir,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        return cls(process, workdir)
+
+    async def stop(self) -> list[LagSample]:
+        """SIGTERM, as an operator stops it; the loop-lag samples it wrote on the way out."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 20)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        path = self.workdir / "loop_lag.json"
+        return await asyncio.to_thread(read_samples, path) if path.exists() else []
+
+    def log_problems(self) -> list[str]:
+        """The bot's WARNING and ERROR log lines (it logs nothing below WARNING here)."""
+        text = (self.workdir / "bot.log").read_text(errors="replace")
+        return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
+
+
+# --- watching the chats ------------------------------------------------------------------------
+
+
+class Screen:
+    """Which of the bot's messages answers which question; completion as it happens.
+
+    Every reply fits in one message, so a chat's n-th bot message answers its n-th question.
+    """
+
+    def __init__(self, telegram: FakeTelegram, expected: Mapping[Question, str]) -> None:
+        self._telegram = telegram
+        self._expected = expected
+        self._seen = 0
+        self._by_chat: dict[int, list[SentMessage]] = {}
+        self._waiting: dict[Question, asyncio.Future[None]] = {}
+
+    def scan(self) -> None:
+        """Take in the messages the bot sent since the last scan."""
+        sent = self._telegram.sent_order
+        for message in sent[self._seen :]:
+            self._by_chat.setdefault(message.chat_id, []).append(message)
+        self._seen = len(sent)
+
+    def message(self, key: Question) -> SentMessage | None:
+        messages = self._by_chat.get(key[0], [])
+        return messages[key[1]] if key[1] < len(messages) else None
+
+    def complete(self, key: Question) -> bool:
+        message = self.message(key)
+        return message is not None and message.text == self._expected[key]
+
+    def wait(self, key: Question) -> asyncio.Future[None]:
+        future = self._waiting[key] = asyncio.get_running_loop().create_future()
+        return future
+
+    async def watch(self) -> None:
+        """Resolve `wait()` futures as replies complete, checking every POLL seconds."""
+        while True:
+            self.scan()
+            for key in [k for k in self._waiting if self.complete(k)]:
+                self._waiting.pop(key).set_result(None)
+            await asyncio.sleep(POLL)
+
+
+# --- running a scenario ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioResult:
+    scenario: Scenario
+    figures: list[Figure]
+    problems: list[str]  # the bot's warnings and errors, replies that never completed
+
+
+@dataclass(slots=True)
+class _Load:
+    """The load window and the readings taken at its edges."""
+
+    start: float
+    idle_rss: int
+    end: float = 0.0
+    peak_rss: int = 0
+    bot_cpu: float = 0.0
+    driver_cpu: float = 0.0
+
+
+async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
+    """Run `scenario` against a fresh bot process in `workdir` and measure it."""
+    expected = {
+        (chat_id, turn): _rendered(reply_text(chat_id, turn, scenario.reply.tokens))
+        for chat_id in scenario.chat_ids()
+        for turn in range(scenario.turns)
+    }
+    async with (
+        FakeTelegram(limits=FloodLimits()) as telegram,
+        BenchUpstream(scenario.reply) as upstream,
+    ):
+        bot = await BotProcess.start(telegram, upstream, workdir)
+        screen = Screen(telegram, expected)
+        driver_lag = LoopLagSampler()
+        try:
+            await telegram.wait_until(lambda: bool(telegram.calls_to("getUpdates")), timeout=60)
+            await asyncio.sleep(IDLE_SETTLE)
+            load = await _load(scenario, telegram, bot, screen, driver_lag)
+        finally:
+            await driver_lag.stop()
+            bot_lags = await bot.stop()
+        screen.scan()
+        traces = tuple(_trace(key, screen, upstream) for key in expected)
+        run = RunRecord(
+            traces=traces,
+            start=load.start,
+            end=load.end,
+            flood_429s=telegram.flood_rejections,
+            other_rejections=sum(1 for c in telegram.rejections if c.error_code != 429),
+            calls_made=sum(
+                1
+                for c in telegram.calls
+                if c.error is None and c.method in ("sendMessage", "editMessageText")
+            ),
+            idle_rss=load.idle_rss,
+            peak_rss=load.peak_rss,
+            bot_cpu=load.bot_cpu,
+            driver_cpu=load.driver_cpu,
+            bot_lags=tuple(s.lag for s in bot_lags if load.start <= s.at <= load.end),
+            driver_lags=tuple(driver_lag.lags_between(load.start, load.end)),
+            chunk_size=CHUNK_SIZE,
+            chunk_interval=1 / scenario.reply.tokens_per_second,
+            global_rate=GLOBAL_RATE,
+        )
+    unfinished = [
+        f"chat {t.chat_id} turn {t.turn}: no complete reply" for t in traces if not t.correct
+    ]
+    problems = _capped(bot.log_problems()) + _capped(unfinished)
+    return ScenarioResult(scenario, figures(run, _targets(scenario)), problems)
+
+
+def _capped(lines: list[str]) -> list[str]:
+    if len(lines) <= PROBLEM_LIMIT:
+        return lines
+    return [*lines[:PROBLEM_LIMIT], f"... and {len(lines) - PROBLEM_LIMIT} more"]
+
+
+def _targets(scenario: Scenario) -> dict[str, Target]:
+    """The scenario's own targets plus those every run must meet."""
+    questions = scenario.chats * scenario.turns
+    targets = {
+        "flood_429s": NO_429,
+        "replies_correct": Target("==", questions),
+        "idle_rss_mb": IDLE_RSS_MB,
+        "peak_rss_mb": PEAK_RSS_MB,
+        "loop_lag_p99_ms": LOOP_LAG_P99_MS,
+    }
+    if scenario.least_time_factor is not None:
+        # Every reply fits one message, so one sendMessage each is the least Telegram needs.
+        least = questions / GLOBAL_RATE
+        targets["time_all_complete_s"] = Target("<=", round(least * scenario.least_time_factor, 2))
+    return targets | dict(scenario.targets)
+
+
+def _rendered(markdown: str) -> str:
+    pieces = split_markdown(markdown)
+    if len(pieces) != 1:
+        raise ValueError("benchmark replies must fit in one Telegram message")
+    return pieces[0].rendered.text
+
+
+async def _load(
+    scenario: Scenario,
+    telegram: FakeTelegram,
+    bot: BotProcess,
+    screen: Screen,
+    driver_lag: LoopLagSampler,
+) -> _Load:
+    load = _Load(start=time.monotonic(), idle_rss=read_rss(bot.pid))
+    bot_cpu = read_cpu_seconds(bot.pid)
+    driver_cpu = read_cpu_seconds(os.getpid())
+    driver_lag.start()
+    watcher = asyncio.create_task(screen.watch(), name="bench-screen")
+    try:
+        async with asyncio.timeout(scenario.deadline), asyncio.TaskGroup() as chats:
+            for index, chat_id in enumerate(scenario.chat_ids()):
+                start = load.start + scenario.arrival(index)
+                chats.create_task(_chat(scenario, telegram, screen, chat_id, start))
+    except TimeoutError:
+        pass  # the replies that never completed show up in the figures and problems
+    finally:
+        load.end = time.monotonic()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    load.bot_cpu = read_cpu_seconds(bot.pid) - bot_cpu
+    load.driver_cpu = read_cpu_seconds(os.getpid()) - driver_cpu
+    load.peak_rss = read_peak_rss(bot.pid)
+    return load
+
+
+async def _chat(
+    scenario: Scenario, telegram: FakeTelegram, screen: Screen, chat_id: int, start: float
+) -> None:
+    """One chat's questions: the first at `start`, each next one after a complete reply."""
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
+    for turn in range(scenario.turns):
+        if turn:
+            await asyncio.sleep(scenario.pause)
+        done = screen.wait((chat_id, turn))
+        if chat_id < 0:
+            telegram.user_sends(chat_id, f"/ask {question(chat_id, turn)}", chat_title="Bench")
+        else:
+            telegram.user_sends(chat_id, question(chat_id, turn))
+        await done
+
+
+def _trace(key: Question, screen: Screen, upstream: BenchUpstream) -> TurnTrace:
+    message = screen.message(key)
+    stream = upstream.streams.get(key)
+    return TurnTrace(
+        chat_id=key[0],
+        turn=key[1],
+        first_content_at=stream.first_content_at if stream else None,
+        last_content_at=stream.last_content_at if stream else None,
+        tokens=stream.tokens if stream else 0,
+        visible=(message.sent_at, *message.edit_times) if message else (),
+        # The fake keeps a text only when it changed; an edit that changed nothing would break
+        # this pairing with `visible`, and TurnTrace.text_ages() then skips the trace.
+        shown=tuple(len(shown) for shown in message.history) if message else (),
+        edits=len(message.edit_times) if message else 0,
+        correct=screen.complete(key),
+    )
+
+
+def figures_as_json(result: ScenarioResult) -> dict[str, Any]:
+    return {
+        "description": result.scenario.description,
+        "figures": {
+            f.name: {
+                "label": f.label,
+                "value": f.value,
+                "unit": f.unit,
+                "target": str(f.target) if f.target else None,
+                "verdict": f.verdict or None,
+            }
+            for f in result.figures
+        },
+        "problems": result.problems,
+    }
