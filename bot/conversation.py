@@ -54,6 +54,11 @@ class UserTurn:
     telegram_message_id: int | None = None
     user_id: int | None = None
     sender_name: str | None = None  # set in group chats, where the model must tell people apart
+    # OpenAI content parts (image_url, input_audio) sent with this turn only, after `text`;
+    # the history keeps `text` alone, which then says what was attached ("[photo 1280x720]").
+    parts: tuple[Mapping[str, Any], ...] = ()
+    # A model for this turn only (a vision or audio model), the chat's own choice unchanged.
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +139,12 @@ class ConversationService:
                 sender_name=turn.sender_name,
             )
             chat = await self._store.settings(key)
-            model = chat.model or self._settings.default_model
+            model = turn.model or chat.model or self._settings.default_model
             redelivered = stored is None and turn.telegram_message_id is not None
             if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
                 log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
                 return Outcome("", "complete", model, duplicate=True)
-            request = await self._request(key, chat, model)
+            request = await self._request(key, chat, model, turn.parts)
             await sink.start()
             progress, status, notice = await self._generate(key, request, sink)
             text = progress.text
@@ -176,12 +181,18 @@ class ConversationService:
         upstream = await self._upstream.about()
         return f"gpt-telegram-bot {__version__}\n\n{upstream}"
 
-    async def _request(self, key: ChatKey, chat: ChatSettings, model: str) -> ChatRequest:
+    async def _request(
+        self,
+        key: ChatKey,
+        chat: ChatSettings,
+        model: str,
+        parts: tuple[Mapping[str, Any], ...] = (),
+    ) -> ChatRequest:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
         system = chat.system_prompt or self._settings.system_prompt
         return ChatRequest(
             model=model,
-            messages=tuple(build_messages(system, turns)),
+            messages=tuple(build_messages(system, turns, parts)),
             params=SamplingParams(
                 temperature=chat.temperature,
                 top_p=chat.top_p,
@@ -225,19 +236,26 @@ class ConversationService:
                 await sink.update(progress.text)
 
 
-def build_messages(system: str, turns: list[Turn]) -> list[Mapping[str, Any]]:
+def build_messages(
+    system: str, turns: list[Turn], parts: tuple[Mapping[str, Any], ...] = ()
+) -> list[Mapping[str, Any]]:
     """The OpenAI `messages` list: the system prompt, then the turns, oldest first.
 
     A user turn with a sender name (group chats) carries it as the message's `name`, so the model
-    can tell the participants apart.
+    can tell the participants apart. `parts` (images, audio) belong to the newest turn, the user's
+    own: its content becomes a list, its text first.
     """
-    messages: list[Mapping[str, Any]] = [{"role": "system", "content": system}] if system else []
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for turn in turns:
-        message = {"role": turn.role, "content": turn.content}
+        message: dict[str, Any] = {"role": turn.role, "content": turn.content}
         if turn.role == "user" and turn.sender_name:
             message["name"] = openai_name(turn.sender_name)
         messages.append(message)
-    return messages
+    if parts and messages and messages[-1]["role"] == "user":
+        text = messages[-1]["content"]
+        text_part = [{"type": "text", "text": text}] if text else []
+        messages[-1]["content"] = [*text_part, *parts]
+    return list(messages)
 
 
 def openai_name(display_name: str) -> str:

@@ -95,6 +95,31 @@ async def test_second_message_carries_the_first_exchange_and_the_system_prompt(
     ]
 
 
+async def test_attached_parts_go_with_this_turn_only_and_history_keeps_its_text(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    upstream.script(ReplyScript("A cat."), ReplyScript("Grey."))
+    turn = UserTurn("[photo 2x2]\nWhat is this?", 1, 7, parts=(image,), model="gpt-4o")
+    first = await service.reply(CHAT, turn, RecordingSink())
+    await service.reply(CHAT, UserTurn("What colour?", 2, 7), RecordingSink())
+    asked, followed_up = (r.body for r in upstream.chat_requests())
+    assert (first.model, asked["model"], followed_up["model"]) == (
+        "gpt-4o",
+        "gpt-4o",
+        "gpt-4o-mini",
+    )
+    assert asked["messages"][-1] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "[photo 2x2]\nWhat is this?"}, image],
+    }
+    assert followed_up["messages"][1:] == [
+        {"role": "user", "content": "[photo 2x2]\nWhat is this?"},
+        {"role": "assistant", "content": "A cat."},
+        {"role": "user", "content": "What colour?"},
+    ]
+
+
 async def test_new_conversation_stops_sending_earlier_turns(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
