@@ -2,11 +2,11 @@
 
     BotError                      anything we anticipated; `user_message` is safe to show
     ├── UpstreamError             the chat API failed
-    │   ├── UpstreamUnavailable   connection refused, DNS failure, network down
+    │   ├── UpstreamUnavailable   connection refused, DNS failure (`dns`), network down
     │   ├── UpstreamTimeout       no answer in time (phase: connect, first_token, idle)
     │   ├── UpstreamHTTPError     4xx/5xx; carries status, the upstream's message, Retry-After
-    │   └── UpstreamProtocolError bad JSON, missing choices, an error object inside the stream,
-    │                             a stream cut before [DONE]
+    │   └── UpstreamProtocolError bad JSON, missing choices, a stream cut before [DONE]
+    │       └── UpstreamReportedError  an {"error"} object inside a 200 body or the stream
     └── GenerationStopped         the user pressed /stop
 
 Errors are translated at the edge where they arise (upstream.py for httpx); this module
@@ -18,6 +18,24 @@ from __future__ import annotations
 from typing import Literal
 
 TimeoutPhase = Literal["connect", "first_token", "idle"]
+
+# Upstream text shown to users is cut to this many characters: it is for reading, not debugging.
+SHOWN_DETAIL_LIMIT = 200
+
+
+def shown(detail: str) -> str:
+    """Upstream-supplied text, shortened for a chat message."""
+    detail = " ".join(detail.split())
+    return detail if len(detail) <= SHOWN_DETAIL_LIMIT else detail[: SHOWN_DETAIL_LIMIT - 1] + "…"
+
+
+def in_words(seconds: float) -> str:
+    """A wait as people say it: "in 20 s", "in 2 min", "in about 1 h"."""
+    if seconds < 90:
+        return f"in {max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"in {round(seconds / 60)} min"
+    return f"in about {round(seconds / 3600)} h"
 
 
 class BotError(Exception):
@@ -35,12 +53,18 @@ class UpstreamError(BotError):
 class UpstreamUnavailable(UpstreamError):
     """The upstream could not be reached at all."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, dns: bool = False) -> None:
         super().__init__(f"upstream unreachable: {detail}")
         self.detail = detail
+        self.dns = dns  # the host name did not resolve
 
     @property
     def user_message(self) -> str:
+        if self.dns:
+            return (
+                "The AI service's address can't be found (DNS). Please try again later; "
+                "if it keeps happening, tell the bot's operator."
+            )
         return "The AI service can't be reached right now. Please try again in a minute."
 
 
@@ -57,7 +81,10 @@ class UpstreamTimeout(UpstreamError):
         if self.phase == "idle":
             return f"The AI service stopped sending for {self.seconds:g} s, so the reply was cut."
         if self.phase == "first_token":
-            return f"The AI service did not start answering within {self.seconds:g} s."
+            return (
+                f"The AI service did not start answering within {self.seconds:g} s. "
+                "Please try again."
+            )
         return "The AI service did not accept the connection in time. Please try again."
 
 
@@ -73,15 +100,20 @@ class UpstreamHTTPError(UpstreamError):
     @property
     def user_message(self) -> str:
         if self.status == 429:
-            when = f" in {self.retry_after:g} s" if self.retry_after else " in a moment"
-            return f"The AI service is rate-limiting requests. Please try again{when}."
-        if self.status in (401, 403):
+            when = in_words(self.retry_after) if self.retry_after else "in a moment"
+            return f"The AI service is rate-limiting requests. Please try again {when}."
+        if self.status == 401:
             return "The AI service refused the bot's credentials. Please tell the bot's operator."
+        if self.status == 403:
+            return (
+                f"The AI service denied access ({shown(self.message)}). "
+                "Please tell the bot's operator."
+            )
         if self.status == 404:
-            return f"The AI service does not know this model or endpoint ({self.message})."
+            return f"The AI service does not know this model or endpoint ({shown(self.message)})."
         if self.status >= 500:
             return f"The AI service had an internal error ({self.status}). Please try again."
-        return f"The AI service rejected the request: {self.message}"
+        return f"The AI service rejected the request: {shown(self.message)}"
 
 
 class UpstreamProtocolError(UpstreamError):
@@ -93,7 +125,15 @@ class UpstreamProtocolError(UpstreamError):
 
     @property
     def user_message(self) -> str:
-        return f"The AI service sent a reply the bot could not read ({self.detail})."
+        return f"The AI service sent a reply the bot could not read ({shown(self.detail)})."
+
+
+class UpstreamReportedError(UpstreamProtocolError):
+    """The upstream answered 200 and then reported an error object instead of (more) text."""
+
+    @property
+    def user_message(self) -> str:
+        return f"The AI service reported an error: {shown(self.detail)}"
 
 
 class GenerationStopped(BotError):

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.errors import UpstreamError, UpstreamHTTPError, UpstreamProtocolError
+from bot.errors import (
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamProtocolError,
+    UpstreamReportedError,
+)
 
 DONE = "[DONE]"
 
@@ -182,16 +187,16 @@ def error_from(payload: dict[str, Any]) -> UpstreamError:
     """An `{"error": {...}}` object inside a 200 body or stream.
 
     OpenRouter puts the HTTP status in `code`; such errors become UpstreamHTTPError so 429s and
-    5xxs read the same as real HTTP errors. OpenAI's codes are strings: UpstreamProtocolError.
+    5xxs read the same as real HTTP errors. OpenAI's codes are strings: UpstreamReportedError.
     """
     error = payload.get("error")
     if not isinstance(error, dict):
-        return UpstreamProtocolError(str(error or payload.get("message") or "error event"))
+        return UpstreamReportedError(str(error or payload.get("message") or "error event"))
     message = str(error.get("message") or error.get("type") or "unknown error")
     code = error.get("code")
     if isinstance(code, int) and 400 <= code < 600:
         return UpstreamHTTPError(code, message)
-    return UpstreamProtocolError(message)
+    return UpstreamReportedError(message)
 
 
 def text_of(content: Any) -> str:

@@ -6,7 +6,7 @@ must not touch Telegram, the store or the history: callers hand it a ready `Chat
 
 Errors (retries happen only before the first delta is yielded):
 
-    refused, DNS, network down, dropped before a response  UpstreamUnavailable              retried
+    refused, DNS (dns=True), network down, dropped early   UpstreamUnavailable              retried
     connect, pool or write timeout                         UpstreamTimeout("connect")       retried
     no text within `first_token` s of sending the request  UpstreamTimeout("first_token")   no
     no new text for `idle` s once text flows               UpstreamTimeout("idle")          no
@@ -14,9 +14,11 @@ Errors (retries happen only before the first delta is yielded):
                                                              unless Retry-After is over 30 s
     connection cut after the response began                UpstreamProtocolError("stream cut")
     bad JSON, no choices, an end without [DONE] or
-      finish_reason, an {"error"} object in a 200 body     UpstreamProtocolError (sse.error_from)
+      finish_reason, a 200 HTML page instead of a stream   UpstreamProtocolError
+    an {"error"} object in a 200 body or in the stream     UpstreamReportedError (sse.error_from)
 
-The API key goes only into the Authorization header; it is scrubbed from upstream error messages.
+The API key goes only into the Authorization header; it is scrubbed from every error raised here
+(upstreams that echo a wrong key back must not put it in front of users).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -171,8 +174,12 @@ class UpstreamClient:
         body = _chat_body(request, stream=True)
         deltas = await self._retrying(lambda: self._started_stream(body))
         async with contextlib.aclosing(deltas):
-            async for delta in deltas:
-                yield delta
+            try:
+                async for delta in deltas:
+                    yield delta
+            except UpstreamError as exc:
+                self._scrub(exc)
+                raise
 
     async def _started_stream(self, body: dict[str, Any]) -> _Deltas:
         """A stream whose first delta has arrived: from here on, nothing is retried."""
@@ -187,7 +194,11 @@ class UpstreamClient:
                 if response.status_code >= 400:
                     await clock.within(response.aread())
                     raise self._http_error(response)
-                if response.headers.get("content-type", "").startswith("application/json"):
+                content_type = response.headers.get("content-type", "")
+                if content_type.startswith("text/html"):
+                    # A captive portal, a proxy's sign-in page or a wrong base URL.
+                    raise UpstreamProtocolError("an HTML page instead of a reply")
+                if content_type.startswith("application/json"):
                     await clock.within(response.aread())
                     whole = sse.parse_completion(_json_of(response))
                     yield Delta(whole.text, whole.finish_reason, whole.usage)
@@ -214,6 +225,7 @@ class UpstreamClient:
             except UpstreamError as exc:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
+                    self._scrub(exc)
                     raise
                 log.warning(
                     "upstream attempt %d failed (%s); retry in %.2f s", attempt + 1, exc, delay
@@ -244,9 +256,18 @@ class UpstreamClient:
 
     def _http_error(self, response: httpx.Response) -> UpstreamHTTPError:
         message = sse.error_message(response.text) or response.reason_phrase
-        if self._api_key:
-            message = message.replace(self._api_key, "***")
         return UpstreamHTTPError(response.status_code, message, sse.retry_after(response.headers))
+
+    def _scrub(self, exc: UpstreamError) -> None:
+        """Replace the API key wherever upstream text in `exc` carried it."""
+        key = self._api_key
+        if not key:
+            return
+        for name in ("detail", "message"):
+            value = getattr(exc, name, None)
+            if isinstance(value, str):
+                setattr(exc, name, value.replace(key, "***"))
+        exc.args = tuple(a.replace(key, "***") if isinstance(a, str) else a for a in exc.args)
 
     def _retry_delay(self, exc: UpstreamError, attempt: int) -> float | None:
         """Seconds to wait before trying again, or None when retrying is unsafe or pointless."""
@@ -324,8 +345,20 @@ def _translating(timeouts: Timeouts, *, started: bool) -> Iterator[None]:
         raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.DecodingError as exc:
         raise UpstreamProtocolError("undecodable response body") from exc
+    except httpx.ConnectError as exc:
+        dns = _caused_by(exc, socket.gaierror)
+        raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}", dns=dns) from exc
     except httpx.TransportError as exc:
         raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:

@@ -10,10 +10,10 @@ Validation is written by hand from /work/shared/spec/openai-openapi.yaml (nothin
 ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3). Voices and
 the accepted parameters follow the seed (`seed/gpt-api-service.md`), which is narrower than OpenAI.
 
-Faults apply to chat requests. Streaming honours all of them. A whole (non-streaming) reply honours
-the HTTP_* faults, HANG_BEFORE_FIRST_TOKEN, CUT_MID_STREAM and STALL_MID_STREAM (mid-body),
-MALFORMED_JSON, ERROR_EVENT (a 200 `{"error"}` body), EMPTY_CHOICES and NO_AUDIO; NO_DONE has no
-meaning there and is ignored.
+Faults apply to chat requests. Streaming honours all of them. A whole (non-streaming) reply
+honours the HTTP_* faults, HTML_PAGE, HANG_BEFORE_FIRST_TOKEN, CUT_MID_STREAM and STALL_MID_STREAM
+(mid-body), MALFORMED_JSON, ERROR_EVENT (a 200 `{"error"}` body), EMPTY_CHOICES and NO_AUDIO;
+NO_DONE has no meaning there and is ignored.
 """
 
 from __future__ import annotations
@@ -103,8 +103,11 @@ class Fault(enum.Enum):
     NONE = "none"
     HTTP_500 = "http_500"
     HTTP_401 = "http_401"
+    HTTP_403 = "http_403"
     HTTP_404 = "http_404"
     HTTP_429 = "http_429"
+    HTTP_503 = "http_503"
+    HTML_PAGE = "html_page"  # 200 with an HTML page, as a captive portal or a broken proxy sends
     CUT_MID_STREAM = "cut_mid_stream"  # close the connection after `after_chunks` chunks
     MALFORMED_JSON = "malformed_json"  # a broken data event after `after_chunks` chunks
     ERROR_EVENT = "error_event"  # an {"error": {...}} data event after `after_chunks` chunks
@@ -127,6 +130,9 @@ class ReplyScript:
     after_chunks: int = 2
     retry_after: int | None = None
     usage: bool = True
+    # Replaces the message of an HTTP or in-stream error; "{key}" stands for the API key the
+    # request carried, for servers that echo it back.
+    error_message: str | None = None
     audio_seconds: float | None = None  # None: 0.06 s per transcript character, at least 0.5 s
 
 
@@ -261,7 +267,7 @@ class FakeUpstream:
         if problem is not None:
             return problem
         script = self._scripts.popleft() if self._scripts else _echo(body["messages"])
-        failure = _http_fault(script, body["model"])
+        failure = _http_fault(script, body["model"], _bearer_key(request))
         if failure is not None:
             return failure
         try:
@@ -316,7 +322,7 @@ class FakeUpstream:
         pieces = _pieces(script.text, script.chunk_size)
         for index in range(len(pieces) + 1):
             at_fault = index == min(script.after_chunks, len(pieces))
-            if at_fault and await _inject(request, response, script.fault, chunk):
+            if at_fault and await _inject(request, response, script, chunk):
                 return response
             if index == len(pieces):
                 break
@@ -399,9 +405,10 @@ class _ChunkMaker:
 
 
 async def _inject(
-    request: web.Request, response: web.StreamResponse, fault: Fault, chunk: _ChunkMaker
+    request: web.Request, response: web.StreamResponse, script: ReplyScript, chunk: _ChunkMaker
 ) -> bool:
-    """Play a mid-stream fault, if `fault` is one; True when the stream is over because of it."""
+    """Play the script's mid-stream fault, if any; True when the stream is over because of it."""
+    fault = script.fault
     if fault is Fault.CUT_MID_STREAM:
         # No await after the abort: the handler must not see its own cut as a client leaving.
         _abort(request)
@@ -411,7 +418,8 @@ async def _inject(
     if fault is Fault.MALFORMED_JSON:
         await response.write(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n')
     elif fault is Fault.ERROR_EVENT:
-        await response.write(_sse({"error": _SERVER_ERROR}))
+        message = _message(script, _bearer_key(request), _SERVER_ERROR["message"])
+        await response.write(_sse({"error": {**_SERVER_ERROR, "message": message}}))
         await response.write_eof()
         return True
     elif fault is Fault.EMPTY_CHOICES:
@@ -440,22 +448,44 @@ async def _until_client_leaves() -> None:
     await asyncio.Event().wait()
 
 
-def _http_fault(script: ReplyScript, model: str) -> web.Response | None:
+def _http_fault(script: ReplyScript, model: str, key: str) -> web.Response | None:
     match script.fault:
         case Fault.HTTP_500:
-            return _error(500, _SERVER_ERROR["message"], type_="server_error")
+            message = _message(script, key, _SERVER_ERROR["message"])
+            return _error(500, message, type_="server_error")
+        case Fault.HTTP_503:
+            message = _message(script, key, "The engine is currently overloaded.")
+            return _error(503, message, type_="server_error")
         case Fault.HTTP_401:
-            return _error(401, "Incorrect API key provided.", code="invalid_api_key")
+            message = _message(script, key, "Incorrect API key provided.")
+            return _error(401, message, code="invalid_api_key")
+        case Fault.HTTP_403:
+            message = _message(script, key, "Country, region, or territory not supported.")
+            return _error(403, message, code="unsupported_country_region_territory")
         case Fault.HTTP_404:
-            message = f"The model `{model}` does not exist or you do not have access to it."
-            return _error(404, message, code="model_not_found")
+            default = f"The model `{model}` does not exist or you do not have access to it."
+            return _error(404, _message(script, key, default), code="model_not_found")
         case Fault.HTTP_429:
             headers = {} if script.retry_after is None else {"Retry-After": str(script.retry_after)}
-            message = "Rate limit reached for requests. Please try again later."
+            default = "Rate limit reached for requests. Please try again later."
+            message = _message(script, key, default)
             return _error(
                 429, message, type_="requests", code="rate_limit_exceeded", headers=headers
             )
+        case Fault.HTML_PAGE:
+            page = "<html><head><title>Sign in</title></head><body>Sign in first</body></html>"
+            return web.Response(text=page, content_type="text/html")
     return None
+
+
+def _message(script: ReplyScript, key: str, default: str) -> str:
+    if script.error_message is None:
+        return default
+    return script.error_message.replace("{key}", key)
+
+
+def _bearer_key(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ")
 
 
 def _error(
