@@ -1,9 +1,10 @@
 """The conversation use case: history window, upstream request, streaming, persistence.
 
 Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
-per chat, other chats in parallel), the context sent upstream, stopping a reply in progress,
-and what is stored when a reply completes, fails or is stopped. It imports nothing from
-Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
+per chat, other chats in parallel), the context sent upstream, stopping a reply in progress
+(the user's /stop or Stop button, or the bot shutting down), and what is stored when a reply
+completes, fails or is stopped. It imports nothing from Telegram: replies go into a
+`ReplySink`, so how a reply is shown can change freely.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ Status = Literal["complete", "interrupted", "stopped"]
 
 EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
 STOPPED_NOTICE = "Stopped."
+RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
+NOT_STARTED_NOTICE = "The bot is restarting and could not answer this. Please send it again."
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
 
@@ -110,6 +113,16 @@ class _Progress:
     usage: Usage | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Running:
+    """The turn a chat is generating: whose message it answers, and the switch that ends it."""
+
+    telegram_message_id: int | None
+    user_id: int | None
+    stop: asyncio.Event
+    shutdown: asyncio.Event
+
+
 class ConversationService:
     """Answers a chat's turns with the upstream model and keeps the history."""
 
@@ -118,7 +131,8 @@ class ConversationService:
         self._upstream = upstream
         self._settings = settings
         self._locks = ChatLocks()
-        self._stops: dict[ChatKey, asyncio.Event] = {}
+        self._running: dict[ChatKey, Running] = {}
+        self._shutdown = asyncio.Event()
 
     def busy(self, key: ChatKey) -> bool:
         """Whether this chat has a turn running or queued."""
@@ -144,9 +158,13 @@ class ConversationService:
             if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
                 log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
                 return Outcome("", "complete", model, duplicate=True)
+            if self._shutdown.is_set():
+                # Queued behind a reply when the bot began stopping: stored, and the user told.
+                await sink.finish("", notice=NOT_STARTED_NOTICE)
+                return Outcome("", "interrupted", model, NOT_STARTED_NOTICE)
             request = await self._request(key, chat, model, turn.parts)
             await sink.start()
-            progress, status, notice = await self._generate(key, request, sink)
+            progress, status, notice = await self._generate(key, turn, request, sink)
             text = progress.text
             if text.strip():
                 await self._store.add_assistant_message(
@@ -163,13 +181,25 @@ class ConversationService:
             await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
 
-    def stop(self, key: ChatKey) -> bool:
-        """Stop the reply being generated in this chat; False when there is none."""
-        event = self._stops.get(key)
-        if event is None or event.is_set():
+    def stop(self, key: ChatKey, *, telegram_message_id: int | None = None) -> bool:
+        """Stop the reply being generated in this chat (only if it answers `telegram_message_id`,
+        when given); False when there is no such reply."""
+        running = self._running.get(key)
+        if running is None or running.stop.is_set():
             return False
-        event.set()
+        if telegram_message_id is not None and running.telegram_message_id != telegram_message_id:
+            return False
+        running.stop.set()
         return True
+
+    def running(self, key: ChatKey) -> Running | None:
+        """The turn this chat is generating, if any."""
+        return self._running.get(key)
+
+    def shut_down(self) -> None:
+        """The bot is stopping: end every reply in progress with what it has, marked as cut
+        short by the restart. Turns not yet started stay for the next start."""
+        self._shutdown.set()
 
     async def new_conversation(self, key: ChatKey) -> None:
         """Start a fresh context; earlier turns stay stored but are no longer sent upstream."""
@@ -202,23 +232,31 @@ class ConversationService:
         )
 
     async def _generate(
-        self, key: ChatKey, request: ChatRequest, sink: ReplySink
+        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
     ) -> tuple[_Progress, Status, str | None]:
         """Stream the answer until it ends, fails or is stopped; never raises upstream errors."""
         progress = _Progress()
-        stop = self._stops[key] = asyncio.Event()
+        running = self._running[key] = Running(
+            turn.telegram_message_id, turn.user_id, asyncio.Event(), self._shutdown
+        )
         streaming = asyncio.create_task(self._stream(request, sink, progress))
-        stopping = asyncio.create_task(stop.wait())
+        stopping = asyncio.create_task(running.stop.wait())
+        shutting_down = asyncio.create_task(running.shutdown.wait())
         try:
-            await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {streaming, stopping, shutting_down}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             stopping.cancel()
+            shutting_down.cancel()
             if not streaming.done():
                 streaming.cancel()
             await asyncio.wait({streaming})  # let it wind down; its outcome is read below
-            del self._stops[key]
+            del self._running[key]
         if streaming.cancelled():
-            return progress, "stopped", STOPPED_NOTICE
+            if running.stop.is_set():
+                return progress, "stopped", STOPPED_NOTICE
+            return progress, "interrupted", RESTART_NOTICE
         error = streaming.exception()
         if error is None:
             return progress, "complete", None

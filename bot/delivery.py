@@ -3,8 +3,11 @@
 Owns what the chat sees of a reply: "typing…" until the first words, the first visible text as
 soon as it exists, paced edits that always carry the newest text (intermediate states coalesce
 while waiting), rollover into further messages past 4096 UTF-16 units without losing or
-repeating text, the final formatted flush, and the plain-text safety net when Telegram rejects
-formatting. Timing and retries belong to `outbox.py`; formatting and splitting to `render.py`.
+repeating text, the final formatted flush, the plain-text safety net when Telegram rejects
+formatting, the Stop button under the message being written (gone once the reply ends), and
+the Telegram failures of a live message: deleted by the user (continue in a new message), bot
+blocked (stop quietly), group migrated (follow it). Timing and retries belong to `outbox.py`;
+formatting and splitting to `render.py`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,24 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions, Message, MessageEntity, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+)
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.outbox import Outbox, Priority
 from bot.render import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
@@ -25,6 +43,7 @@ from bot.render import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+STOP_LABEL = "⏹ Stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +71,22 @@ class LiveReply:
     """A `ReplySink` that streams into Telegram messages."""
 
     def __init__(
-        self, bot: Bot, outbox: Outbox, destination: Destination, *, typing_interval: float = 4.0
+        self,
+        bot: Bot,
+        outbox: Outbox,
+        destination: Destination,
+        *,
+        typing_interval: float = 4.0,
+        stop_data: str | None = None,
     ) -> None:
         self._bot = bot
+        # callback_data of the Stop button shown while the reply is written; None: no button.
+        self._stop_button = (
+            None
+            if stop_data is None
+            else InlineKeyboardMarkup([[InlineKeyboardButton(STOP_LABEL, callback_data=stop_data)]])
+        )
+        self._shown_button = False  # whether _current shows the Stop button
         self._outbox = outbox
         self._dest = destination
         self._typing_interval = typing_interval
@@ -123,7 +155,8 @@ class LiveReply:
         target = piece.rendered
         if final and len(pieces) == 1 and self._notice:
             target = with_notice(target, self._notice) or target
-        if self._current is not None and target == self._shown:
+        button = self._stop_button is not None and not final and len(pieces) == 1
+        if self._current is not None and target == self._shown and button == self._shown_button:
             if len(pieces) == 1:
                 return False
             self._freeze(piece)
@@ -131,7 +164,7 @@ class LiveReply:
         try:
             await self._outbox.call(
                 self._dest.chat_id,
-                lambda: self._show(target),
+                lambda: self._show(target, button=button),
                 priority=Priority.URGENT if urgent else Priority.EDIT,
                 retry_flood=urgent,
             )
@@ -140,6 +173,12 @@ class LiveReply:
         except Forbidden as exc:
             log.info("chat %s can't receive the reply: %s", self._dest.chat_id, exc)
             self._dead = True
+            return False
+        except NetworkError as exc:
+            if final:
+                raise
+            # Retries are spent; newer text will try again, and the final text always does.
+            log.warning("chat %s: live edit failed (%s); waiting for newer text", self._dest, exc)
             return False
         if len(pieces) > 1:
             self._freeze(piece)
@@ -173,51 +212,68 @@ class LiveReply:
         self._current = None
         await self._outbox.call(self._dest.chat_id, lambda: self._show(mark))
 
-    async def _show(self, rendered: Rendered) -> None:
+    async def _show(self, rendered: Rendered, *, button: bool = False) -> None:
         """Send or edit the current message; fall back to plain text if formatting is refused."""
         try:
-            await self._send_or_edit(rendered)
+            await self._send_or_edit(rendered, button=button)
         except BadRequest as exc:
             reason = exc.message.lower()
             if "not modified" in reason:
-                self._shown = rendered
+                # Already on screen: an earlier attempt whose answer was lost got through.
+                self._shown, self._shown_button = rendered, button
             elif "message to edit not found" in reason:
                 log.info("chat %s: live message was deleted; continuing in a new one", self._dest)
                 self._current = None
-                await self._send_or_edit(rendered)
+                await self._send_or_edit(rendered, button=button)
             elif rendered.entities:
                 log.warning(
                     "Telegram refused formatting (%s); entities: %s; resending as plain text",
                     exc.message,
                     ", ".join(e.to_json() for e in rendered.entities),
                 )
-                await self._send_or_edit(Rendered(rendered.text, ()))
+                await self._send_or_edit(Rendered(rendered.text, ()), button=button)
                 self._shown = rendered
             else:
                 raise
         except ChatMigrated as exc:
             log.info("chat %s migrated to %s", self._dest.chat_id, exc.new_chat_id)
+            # The message so far stays in the old group; the reply goes on in the supergroup.
             self._dest = Destination(int(exc.new_chat_id), self._dest.thread_id, None)
-            await self._send_or_edit(rendered)
+            self._current = None
+            await self._send_or_edit(rendered, button=button)
 
-    async def _send_or_edit(self, rendered: Rendered) -> None:
+    async def _send_or_edit(self, rendered: Rendered, *, button: bool = False) -> None:
         entities = list(rendered.entities) or None
+        markup = self._stop_button if button else None
         if self._current is None:
-            message = await self._send(rendered.text, entities)
+            message = await self._send(rendered.text, entities, markup)
             self._current = message.message_id
             self._message_ids.append(message.message_id)
             self._stop_typing()
+        elif rendered == self._shown:
+            # Only the button changes; the text on screen (perhaps the plain-text fallback of
+            # `rendered`) stays as it is.
+            await self._bot.edit_message_reply_markup(
+                chat_id=self._dest.chat_id, message_id=self._current, reply_markup=markup
+            )
         else:
+            # An edit without reply_markup removes the button: it must be sent every time.
             await self._bot.edit_message_text(
                 rendered.text,
                 chat_id=self._dest.chat_id,
                 message_id=self._current,
                 entities=entities,
                 link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
             )
-        self._shown = rendered
+        self._shown, self._shown_button = rendered, button
 
-    async def _send(self, text: str, entities: list[MessageEntity] | None) -> Message:
+    async def _send(
+        self,
+        text: str,
+        entities: list[MessageEntity] | None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message:
         extra: dict[str, Any] = {}
         # Only the first message answers the user's; continuations follow it.
         if self._dest.reply_to is not None and not self._message_ids:
@@ -230,6 +286,7 @@ class LiveReply:
             entities=entities,
             message_thread_id=self._dest.thread_id,
             link_preview_options=NO_PREVIEW,
+            reply_markup=markup,
             **extra,
         )
 

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import access, chat, commands, errors, groups, models, settings
+from bot.handlers import access, chat, commands, errors, groups, models, settings, stop
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
@@ -64,6 +64,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(
         CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
     )
+    application.add_handler(CallbackQueryHandler(stop.on_stop_button, pattern=stop.BUTTON_PATTERN))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -17,6 +17,7 @@ from bot.conversation import UserTurn
 from bot.delivery import LiveReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
+from bot.handlers.stop import stop_data
 from bot.store import ChatKey
 
 ASK_USAGE = "Usage: /ask <question>"
@@ -85,6 +86,7 @@ async def _converse(
         services.outbox,
         destination(message, reply=not private),
         typing_interval=services.settings.typing_interval,
+        stop_data=stop_data(message.message_id),
     )
     user = message.from_user
     turn = UserTurn(

@@ -3,7 +3,8 @@
 Owns: the aiohttp server on 127.0.0.1 (`/bot{token}/{method}` and `/file/bot{token}/{path}`),
 reading requests as the Bot API server does (query string, form, multipart, JSON body), the order
 of checks (token, method, parameters, fault injection, flood control, then the method), fault
-injection, and the observing API (`calls`, `bot_messages`, `wait_until`, ...). What single
+injection (Telegram errors, dropped connections, answers that never come, each optionally for
+one chat only), and the observing API (`calls`, `bot_messages`, `wait_until`, ...). What single
 methods do lives in telegram_methods / telegram_media_methods / telegram_bot_methods, Telegram's
 rules in telegram_rules / telegram_schema / telegram_flood, the user side in telegram_driving /
 telegram_events, webhook POSTs in telegram_webhook.
@@ -24,7 +25,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -50,12 +51,21 @@ __all__ = [
 ]
 
 
+FaultKind = Literal["reject", "drop", "lose_answer", "hang"]
+
+
 @dataclass
 class _Fault:
-    error_code: int
-    description: str
-    retry_after: int | None
+    kind: FaultKind
     remaining: int
+    chat_id: int | None = None
+    error_code: int = 0
+    description: str = ""
+    retry_after: int | None = None
+
+
+class _Dropped(Exception):
+    """Close the connection without an answer (raised before the call takes effect)."""
 
 
 class FakeTelegram(TelegramDriver):
@@ -149,24 +159,59 @@ class FakeTelegram(TelegramDriver):
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `times` valid calls of `method` fail with this Telegram error."""
+        """Make the next `times` valid calls of `method` (to `chat_id`, if given) fail with this
+        Telegram error."""
+        fault = _Fault("reject", times, chat_id, error_code, description, retry_after)
+        self._add_fault(method, fault)
+
+    def drop_next(
+        self,
+        method: str,
+        *,
+        after_processing: bool = False,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Close the connection of the next `times` calls instead of answering (a network
+        error for the bot). With `after_processing` the call takes effect first and only its
+        answer is lost, so a retry of it meets its own result."""
+        self._add_fault(
+            method, _Fault("lose_answer" if after_processing else "drop", times, chat_id)
+        )
+
+    def hang_next(self, method: str, *, times: int = 1, chat_id: int | None = None) -> None:
+        """Never answer the next `times` calls (they take no effect): the bot's request times
+        out."""
+        self._add_fault(method, _Fault("hang", times, chat_id))
+
+    def _add_fault(self, method: str, fault: _Fault) -> None:
         canonical = self.schema.canonical_method(method)
         if canonical is None:
             raise ValueError(f"{method} is not a Bot API method")
-        fault = _Fault(error_code, description, retry_after, times)
         self._faults.setdefault(canonical, []).append(fault)
 
-    def _inject_fault(self, method: str) -> None:
-        faults = self._faults.get(method)
-        if not faults:
-            return
-        fault = faults[0]
+    async def _inject_fault(self, method: str, params: dict[str, Any]) -> FaultKind | None:
+        """Play the first fault queued for this call, if any; the kind that needs the caller."""
+        faults = self._faults.get(method, [])
+        fault = next((f for f in faults if f.chat_id in (None, params.get("chat_id"))), None)
+        if fault is None:
+            return None
         fault.remaining -= 1
         if fault.remaining <= 0:
-            faults.pop(0)
-        parameters = None if fault.retry_after is None else {"retry_after": fault.retry_after}
-        raise ApiError(fault.error_code, fault.description, parameters)
+            faults.remove(fault)
+        match fault.kind:
+            case "reject":
+                retry = fault.retry_after
+                parameters = None if retry is None else {"retry_after": retry}
+                raise ApiError(fault.error_code, fault.description, parameters)
+            case "drop":
+                raise _Dropped
+            case "hang":
+                # Only the client giving up (handler cancellation) ends this.
+                await asyncio.Event().wait()
+        return fault.kind
 
     # --- observing ---------------------------------------------------------------------------
 
@@ -249,13 +294,24 @@ class FakeTelegram(TelegramDriver):
             fields = await _read_fields(request)
             call.params = {k: v.data if isinstance(v, Upload) else v for k, v in fields.items()}
             result = await self._dispatch(method, fields, call)
+        except _Dropped:
+            return self._drop(request, call)
         except ApiError as exc:
             call.error, call.error_code = exc.description, exc.error_code
             call.abandoned = request.transport is None or request.transport.is_closing()
             self.notify()
             return web.json_response(exc.payload(), status=exc.error_code)
+        if call.dropped:
+            return self._drop(request, call)
         self.notify()
         return web.json_response({"ok": True, "result": result})
+
+    def _drop(self, request: web.Request, call: ApiCall) -> web.Response:
+        call.dropped = True
+        if request.transport is not None:
+            request.transport.abort()
+        self.notify()
+        return web.Response(status=499)  # never delivered: the connection is gone
 
     async def _dispatch(self, method: str, fields: dict[str, str | Upload], call: ApiCall) -> Any:
         handler = self._handlers.get(method)
@@ -263,7 +319,7 @@ class FakeTelegram(TelegramDriver):
         call.params = params
         if handler is None:
             raise ApiError(501, f"Not Implemented: the fake Telegram server has no {method}")
-        self._inject_fault(method)
+        lose_answer = await self._inject_fault(method, params) == "lose_answer"
         flood_key = self._flood_key(params) if method in COUNTED_METHODS else None
         if flood_key is not None and (wait := self._limiter.retry_after(flood_key)) is not None:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
@@ -271,6 +327,7 @@ class FakeTelegram(TelegramDriver):
         result = await handler(BotRequest(method, params, uploads))
         if flood_key is not None:
             self._limiter.record(flood_key)
+        call.dropped = lose_answer
         return result
 
     def _flood_key(self, params: dict[str, Any]) -> int | None:

@@ -37,6 +37,9 @@ class ApiCall:
     # The bot had already gone when the answer was ready (a long poll PTB cancelled on
     # shutdown): nobody read the error, so it is not a rejection of anything the bot did.
     abandoned: bool = False
+    # The fake closed the connection instead of answering (an injected network fault); the
+    # call took effect when `error` is None.
+    dropped: bool = False
 
 
 @dataclass
