@@ -39,6 +39,7 @@ def build_application(settings: Settings) -> BotApplication:
         .concurrent_updates(CONCURRENT_UPDATES)
         .connection_pool_size(128)
         .pool_timeout(30.0)
+        .read_timeout(settings.telegram_timeout)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_open_services)
         .post_shutdown(_close_services)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     group_edit_interval: float = Field(default=3.0, gt=0)
     global_rate_limit: float = Field(default=30.0, gt=0)
     typing_interval: float = Field(default=4.0, gt=0)
+    # Seconds to wait for Telegram's answer to one call before it counts as timed out (retried).
+    telegram_timeout: float = Field(default=5.0, gt=0)
 
     @field_validator("log_level", mode="before")
     @classmethod

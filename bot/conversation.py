@@ -201,6 +201,12 @@ class ConversationService:
         short by the restart. Turns not yet started stay for the next start."""
         self._shutdown.set()
 
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Move a group's history to the supergroup it became, once its reply in progress (if
+        any) is stored, so that reply moves along with its question."""
+        async with self._locks.hold(ChatKey(old_chat_id)):
+            await self._store.migrate_chat(old_chat_id, new_chat_id)
+
     async def new_conversation(self, key: ChatKey) -> None:
         """Start a fresh context; earlier turns stay stored but are no longer sent upstream."""
         async with self._locks.hold(key):

@@ -42,3 +42,21 @@ def _integrity(path: Path) -> list[str]:
 async def integrity_check(path: Path) -> list[str]:
     """SQLite's verdict on the file: `["ok"]` when sound."""
     return await asyncio.to_thread(_integrity, path)
+
+
+async def stored_eventually(
+    path: Path,
+    chat_id: int,
+    count: int,
+    within: float = 20.0,
+) -> list[Stored]:
+    """The messages of `chat_id` once there are at least `count` (for replies that end unseen)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        rows = await stored_messages(path, chat_id)
+        if len(rows) >= count:
+            return rows
+        if loop.time() > deadline:
+            raise AssertionError(f"only {len(rows)} of {count} messages stored: {rows}")
+        await asyncio.sleep(0.1)
