@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             print(result.line())
         return 0 if all(r.ok for r in results) else 1
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    application = build_application(settings, handle_signals=True)
+    # Our own signal handlers (installed on start) stop replies in progress first.
+    application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
     return 0
 
 

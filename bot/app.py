@@ -7,6 +7,9 @@ nothing here talks to users.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from typing import cast
 
 from telegram.ext import ApplicationBuilder, ContextTypes
@@ -18,17 +21,27 @@ from bot.context import BotApplication, BotContext, Services
 from bot.conversation import ConversationService
 from bot.handlers import register
 from bot.handlers.commands import publish_commands
+from bot.handlers.pending import answer_pending
 from bot.models import ModelCatalog
 from bot.outbox import Outbox
 from bot.store import ChatStore
 from bot.upstream import UpstreamClient
 
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PENDING = "answering_pending"  # bot_data key of the task answering earlier runs' messages
+
 # How many updates PTB handles at once; per-chat order is kept by ConversationService's locks.
 CONCURRENT_UPDATES = 512
 
 
-def build_application(settings: Settings) -> BotApplication:
-    """The PTB application for `settings`, handlers registered, resources opened on start."""
+def build_application(settings: Settings, *, handle_signals: bool = False) -> BotApplication:
+    """The PTB application for `settings`, handlers registered, resources opened on start.
+
+    With `handle_signals` (the real process), SIGINT and SIGTERM end the replies in progress
+    with what they have before PTB waits for the handlers; run it with `stop_signals=None`.
+    """
     api = settings.telegram_api_url
     application = cast(
         BotApplication,
@@ -41,7 +54,8 @@ def build_application(settings: Settings) -> BotApplication:
         .pool_timeout(30.0)
         .read_timeout(settings.telegram_timeout)
         .context_types(ContextTypes(context=BotContext))
-        .post_init(_open_services)
+        .post_init(_open_services_and_signals if handle_signals else _open_services)
+        .post_stop(_finish_pending)
         .post_shutdown(_close_services)
         .build(),
     )
@@ -73,6 +87,32 @@ async def _open_services(application: BotApplication) -> None:
         ),
     )
     await publish_commands(application.bot)
+    # Messages an earlier run received but never answered; PTB's own tasks are not yet allowed.
+    application.bot_data[PENDING] = asyncio.create_task(answer_pending(application))
+
+
+async def _finish_pending(application: BotApplication) -> None:
+    """Wait for the answers to earlier messages (cut short by then if the bot is stopping)."""
+    task = application.bot_data.pop(PENDING, None)
+    if isinstance(task, asyncio.Task):
+        await task
+
+
+async def _open_services_and_signals(application: BotApplication) -> None:
+    await _open_services(application)
+    loop = asyncio.get_running_loop()
+    for number in STOP_SIGNALS:
+        loop.add_signal_handler(number, _stop_gracefully, application)
+
+
+def _stop_gracefully(application: BotApplication) -> None:
+    """Cut the replies in progress (they are finalised and stored), then stop PTB, which waits
+    for its handlers: without the cut it would wait for every reply to be written in full."""
+    log.info("stop signal received: finishing replies in progress and shutting down")
+    services = application.bot_data.get("services")
+    if isinstance(services, Services):
+        services.conversation.shut_down()
+    application.stop_running()
 
 
 async def _close_services(application: BotApplication) -> None:

@@ -144,6 +144,15 @@ class ConversationService:
 
     async def reply(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
         """Store the user's turn, stream the model's answer into `sink`, store the answer."""
+        if turn.telegram_message_id is not None and self._locks.busy(key):
+            # Telegram forgets this message before its turn comes: keep it until then.
+            await self._store.receive(
+                key,
+                turn.text,
+                telegram_message_id=turn.telegram_message_id,
+                user_id=turn.user_id,
+                sender_name=turn.sender_name,
+            )
         async with self._locks.hold(key):
             stored = await self._store.add_user_message(
                 key,

@@ -155,7 +155,8 @@ class LiveReply:
         target = piece.rendered
         if final and len(pieces) == 1 and self._notice:
             target = with_notice(target, self._notice) or target
-        button = self._stop_button is not None and not final and len(pieces) == 1
+        # Not on the first send: a short reply would pay an extra edit just to remove it.
+        button = self._stop_button is not None and not (final or first_text) and len(pieces) == 1
         if self._current is not None and target == self._shown and button == self._shown_button:
             if len(pieces) == 1:
                 return False

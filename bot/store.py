@@ -10,7 +10,8 @@ another's on that shared connection; writes that span several statements run ins
 BEGIN IMMEDIATE ... COMMIT. Times are unix seconds (REAL, UTC) everywhere.
 
 The database file is created with mode 0600 (its -wal and -shm files inherit that mode from
-SQLite). An existing file keeps its mode: the operator may have chosen it.
+SQLite), and its folder, when this creates it, 0700. An existing file or folder keeps its mode:
+the operator may have chosen it.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ class Turn:
 
     role: Role
     content: str
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A user message in the inbox: received from Telegram, its turn not yet started."""
+
+    key: ChatKey
+    content: str
+    telegram_message_id: int
+    user_id: int | None = None
     sender_name: str | None = None
 
 
@@ -146,6 +158,24 @@ _INSERT_USER_MESSAGE = """
                           user_id, model, telegram_message_id, created_at)
     VALUES (?, ?, ?, 'user', ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
+"""
+# Not when the message is already stored: a redelivered update must not come back as new.
+_INSERT_INBOX = """
+    INSERT INTO inbox (chat_id, thread_id, telegram_message_id, content, user_id, sender_name,
+                       received_at)
+    SELECT ?, ?, ?, ?, ?, ?, ?
+    WHERE NOT EXISTS (
+        SELECT 1 FROM messages
+        WHERE chat_id = ? AND thread_id = ? AND telegram_message_id = ?
+    )
+    ON CONFLICT DO NOTHING
+"""
+_DELETE_INBOX = """
+    DELETE FROM inbox WHERE chat_id = ? AND thread_id = ? AND telegram_message_id = ?
+"""
+_SELECT_INBOX = """
+    SELECT chat_id, thread_id, telegram_message_id, content, user_id, sender_name FROM inbox
+    ORDER BY received_at, rowid
 """
 _INSERT_ASSISTANT_MESSAGE = """
     INSERT INTO messages (conversation_id, chat_id, thread_id, role, content, user_id, model,
@@ -304,8 +334,13 @@ class ChatStore:
 
         Returns None, storing nothing, when this chat already has a message with this
         telegram_message_id: Telegram redelivers updates that were not confirmed before a restart.
+        The message leaves the inbox in the same transaction.
         """
         async with self._transaction() as now:
+            if telegram_message_id is not None:
+                await self._db.execute(
+                    _DELETE_INBOX, (key.chat_id, key.thread_id, telegram_message_id)
+                )
             conversation_id = await self._current_conversation(key, now)
             async with self._db.execute(
                 _INSERT_USER_MESSAGE,
@@ -322,6 +357,37 @@ class ChatStore:
                 ),
             ) as cursor:
                 return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def receive(
+        self,
+        key: ChatKey,
+        content: str,
+        *,
+        telegram_message_id: int,
+        user_id: int | None,
+        sender_name: str | None = None,
+    ) -> bool:
+        """Keep a user message that must wait for its turn, so a crash cannot lose it.
+
+        False, keeping nothing, when it is already in the inbox or already stored.
+        """
+        ids = (key.chat_id, key.thread_id, telegram_message_id)
+        async with (
+            self._transaction() as now,
+            self._db.execute(
+                _INSERT_INBOX, (*ids, content, user_id, sender_name, now, *ids)
+            ) as cursor,
+        ):
+            return cursor.rowcount == 1
+
+    async def inbox(self) -> list[Received]:
+        """Messages received whose turn never started (the process died first), oldest first."""
+        async with self._lock:
+            rows = await self._db.execute_fetchall(_SELECT_INBOX)
+        return [
+            Received(ChatKey(chat_id, thread_id), content, message_id, user_id, sender_name)
+            for chat_id, thread_id, message_id, content, user_id, sender_name in rows
+        ]
 
     async def add_assistant_message(
         self,
@@ -565,8 +631,9 @@ def _first_keyword(statement: str) -> str:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create the folder and an empty database file readable only by us, before SQLite opens it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create the folder (mode 0700) and an empty database file (0600) readable only by us,
+    before SQLite opens it; an existing folder keeps its mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

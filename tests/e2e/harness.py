@@ -48,6 +48,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
         await application.shutdown()

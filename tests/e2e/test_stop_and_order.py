@@ -21,19 +21,28 @@ def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
     return [m.text or "" for m in telegram.bot_messages(chat_id)]
 
 
+def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
+    messages = telegram.bot_messages(chat_id)
+    return bool(messages) and messages[-1].reply_markup is not None
+
+
 def button_answers(telegram: FakeTelegram) -> list[str | None]:
     return [c.params.get("text") for c in telegram.calls_to("answerCallbackQuery")]
 
 
-async def test_the_live_reply_carries_a_stop_button_until_it_ends(
+async def test_the_live_reply_carries_a_stop_button_from_its_first_edit_until_it_ends(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     upstream.script(slow(LONG))
     async with running_bot(make_settings(telegram, upstream, tmp_path / "bot.sqlite3")):
         telegram.user_sends(10, "question")
         await telegram.wait_until(lambda: visible(telegram, 10) == [LONG], timeout=20)
-    first_send = telegram.calls_to("sendMessage")[0]
-    assert first_send.params["reply_markup"] == STOP_KEYBOARD
+    first_send, first_edit = (
+        telegram.calls_to("sendMessage")[0],
+        telegram.calls_to("editMessageText")[0],
+    )
+    assert "reply_markup" not in first_send.params  # a reply done at once never shows it
+    assert first_edit.params["reply_markup"] == STOP_KEYBOARD
     [reply] = telegram.bot_messages(10)
     assert reply.reply_markup is None
 
@@ -45,7 +54,7 @@ async def test_the_stop_button_stops_the_generation_keeps_the_text_and_stores_it
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
+        await telegram.wait_until(lambda: has_stop_button(telegram, 10))
         [live] = telegram.bot_messages(10)
         telegram.press_button(10, live.message_id, "stop:1")
         await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, 10)[0])
@@ -70,7 +79,7 @@ async def test_stop_pressed_by_someone_else_in_a_group_is_refused_and_the_asker_
     settings = make_settings(telegram, upstream, database, group_edit_interval=0.5)
     async with running_bot(settings):
         asked = telegram.user_sends(-5, "/ask question", chat_type="group", user_id=1001)
-        await telegram.wait_until(lambda: len(telegram.bot_messages(-5)) == 1)
+        await telegram.wait_until(lambda: has_stop_button(telegram, -5))
         [live] = telegram.bot_messages(-5)
         data = f"stop:{asked['message_id']}"
         telegram.press_button(-5, live.message_id, data, user_id=2002)

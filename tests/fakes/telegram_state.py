@@ -304,6 +304,11 @@ class TelegramWorld:
         self.pending_updates.append(update)
         self.notify()
 
+    @property
+    def last_update_id(self) -> int:
+        """The update_id of the newest update queued so far."""
+        return self._next_update_id - 1
+
     def confirm_updates(self, offset: int) -> None:
         """Forget updates below `offset`, as getUpdates does when given an offset."""
         if offset < 0:

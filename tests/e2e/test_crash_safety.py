@@ -1,0 +1,151 @@
+"""The real `python -m bot` process killed mid-reply (SIGKILL) or stopped (SIGTERM).
+
+SIGKILL: nothing the bot got from Telegram is lost or doubled after a restart — the database is
+sound, every delivered user message is stored once (updates the bot never confirmed come again
+and are recognised), each is answered at most once, and the bot answers new messages.
+SIGTERM: replies in progress end at once with what they have, marked, stored; the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.e2e.stored import Stored, integrity_check, stored_messages
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.upstream import FakeUpstream, ReplyScript
+
+ROOT = Path(__file__).resolve().parents[2]
+LONG = " ".join(f"word{i}" for i in range(80))  # about 8 s at 4 characters every 0.1 s
+EXIT_WITHIN = 10.0  # seconds; generous for a loaded machine, far below a reply's length
+
+
+def slow() -> ReplyScript:
+    return ReplyScript(LONG, chunk_size=4, chunk_delay=0.1)
+
+
+async def start_bot(
+    telegram: FakeTelegram, upstream: FakeUpstream, folder: Path, run: int
+) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GPT_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.api_root,
+        GPT_API_BASE_URL=upstream.base_url,
+        DATABASE_PATH=str(folder / "data" / "bot.sqlite3"),
+        UPSTREAM_RETRIES="0",
+        LOG_LEVEL="INFO",
+    )
+    # A file, not a pipe: a pipe nobody reads would fill up and freeze the bot.
+    with (folder / f"bot-{run}.log").open("wb") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=folder, env=env, stdout=log, stderr=log
+        )
+
+
+def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    return [m.text or "" for m in telegram.bot_messages(chat_id)]
+
+
+def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
+    messages = telegram.bot_messages(chat_id)
+    return bool(messages) and messages[-1].reply_markup is not None
+
+
+def confirmed(telegram: FakeTelegram, update_id: int) -> bool:
+    """Whether the bot confirmed the update (asked for updates past it): Telegram forgets it."""
+    return telegram.updates_confirmed >= update_id
+
+
+async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "data" / "bot.sqlite3"
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        upstream.script(slow(), slow())
+        first_run = await start_bot(telegram, upstream, tmp_path, 1)
+        try:
+            telegram.user_sends(10, "first")
+            await telegram.wait_until(lambda: has_stop_button(telegram, 10), timeout=30)
+            # Delivered and confirmed while "first" is being answered: it waits its turn.
+            telegram.user_sends(10, "second")
+            second = telegram.last_update_id
+            await telegram.wait_until(lambda: confirmed(telegram, second))
+            # Delivered but never confirmed: Telegram sends it again after the restart.
+            telegram.hang_next("getUpdates")
+            telegram.user_sends(20, "hello")
+            await telegram.wait_until(lambda: len(telegram.bot_messages(20)) == 1, timeout=30)
+        finally:
+            first_run.kill()
+            await first_run.wait()
+        assert first_run.returncode == -signal.SIGKILL
+        killed_live = telegram.bot_messages(10)[0]
+
+        second_run = await start_bot(telegram, upstream, tmp_path, 2)
+        try:
+            telegram.user_sends(30, "new")
+            await telegram.wait_until(
+                lambda: (
+                    visible(telegram, 30) == ["You said: new"]
+                    and "You said: hello" in visible(telegram, 20)
+                    and "You said: second" in visible(telegram, 10)
+                ),
+                timeout=30,
+            )
+            # The Stop button of the reply the kill cut off belongs to no reply any more.
+            telegram.press_button(10, killed_live.message_id, "stop:1")
+            await telegram.wait_until(lambda: bool(telegram.calls_to("answerCallbackQuery")))
+        finally:
+            second_run.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second_run.wait(), EXIT_WITHIN)
+
+    assert second_run.returncode == 0
+    assert await integrity_check(database) == ["ok"]
+    rows = [
+        *await stored_messages(database, 10),
+        *await stored_messages(database, 20),
+        *await stored_messages(database, 30),
+    ]
+    users = Counter(r.content for r in rows if r.role == "user")
+    assert users == {"first": 1, "second": 1, "hello": 1, "new": 1}
+    answers = [r.content for r in rows if r.role == "assistant"]
+    assert sorted(answers) == ["You said: hello", "You said: new", "You said: second"]
+    assert visible(telegram, 20).count("You said: hello") == 1
+    assert telegram.calls_to("answerCallbackQuery")[0].params["text"] == (
+        "This reply has already finished."
+    )
+
+
+async def test_sigterm_finishes_replies_in_progress_with_what_they_have_and_exits(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "data" / "bot.sqlite3"
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        upstream.script(slow())
+        process = await start_bot(telegram, upstream, tmp_path, 1)
+        try:
+            telegram.user_sends(10, "first")
+            await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1, timeout=30)
+            telegram.user_sends(10, "second")
+            second = telegram.last_update_id
+            await telegram.wait_until(lambda: confirmed(telegram, second))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), EXIT_WITHIN)
+        assert process.returncode == 0
+        shown = visible(telegram, 10)
+    cut = "\n\n⚠️ The bot restarted, so this reply was cut short. Please ask again."
+    assert shown[0].endswith(cut)
+    partial = shown[0].removesuffix(cut)
+    assert LONG.startswith(partial)
+    assert shown[1:] == ["⚠️ The bot is restarting and could not answer this. Please send it again."]
+    assert await stored_messages(database, 10) == [
+        Stored("user", "first", "complete", 1),
+        Stored("assistant", partial, "interrupted"),
+        Stored("user", "second", "complete", 3),
+    ]
