@@ -16,8 +16,9 @@ USAGE = "usage: python -m bot [run | check]"
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """What must never be written to a log."""
-    return [settings.telegram_bot_token.get_secret_value(), settings.gpt_api_key.get_secret_value()]
+    """What must never be written to a log: the token, its secret half alone, the API key."""
+    token = settings.telegram_bot_token.get_secret_value()
+    return [token, token.partition(":")[2], settings.gpt_api_key.get_secret_value()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 REDACTED = "[REDACTED]"
 
@@ -28,9 +29,9 @@ class RedactingFormatter(logging.Formatter):
         return line
 
 
-def setup_logging(level: str, secrets: Iterable[str]) -> None:
-    """Log to stderr at `level`, never writing any of `secrets`."""
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:
+    """Log to `stream` (stderr) at `level`, never writing any of `secrets`."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
