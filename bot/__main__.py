@@ -7,7 +7,7 @@ import sys
 
 from telegram import Update
 
-from bot.app import build_application
+from bot.app import build_application, handle_stop_signals
 from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             print(result.line())
         return 0 if all(r.ok for r in results) else 1
-    application = build_application(settings, handle_signals=True)
-    # Our own signal handlers (installed on start) stop replies in progress first.
+    application = build_application(settings)
+    # Our own signal handlers (installed on start) cut the replies in progress first.
+    handle_stop_signals(application)
     application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
     return 0
 

@@ -36,12 +36,8 @@ PENDING = "answering_pending"  # bot_data key of the task answering earlier runs
 CONCURRENT_UPDATES = 512
 
 
-def build_application(settings: Settings, *, handle_signals: bool = False) -> BotApplication:
-    """The PTB application for `settings`, handlers registered, resources opened on start.
-
-    With `handle_signals` (the real process), SIGINT and SIGTERM end the replies in progress
-    with what they have before PTB waits for the handlers; run it with `stop_signals=None`.
-    """
+def build_application(settings: Settings) -> BotApplication:
+    """The PTB application for `settings`, handlers registered, resources opened on start."""
     api = settings.telegram_api_url
     application = cast(
         BotApplication,
@@ -54,7 +50,7 @@ def build_application(settings: Settings, *, handle_signals: bool = False) -> Bo
         .pool_timeout(30.0)
         .read_timeout(settings.telegram_timeout)
         .context_types(ContextTypes(context=BotContext))
-        .post_init(_open_services_and_signals if handle_signals else _open_services)
+        .post_init(_open_services)
         .post_stop(_finish_pending)
         .post_shutdown(_close_services)
         .build(),
@@ -98,11 +94,19 @@ async def _finish_pending(application: BotApplication) -> None:
         await task
 
 
-async def _open_services_and_signals(application: BotApplication) -> None:
-    await _open_services(application)
-    loop = asyncio.get_running_loop()
-    for number in STOP_SIGNALS:
-        loop.add_signal_handler(number, _stop_gracefully, application)
+def handle_stop_signals(application: BotApplication) -> None:
+    """Make SIGINT and SIGTERM end the replies in progress with what they have before PTB waits
+    for its handlers (the real process; run it with `stop_signals=None`)."""
+    opened = application.post_init
+
+    async def open_then_listen(app: BotApplication) -> None:
+        if opened is not None:
+            await opened(app)
+        loop = asyncio.get_running_loop()
+        for number in STOP_SIGNALS:
+            loop.add_signal_handler(number, _stop_gracefully, app)
+
+    application.post_init = open_then_listen
 
 
 def _stop_gracefully(application: BotApplication) -> None:
