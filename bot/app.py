@@ -90,8 +90,13 @@ async def _open_services(application: BotApplication) -> None:
 async def _finish_pending(application: BotApplication) -> None:
     """Wait for the answers to earlier messages (cut short by then if the bot is stopping)."""
     task = application.bot_data.pop(PENDING, None)
-    if isinstance(task, asyncio.Task):
+    if not isinstance(task, asyncio.Task):
+        return
+    try:
         await task
+    except Exception:
+        # A background task has no handler to report to; stopping must go on regardless.
+        log.exception("answering the messages from before the restart failed")
 
 
 def handle_stop_signals(application: BotApplication) -> None:
