@@ -1,23 +1,33 @@
-"""Entry point: `python -m bot` runs the bot (polling); `python -m bot check` checks the set-up."""
+"""Entry point: `python -m bot` runs the bot (polling, or a webhook server when WEBHOOK_URL is
+set); `python -m bot check` checks the set-up."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
-from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app import build_application
 from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from bot.webhook import receive_updates
+
+log = logging.getLogger("bot")
 
 USAGE = "usage: python -m bot [run | check]"
 
 
 def secrets_of(settings: Settings) -> list[str]:
     """What must never be written to a log."""
-    return [settings.telegram_bot_token.get_secret_value(), settings.gpt_api_key.get_secret_value()]
+    return [
+        settings.telegram_bot_token.get_secret_value(),
+        settings.gpt_api_key.get_secret_value(),
+        # PTB logs setWebhook's parameters at DEBUG.
+        settings.webhook_secret.get_secret_value(),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             print(result.line())
         return 0 if all(r.ok for r in results) else 1
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        receive_updates(build_application(settings), settings)
+    except (TelegramError, OSError) as exc:
+        # Through the logger, not a bare traceback: PTB's messages can quote the token.
+        log.error("Startup failed: %s: %s", type(exc).__name__, exc)
+        return 1
     return 0
 
 

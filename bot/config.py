@@ -6,15 +6,23 @@ The names in DESIGN.md §1 are a public contract: add settings, never rename the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
 
 IdSet = Annotated[frozenset[int], NoDecode]
+
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# PTB turns the path into a regular expression; these characters mean nothing special there
+# once escaped, and they are all a reverse proxy needs.
+WEBHOOK_PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-./~]*")
 
 
 class Settings(BaseSettings):
@@ -53,6 +61,13 @@ class Settings(BaseSettings):
     global_rate_limit: float = Field(default=30.0, gt=0)
     typing_interval: float = Field(default=4.0, gt=0)
 
+    # Webhook mode: with a URL, Telegram POSTs updates to it instead of the bot polling.
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"  # behind a proxy on the same host, 127.0.0.1 is safer
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_path: str = ""  # empty: the path of WEBHOOK_URL
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -73,6 +88,54 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("must be a full URL such as https://bot.example.com/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not WEBHOOK_SECRET_PATTERN.fullmatch(secret):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_path(cls, value: str) -> str:
+        if value and not WEBHOOK_PATH_PATTERN.fullmatch(value):
+            raise ValueError("must start with / and use only A-Z, a-z, 0-9 and _ - . / ~")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Self:
+        if not self.webhook_url:
+            return self
+        if not self.webhook_secret.get_secret_value():
+            raise ValueError(
+                "WEBHOOK_SECRET is required when WEBHOOK_URL is set (environment or .env)"
+            )
+        token = self.telegram_bot_token.get_secret_value()
+        # The part after the colon is the secret half (the part before is the public bot id);
+        # a URL ends up in proxy and Telegram logs, so neither may carry it.
+        secret_half = token.partition(":")[2] or token
+        for name, value in (("WEBHOOK_URL", self.webhook_url), ("WEBHOOK_PATH", self.webhook_path)):
+            if secret_half and secret_half in value:
+                raise ValueError(f"{name} must not contain the bot token")
+        if not WEBHOOK_PATH_PATTERN.fullmatch(self.webhook_listen_path):
+            raise ValueError("WEBHOOK_URL: its path must use only A-Z, a-z, 0-9 and _ - . / ~")
+        return self
+
+    @property
+    def webhook_listen_path(self) -> str:
+        """The path the webhook server answers: WEBHOOK_PATH, else the path of WEBHOOK_URL."""
+        return self.webhook_path or urlsplit(self.webhook_url).path or "/"
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the variable to fix."""
@@ -85,9 +148,13 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            if not error["loc"]:
+                # A rule across settings: its message names the variables itself.
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
+            name = str(error["loc"][0]).upper()
             if error["type"] == "missing":
                 lines.append(f"{name} is required but not set (environment or .env)")
             else:
-                lines.append(f"{name}: {error['msg']}")
+                lines.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
         raise ConfigError("; ".join(lines)) from None

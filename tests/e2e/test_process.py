@@ -95,7 +95,9 @@ async def test_check_reports_each_part_of_the_setup_on_its_own_line(tmp_path: Pa
         "ok   upstream",
         "ok   ffmpeg",
         "ok   database",
+        "ok   webhook",
     ], stderr.decode()
+    assert lines[-1] == "ok   webhook: WEBHOOK_URL not set: the bot polls with getUpdates"
     assert process.returncode == 0
     assert telegram.token not in (stdout + stderr).decode()
 
