@@ -216,3 +216,17 @@ async def test_switching_back_to_polling_deletes_the_webhook_and_answers(tmp_pat
     assert telegram.webhook is None
     assert methods[0] == "deleteWebhook"
     assert [d.status for d in telegram.webhook_deliveries] == []
+
+
+async def test_a_token_telegram_rejects_stops_startup_without_printing_the_token(
+    tmp_path: Path,
+) -> None:
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        env = webhook_env(telegram, upstream, tmp_path, free_port())
+        env["TELEGRAM_BOT_TOKEN"] = "654321:WRONG-token-half"
+        process = await run_bot(env)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    output = (stdout + stderr).decode()
+    assert process.returncode == 1, output
+    assert "Startup failed: InvalidToken" in output
+    assert "WRONG-token-half" not in output
