@@ -18,9 +18,8 @@ TOKEN = "123456:AAHsecretHALFofTheToken"
 
 
 def settings(**values: Any) -> Settings:
-    return load_settings(
-        _env_file=None, telegram_bot_token=TOKEN, database_path=Path("unused"), **values
-    )
+    values.setdefault("telegram_bot_token", TOKEN)
+    return load_settings(_env_file=None, database_path=Path("unused"), **values)
 
 
 def config_error(**values: Any) -> str:
@@ -154,3 +153,35 @@ async def test_the_fake_telegram_refuses_webhook_urls_real_telegram_refuses() ->
         "Bad webhook: webhook can be set up only on ports 80, 88, 443 or 8443",
     ]
     assert accepted is True
+
+
+async def test_check_in_polling_mode_says_the_bot_deletes_a_webhook_telegram_still_has() -> None:
+    async with FakeTelegram() as fake:
+        bot = telegram.Bot(fake.token, base_url=fake.base_url)
+        async with bot:
+            await bot.set_webhook("https://old.example.com/hook")
+        polling = settings_for(fake)
+        detail = await check_webhook(polling)
+    assert detail == (
+        "WEBHOOK_URL not set: the bot polls with getUpdates; "
+        "it deletes Telegram's webhook https://old.example.com/hook on start"
+    )
+
+
+async def test_check_in_webhook_mode_shows_telegrams_last_delivery_error() -> None:
+    async with FakeTelegram(webhook_retry_delay=5.0) as fake:
+        url = "http://127.0.0.1:9/hook"  # nothing listens on the discard port
+        bot = telegram.Bot(fake.token, base_url=fake.base_url)
+        async with bot:
+            await bot.set_webhook(url, secret_token="s")
+        fake.user_sends(10, "anyone there?")
+        await fake.wait_until(lambda: bool(fake.webhook_deliveries))
+        detail = await check_webhook(settings_for(fake, webhook_url=url, webhook_secret="s"))
+    assert detail.startswith(
+        "Telegram posts to http://127.0.0.1:9/hook; the bot listens on http://0.0.0.0:8443/hook"
+    )
+    assert "; Telegram's last delivery error: Connection failed: " in detail
+
+
+def settings_for(fake: FakeTelegram, **values: Any) -> Settings:
+    return settings(telegram_bot_token=fake.token, telegram_api_url=fake.api_root, **values)
