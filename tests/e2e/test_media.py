@@ -74,13 +74,13 @@ async def test_a_photo_with_a_caption_goes_upstream_as_an_image_part_with_the_ca
     assert text == {"type": "text", "text": "[photo 1280x720]\nWhat is this?"}
     assert image_bytes(image) == PHOTO
     # The largest size, fetched from the file URL under TELEGRAM_API_URL (the fake's /file/bot…).
-    assert telegram.downloads == [telegram.files[m_file_id(telegram, 1280)].file_path]
+    assert telegram.downloads == [telegram.files[photo_file_id(telegram, 1280)].file_path]
 
 
-def m_file_id(telegram: FakeTelegram, width: int) -> str:
+def photo_file_id(telegram: FakeTelegram, width: int) -> str:
     """The file id of the stored photo size `width` pixels wide."""
     [message] = [m for m in telegram.messages.values() if "photo" in m]
-    return next(size["file_id"] for size in message["photo"] if size["width"] == width)
+    return str(next(size["file_id"] for size in message["photo"] if size["width"] == width))
 
 
 async def test_the_largest_photo_size_under_the_cap_is_the_one_sent(
