@@ -61,6 +61,12 @@ def image_bytes(part: dict[str, Any]) -> bytes:
     return base64.b64decode(data)
 
 
+def photo_file_id(telegram: FakeTelegram, width: int) -> str:
+    """The file id of the stored photo size `width` pixels wide."""
+    [message] = [m for m in telegram.messages.values() if "photo" in m]
+    return str(next(size["file_id"] for size in message["photo"] if size["width"] == width))
+
+
 async def test_a_photo_with_a_caption_goes_upstream_as_an_image_part_with_the_caption(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
@@ -75,12 +81,6 @@ async def test_a_photo_with_a_caption_goes_upstream_as_an_image_part_with_the_ca
     assert image_bytes(image) == PHOTO
     # The largest size, fetched from the file URL under TELEGRAM_API_URL (the fake's /file/bot…).
     assert telegram.downloads == [telegram.files[photo_file_id(telegram, 1280)].file_path]
-
-
-def photo_file_id(telegram: FakeTelegram, width: int) -> str:
-    """The file id of the stored photo size `width` pixels wide."""
-    [message] = [m for m in telegram.messages.values() if "photo" in m]
-    return str(next(size["file_id"] for size in message["photo"] if size["width"] == width))
 
 
 async def test_the_largest_photo_size_under_the_cap_is_the_one_sent(
@@ -244,3 +244,4 @@ async def test_in_a_group_only_photos_and_files_addressed_to_the_bot_are_read(
         "[document a.py, 6 B]\n```py\nx = 1\n```",
     ]
     assert all(m.reply_to_message_id is not None for m in telegram.bot_messages(GROUP))
+    assert len(telegram.downloads) == 4  # nothing of what was not addressed was fetched
