@@ -53,6 +53,9 @@ SUPPORTED = (
     "I can read photos, and text files (.txt, .md, .py, .json, .csv and other plain text, "
     "as UTF-8)."
 )
+# The part of the history's character budget one document may take: the rest keeps room for
+# the answer and a follow-up question, so the file is still in the context when they are sent.
+DOCUMENT_SHARE = 2 / 3
 # Room kept for the truncation notice, so the turn with it still fits the budget.
 _NOTICE_ROOM = 100
 _BACKTICKS = re.compile(r"`{3,}")

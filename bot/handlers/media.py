@@ -153,7 +153,11 @@ async def _document_turn(
         )
     question = caption_question(message, context.bot.username)
     read = attachments.document_text(
-        name, len(data), content, question, budget=settings.history_char_budget
+        name,
+        len(data),
+        content,
+        question,
+        budget=int(settings.history_char_budget * attachments.DOCUMENT_SHARE),
     )
     if read.truncated:
         await answer(

@@ -162,18 +162,21 @@ async def test_a_text_document_is_included_with_its_name_size_and_the_question(
     )
 
 
-async def test_a_long_document_is_cut_to_the_context_budget_and_the_user_is_told(
+async def test_a_long_document_is_cut_to_its_share_of_the_context_and_stays_for_follow_ups(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3", history_char_budget=2000)
     lines = "".join(f"row {n:05d}\n" for n in range(1000))  # 10 000 characters
-    upstream.script(ReplyScript("Rows."))
+    upstream.script(ReplyScript("Rows."), ReplyScript("Row 00100, I think."))
     async with running_bot(settings):
         telegram.user_sends_document(CHAT, lines.encode(), "rows.csv", "text/csv")
         await telegram.wait_until(lambda: texts(telegram, CHAT)[-1:] == ["Rows."])
-    content = last_user_content(upstream)
+        telegram.user_sends(CHAT, "Which row is the last one you see?")
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 3)
+    asked, followed_up = (request.body["messages"] for request in upstream.chat_requests())
+    content = asked[-1]["content"]
     shown = content.split("```csv\n", 1)[1].split("```", 1)[0]
-    assert len(content) <= 2000
+    assert len(content) <= 2000 * 2 // 3
     assert lines.startswith(shown)
     assert shown.endswith("\n")  # cut at a line end
     assert f"[truncated: only the first {len(shown):,} of 10,000 characters" in content
@@ -181,6 +184,11 @@ async def test_a_long_document_is_cut_to_the_context_budget_and_the_user_is_told
         f"rows.csv is longer than I can read at once: "
         f"I'm reading its first {len(shown):,} of 10,000 characters."
     )
+    assert followed_up[1:] == [
+        {"role": "user", "content": content},
+        {"role": "assistant", "content": "Rows."},
+        {"role": "user", "content": "Which row is the last one you see?"},
+    ]
 
 
 async def test_a_binary_document_is_refused_with_what_the_bot_can_read(
