@@ -13,6 +13,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.access import AccessPolicy
 from bot.admins import Admins
+from bot.albums import AlbumCollector
 from bot.config import Settings
 from bot.context import BotApplication, BotContext, Services
 from bot.conversation import ConversationService
@@ -70,6 +71,7 @@ async def _open_services(application: BotApplication) -> None:
             allowed_chats=settings.allowed_chat_ids,
             admins=settings.admin_user_ids,
         ),
+        albums=AlbumCollector(settings.album_wait),
     )
     await publish_commands(application.bot)
 

@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
 
 IdSet = Annotated[frozenset[int], NoDecode]
+Patterns = Annotated[tuple[str, ...], NoDecode]
+
+# getFile serves files up to 20 MB; a cap above it could never be reached.
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 # Telegram's rule for setWebhook's secret_token.
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -67,6 +71,13 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     webhook_path: str = ""  # empty: the path of WEBHOOK_URL
+    # Photos and files in: which models see images, the model that does when the chat's can't,
+    # byte caps for downloads, and how long to wait for more photos of an album.
+    vision_models: Patterns = ("gpt-4o", "gpt-4o-20*", "gpt-4o-mini", "gpt-4o-mini-20*")
+    vision_model: str = "gpt-4o-mini"
+    photo_max_bytes: int = Field(default=5_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
+    document_max_bytes: int = Field(default=1_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
+    album_wait: float = Field(default=1.0, gt=0, le=10)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -81,6 +92,13 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts if p)
         if isinstance(value, int):
             return frozenset({value})
+        return value
+
+    @field_validator("vision_models", mode="before")
+    @classmethod
+    def _pattern_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
 
     @field_validator("telegram_api_url", "gpt_api_base_url")

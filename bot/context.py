@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from telegram import Message
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.access import AccessPolicy
 from bot.admins import Admins
+from bot.albums import AlbumCollector
 from bot.config import Settings
 from bot.conversation import ConversationService
 from bot.models import ModelCatalog
@@ -32,6 +34,7 @@ class Services:
     models: ModelCatalog
     admins: Admins
     access: AccessPolicy
+    albums: AlbumCollector[Message]
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

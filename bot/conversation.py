@@ -14,7 +14,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -59,6 +59,12 @@ class UserTurn:
     parts: tuple[Mapping[str, Any], ...] = ()
     # A model for this turn only (a vision or audio model), the chat's own choice unchanged.
     model: str | None = None
+
+
+# A turn that needs work before it exists (downloading a photo, waiting for an album). It is
+# prepared once the chat's earlier turns are done, so a message sent after it cannot overtake it;
+# it may raise a BotError instead (a file that can't be read), and then nothing is stored.
+PendingTurn = Callable[[], Awaitable[UserTurn]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +134,11 @@ class ConversationService:
         """Whether any chat has a turn running or queued."""
         return self._locks.busy_any()
 
-    async def reply(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
+    async def reply(self, key: ChatKey, turn: UserTurn | PendingTurn, sink: ReplySink) -> Outcome:
         """Store the user's turn, stream the model's answer into `sink`, store the answer."""
         async with self._locks.hold(key):
+            if not isinstance(turn, UserTurn):
+                turn = await turn()
             stored = await self._store.add_user_message(
                 key,
                 turn.text,

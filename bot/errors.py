@@ -7,7 +7,8 @@
     │   ├── UpstreamHTTPError     4xx/5xx; carries status, the upstream's message, Retry-After
     │   └── UpstreamProtocolError bad JSON, missing choices, an error object inside the stream,
     │                             a stream cut before [DONE]
-    └── GenerationStopped         the user pressed /stop
+    ├── GenerationStopped         the user pressed /stop
+    └── AttachmentRefused         a photo or file the bot cannot read (or download); says why
 
 Errors are translated at the edge where they arise (upstream.py for httpx); this module
 imports nothing from httpx or Telegram.
@@ -102,3 +103,15 @@ class GenerationStopped(BotError):
     @property
     def user_message(self) -> str:
         return "Stopped."
+
+
+class AttachmentRefused(BotError):
+    """A photo or document that can't be read; `reason` tells the user why and what works."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def user_message(self) -> str:
+        return self.reason

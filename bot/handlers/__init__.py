@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import access, chat, commands, errors, groups, models, settings
+from bot.handlers import access, chat, commands, errors, groups, media, models, settings
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
@@ -30,7 +30,9 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
 async def on_unsupported(update: Update, context: BotContext) -> None:
     """Say what kinds of messages the bot understands."""
     await answer(
-        update, context, "I can only read text messages so far. Please write your question."
+        update,
+        context,
+        "I can read text messages, photos and text files. Please write your question.",
     )
 
 
@@ -75,6 +77,15 @@ def register(application: BotApplication) -> None:
     application.add_handler(MessageHandler(addressed_in_group & text, chat.on_text))
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))
+    in_group_album = filters.ChatType.GROUPS & media.InAlbum()
+    application.add_handler(
+        MessageHandler(
+            filters.PHOTO & (private | addressed_in_group | in_group_album), media.on_photo
+        )
+    )
+    application.add_handler(
+        MessageHandler(filters.Document.ALL & (private | addressed_in_group), media.on_document)
+    )
     not_read = ~filters.StatusUpdate.ALL & ~filters.COMMAND
     application.add_handler(
         MessageHandler((private | addressed_in_group) & not_read, on_unsupported)

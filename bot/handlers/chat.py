@@ -2,18 +2,21 @@
 
 Owns turning an addressed message into the user's turn: the prompt without the bot's mention,
 the replied-to message quoted in front of it unless it is the bot's latest answer (which the
-history already holds), and the sender's name in groups. Which messages count as addressed is
+history already holds), and the sender's name in groups; and `converse`, the way every turn
+(text, photo, file) goes to the model and back into the chat. Which messages count as addressed is
 handlers/addressing.py's business; the turn itself is conversation.py's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Message, Update
 
 from bot.context import BotContext
-from bot.conversation import UserTurn
+from bot.conversation import PendingTurn, UserTurn
 from bot.delivery import LiveReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
@@ -70,14 +73,48 @@ def forget_latest_reply(context: BotContext, key: ChatKey) -> None:
 async def _converse(
     update: Update, message: Message, prompt: str, context: BotContext, *, usage: str
 ) -> None:
-    key = chat_key(message)
-    answers = _answers(context, key)
-    quote = quote_of(message, context.bot.id)
-    if quote is not None and not (quote.author is None and answers.hold(quote.message_id)):
-        prompt = with_quote(prompt, quote)
+    prompt = quoted(message, prompt, context)
     if not prompt:
         await answer(update, context, usage)
         return
+    await converse(message, context, user_turn(message, prompt))
+
+
+def quoted(message: Message, prompt: str, context: BotContext) -> str:
+    """`prompt` preceded by the message it replies to, unless the context holds that already."""
+    quote = quote_of(message, context.bot.id)
+    if quote is None or (
+        quote.author is None and _answers(context, chat_key(message)).hold(quote.message_id)
+    ):
+        return prompt
+    return with_quote(prompt, quote)
+
+
+def user_turn(
+    message: Message,
+    text: str,
+    *,
+    parts: tuple[Mapping[str, Any], ...] = (),
+    model: str | None = None,
+) -> UserTurn:
+    """The turn `message` makes, with its sender's name in groups."""
+    user = message.from_user
+    private = message.chat.type == message.chat.PRIVATE
+    return UserTurn(
+        text=text,
+        telegram_message_id=message.message_id,
+        user_id=user.id if user else None,
+        sender_name=None if private else _sender_name(message),
+        parts=parts,
+        model=model,
+    )
+
+
+async def converse(message: Message, context: BotContext, turn: UserTurn | PendingTurn) -> None:
+    """Stream the model's answer to `turn` into the chat (in groups, as a reply to `message`),
+    and note which bot messages the next turn's context will hold."""
+    key = chat_key(message)
+    answers = _answers(context, key)
     services = context.services
     private = message.chat.type == message.chat.PRIVATE
     sink = LiveReply(
@@ -85,13 +122,6 @@ async def _converse(
         services.outbox,
         destination(message, reply=not private),
         typing_interval=services.settings.typing_interval,
-    )
-    user = message.from_user
-    turn = UserTurn(
-        text=prompt,
-        telegram_message_id=message.message_id,
-        user_id=user.id if user else None,
-        sender_name=None if private else _sender_name(message),
     )
     answers.writing.append(sink)
     try:

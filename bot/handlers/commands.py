@@ -47,6 +47,8 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
 HELP = (
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
+    "Send a photo (your question as its caption) or a text file (.txt, .md, .py, .json, .csv, …) "
+    "and I'll read it.\n"
     "Each chat has its own model and settings; in groups, the admins choose them.\n\n"
     "/new — start a new conversation (alias /reset)\n"
     "/ask <question> — ask a question\n"
@@ -67,6 +69,7 @@ def group_help(bot_username: str) -> str:
         "• /ask <question>\n"
         f"• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
+        f"• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
         "Telegram's privacy mode hides ordinary group messages from bots (unless it is turned "

@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.conversation import EMPTY_REPLY_NOTICE, STOPPED_NOTICE, ConversationService, UserTurn
+from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore
 from bot.upstream import Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
@@ -221,3 +222,34 @@ async def test_turns_of_one_chat_are_answered_in_arrival_order(
         "role": "assistant",
         "content": "one",
     }
+
+
+async def test_a_pending_turn_is_prepared_in_arrival_order_before_a_later_turn(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    async def slow_photo() -> UserTurn:
+        await asyncio.sleep(0.1)  # a download
+        return UserTurn("[photo 2x2]", 1, 7)
+
+    await asyncio.gather(
+        service.reply(CHAT, slow_photo, RecordingSink()),
+        service.reply(CHAT, UserTurn("and now?", 2, 7), RecordingSink()),
+    )
+    actual = [r.body["messages"][-1]["content"] for r in upstream.chat_requests()]
+    assert actual == ["[photo 2x2]", "and now?"]
+
+
+async def test_a_pending_turn_that_is_refused_stores_nothing_and_frees_the_chat(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    async def unreadable() -> UserTurn:
+        raise AttachmentRefused("I couldn't read notes.txt as text.")
+
+    sink = RecordingSink()
+    with pytest.raises(AttachmentRefused):
+        await service.reply(CHAT, unreadable, sink)
+    await service.reply(CHAT, UserTurn("hello", 2, 7), RecordingSink())
+    assert sink.started is False
+    assert upstream.chat_requests()[-1].body["messages"][1:] == [
+        {"role": "user", "content": "hello"}
+    ]

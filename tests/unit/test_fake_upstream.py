@@ -334,3 +334,38 @@ async def test_fake_streams_chunks_in_openai_shape(fake: FakeUpstream) -> None:
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert chunks[3]["choices"][0]["finish_reason"] == "stop"
     assert chunks[4]["usage"]["completion_tokens"] == 2
+
+
+def with_image(model: str, url: str) -> ChatRequest:
+    parts = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": url}},
+    ]
+    return ChatRequest(model, ({"role": "user", "content": parts},))
+
+
+async def test_images_are_read_by_the_gpt_4o_family_and_refused_by_other_models(
+    client: UpstreamClient,
+) -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    assert (
+        await text_of(client, with_image("gpt-4o-mini", png)) == "You said: What is this? [image]"
+    )
+    with pytest.raises(UpstreamHTTPError) as caught:
+        await text_of(client, with_image("gpt-3.5-turbo", png))
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "Invalid content type. image_url is only supported by certain models.",
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["data:image/png;base64,not base64!", "data:application/pdf;base64,JVBERg==", "cat.jpg"]
+)
+async def test_an_image_part_that_is_no_url_nor_base64_image_is_refused(
+    client: UpstreamClient, url: str
+) -> None:
+    with pytest.raises(UpstreamHTTPError) as caught:
+        await text_of(client, with_image("gpt-4o", url))
+    assert caught.value.status == 400
+    assert caught.value.message.startswith("Invalid image in 'messages[0].content[1]'")
