@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     gpt_api_key: SecretStr = SecretStr("")
     default_model: str = "gpt-4o-mini"
     audio_model: str = "gpt-4o-audio-preview"
+    # The voice of spoken replies in chats that have not chosen one (/voice).
+    default_voice: Literal["alloy", "echo", "fable", "onyx", "nova", "shimmer"] = "alloy"
+    # Voice notes and audio files beyond these are refused before downloading (Telegram's own
+    # download cap is 20 MB); 5 minutes of 16 kHz WAV is about 13 MB of base64 upstream.
+    voice_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
+    voice_max_seconds: int = Field(default=300, gt=0)
     database_path: Path = Path("data/bot.sqlite3")
     allowed_user_ids: IdSet = frozenset()
     allowed_chat_ids: IdSet = frozenset()
@@ -52,6 +58,11 @@ class Settings(BaseSettings):
     group_edit_interval: float = Field(default=3.0, gt=0)
     global_rate_limit: float = Field(default=30.0, gt=0)
     typing_interval: float = Field(default=4.0, gt=0)
+
+    @field_validator("default_voice", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

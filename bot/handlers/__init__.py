@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import access, chat, commands, errors, groups, models, settings
+from bot.handlers import access, chat, commands, errors, groups, models, settings, voice
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
@@ -30,7 +30,10 @@ async def on_unknown_command(update: Update, context: BotContext) -> None:
 async def on_unsupported(update: Update, context: BotContext) -> None:
     """Say what kinds of messages the bot understands."""
     await answer(
-        update, context, "I can only read text messages so far. Please write your question."
+        update,
+        context,
+        "I can read text messages, voice notes and audio files so far."
+        " Please write or say your question.",
     )
 
 
@@ -58,11 +61,15 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("model", models.on_model))
     application.add_handler(CommandHandler("settings", settings.on_settings))
     application.add_handler(CommandHandler("system", settings.on_system))
+    application.add_handler(CommandHandler("voice", voice.on_voice_command))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
     application.add_handler(
         CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(voice.on_voice_button, pattern=voice.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(
@@ -73,6 +80,10 @@ def register(application: BotApplication) -> None:
     addressed_in_group = filters.ChatType.GROUPS & AddressedToBot(application.bot)
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(addressed_in_group & text, chat.on_text))
+    audio = filters.VOICE | filters.AUDIO
+    application.add_handler(
+        MessageHandler((private | addressed_in_group) & audio, voice.on_voice_message)
+    )
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))
     not_read = ~filters.StatusUpdate.ALL & ~filters.COMMAND

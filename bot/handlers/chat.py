@@ -8,7 +8,9 @@ handlers/addressing.py's business; the turn itself is conversation.py's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Message, Update
 
@@ -18,6 +20,7 @@ from bot.delivery import LiveReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
 from bot.store import ChatKey
+from bot.voice_reply import VoiceReply
 
 ASK_USAGE = "Usage: /ask <question>"
 # chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:
@@ -32,7 +35,7 @@ class Answers:
     before a turn that replies to them starts)."""
 
     latest: frozenset[int] = frozenset()
-    writing: list[LiveReply] = field(default_factory=list)
+    writing: list[VoiceReply] = field(default_factory=list)
 
     def hold(self, message_id: int) -> bool:
         """Whether the bot message `message_id` will be in the context anyway."""
@@ -48,7 +51,7 @@ async def on_text(update: Update, context: BotContext) -> None:
         return
     prompt = prompt_of(message, context.bot.username)
     usage = f"Yes? Write your question after the mention, e.g. @{context.bot.username} what is 2+2?"
-    await _converse(update, message, prompt, context, usage=usage)
+    await converse(update, message, prompt, context, usage=usage)
 
 
 async def on_ask(update: Update, context: BotContext) -> None:
@@ -58,7 +61,7 @@ async def on_ask(update: Update, context: BotContext) -> None:
         return
     words = (message.text or "").split(None, 1)
     question = words[1].strip() if len(words) == 2 else ""
-    await _converse(update, message, question, context, usage=ASK_USAGE)
+    await converse(update, message, question, context, usage=ASK_USAGE)
 
 
 def forget_latest_reply(context: BotContext, key: ChatKey) -> None:
@@ -67,9 +70,17 @@ def forget_latest_reply(context: BotContext, key: ChatKey) -> None:
     answers.latest = frozenset()
 
 
-async def _converse(
-    update: Update, message: Message, prompt: str, context: BotContext, *, usage: str
+async def converse(
+    update: Update,
+    message: Message,
+    prompt: str,
+    context: BotContext,
+    *,
+    usage: str,
+    parts: tuple[Mapping[str, Any], ...] = (),
+    model: str | None = None,
 ) -> None:
+    """Answer `prompt` (with `parts` and a one-turn `model`, if given) in the message's chat."""
     key = chat_key(message)
     answers = _answers(context, key)
     quote = quote_of(message, context.bot.id)
@@ -80,11 +91,20 @@ async def _converse(
         return
     services = context.services
     private = message.chat.type == message.chat.PRIVATE
-    sink = LiveReply(
+    written = destination(message, reply=not private)
+    sink = VoiceReply(
         context.bot,
         services.outbox,
-        destination(message, reply=not private),
-        typing_interval=services.settings.typing_interval,
+        LiveReply(
+            context.bot,
+            services.outbox,
+            written,
+            typing_interval=services.settings.typing_interval,
+        ),
+        written,
+        # A voice note always answers the message it is about, in private chats too.
+        reply_to=message.message_id,
+        action_interval=services.settings.typing_interval,
     )
     user = message.from_user
     turn = UserTurn(
@@ -92,6 +112,8 @@ async def _converse(
         telegram_message_id=message.message_id,
         user_id=user.id if user else None,
         sender_name=None if private else _sender_name(message),
+        parts=parts,
+        model=model,
     )
     answers.writing.append(sink)
     try:
