@@ -32,6 +32,10 @@ VOICE_SAMPLE_RATE = 48_000
 VOICE_BITRATE = "32k"
 MP3_BITRATE = "64k"
 INPUT_SAMPLE_RATE = 16_000
+# "voip" tunes Opus for speech; constrained VBR keeps even a steady tone near the bitrate
+# (plain VBR spends up to twice as much on one).
+VOICE_OPTIONS: tuple[str, ...] = ("-ac", "1", "-ar", str(VOICE_SAMPLE_RATE))
+VOICE_OPTIONS += ("-application", "voip", "-vbr", "constrained")
 _STDERR_TAIL = 300  # characters of ffmpeg's complaint kept in an error (logs only)
 # What pydub lets escape from a WAV it cannot parse, besides its own CouldntDecodeError.
 _PARSE_ERRORS = (CouldntDecodeError, ValueError, IndexError, EOFError, struct.error)
@@ -85,8 +89,7 @@ def _wav_to_voice(wav: bytes) -> VoiceNote:
         format="ogg",
         codec="libopus",
         bitrate=VOICE_BITRATE,
-        # "voip" tunes Opus for speech, which is what these notes carry.
-        parameters=["-ac", "1", "-ar", str(VOICE_SAMPLE_RATE), "-application", "voip"],
+        parameters=list(VOICE_OPTIONS),
     )
     return VoiceNote(ogg, segment.duration_seconds)
 

@@ -145,9 +145,10 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
 def voice_view(chat: ChatSettings, defaults: Settings) -> View:
     """The six voices as buttons, the chat's current one marked."""
     current = chat.voice or defaults.default_voice
+    # A chat on the default has "Default" marked, not the voice it stands for today.
     buttons = [
         InlineKeyboardButton(
-            f"{CURRENT_MARK} {voice}" if voice == current else voice, callback_data=f"v:{voice}"
+            f"{CURRENT_MARK} {voice}" if voice == chat.voice else voice, callback_data=f"v:{voice}"
         )
         for voice in VOICES
     ]

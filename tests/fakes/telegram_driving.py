@@ -286,6 +286,10 @@ class MessageDriver(TelegramWorld):
     ) -> JsonDict:
         if caption:
             content["caption"] = caption
+            # Clients mark mentions and commands in captions as they do in texts.
+            found = detect_entities(caption)
+            if found:
+                content["caption_entities"] = found
         sender.setdefault("user_id", None)
         sender.setdefault("first_name", "Alice")
         sender.setdefault("username", None)

@@ -7,7 +7,8 @@ It must not import from `bot`: it stands for a server we do not control.
 
 Validation is written by hand from /work/shared/spec/openai-openapi.yaml (nothing copied):
 `components.schemas.Error` for the error body, `CreateChatCompletionRequest` for the parameter
-ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3). Voices and
+ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3; only audio
+models take it, and a WAV must decode, as OpenAI refuses corrupt audio). Voices and
 the accepted parameters follow the seed (`seed/gpt-api-service.md`), which is narrower than OpenAI.
 
 Faults apply to chat requests. Streaming honours all of them. A whole (non-streaming) reply honours
@@ -292,6 +293,9 @@ class FakeUpstream:
         if "embedding" in model:
             message = f"`{model}` is not a chat model and is not supported in v1/chat/completions."
             return _error(400, message, param="model")
+        if "audio" not in model and _has_audio_input(body["messages"]):
+            message = "This model does not support audio input (`input_audio` content parts)."
+            return _error(400, message, param="messages", code="invalid_value")
         if "audio" in body.get("modalities", []):
             if "audio" not in model:
                 message = "Invalid value: 'audio'. This model does not support audio output."
@@ -515,9 +519,31 @@ def _invalid_parts(parts: list[Any], where: str) -> web.Response | None:
                 and isinstance(audio.get("data"), str)
                 and audio.get("format") in ("wav", "mp3")
             ):
+                if audio["format"] == "wav" and not _decodes_as_wav(audio["data"]):
+                    message = f"The audio in '{param}' could not be decoded as WAV."
+                    return _error(400, message, param=param, code="invalid_value")
                 continue
         return _error(400, f"Invalid content part '{param}'.", param=param, code="invalid_value")
     return None
+
+
+def _has_audio_input(messages: list[JsonDict]) -> bool:
+    return any(
+        isinstance(part, dict) and part.get("type") == "input_audio"
+        for message in messages
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+    )
+
+
+def _decodes_as_wav(data: str) -> bool:
+    """Whether base64 `data` is a WAV file with at least one frame of audio."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+        with wave.open(io.BytesIO(raw), "rb") as wav:
+            return wav.getnframes() > 0
+    except (ValueError, EOFError, wave.Error):
+        return False
 
 
 def _invalid_params(body: JsonDict) -> web.Response | None:
