@@ -265,15 +265,21 @@ async def test_without_ffmpeg_a_voice_note_is_answered_with_what_is_missing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    missing = (
+        "Voice messages don't work here yet: the program the bot needs for audio (ffmpeg)"
+        " isn't installed. Please tell the bot's operator; text messages work as usual."
+    )
     monkeypatch.setenv("PATH", str(tmp_path))
     async with running_bot(settings):
         telegram.user_sends_voice(CHAT, voice_note, duration=3)
         [answer] = await answered(telegram, CHAT, 1)
-    assert answer.text == (
-        "Voice messages don't work here yet: the program the bot needs for audio (ffmpeg)"
-        " isn't installed. Please tell the bot's operator; text messages work as usual."
-    )
-    assert upstream.chat_requests() == []
+        assert upstream.chat_requests() == []
+        await says(telegram, CHAT, "/model gpt-4o-audio-preview")
+        telegram.user_sends(CHAT, "speak")
+        [*_, written] = await answered(telegram, CHAT, 3)
+    assert answer.text == missing
+    assert written.text == f"You said: speak\n\n⚠️ {missing}"
+    assert telegram.calls_to("sendVoice") == []
 
 
 async def test_voice_shows_buttons_and_sets_the_voice_by_button_or_name(
@@ -323,3 +329,20 @@ async def test_in_a_group_only_voice_notes_addressed_to_the_bot_are_heard(
     assert spoken.kind == "voice"
     assert len(upstream.chat_requests()) == 3
     assert len(telegram.downloads) == 2
+
+
+async def test_in_a_group_only_admins_change_the_voice(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    member: dict[str, Any] = {"chat_type": "supergroup", "user_id": 1001}
+    admin: dict[str, Any] = {"chat_type": "supergroup", "user_id": 2001}
+    telegram.add_to_group(GROUP, chat_type="supergroup")
+    telegram.set_chat_admins(GROUP, [2001])
+    async with running_bot(settings):
+        await answered(telegram, GROUP, 1)  # the note the bot posts on joining
+        telegram.user_sends(GROUP, "/voice fable", **member)
+        refused = shown((await answered(telegram, GROUP, 2))[-1])
+        telegram.user_sends(GROUP, "/voice fable", **admin)
+        chosen = shown((await answered(telegram, GROUP, 3))[-1])
+    assert refused == "Sorry, only this group's admins can change the voice."
+    assert chosen == "Voice for this chat: fable."
