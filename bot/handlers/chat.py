@@ -2,8 +2,10 @@
 
 Owns turning an addressed message into the user's turn: the prompt without the bot's mention,
 the replied-to message quoted in front of it unless it is the bot's latest answer (which the
-history already holds), and the sender's name in groups. Which messages count as addressed is
-handlers/addressing.py's business; the turn itself is conversation.py's.
+history already holds), and the sender's name in groups; `converse` also carries the parts and
+one-turn model of a voice note (handlers/voice.py). Every answer goes into a `VoiceReply`, which
+streams text through a LiveReply and speaks when an audio model answers. Which messages count as
+addressed is handlers/addressing.py's business; the turn itself is conversation.py's.
 """
 
 from __future__ import annotations

@@ -346,3 +346,21 @@ async def test_in_a_group_only_admins_change_the_voice(
         chosen = shown((await answered(telegram, GROUP, 3))[-1])
     assert refused == "Sorry, only this group's admins can change the voice."
     assert chosen == "Voice for this chat: fable."
+
+
+async def test_a_voice_note_telegram_will_not_hand_over_gets_a_clear_answer(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings, voice_note: bytes
+) -> None:
+    telegram.fail_next("getFile", error_code=400, description="Bad Request: file is too big")
+    telegram.fail_next("getFile", error_code=400, description="Bad Request: invalid file_id")
+    async with running_bot(settings):
+        telegram.user_sends_voice(CHAT, voice_note, duration=3)
+        await answered(telegram, CHAT, 1)
+        telegram.user_sends_voice(CHAT, voice_note, duration=3)
+        await answered(telegram, CHAT, 2)
+    assert [shown(m) for m in bot_messages(telegram)] == [
+        "That voice note is too large: I can listen to at most 10 MB.",
+        "I couldn't download that audio from Telegram. Please send it again.",
+    ]
+    assert telegram.downloads == []
+    assert upstream.chat_requests() == []
