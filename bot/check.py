@@ -3,13 +3,16 @@
 Owns the checks (Telegram token, upstream, ffmpeg, database, how updates arrive); it changes
 nothing that a running bot relies on (the database is only opened and migrated, as the bot itself
 would; the webhook is only read, never set or deleted).
+The ffmpeg check converts a moment of silence both ways, as voice replies and voice notes will,
+so an ffmpeg without the Opus encoder fails here rather than in a chat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import io
 import tempfile
+import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +20,9 @@ from pathlib import Path
 from telegram import Bot, WebhookInfo
 from telegram.error import TelegramError
 
+from bot import audio
 from bot.config import Settings
-from bot.errors import UpstreamError
+from bot.errors import AudioError, UpstreamError
 from bot.store import ChatStore
 from bot.upstream import UpstreamClient
 from bot.webhook import OFFICIAL_API, describe_webhook, webhook_problems
@@ -70,10 +74,22 @@ async def check_upstream(settings: Settings) -> str:
 
 
 async def check_ffmpeg(settings: Settings) -> str:
-    path = await asyncio.to_thread(shutil.which, "ffmpeg")
+    path = await asyncio.to_thread(audio.ffmpeg_path)
     if path is None:
         raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
-    return path
+    note = await audio.wav_to_voice(_silence(0.5))
+    await audio.to_wav(note.ogg)
+    return f"{path}, converts WAV to OGG/Opus voice notes and back"
+
+
+def _silence(seconds: float, rate: int = 16_000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(2 * int(seconds * rate)))
+    return buffer.getvalue()
 
 
 async def check_database(settings: Settings) -> str:
@@ -144,13 +160,20 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         try:
             detail = await asyncio.wait_for(check(settings), CHECK_TIMEOUT)
             results.append(CheckResult(name, True, detail))
-        except (TelegramError, UpstreamError, OSError, RuntimeError, TimeoutError) as exc:
+        except (
+            TelegramError,
+            UpstreamError,
+            AudioError,
+            OSError,
+            RuntimeError,
+            TimeoutError,
+        ) as exc:
             results.append(CheckResult(name, False, _describe(exc)))
     return results
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, UpstreamError | CheckFailed):
+    if isinstance(exc, UpstreamError | AudioError | CheckFailed):
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"no answer within {CHECK_TIMEOUT:g} s"

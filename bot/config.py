@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     gpt_api_key: SecretStr = SecretStr("")
     default_model: str = "gpt-4o-mini"
     audio_model: str = "gpt-4o-audio-preview"
+    # The voice of spoken replies in chats that have not chosen one (/voice).
+    default_voice: Literal["alloy", "echo", "fable", "onyx", "nova", "shimmer"] = "alloy"
+    # Voice notes and audio files beyond these are refused before downloading (Telegram's own
+    # download cap is 20 MB); 5 minutes of 16 kHz WAV is about 13 MB of base64 upstream.
+    voice_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
+    voice_max_seconds: int = Field(default=300, gt=0)
     database_path: Path = Path("data/bot.sqlite3")
     allowed_user_ids: IdSet = frozenset()
     allowed_chat_ids: IdSet = frozenset()
@@ -71,6 +77,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     webhook_path: str = ""  # empty: the path of WEBHOOK_URL
+
     # Photos and files in: which models see images, the model that does when the chat's can't,
     # byte caps for downloads, and how long to wait for more photos of an album.
     vision_models: Patterns = ("gpt-4o", "gpt-4o-20*", "gpt-4o-mini", "gpt-4o-mini-20*")
@@ -78,6 +85,11 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=5_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
     document_max_bytes: int = Field(default=1_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
     album_wait: float = Field(default=1.0, gt=0, le=10)
+
+    @field_validator("default_voice", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

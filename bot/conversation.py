@@ -2,8 +2,10 @@
 
 Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
 per chat, other chats in parallel), the context sent upstream, stopping a reply in progress,
-and what is stored when a reply completes, fails or is stopped. It imports nothing from
-Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
+whether the reply is spoken (an audio-capable model and a sink that can speak: then the whole
+reply is asked for at once, with the chat's voice, since audio is not streamed), and what is
+stored when a reply completes, fails or is stopped — a spoken reply as its transcript. It imports
+nothing from Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot import __version__
 from bot.config import Settings
 from bot.errors import UpstreamError
+from bot.models import is_audio_model
 from bot.store import ChatKey, ChatSettings, ChatStore, Turn
-from bot.upstream import ChatRequest, SamplingParams, UpstreamClient, Usage
+from bot.upstream import AudioReply, ChatRequest, SamplingParams, UpstreamClient, Usage
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ Status = Literal["complete", "interrupted", "stopped"]
 
 EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
 STOPPED_NOTICE = "Stopped."
+NO_AUDIO_NOTICE = "The AI service sent no audio this time, so here is the answer as text."
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
 
@@ -44,6 +48,17 @@ class ReplySink(Protocol):
 
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """The final reply, plus a notice (why it is incomplete) when there is one."""
+
+
+@runtime_checkable
+class VoiceSink(ReplySink, Protocol):
+    """A sink that can also deliver a spoken reply."""
+
+    async def start_speaking(self) -> None:
+        """A spoken reply is being prepared: show that the bot is recording."""
+
+    async def speak(self, audio: AudioReply) -> None:
+        """Deliver the spoken reply (WAV and transcript); fall back to text if it must."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,7 @@ class ChatLocks:
 class _Progress:
     text: str = ""
     usage: Usage | None = None
+    audio: AudioReply | None = None
 
 
 class ConversationService:
@@ -152,10 +168,16 @@ class ConversationService:
             if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
                 log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
                 return Outcome("", "complete", model, duplicate=True)
-            request = await self._request(key, chat, model, turn.parts)
-            await sink.start()
+            voice = self._voice(chat, model, sink)
+            request = await self._request(key, chat, model, turn.parts, voice)
+            if isinstance(sink, VoiceSink) and voice is not None:
+                await sink.start_speaking()
+            else:
+                await sink.start()
             progress, status, notice = await self._generate(key, request, sink)
             text = progress.text
+            if voice is not None and status == "complete" and progress.audio is None:
+                notice = NO_AUDIO_NOTICE if text.strip() else None
             if text.strip():
                 await self._store.add_assistant_message(
                     key,
@@ -166,9 +188,12 @@ class ConversationService:
                     completion_tokens=progress.usage.completion_tokens if progress.usage else None,
                     user_id=turn.user_id,
                 )
-            elif notice is None:
+            elif notice is None and progress.audio is None:
                 notice = EMPTY_REPLY_NOTICE
-            await sink.finish(text, notice=notice)
+            if isinstance(sink, VoiceSink) and progress.audio is not None and status == "complete":
+                await sink.speak(progress.audio)
+            else:
+                await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
 
     def stop(self, key: ChatKey) -> bool:
@@ -195,6 +220,7 @@ class ConversationService:
         chat: ChatSettings,
         model: str,
         parts: tuple[Mapping[str, Any], ...] = (),
+        voice: str | None = None,
     ) -> ChatRequest:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
         system = chat.system_prompt or self._settings.system_prompt
@@ -207,7 +233,14 @@ class ConversationService:
                 presence_penalty=chat.presence_penalty,
                 frequency_penalty=chat.frequency_penalty,
             ),
+            voice=voice,
         )
+
+    def _voice(self, chat: ChatSettings, model: str, sink: ReplySink) -> str | None:
+        """The voice to answer in, or None for a written (streamed) reply."""
+        if not isinstance(sink, VoiceSink) or not is_audio_model(model):
+            return None
+        return chat.voice or self._settings.default_voice
 
     async def _generate(
         self, key: ChatKey, request: ChatRequest, sink: ReplySink
@@ -215,7 +248,12 @@ class ConversationService:
         """Stream the answer until it ends, fails or is stopped; never raises upstream errors."""
         progress = _Progress()
         stop = self._stops[key] = asyncio.Event()
-        streaming = asyncio.create_task(self._stream(request, sink, progress))
+        work = (
+            self._stream(request, sink, progress)
+            if request.voice is None
+            else self._complete(request, progress)
+        )
+        streaming = asyncio.create_task(work)
         stopping = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -242,6 +280,13 @@ class ConversationService:
             if delta.text:
                 progress.text += delta.text
                 await sink.update(progress.text)
+
+    async def _complete(self, request: ChatRequest, progress: _Progress) -> None:
+        """Ask for the whole reply at once (audio is never streamed) and keep what came back."""
+        completion = await self._upstream.complete_chat(request)
+        progress.text = completion.text
+        progress.usage = completion.usage
+        progress.audio = completion.audio
 
 
 def build_messages(

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import access, chat, commands, errors, groups, media, models, settings
+from bot.handlers import access, chat, commands, errors, groups, media, models, settings, voice
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
@@ -32,7 +32,8 @@ async def on_unsupported(update: Update, context: BotContext) -> None:
     await answer(
         update,
         context,
-        "I can read text messages, photos and text files. Please write your question.",
+        "I can read text messages, photos, text files, voice notes and audio files."
+        " Please write or say your question.",
     )
 
 
@@ -60,11 +61,15 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("model", models.on_model))
     application.add_handler(CommandHandler("settings", settings.on_settings))
     application.add_handler(CommandHandler("system", settings.on_system))
+    application.add_handler(CommandHandler("voice", voice.on_voice_command))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
     application.add_handler(
         CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(voice.on_voice_button, pattern=voice.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(
@@ -75,6 +80,10 @@ def register(application: BotApplication) -> None:
     addressed_in_group = filters.ChatType.GROUPS & AddressedToBot(application.bot)
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(addressed_in_group & text, chat.on_text))
+    audio = filters.VOICE | filters.AUDIO
+    application.add_handler(
+        MessageHandler((private | addressed_in_group) & audio, voice.on_voice_message)
+    )
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))
     in_group_album = filters.ChatType.GROUPS & media.InAlbum()

@@ -3,8 +3,10 @@
 Owns turning an addressed message into the user's turn: the prompt without the bot's mention,
 the replied-to message quoted in front of it unless it is the bot's latest answer (which the
 history already holds), and the sender's name in groups; and `converse`, the way every turn
-(text, photo, file) goes to the model and back into the chat. Which messages count as addressed is
-handlers/addressing.py's business; the turn itself is conversation.py's.
+(text, photo, file, voice note) goes to the model and back into the chat. Every answer goes into a
+`VoiceReply`, which streams text through a LiveReply and speaks when an audio model answers.
+Which messages count as addressed is handlers/addressing.py's business; the turn itself is
+conversation.py's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.delivery import LiveReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
 from bot.store import ChatKey
+from bot.voice_reply import VoiceReply
 
 ASK_USAGE = "Usage: /ask <question>"
 # chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:
@@ -35,7 +38,7 @@ class Answers:
     before a turn that replies to them starts)."""
 
     latest: frozenset[int] = frozenset()
-    writing: list[LiveReply] = field(default_factory=list)
+    writing: list[VoiceReply] = field(default_factory=list)
 
     def hold(self, message_id: int) -> bool:
         """Whether the bot message `message_id` will be in the context anyway."""
@@ -117,11 +120,20 @@ async def converse(message: Message, context: BotContext, turn: UserTurn | Pendi
     answers = _answers(context, key)
     services = context.services
     private = message.chat.type == message.chat.PRIVATE
-    sink = LiveReply(
+    written = destination(message, reply=not private)
+    sink = VoiceReply(
         context.bot,
         services.outbox,
-        destination(message, reply=not private),
-        typing_interval=services.settings.typing_interval,
+        LiveReply(
+            context.bot,
+            services.outbox,
+            written,
+            typing_interval=services.settings.typing_interval,
+        ),
+        written,
+        # A voice note always answers the message it is about, in private chats too.
+        reply_to=message.message_id,
+        action_interval=services.settings.typing_interval,
     )
     answers.writing.append(sink)
     try:

@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", "Ask the model: /ask <question>"),
     ("stop", "Stop the reply being written"),
     ("model", "Choose the AI model for this chat"),
+    ("voice", "Choose the voice of spoken replies"),
     ("settings", "Show or change this chat's settings"),
     ("system", "Show or set the system prompt"),
     ("about", "About the bot and the AI service"),
@@ -38,6 +39,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", "Start a new conversation here"),
     ("stop", "Stop the reply being written"),
     ("model", "Choose the AI model (admins)"),
+    ("voice", "Choose the voice of spoken replies (admins)"),
     ("settings", "Show or change the settings (admins change)"),
     ("system", "Show or set the system prompt (admins set)"),
     ("about", "About the bot and the AI service"),
@@ -49,11 +51,13 @@ HELP = (
     "I remember the conversation, also across restarts.\n"
     "Send a photo (your question as its caption) or a text file (.txt, .md, .py, .json, .csv, …) "
     "and I'll read it.\n"
+    "Send me a voice note and I answer aloud; audio models (/model) always answer aloud.\n"
     "Each chat has its own model and settings; in groups, the admins choose them.\n\n"
     "/new — start a new conversation (alias /reset)\n"
     "/ask <question> — ask a question\n"
     "/stop — stop the reply being written\n"
     "/model [name] — choose the AI model for this chat\n"
+    "/voice [name] — choose the voice of spoken replies\n"
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
     "/system [prompt | reset] — show, set or reset the system prompt\n"
     "/about — about the bot and the AI service\n"
@@ -70,6 +74,7 @@ def group_help(bot_username: str) -> str:
         f"• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
         f"• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
+        "Voice notes count when they reply to me or mention me in the caption.\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
         "Telegram's privacy mode hides ordinary group messages from bots (unless it is turned "
@@ -77,7 +82,8 @@ def group_help(bot_username: str) -> str:
         "mentions and replies to me always arrive.\n\n"
         "/new — start a new conversation here (alias /reset)\n"
         "/stop — stop the reply being written\n"
-        "/model, /settings, /system — the model and settings here; only admins change them\n"
+        "/model, /voice, /settings, /system — the model and settings here; only admins"
+        " change them\n"
         "/about — about the bot and the AI service\n"
         "/help — this message"
     )

@@ -73,7 +73,8 @@ async def test_unknown_commands_and_stickers_get_a_short_answer_and_no_upstream_
         await telegram.wait_until(lambda: len(texts(telegram, 10)) == 2)
     assert texts(telegram, 10) == [
         "I don't know that command. /help lists what I can do.",
-        "I can read text messages, photos and text files. Please write your question.",
+        "I can read text messages, photos, text files, voice notes and audio files."
+        " Please write or say your question.",
     ]
     assert upstream.chat_requests() == []
 

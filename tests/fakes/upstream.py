@@ -7,7 +7,8 @@ It must not import from `bot`: it stands for a server we do not control.
 
 Validation is written by hand from /work/shared/spec/openai-openapi.yaml (nothing copied):
 `components.schemas.Error` for the error body, `CreateChatCompletionRequest` for the parameter
-ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3),
+ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3; only audio
+models take it, and a WAV must decode, as OpenAI refuses corrupt audio),
 `ChatCompletionRequestMessageContentPartImage` for images (a URL or a base64 data URL of PNG,
 JPEG, GIF or WebP), which only the gpt-4o family (`VISION_MODELS`) accepts. Voices and
 the accepted parameters follow the seed (`seed/gpt-api-service.md`), which is narrower than OpenAI.
@@ -302,6 +303,9 @@ class FakeUpstream:
         if _has_image(body["messages"]) and model not in VISION_MODELS:
             message = "Invalid content type. image_url is only supported by certain models."
             return _error(400, message, param="messages", code="invalid_value")
+        if "audio" not in model and _has_audio_input(body["messages"]):
+            message = "This model does not support audio input (`input_audio` content parts)."
+            return _error(400, message, param="messages", code="invalid_value")
         if "audio" in body.get("modalities", []):
             if "audio" not in model:
                 message = "Invalid value: 'audio'. This model does not support audio output."
@@ -528,6 +532,9 @@ def _invalid_parts(parts: list[Any], where: str) -> web.Response | None:
                 and isinstance(audio.get("data"), str)
                 and audio.get("format") in ("wav", "mp3")
             ):
+                if audio["format"] == "wav" and not _decodes_as_wav(audio["data"]):
+                    message = f"The audio in '{param}' could not be decoded as WAV."
+                    return _error(400, message, param=param, code="invalid_value")
                 continue
         return _error(400, f"Invalid content part '{param}'.", param=param, code="invalid_value")
     return None
@@ -554,6 +561,25 @@ def _has_image(messages: list[JsonDict]) -> bool:
         if isinstance(message["content"], list)
         for part in message["content"]
     )
+
+
+def _has_audio_input(messages: list[JsonDict]) -> bool:
+    return any(
+        isinstance(part, dict) and part.get("type") == "input_audio"
+        for message in messages
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+    )
+
+
+def _decodes_as_wav(data: str) -> bool:
+    """Whether base64 `data` is a WAV file with at least one frame of audio."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+        with wave.open(io.BytesIO(raw), "rb") as wav:
+            return wav.getnframes() > 0
+    except (ValueError, EOFError, wave.Error):
+        return False
 
 
 def _invalid_params(body: JsonDict) -> web.Response | None:
