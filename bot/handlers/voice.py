@@ -39,7 +39,8 @@ from bot import audio
 from bot.chat_settings import SETTINGS, VOICES, SettingError, parse
 from bot.config import Settings
 from bot.context import BotContext
-from bot.errors import AudioError
+from bot.conversation import UserTurn
+from bot.errors import AttachmentRefused, AudioError
 from bot.handlers.addressing import prompt_of
 from bot.handlers.chat import converse, quoted, user_turn
 from bot.handlers.common import answer, chat_key
@@ -112,28 +113,30 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
     if refusal is not None:
         await answer(update, context, refusal)
         return
+
+    async def heard() -> UserTurn:
+        # Downloaded and converted in the chat's turn, so a text sent right after it waits.
+        try:
+            wav = await audio.to_wav(await _download(incoming, context))
+        except AudioError as exc:
+            log.warning("chat %s: %s not converted: %s", message.chat_id, incoming.kind, exc)
+            raise
+        if wav.duration > settings.voice_max_seconds + 1:
+            raise _Refused(_too_long(incoming.kind, wav.duration, settings))
+        chosen = (await context.services.store.settings(chat_key(message))).model
+        model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
+        part = {
+            "type": "input_audio",
+            "input_audio": {"data": base64.b64encode(wav.wav).decode("ascii"), "format": "wav"},
+        }
+        said = marker_text(incoming.kind, wav.duration, prompt_of(message, context.bot.username))
+        text = quoted(message, said, context)
+        return user_turn(message, text, parts=(part,), model=model)
+
     try:
-        data = await _download(incoming, context)
-        heard = await audio.to_wav(data)
-    except _Refused as refused:
-        await answer(update, context, str(refused))
-        return
-    except AudioError as exc:
-        log.warning("chat %s: %s not converted: %s", message.chat_id, incoming.kind, exc)
-        await answer(update, context, exc.user_message)
-        return
-    if heard.duration > settings.voice_max_seconds + 1:
-        await answer(update, context, _too_long(incoming.kind, heard.duration, settings))
-        return
-    chosen = (await context.services.store.settings(chat_key(message))).model
-    model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
-    part = {
-        "type": "input_audio",
-        "input_audio": {"data": base64.b64encode(heard.wav).decode("ascii"), "format": "wav"},
-    }
-    said = marker_text(incoming.kind, heard.duration, prompt_of(message, context.bot.username))
-    text = quoted(message, said, context)
-    await converse(message, context, user_turn(message, text, parts=(part,), model=model))
+        await converse(message, context, heard)
+    except (_Refused, AudioError) as refused:
+        await answer(update, context, refused.user_message)
 
 
 def voice_view(chat: ChatSettings, defaults: Settings) -> View:
@@ -170,7 +173,7 @@ def marker_text(kind: str, seconds: float, caption: str) -> str:
     return f"{marker} {caption}" if caption else marker
 
 
-class _Refused(Exception):
+class _Refused(AttachmentRefused):
     """The audio can't be taken; the message says why, for the user."""
 
 

@@ -179,6 +179,22 @@ async def test_a_voice_note_reaches_the_audio_model_as_a_wav_input_audio_part(
     assert telegram.downloads == ["voice/file_1.oga"]
 
 
+async def test_a_text_sent_right_after_a_voice_note_is_answered_after_it(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings, voice_note: bytes
+) -> None:
+    async with running_bot(settings):
+        telegram.user_sends_voice(CHAT, voice_note, duration=3)
+        telegram.user_sends(CHAT, "did you hear me?")
+        await telegram.wait_until(
+            lambda: (
+                [shown(m) for m in bot_messages(telegram)][-1:] == ["You said: did you hear me?"]
+            )
+        )
+    heard, question = (user_message(call.body["messages"]) for call in upstream.chat_requests())
+    assert heard["content"][0] == {"type": "text", "text": "[voice note, 3 s]"}
+    assert question["content"] == "did you hear me?"
+
+
 async def test_an_audio_file_with_a_caption_is_heard_with_the_caption_as_its_text(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
