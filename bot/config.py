@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     global_rate_limit: float = Field(default=30.0, gt=0)
     typing_interval: float = Field(default=4.0, gt=0)
 
+    # Per-user limits on turns sent to the model; 0 turns a limit off. ADMIN_USER_IDS are exempt.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    daily_message_quota: int = Field(default=0, ge=0)
+    daily_token_quota: int = Field(default=0, ge=0)
+    # Characters of one turn's text (the user's words plus any message they reply to, quoted).
+    max_message_chars: int = Field(default=8_000, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -14,6 +14,7 @@ from bot.access import AccessPolicy
 from bot.admins import Admins
 from bot.config import Settings
 from bot.conversation import ConversationService
+from bot.limits import UsageLimits
 from bot.models import ModelCatalog
 from bot.outbox import Outbox
 from bot.store import ChatStore
@@ -32,6 +33,8 @@ class Services:
     models: ModelCatalog
     admins: Admins
     access: AccessPolicy
+    # The per-user limits: conversation.reply applies them to every turn; /stats shows them.
+    limits: UsageLimits
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -1,8 +1,10 @@
 """The conversation use case: history window, upstream request, streaming, persistence.
 
 Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
-per chat, other chats in parallel), the context sent upstream, stopping a reply in progress,
-and what is stored when a reply completes, fails or is stopped. It imports nothing from
+per chat, other chats in parallel), refusing a turn that is too long or over the user's limits
+before anything is stored or sent, the context sent upstream, stopping a reply in progress,
+and what is stored when a reply completes, fails or is stopped (with tokens estimated from
+characters when the upstream reports no usage). It imports nothing from
 Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
 """
 
@@ -21,6 +23,7 @@ from typing import Any, Literal, Protocol
 from bot import __version__
 from bot.config import Settings
 from bot.errors import UpstreamError
+from bot.limits import UsageLimits, estimated_usage, refusal_text, too_long_text
 from bot.store import ChatKey, ChatSettings, ChatStore, Turn
 from bot.upstream import ChatRequest, SamplingParams, UpstreamClient, Usage
 
@@ -70,6 +73,7 @@ class Outcome:
     model: str
     notice: str | None = None
     duplicate: bool = False
+    refused: bool = False  # too long or over a limit: nothing was stored or sent upstream
 
 
 class ChatLocks:
@@ -104,6 +108,11 @@ class ChatLocks:
         return bool(self._users)
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    notice: str | None  # None: the user was told a moment ago, stay silent
+
+
 @dataclass(slots=True)
 class _Progress:
     text: str = ""
@@ -113,10 +122,18 @@ class _Progress:
 class ConversationService:
     """Answers a chat's turns with the upstream model and keeps the history."""
 
-    def __init__(self, store: ChatStore, upstream: UpstreamClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        upstream: UpstreamClient,
+        settings: Settings,
+        *,
+        limits: UsageLimits | None = None,
+    ) -> None:
         self._store = store
         self._upstream = upstream
         self._settings = settings
+        self._limits = limits or UsageLimits.from_settings(store, settings)
         self._locks = ChatLocks()
         self._stops: dict[ChatKey, asyncio.Event] = {}
 
@@ -129,7 +146,17 @@ class ConversationService:
         return self._locks.busy_any()
 
     async def reply(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
-        """Store the user's turn, stream the model's answer into `sink`, store the answer."""
+        """Store the user's turn, stream the model's answer into `sink`, store the answer.
+
+        A turn that is too long or over the user's limits is refused first, on arrival (not
+        after the turns queued before it): the sink shows why, nothing is stored or sent.
+        """
+        refusal = await self._refusal(turn)
+        if refusal is not None:
+            if refusal.notice is not None:
+                await sink.finish("", notice=refusal.notice)
+            model = turn.model or self._settings.default_model
+            return Outcome("", "complete", model, refusal.notice, refused=True)
         async with self._locks.hold(key):
             stored = await self._store.add_user_message(
                 key,
@@ -149,19 +176,31 @@ class ConversationService:
             progress, status, notice = await self._generate(key, request, sink)
             text = progress.text
             if text.strip():
+                usage = progress.usage or estimated_usage(request.messages, text)
                 await self._store.add_assistant_message(
                     key,
                     text,
                     model=model,
                     status=status,
-                    prompt_tokens=progress.usage.prompt_tokens if progress.usage else None,
-                    completion_tokens=progress.usage.completion_tokens if progress.usage else None,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
                     user_id=turn.user_id,
+                    usage_estimated=progress.usage is None,
                 )
             elif notice is None:
                 notice = EMPTY_REPLY_NOTICE
             await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
+
+    async def _refusal(self, turn: UserTurn) -> _Refused | None:
+        limit = self._settings.max_message_chars
+        if len(turn.text) > limit:
+            return _Refused(too_long_text(len(turn.text), limit))
+        over = await self._limits.admit(turn.user_id)
+        if over is None:
+            return None
+        log.info("user %s is over the %s limit until %.0f", turn.user_id, over.kind, over.retry_at)
+        return _Refused(refusal_text(over, self._limits.now()) if over.tell else None)
 
     def stop(self, key: ChatKey) -> bool:
         """Stop the reply being generated in this chat; False when there is none."""

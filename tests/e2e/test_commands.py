@@ -73,7 +73,7 @@ async def test_unknown_commands_and_stickers_get_a_short_answer_and_no_upstream_
         await telegram.wait_until(lambda: len(texts(telegram, 10)) == 2)
     assert texts(telegram, 10) == [
         "I don't know that command. /help lists what I can do.",
-        "I can only read text messages so far. Please write your question.",
+        "I can't read stickers. I understand text messages.",
     ]
     assert upstream.chat_requests() == []
 
