@@ -2,8 +2,9 @@
 
 Owns: the test-side actions that are not a new user message (`user_edits`, `press_button`,
 `add_to_group`, `migrate_group`), messages of the kinds a bot rarely reads (`user_sends_other`:
-venues, contacts, polls, dice, videos, video notes, GIFs, games) and the switches that change how Telegram answers the bot later
-(`set_chat_admins`, `forbid_voice`, `block_bot`, `delete_message`). Must not handle bot requests.
+venues, contacts, polls, dice, videos, video notes, GIFs, games) and the switches that change how
+Telegram answers the bot later (`set_chat_admins`, `forbid_voice`, `block_bot`,
+`delete_message`). Must not handle bot requests.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 from tests.fakes.telegram_driving import GROUP_USER_ID, MessageDriver, detect_entities
+from tests.fakes.telegram_schema import BotApiSchema
 from tests.fakes.telegram_state import ChatRecord, JsonDict
 
 _query_ids = itertools.count(1)
@@ -48,10 +50,12 @@ class TelegramDriver(MessageDriver):
 
     def user_sends_other(self, chat_id: int, kind: str, **sender: Any) -> JsonDict:
         """A user sends a message of one of OTHER_KINDS, shaped as Telegram delivers it (a venue
-        carries its location too, a GIF its document). Takes the `**sender` keywords of the media senders."""
+        carries its location too, a GIF its document). Takes the media senders' `**sender`."""
         if kind not in OTHER_KINDS:
             raise ValueError(f"unknown kind {kind!r}; known: {', '.join(OTHER_KINDS)}")
-        return self._send_media(chat_id, self._other_content(kind), None, sender)
+        message = self._send_media(chat_id, self._other_content(kind), None, sender)
+        BotApiSchema.load().check_object("Message", message)  # as the real Telegram shapes it
+        return message
 
     def _other_content(self, kind: str) -> JsonDict:
         if kind == "venue":
@@ -60,7 +64,10 @@ class TelegramDriver(MessageDriver):
         if kind == "contact":
             return {"contact": {"phone_number": "+31201234567", "first_name": "Bob"}}
         if kind == "poll":
-            options = [{"text": text, "voter_count": 0} for text in ("Tea", "Coffee")]
+            options = [
+                {"persistent_id": f"opt{n}", "text": text, "voter_count": 0}
+                for n, text in enumerate(("Tea", "Coffee"))
+            ]
             poll = {
                 "id": "5001",
                 "question": "Tea or coffee?",
@@ -70,6 +77,8 @@ class TelegramDriver(MessageDriver):
                 "is_anonymous": True,
                 "type": "regular",
                 "allows_multiple_answers": False,
+                "allows_revoting": False,
+                "members_only": False,
             }
             return {"poll": poll}
         if kind == "dice":

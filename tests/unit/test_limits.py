@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,7 +226,7 @@ def test_days_and_months_begin_at_utc_midnight() -> None:
 
 
 def test_estimated_usage_counts_four_characters_to_a_token_and_text_parts_only() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": "12345678"},
         {
             "role": "user",
@@ -245,7 +246,7 @@ def test_a_throttle_says_yes_once_per_interval_per_key() -> None:
     answers = [throttle.ready(1), throttle.ready(1), throttle.ready(2)]
     clock.now = 60.0
 
-    assert answers + [throttle.ready(1)] == [True, False, True, True]
+    assert [*answers, throttle.ready(1)] == [True, False, True, True]
 
 
 # The usage queries behind /stats
