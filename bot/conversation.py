@@ -151,7 +151,7 @@ class ConversationService:
         A turn that is too long or over the user's limits is refused first, on arrival (not
         after the turns queued before it): the sink shows why, nothing is stored or sent.
         """
-        refusal = await self._refusal(turn)
+        refusal = await self._refusal(key, turn)
         if refusal is not None:
             if refusal.notice is not None:
                 await sink.finish("", notice=refusal.notice)
@@ -192,7 +192,11 @@ class ConversationService:
             await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
 
-    async def _refusal(self, turn: UserTurn) -> _Refused | None:
+    async def _refusal(self, key: ChatKey, turn: UserTurn) -> _Refused | None:
+        if turn.telegram_message_id is not None and await self._store.has_message(
+            key, turn.telegram_message_id
+        ):
+            return None  # redelivered after a restart: admitted and counted the first time
         limit = self._settings.max_message_chars
         if len(turn.text) > limit:
             return _Refused(too_long_text(len(turn.text), limit))

@@ -177,6 +177,12 @@ _HAS_REPLY_TO = """
           AND asked.role = 'user' AND answer.role = 'assistant'
     )
 """
+_HAS_MESSAGE = """
+    SELECT EXISTS (
+        SELECT 1 FROM messages INDEXED BY messages_telegram_dedup
+        WHERE chat_id = ? AND thread_id = ? AND telegram_message_id = ?
+    )
+"""
 _SELECT_CHAT_THREADS = "SELECT thread_id FROM chats WHERE chat_id = ? ORDER BY thread_id"
 _FORGET_TELEGRAM_IDS = "UPDATE messages SET telegram_message_id = NULL WHERE chat_id = ?"
 _MOVE_CHAT = """
@@ -403,6 +409,14 @@ class ChatStore:
                     break
                 before = page[-1][0]
         return newest_first[::-1]
+
+    async def has_message(self, key: ChatKey, telegram_message_id: int) -> bool:
+        """Whether this chat already stores the user message with this Telegram id."""
+        async with self._lock:
+            row = await _fetchone(
+                self._db, _HAS_MESSAGE, (key.chat_id, key.thread_id, telegram_message_id)
+            )
+        return row is not None and bool(row[0])
 
     async def has_reply_to(self, key: ChatKey, telegram_message_id: int) -> bool:
         """Whether the stored user message with this Telegram id has an assistant reply after it."""
