@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.config import Settings
 from bot.handlers.bad_input import EDIT_NOTICE
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_events import OTHER_KINDS
 from tests.fakes.upstream import FakeUpstream
 
 GROUP = -800
+
+
+def group_settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
+    """Settings with a short pause between a group's messages (a few messages per test)."""
+    return make_settings(telegram, upstream, tmp_path / "db.sqlite3", group_edit_interval=0.5)
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
@@ -51,9 +58,9 @@ async def test_each_unsupported_kind_is_named_and_what_is_supported_is_said(
 
 
 async def test_in_a_group_unsupported_content_is_answered_only_when_it_replies_to_the_bot(
-    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    async with running_bot(settings):
+    async with running_bot(group_settings(telegram, upstream, tmp_path)):
         telegram.user_sends(GROUP, "/help", chat_type="group")
         await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
         help_message = telegram.bot_messages(GROUP)[0].message_id
@@ -90,9 +97,9 @@ async def test_an_edited_message_is_not_answered_again_and_the_user_is_told_once
 
 
 async def test_an_edit_in_a_group_that_does_not_address_the_bot_is_ignored(
-    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    async with running_bot(settings):
+    async with running_bot(group_settings(telegram, upstream, tmp_path)):
         chatter = telegram.user_sends(GROUP, "lunch?", chat_type="group")
         telegram.user_edits(GROUP, chatter["message_id"], "lunch at one?")
         asking = telegram.user_sends(GROUP, "/ask hi")

@@ -17,6 +17,7 @@ from tests.fakes.upstream import FakeUpstream, ReplyScript
 
 ALICE, BOB, ADMIN = 11, 12, 99
 GROUP = -700
+FAST_GROUP = 0.5  # seconds between a group's messages: well inside Telegram's 20 a minute here
 RATE_REFUSAL = re.compile(
     r"⚠️ You've sent 2 messages within a minute, the most I answer\. "
     r"You can continue in (\d+ s|1 min) \(at \d\d:\d\d:\d\d UTC\)\."
@@ -87,7 +88,13 @@ async def test_a_burst_past_the_limit_gets_one_refusal_not_one_per_message(
 async def test_a_daily_message_quota_refuses_ask_in_a_group_until_midnight_utc(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    settings = make_settings(telegram, upstream, tmp_path / "db.sqlite3", daily_message_quota=1)
+    settings = make_settings(
+        telegram,
+        upstream,
+        tmp_path / "db.sqlite3",
+        daily_message_quota=1,
+        group_edit_interval=FAST_GROUP,
+    )
     async with running_bot(settings):
         telegram.user_sends(GROUP, "/ask first", user_id=ALICE, chat_type="group")
         await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
