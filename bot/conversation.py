@@ -4,8 +4,8 @@ Owns one turn from the user's text to the stored reply: per-chat ordering (one t
 per chat, other chats in parallel), refusing a turn that is too long or over the user's limits
 before anything is stored or sent, the context sent upstream, stopping a reply in progress,
 and what is stored when a reply completes, fails or is stopped (with tokens estimated from
-characters when the upstream reports no usage). It imports nothing from
-Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
+characters when the upstream reports no usage). It imports nothing from Telegram: replies go
+into a `ReplySink`, so how a reply is shown can change freely.
 """
 
 from __future__ import annotations
