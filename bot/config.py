@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     document_max_bytes: int = Field(default=1_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
     album_wait: float = Field(default=1.0, gt=0, le=10)
 
+    # Per-user limits on turns sent to the model; 0 turns a limit off. ADMIN_USER_IDS are exempt.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    daily_message_quota: int = Field(default=0, ge=0)
+    daily_token_quota: int = Field(default=0, ge=0)
+    # Characters of one turn's text (the user's words plus any message they reply to, quoted).
+    max_message_chars: int = Field(default=8_000, ge=1)
+
     @field_validator("default_voice", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:

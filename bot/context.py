@@ -16,6 +16,7 @@ from bot.admins import Admins
 from bot.albums import AlbumCollector
 from bot.config import Settings
 from bot.conversation import ConversationService
+from bot.limits import UsageLimits
 from bot.models import ModelCatalog
 from bot.outbox import Outbox
 from bot.store import ChatStore
@@ -35,6 +36,8 @@ class Services:
     admins: Admins
     access: AccessPolicy
     albums: AlbumCollector[Message]
+    # The per-user limits: conversation.reply applies them to every turn; /stats shows them.
+    limits: UsageLimits
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -1,11 +1,13 @@
 """The conversation use case: history window, upstream request, streaming, persistence.
 
 Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
-per chat, other chats in parallel), the context sent upstream, stopping a reply in progress,
+per chat, other chats in parallel), refusing a turn that is too long or over the user's limits
+before anything is stored or sent, the context sent upstream, stopping a reply in progress,
 whether the reply is spoken (an audio-capable model and a sink that can speak: then the whole
 reply is asked for at once, with the chat's voice, since audio is not streamed), and what is
-stored when a reply completes, fails or is stopped — a spoken reply as its transcript. It imports
-nothing from Telegram: replies go into a `ReplySink`, so how a reply is shown can change freely.
+stored when a reply completes, fails or is stopped — a spoken reply as its transcript, tokens
+estimated from characters when the upstream reports no usage. It imports nothing from Telegram:
+replies go into a `ReplySink`, so how a reply is shown can change freely.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from bot import __version__
 from bot.config import Settings
 from bot.errors import UpstreamError
+from bot.limits import UsageLimits, estimated_usage, refusal_text, too_long_text
 from bot.models import is_audio_model
 from bot.store import ChatKey, ChatSettings, ChatStore, Turn
 from bot.upstream import AudioReply, ChatRequest, SamplingParams, UpstreamClient, Usage
@@ -91,6 +94,7 @@ class Outcome:
     model: str
     notice: str | None = None
     duplicate: bool = False
+    refused: bool = False  # too long or over a limit: nothing was stored or sent upstream
 
 
 class ChatLocks:
@@ -125,6 +129,11 @@ class ChatLocks:
         return bool(self._users)
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    notice: str | None  # None: the user was told a moment ago, stay silent
+
+
 @dataclass(slots=True)
 class _Progress:
     text: str = ""
@@ -135,10 +144,18 @@ class _Progress:
 class ConversationService:
     """Answers a chat's turns with the upstream model and keeps the history."""
 
-    def __init__(self, store: ChatStore, upstream: UpstreamClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        upstream: UpstreamClient,
+        settings: Settings,
+        *,
+        limits: UsageLimits | None = None,
+    ) -> None:
         self._store = store
         self._upstream = upstream
         self._settings = settings
+        self._limits = limits or UsageLimits.from_settings(store, settings)
         self._locks = ChatLocks()
         self._stops: dict[ChatKey, asyncio.Event] = {}
 
@@ -151,10 +168,19 @@ class ConversationService:
         return self._locks.busy_any()
 
     async def reply(self, key: ChatKey, turn: UserTurn | PendingTurn, sink: ReplySink) -> Outcome:
-        """Store the user's turn, stream the model's answer into `sink`, store the answer."""
+        """Store the user's turn, stream the model's answer into `sink`, store the answer.
+
+        A turn that is too long or over the user's limits is refused before anything is stored
+        or sent: a ready turn on arrival (not after the turns queued before it), a pending one
+        once it is built. The sink shows why.
+        """
+        if isinstance(turn, UserTurn) and (refused := await self._refused(key, turn, sink)):
+            return refused
         async with self._locks.hold(key):
             if not isinstance(turn, UserTurn):
                 turn = await turn()
+                if refused := await self._refused(key, turn, sink):
+                    return refused
             stored = await self._store.add_user_message(
                 key,
                 turn.text,
@@ -179,14 +205,16 @@ class ConversationService:
             if voice is not None and status == "complete" and progress.audio is None:
                 notice = NO_AUDIO_NOTICE if text.strip() else None
             if text.strip():
+                usage = progress.usage or estimated_usage(request.messages, text)
                 await self._store.add_assistant_message(
                     key,
                     text,
                     model=model,
                     status=status,
-                    prompt_tokens=progress.usage.prompt_tokens if progress.usage else None,
-                    completion_tokens=progress.usage.completion_tokens if progress.usage else None,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
                     user_id=turn.user_id,
+                    usage_estimated=progress.usage is None,
                 )
             elif notice is None and progress.audio is None:
                 notice = EMPTY_REPLY_NOTICE
@@ -195,6 +223,30 @@ class ConversationService:
             else:
                 await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
+
+    async def _refused(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome | None:
+        """The outcome of a refused turn, after showing why; None when the turn may go on."""
+        refusal = await self._refusal(key, turn)
+        if refusal is None:
+            return None
+        if refusal.notice is not None:
+            await sink.finish("", notice=refusal.notice)
+        model = turn.model or self._settings.default_model
+        return Outcome("", "complete", model, refusal.notice, refused=True)
+
+    async def _refusal(self, key: ChatKey, turn: UserTurn) -> _Refused | None:
+        if turn.telegram_message_id is not None and await self._store.has_message(
+            key, turn.telegram_message_id
+        ):
+            return None  # redelivered after a restart: admitted and counted the first time
+        limit = self._settings.max_message_chars
+        if len(turn.text) > limit:
+            return _Refused(too_long_text(len(turn.text), limit))
+        over = await self._limits.admit(turn.user_id)
+        if over is None:
+            return None
+        log.info("user %s is over the %s limit until %.0f", turn.user_id, over.kind, over.retry_at)
+        return _Refused(refusal_text(over, self._limits.now()) if over.tell else None)
 
     def stop(self, key: ChatKey) -> bool:
         """Stop the reply being generated in this chat; False when there is none."""

@@ -83,6 +83,29 @@ def caption_question(message: Message, bot_username: str) -> str:
     return prompt.strip()
 
 
+def commands_bot(message: Message, bot_username: str) -> bool:
+    """Whether the message starts with a command for this bot: `/cmd`, or `/cmd@botname`."""
+    first = message.entities[0] if message.entities else None
+    if first is None or first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return False
+    _, _, target = message.parse_entity(first).partition("@")
+    return not target or target.casefold() == bot_username.casefold()
+
+
+def speaks_to_bot(message: Message, bot: Bot) -> bool:
+    """Whether the bot should answer anything to this message: every one in a private chat;
+    in a group, a command for it, a mention of it or a reply to it."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return False
+    return (
+        commands_bot(message, bot.username)
+        or mentions_bot(message, bot.username, bot.id)
+        or replies_to_bot(message, bot.id)
+    )
+
+
 def replied_message(message: Message) -> Message | None:
     """The message the user explicitly replied to; None for a forum topic's implicit reply."""
     replied = message.reply_to_message

@@ -29,6 +29,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("voice", "Choose the voice of spoken replies"),
     ("settings", "Show or change this chat's settings"),
     ("system", "Show or set the system prompt"),
+    ("stats", "Your usage: messages and tokens"),
     ("about", "About the bot and the AI service"),
     ("help", "How to use the bot"),
 )
@@ -42,6 +43,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("voice", "Choose the voice of spoken replies (admins)"),
     ("settings", "Show or change the settings (admins change)"),
     ("system", "Show or set the system prompt (admins set)"),
+    ("stats", "Your usage: messages and tokens"),
     ("about", "About the bot and the AI service"),
     ("help", "How to talk to me in a group"),
 )
@@ -60,6 +62,7 @@ HELP = (
     "/voice [name] — choose the voice of spoken replies\n"
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
     "/system [prompt | reset] — show, set or reset the system prompt\n"
+    "/stats — your usage today, this month and in all\n"
     "/about — about the bot and the AI service\n"
     "/help — this message\n\n"
     "In groups I answer /ask, mentions of me and replies to my messages; /help there says more."
@@ -84,6 +87,7 @@ def group_help(bot_username: str) -> str:
         "/stop — stop the reply being written\n"
         "/model, /voice, /settings, /system — the model and settings here; only admins"
         " change them\n"
+        "/stats — your usage\n"
         "/about — about the bot and the AI service\n"
         "/help — this message"
     )
