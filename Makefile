@@ -24,8 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) ffmpeg
 	$(BIN)/python -m bench.render_bench
+	$(BIN)/python -m bench.voice_bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

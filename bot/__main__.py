@@ -1,16 +1,21 @@
-"""Entry point: `python -m bot` runs the bot (polling); `python -m bot check` checks the set-up."""
+"""Entry point: `python -m bot` runs the bot (polling, or a webhook server when WEBHOOK_URL is
+set); `python -m bot check` checks the set-up."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
-from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app import build_application, handle_stop_signals
 from bot.check import run_checks
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from bot.webhook import receive_updates
+
+log = logging.getLogger("bot")
 
 USAGE = "usage: python -m bot [run | check]"
 
@@ -18,7 +23,13 @@ USAGE = "usage: python -m bot [run | check]"
 def secrets_of(settings: Settings) -> list[str]:
     """What must never be written to a log: the token, its secret half alone, the API key."""
     token = settings.telegram_bot_token.get_secret_value()
-    return [token, token.partition(":")[2], settings.gpt_api_key.get_secret_value()]
+    return [
+        token,
+        token.partition(":")[2],
+        settings.gpt_api_key.get_secret_value(),
+        # PTB logs setWebhook's parameters at DEBUG.
+        settings.webhook_secret.get_secret_value(),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     application = build_application(settings)
     # Our own signal handlers (installed on start) cut the replies in progress first.
     handle_stop_signals(application)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
+    try:
+        receive_updates(application, settings)
+    except (TelegramError, OSError) as exc:
+        # Through the logger, not a bare traceback: PTB's messages can quote the token.
+        log.error("Startup failed: %s: %s", type(exc).__name__, exc)
+        return 1
     return 0
 
 

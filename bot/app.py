@@ -16,12 +16,14 @@ from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.access import AccessPolicy
 from bot.admins import Admins
+from bot.albums import AlbumCollector
 from bot.config import Settings
 from bot.context import BotApplication, BotContext, Services
 from bot.conversation import ConversationService
 from bot.handlers import register
 from bot.handlers.commands import publish_commands
 from bot.handlers.pending import answer_pending
+from bot.limits import UsageLimits
 from bot.models import ModelCatalog
 from bot.outbox import Outbox
 from bot.store import ChatStore
@@ -64,11 +66,12 @@ async def _open_services(application: BotApplication) -> None:
     settings = cast(Settings, application.bot_data["settings"])
     store = await ChatStore.open(settings.database_path)
     upstream = UpstreamClient.from_settings(settings)
+    limits = UsageLimits.from_settings(store, settings)
     application.bot_data["services"] = Services(
         settings=settings,
         store=store,
         upstream=upstream,
-        conversation=ConversationService(store, upstream, settings),
+        conversation=ConversationService(store, upstream, settings, limits=limits),
         outbox=Outbox(
             global_rate=settings.global_rate_limit,
             private_interval=settings.private_edit_interval,
@@ -81,6 +84,8 @@ async def _open_services(application: BotApplication) -> None:
             allowed_chats=settings.allowed_chat_ids,
             admins=settings.admin_user_ids,
         ),
+        albums=AlbumCollector(settings.album_wait),
+        limits=limits,
     )
     await publish_commands(application.bot)
     # Messages an earlier run received but never answered; PTB's own tasks are not yet allowed.

@@ -1,27 +1,37 @@
 """`python -m bot check`: verify a configuration without chatting, one line per check.
 
-Owns the four checks (Telegram token, upstream, ffmpeg, database); it changes nothing that a
-running bot relies on (the database is only opened and migrated, as the bot itself would).
+Owns the checks (Telegram token, upstream, ffmpeg, database, how updates arrive); it changes
+nothing that a running bot relies on (the database is only opened and migrated, as the bot itself
+would; the webhook is only read, never set or deleted).
+The ffmpeg check converts a moment of silence both ways, as voice replies and voice notes will,
+so an ffmpeg without the Opus encoder fails here rather than in a chat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import io
 import tempfile
+import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from telegram import Bot
+from telegram import Bot, WebhookInfo
 from telegram.error import TelegramError
 
+from bot import audio
 from bot.config import Settings
-from bot.errors import UpstreamError
+from bot.errors import AudioError, UpstreamError
 from bot.store import ChatStore
 from bot.upstream import UpstreamClient
+from bot.webhook import OFFICIAL_API, describe_webhook, webhook_problems
 
 CHECK_TIMEOUT = 15.0
+
+
+class CheckFailed(RuntimeError):
+    """A check found a problem; the message says what to fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +44,17 @@ class CheckResult:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
-async def check_telegram(settings: Settings) -> str:
+def _bot(settings: Settings) -> Bot:
     api = settings.telegram_api_url
-    bot = Bot(
+    return Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
     )
-    async with bot:
+
+
+async def check_telegram(settings: Settings) -> str:
+    async with _bot(settings) as bot:
         me = await bot.get_me()
     return f"token valid, bot @{me.username}"
 
@@ -61,10 +74,22 @@ async def check_upstream(settings: Settings) -> str:
 
 
 async def check_ffmpeg(settings: Settings) -> str:
-    path = await asyncio.to_thread(shutil.which, "ffmpeg")
+    path = await asyncio.to_thread(audio.ffmpeg_path)
     if path is None:
         raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
-    return path
+    note = await audio.wav_to_voice(_silence(0.5))
+    await audio.to_wav(note.ogg)
+    return f"{path}, converts WAV to OGG/Opus voice notes and back"
+
+
+def _silence(seconds: float, rate: int = 16_000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(2 * int(seconds * rate)))
+    return buffer.getvalue()
 
 
 async def check_database(settings: Settings) -> str:
@@ -86,11 +111,45 @@ def _probe_writable(folder: Path) -> None:
     tempfile.TemporaryFile(dir=folder).close()
 
 
+async def check_webhook(settings: Settings) -> str:
+    if not settings.webhook_url:
+        detail = "WEBHOOK_URL not set: the bot polls with getUpdates"
+        info = await _current_webhook(settings)
+        if info is not None and info.url:
+            detail += f"; it deletes Telegram's webhook {info.url} on start"
+        return detail
+    problems = webhook_problems(settings.webhook_url)
+    if problems and settings.telegram_api_url == OFFICIAL_API:
+        raise CheckFailed("; ".join(problems))
+    detail = describe_webhook(settings)
+    if problems:
+        detail += f" (api.telegram.org would refuse it: {'; '.join(problems)}; a self-hosted "
+        detail += "Bot API server accepts it only with --local)"
+    info = await _current_webhook(settings)
+    if info is None:
+        return detail
+    if info.url != settings.webhook_url:
+        return f"{detail}; Telegram's webhook is {info.url or 'not set'} until the bot starts"
+    if info.last_error_message:
+        return f"{detail}; Telegram's last delivery error: {info.last_error_message}"
+    return f"{detail}; {info.pending_update_count} updates pending at Telegram"
+
+
+async def _current_webhook(settings: Settings) -> WebhookInfo | None:
+    """What Telegram has set now (read-only); None when it can't be asked."""
+    try:
+        async with _bot(settings) as bot:
+            return await bot.get_webhook_info()
+    except TelegramError:
+        return None  # the telegram check already says why
+
+
 CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[str]]], ...] = (
     ("telegram", check_telegram),
     ("upstream", check_upstream),
     ("ffmpeg", check_ffmpeg),
     ("database", check_database),
+    ("webhook", check_webhook),
 )
 
 
@@ -101,13 +160,20 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         try:
             detail = await asyncio.wait_for(check(settings), CHECK_TIMEOUT)
             results.append(CheckResult(name, True, detail))
-        except (TelegramError, UpstreamError, OSError, RuntimeError, TimeoutError) as exc:
+        except (
+            TelegramError,
+            UpstreamError,
+            AudioError,
+            OSError,
+            RuntimeError,
+            TimeoutError,
+        ) as exc:
             results.append(CheckResult(name, False, _describe(exc)))
     return results
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, UpstreamError):
+    if isinstance(exc, UpstreamError | AudioError | CheckFailed):
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"no answer within {CHECK_TIMEOUT:g} s"

@@ -6,15 +6,27 @@ The names in DESIGN.md §1 are a public contract: add settings, never rename the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
 
 IdSet = Annotated[frozenset[int], NoDecode]
+Patterns = Annotated[tuple[str, ...], NoDecode]
+
+# getFile serves files up to 20 MB; a cap above it could never be reached.
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# PTB turns the path into a regular expression; these characters mean nothing special there
+# once escaped, and they are all a reverse proxy needs.
+WEBHOOK_PATH_PATTERN = re.compile(r"/[A-Za-z0-9_\-./~]*")
 
 
 class Settings(BaseSettings):
@@ -30,6 +42,12 @@ class Settings(BaseSettings):
     gpt_api_key: SecretStr = SecretStr("")
     default_model: str = "gpt-4o-mini"
     audio_model: str = "gpt-4o-audio-preview"
+    # The voice of spoken replies in chats that have not chosen one (/voice).
+    default_voice: Literal["alloy", "echo", "fable", "onyx", "nova", "shimmer"] = "alloy"
+    # Voice notes and audio files beyond these are refused before downloading (Telegram's own
+    # download cap is 20 MB); 5 minutes of 16 kHz WAV is about 13 MB of base64 upstream.
+    voice_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
+    voice_max_seconds: int = Field(default=300, gt=0)
     database_path: Path = Path("data/bot.sqlite3")
     allowed_user_ids: IdSet = frozenset()
     allowed_chat_ids: IdSet = frozenset()
@@ -55,6 +73,33 @@ class Settings(BaseSettings):
     # Seconds to wait for Telegram's answer to one call before it counts as timed out (retried).
     telegram_timeout: float = Field(default=5.0, gt=0)
 
+    # Webhook mode: with a URL, Telegram POSTs updates to it instead of the bot polling.
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"  # behind a proxy on the same host, 127.0.0.1 is safer
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_path: str = ""  # empty: the path of WEBHOOK_URL
+
+    # Photos and files in: which models see images, the model that does when the chat's can't,
+    # byte caps for downloads, and how long to wait for more photos of an album.
+    vision_models: Patterns = ("gpt-4o", "gpt-4o-20*", "gpt-4o-mini", "gpt-4o-mini-20*")
+    vision_model: str = "gpt-4o-mini"
+    photo_max_bytes: int = Field(default=5_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
+    document_max_bytes: int = Field(default=1_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
+    album_wait: float = Field(default=1.0, gt=0, le=10)
+
+    # Per-user limits on turns sent to the model; 0 turns a limit off. ADMIN_USER_IDS are exempt.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    daily_message_quota: int = Field(default=0, ge=0)
+    daily_token_quota: int = Field(default=0, ge=0)
+    # Characters of one turn's text (the user's words plus any message they reply to, quoted).
+    max_message_chars: int = Field(default=8_000, ge=1)
+
+    @field_validator("default_voice", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -70,10 +115,65 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
+    @field_validator("vision_models", mode="before")
+    @classmethod
+    def _pattern_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
     @field_validator("telegram_api_url", "gpt_api_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("must be a full URL such as https://bot.example.com/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not WEBHOOK_SECRET_PATTERN.fullmatch(secret):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_path(cls, value: str) -> str:
+        if value and not WEBHOOK_PATH_PATTERN.fullmatch(value):
+            raise ValueError("must start with / and use only A-Z, a-z, 0-9 and _ - . / ~")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Self:
+        if not self.webhook_url:
+            return self
+        if not self.webhook_secret.get_secret_value():
+            raise ValueError(
+                "WEBHOOK_SECRET is required when WEBHOOK_URL is set (environment or .env)"
+            )
+        token = self.telegram_bot_token.get_secret_value()
+        # The part after the colon is the secret half (the part before is the public bot id);
+        # a URL ends up in proxy and Telegram logs, so neither may carry it.
+        secret_half = token.partition(":")[2] or token
+        for name, value in (("WEBHOOK_URL", self.webhook_url), ("WEBHOOK_PATH", self.webhook_path)):
+            if secret_half and secret_half in value:
+                raise ValueError(f"{name} must not contain the bot token")
+        if not WEBHOOK_PATH_PATTERN.fullmatch(self.webhook_listen_path):
+            raise ValueError("WEBHOOK_URL: its path must use only A-Z, a-z, 0-9 and _ - . / ~")
+        return self
+
+    @property
+    def webhook_listen_path(self) -> str:
+        """The path the webhook server answers: WEBHOOK_PATH, else the path of WEBHOOK_URL."""
+        return self.webhook_path or urlsplit(self.webhook_url).path or "/"
 
 
 class ConfigError(Exception):
@@ -87,9 +187,13 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            if not error["loc"]:
+                # A rule across settings: its message names the variables itself.
+                lines.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
+            name = str(error["loc"][0]).upper()
             if error["type"] == "missing":
                 lines.append(f"{name} is required but not set (environment or .env)")
             else:
-                lines.append(f"{name}: {error['msg']}")
+                lines.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
         raise ConfigError("; ".join(lines)) from None

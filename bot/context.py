@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from telegram import Message
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.access import AccessPolicy
 from bot.admins import Admins
+from bot.albums import AlbumCollector
 from bot.config import Settings
 from bot.conversation import ConversationService
+from bot.limits import UsageLimits
 from bot.models import ModelCatalog
 from bot.outbox import Outbox
 from bot.store import ChatStore
@@ -32,6 +35,9 @@ class Services:
     models: ModelCatalog
     admins: Admins
     access: AccessPolicy
+    albums: AlbumCollector[Message]
+    # The per-user limits: conversation.reply applies them to every turn; /stats shows them.
+    limits: UsageLimits
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -1,10 +1,15 @@
 """The conversation use case: history window, upstream request, streaming, persistence.
 
 Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
-per chat, other chats in parallel), the context sent upstream, stopping a reply in progress
-(the user's /stop or Stop button, or the bot shutting down), and what is stored when a reply
-completes, fails or is stopped. It imports nothing from Telegram: replies go into a
-`ReplySink`, so how a reply is shown can change freely.
+per chat, other chats in parallel), refusing a turn that is too long or over the user's limits
+before anything is stored or sent, keeping a message that waits for its turn (in the store's
+inbox, so a crash cannot lose it), the context sent upstream, stopping a reply in progress (the
+user's /stop or Stop button, or the bot shutting down), whether the reply is spoken (an
+audio-capable model and a sink that can speak: then the whole reply is asked for at once, with
+the chat's voice, since audio is not streamed), and what is stored when a reply completes, fails
+or is stopped — a spoken reply as its transcript, tokens estimated from characters when the
+upstream reports no usage. It imports nothing from Telegram: replies go into a `ReplySink`, so
+how a reply is shown can change freely.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot import __version__
 from bot.config import Settings
 from bot.errors import UpstreamError
+from bot.limits import UsageLimits, estimated_usage, refusal_text, too_long_text
+from bot.models import is_audio_model
 from bot.store import ChatKey, ChatSettings, ChatStore, Turn
-from bot.upstream import ChatRequest, SamplingParams, UpstreamClient, Usage
+from bot.upstream import AudioReply, ChatRequest, SamplingParams, UpstreamClient, Usage
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your mes
 STOPPED_NOTICE = "Stopped."
 RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
 NOT_STARTED_NOTICE = "The bot is restarting and could not answer this. Please send it again."
+NO_AUDIO_NOTICE = "The AI service sent no audio this time, so here is the answer as text."
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
 
@@ -47,6 +55,17 @@ class ReplySink(Protocol):
 
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """The final reply, plus a notice (why it is incomplete) when there is one."""
+
+
+@runtime_checkable
+class VoiceSink(ReplySink, Protocol):
+    """A sink that can also deliver a spoken reply."""
+
+    async def start_speaking(self) -> None:
+        """A spoken reply is being prepared: show that the bot is recording."""
+
+    async def speak(self, audio: AudioReply) -> None:
+        """Deliver the spoken reply (WAV and transcript); fall back to text if it must."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +83,12 @@ class UserTurn:
     model: str | None = None
 
 
+# A turn that needs work before it exists (downloading a photo, waiting for an album). It is
+# prepared once the chat's earlier turns are done, so a message sent after it cannot overtake it;
+# it may raise a BotError instead (a file that can't be read), and then nothing is stored.
+PendingTurn = Callable[[], Awaitable[UserTurn]]
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """How a turn ended: what was stored and shown."""
@@ -73,6 +98,7 @@ class Outcome:
     model: str
     notice: str | None = None
     duplicate: bool = False
+    refused: bool = False  # too long or over a limit: nothing was stored or sent upstream
 
 
 class ChatLocks:
@@ -107,10 +133,16 @@ class ChatLocks:
         return bool(self._users)
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    notice: str | None  # None: the user was told a moment ago, stay silent
+
+
 @dataclass(slots=True)
 class _Progress:
     text: str = ""
     usage: Usage | None = None
+    audio: AudioReply | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +158,18 @@ class Running:
 class ConversationService:
     """Answers a chat's turns with the upstream model and keeps the history."""
 
-    def __init__(self, store: ChatStore, upstream: UpstreamClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        upstream: UpstreamClient,
+        settings: Settings,
+        *,
+        limits: UsageLimits | None = None,
+    ) -> None:
         self._store = store
         self._upstream = upstream
         self._settings = settings
+        self._limits = limits or UsageLimits.from_settings(store, settings)
         self._locks = ChatLocks()
         self._running: dict[ChatKey, Running] = {}
         self._shutdown = asyncio.Event()
@@ -142,9 +182,16 @@ class ConversationService:
         """Whether any chat has a turn running or queued."""
         return self._locks.busy_any()
 
-    async def reply(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
-        """Store the user's turn, stream the model's answer into `sink`, store the answer."""
-        if turn.telegram_message_id is not None and self._locks.busy(key):
+    async def reply(self, key: ChatKey, turn: UserTurn | PendingTurn, sink: ReplySink) -> Outcome:
+        """Store the user's turn, stream the model's answer into `sink`, store the answer.
+
+        A turn that is too long or over the user's limits is refused before anything is stored
+        or sent: a ready turn on arrival (not after the turns queued before it), a pending one
+        once it is built. The sink shows why.
+        """
+        if isinstance(turn, UserTurn) and (refused := await self._refused(key, turn, sink)):
+            return refused
+        if isinstance(turn, UserTurn) and turn.telegram_message_id and self._locks.busy(key):
             # Telegram forgets this message before its turn comes: keep it until then.
             await self._store.receive(
                 key,
@@ -154,6 +201,10 @@ class ConversationService:
                 sender_name=turn.sender_name,
             )
         async with self._locks.hold(key):
+            if not isinstance(turn, UserTurn):
+                turn = await turn()
+                if refused := await self._refused(key, turn, sink):
+                    return refused
             stored = await self._store.add_user_message(
                 key,
                 turn.text,
@@ -171,24 +222,59 @@ class ConversationService:
                 # Queued behind a reply when the bot began stopping: stored, and the user told.
                 await sink.finish("", notice=NOT_STARTED_NOTICE)
                 return Outcome("", "interrupted", model, NOT_STARTED_NOTICE)
-            request = await self._request(key, chat, model, turn.parts)
-            await sink.start()
+            voice = self._voice(chat, model, sink)
+            request = await self._request(key, chat, model, turn.parts, voice)
+            if isinstance(sink, VoiceSink) and voice is not None:
+                await sink.start_speaking()
+            else:
+                await sink.start()
             progress, status, notice = await self._generate(key, turn, request, sink)
             text = progress.text
+            if voice is not None and status == "complete" and progress.audio is None:
+                notice = NO_AUDIO_NOTICE if text.strip() else None
             if text.strip():
+                usage = progress.usage or estimated_usage(request.messages, text)
                 await self._store.add_assistant_message(
                     key,
                     text,
                     model=model,
                     status=status,
-                    prompt_tokens=progress.usage.prompt_tokens if progress.usage else None,
-                    completion_tokens=progress.usage.completion_tokens if progress.usage else None,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
                     user_id=turn.user_id,
+                    usage_estimated=progress.usage is None,
                 )
-            elif notice is None:
+            elif notice is None and progress.audio is None:
                 notice = EMPTY_REPLY_NOTICE
-            await sink.finish(text, notice=notice)
+            if isinstance(sink, VoiceSink) and progress.audio is not None and status == "complete":
+                await sink.speak(progress.audio)
+            else:
+                await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
+
+    async def _refused(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome | None:
+        """The outcome of a refused turn, after showing why; None when the turn may go on."""
+        refusal = await self._refusal(key, turn)
+        if refusal is None:
+            return None
+        if refusal.notice is not None:
+            await sink.finish("", notice=refusal.notice)
+        model = turn.model or self._settings.default_model
+        return Outcome("", "complete", model, refusal.notice, refused=True)
+
+    async def _refusal(self, key: ChatKey, turn: UserTurn) -> _Refused | None:
+        if turn.telegram_message_id is not None and await self._store.has_message(
+            key, turn.telegram_message_id
+        ):
+            return None  # redelivered after a restart: admitted and counted the first time
+        limit = self._settings.max_message_chars
+        if len(turn.text) > limit:
+            return _Refused(too_long_text(len(turn.text), limit))
+        over = await self._limits.admit(turn.user_id)
+        if over is None:
+            return None
+        log.info("user %s is over the %s limit until %.0f", turn.user_id, over.kind, over.retry_at)
+        return _Refused(refusal_text(over, self._limits.now()) if over.tell else None)
 
     def stop(self, key: ChatKey, *, telegram_message_id: int | None = None) -> bool:
         """Stop the reply being generated in this chat (only if it answers `telegram_message_id`,
@@ -207,7 +293,7 @@ class ConversationService:
 
     def shut_down(self) -> None:
         """The bot is stopping: end every reply in progress with what it has, marked as cut
-        short by the restart. Turns not yet started stay for the next start."""
+        short by the restart; turns waiting behind them are stored and told to send again."""
         self._shutdown.set()
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
@@ -232,6 +318,7 @@ class ConversationService:
         chat: ChatSettings,
         model: str,
         parts: tuple[Mapping[str, Any], ...] = (),
+        voice: str | None = None,
     ) -> ChatRequest:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
         system = chat.system_prompt or self._settings.system_prompt
@@ -244,7 +331,14 @@ class ConversationService:
                 presence_penalty=chat.presence_penalty,
                 frequency_penalty=chat.frequency_penalty,
             ),
+            voice=voice,
         )
+
+    def _voice(self, chat: ChatSettings, model: str, sink: ReplySink) -> str | None:
+        """The voice to answer in, or None for a written (streamed) reply."""
+        if not isinstance(sink, VoiceSink) or not is_audio_model(model):
+            return None
+        return chat.voice or self._settings.default_voice
 
     async def _generate(
         self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
@@ -254,7 +348,12 @@ class ConversationService:
         running = self._running[key] = Running(
             turn.telegram_message_id, turn.user_id, asyncio.Event(), self._shutdown
         )
-        streaming = asyncio.create_task(self._stream(request, sink, progress))
+        work = (
+            self._stream(request, sink, progress)
+            if request.voice is None
+            else self._complete(request, progress)
+        )
+        streaming = asyncio.create_task(work)
         stopping = asyncio.create_task(running.stop.wait())
         shutting_down = asyncio.create_task(running.shutdown.wait())
         try:
@@ -287,6 +386,13 @@ class ConversationService:
             if delta.text:
                 progress.text += delta.text
                 await sink.update(progress.text)
+
+    async def _complete(self, request: ChatRequest, progress: _Progress) -> None:
+        """Ask for the whole reply at once (audio is never streamed) and keep what came back."""
+        completion = await self._upstream.complete_chat(request)
+        progress.text = completion.text
+        progress.usage = completion.usage
+        progress.audio = completion.audio
 
 
 def build_messages(

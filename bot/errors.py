@@ -7,6 +7,11 @@
     │   ├── UpstreamHTTPError     4xx/5xx; carries status, the upstream's message, Retry-After
     │   └── UpstreamProtocolError bad JSON, missing choices, a stream cut before [DONE]
     │       └── UpstreamReportedError  an {"error"} object inside a 200 body or the stream
+    ├── AttachmentRefused         a photo or file the bot cannot read (or download); says why
+    ├── AudioError                audio could not be converted (bot/audio.py)
+    │   ├── FfmpegMissing         ffmpeg is not installed where the bot runs
+    │   ├── AudioUndecodable      the input is damaged or in a format ffmpeg cannot decode
+    │   └── AudioEncodeFailed     ffmpeg ran but could not produce the voice note or MP3
     └── GenerationStopped         the user pressed /stop
 
 Errors are translated at the edge where they arise (upstream.py for httpx); this module
@@ -136,9 +141,70 @@ class UpstreamReportedError(UpstreamProtocolError):
         return f"The AI service reported an error: {shown(self.detail)}"
 
 
+class AudioError(BotError):
+    """Audio could not be converted; nothing about the conversation is wrong."""
+
+    @property
+    def user_message(self) -> str:
+        return "Sorry, I couldn't process the audio."
+
+
+class FfmpegMissing(AudioError):
+    """ffmpeg (which every audio conversion needs) is not on PATH."""
+
+    def __init__(self) -> None:
+        super().__init__("ffmpeg not found on PATH")
+
+    @property
+    def user_message(self) -> str:
+        return (
+            "Voice messages don't work here yet: the program the bot needs for audio (ffmpeg)"
+            " isn't installed. Please tell the bot's operator; text messages work as usual."
+        )
+
+
+class AudioUndecodable(AudioError):
+    """The input is not audio ffmpeg can decode (damaged, empty, or another kind of file)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"undecodable audio: {detail}")
+        self.detail = detail
+
+    @property
+    def user_message(self) -> str:
+        return (
+            "I couldn't play that audio: the file seems damaged or isn't in a format I can"
+            " read. Please record or send it again."
+        )
+
+
+class AudioEncodeFailed(AudioError):
+    """ffmpeg ran but could not encode (an ffmpeg built without libopus, say)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"audio encoding failed: {detail}")
+        self.detail = detail
+
+    @property
+    def user_message(self) -> str:
+        return "I couldn't turn the answer into a voice message, so here it is as text."
+
+
 class GenerationStopped(BotError):
     """The user stopped the reply in progress."""
 
     @property
     def user_message(self) -> str:
         return "Stopped."
+
+
+class AttachmentRefused(BotError):
+    """A photo or document that can't be read; `reason` tells the user why and what works."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def user_message(self) -> str:
+        return self.reason

@@ -2,14 +2,16 @@
 
 Owns the listing cache (a TTL on an injected clock, one refresh at a time, the last good list
 kept when a refresh fails), the filter that keeps chat models (no embedding, moderation, speech,
-transcription, realtime or image models), audio detection and close-match suggestions. It asks
-the upstream for its models and nothing else: no Telegram, no store, no chat settings here.
+transcription, realtime or image models), audio and vision detection and close-match
+suggestions. It asks the upstream for its models and nothing else: no Telegram, no store, no
+chat settings here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import difflib
+import fnmatch
 import logging
 import re
 import time
@@ -58,6 +60,13 @@ def is_chat_model(model_id: str) -> bool:
 def is_audio_model(model_id: str) -> bool:
     """Whether a chat model takes and gives audio (OpenAI names all of them "...audio...")."""
     return "audio" in model_id.lower()
+
+
+def is_vision_model(model_id: str, patterns: Iterable[str]) -> bool:
+    """Whether a model reads images: its id, or the part after a provider prefix
+    ("openai/gpt-4o"), matches one of `patterns` (shell-style, `*` for any text, any case)."""
+    names = {model_id.casefold(), model_id.rsplit("/", 1)[-1].casefold()}
+    return any(fnmatch.fnmatchcase(name, p.casefold()) for name in names for p in patterns)
 
 
 def chat_models_of(listing: Iterable[ModelInfo]) -> tuple[ChatModel, ...]:

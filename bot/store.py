@@ -97,6 +97,13 @@ class UsageTotals:
     messages: int
     prompt_tokens: int
     completion_tokens: int
+    # Replies whose tokens were estimated from characters because the upstream sent no usage.
+    estimated_replies: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +186,8 @@ _SELECT_INBOX = """
 """
 _INSERT_ASSISTANT_MESSAGE = """
     INSERT INTO messages (conversation_id, chat_id, thread_id, role, content, user_id, model,
-                          status, prompt_tokens, completion_tokens, created_at)
-    VALUES (?, ?, ?, 'assistant', ?, ?, ?, ?, ?, ?, ?)
+                          status, prompt_tokens, completion_tokens, usage_estimated, created_at)
+    VALUES (?, ?, ?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # Keyset paging backwards through one conversation. INDEXED BY because the planner otherwise
 # likes walking the whole table backwards by rowid, and because a schema change that loses the
@@ -200,6 +207,12 @@ _HAS_REPLY_TO = """
           AND asked.role = 'user' AND answer.role = 'assistant'
     )
 """
+_HAS_MESSAGE = """
+    SELECT EXISTS (
+        SELECT 1 FROM messages INDEXED BY messages_telegram_dedup
+        WHERE chat_id = ? AND thread_id = ? AND telegram_message_id = ?
+    )
+"""
 _SELECT_CHAT_THREADS = "SELECT thread_id FROM chats WHERE chat_id = ? ORDER BY thread_id"
 _FORGET_TELEGRAM_IDS = "UPDATE messages SET telegram_message_id = NULL WHERE chat_id = ?"
 _MOVE_CHAT = """
@@ -213,19 +226,24 @@ _DELETE_CONVERSATION = "DELETE FROM conversations WHERE id = ?"
 _DELETE_CHAT = "DELETE FROM chats WHERE chat_id = ? AND thread_id = ?"
 _USAGE = """
     SELECT COALESCE(SUM(role = 'user'), 0), COALESCE(SUM(prompt_tokens), 0),
-           COALESCE(SUM(completion_tokens), 0)
+           COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(usage_estimated), 0)
     FROM messages
     WHERE user_id = ? AND created_at >= ?
 """
+# {order} is one of _TOP_USERS_ORDER's values, never user input.
 _TOP_USERS = """
     SELECT user_id, SUM(role = 'user') AS sent, COALESCE(SUM(prompt_tokens), 0) AS prompt,
-           COALESCE(SUM(completion_tokens), 0) AS completion
-    FROM messages
-    WHERE user_id IS NOT NULL AND created_at >= ?
+           COALESCE(SUM(completion_tokens), 0) AS completion, SUM(usage_estimated)
+    FROM messages INDEXED BY messages_period
+    WHERE created_at >= ? AND user_id IS NOT NULL
     GROUP BY user_id
-    ORDER BY sent DESC, prompt + completion DESC, user_id
+    ORDER BY {order}, user_id
     LIMIT ?
 """
+_TOP_USERS_ORDER = {
+    "messages": "sent DESC, prompt + completion DESC",
+    "tokens": "prompt + completion DESC, sent DESC",
+}
 
 
 class ChatStore:
@@ -399,10 +417,12 @@ class ChatStore:
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
         user_id: int | None = None,
+        usage_estimated: bool = False,
     ) -> int:
         """Store the model's reply in the current conversation and return its row id.
 
-        `user_id` is the user who asked, so the reply's tokens count towards their usage.
+        `user_id` is the user who asked, so the reply's tokens count towards their usage;
+        `usage_estimated` says the tokens were estimated, not reported by the upstream.
         """
         async with self._transaction() as now:
             conversation_id = await self._current_conversation(key, now)
@@ -418,6 +438,7 @@ class ChatStore:
                     status,
                     prompt_tokens,
                     completion_tokens,
+                    int(usage_estimated),
                     now,
                 ),
             ) as cursor:
@@ -455,6 +476,14 @@ class ChatStore:
                 before = page[-1][0]
         return newest_first[::-1]
 
+    async def has_message(self, key: ChatKey, telegram_message_id: int) -> bool:
+        """Whether this chat already stores the user message with this Telegram id."""
+        async with self._lock:
+            row = await _fetchone(
+                self._db, _HAS_MESSAGE, (key.chat_id, key.thread_id, telegram_message_id)
+            )
+        return row is not None and bool(row[0])
+
     async def has_reply_to(self, key: ChatKey, telegram_message_id: int) -> bool:
         """Whether the stored user message with this Telegram id has an assistant reply after it."""
         async with self._lock:
@@ -490,19 +519,25 @@ class ChatStore:
         async with self._lock:
             row = await _fetchone(self._db, _USAGE, (user_id, _since(since)))
         assert row is not None  # an aggregate always yields one row
-        return UsageTotals(int(row[0]), int(row[1]), int(row[2]))
+        return UsageTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
     async def top_users(
-        self, *, since: float | None, limit: int = 10
+        self,
+        *,
+        since: float | None,
+        limit: int = 10,
+        by: Literal["messages", "tokens"] = "messages",
     ) -> list[tuple[int, UsageTotals]]:
-        """The users who sent the most messages since a unix time (then most tokens, then id)."""
+        """The users who sent the most messages (`by="tokens"`: spent the most tokens) since a
+        unix time; ties go to the other measure, then to the lower id."""
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
+        sql = _TOP_USERS.format(order=_TOP_USERS_ORDER[by])
         async with self._lock:
-            rows = await self._db.execute_fetchall(_TOP_USERS, (_since(since), limit))
+            rows = await self._db.execute_fetchall(sql, (_since(since), limit))
         return [
-            (int(user_id), UsageTotals(int(sent), int(prompt), int(completion)))
-            for user_id, sent, prompt, completion in rows
+            (int(user_id), UsageTotals(int(sent), int(prompt), int(completion), int(estimated)))
+            for user_id, sent, prompt, completion, estimated in rows
         ]
 
     @contextlib.asynccontextmanager

@@ -16,7 +16,20 @@ from telegram.ext import (
 )
 
 from bot.context import BotApplication, BotContext
-from bot.handlers import access, chat, commands, errors, groups, models, settings, stop
+from bot.handlers import (
+    access,
+    bad_input,
+    chat,
+    commands,
+    errors,
+    groups,
+    media,
+    models,
+    settings,
+    stats,
+    stop,
+    voice,
+)
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
 from bot.handlers.keyboards import answer_button
@@ -25,13 +38,6 @@ from bot.handlers.keyboards import answer_button
 async def on_unknown_command(update: Update, context: BotContext) -> None:
     """Say that a command is not known, and where to look."""
     await answer(update, context, "I don't know that command. /help lists what I can do.")
-
-
-async def on_unsupported(update: Update, context: BotContext) -> None:
-    """Say what kinds of messages the bot understands."""
-    await answer(
-        update, context, "I can only read text messages so far. Please write your question."
-    )
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
@@ -49,20 +55,27 @@ def register(application: BotApplication) -> None:
     )
     # Group -1 runs before all others for every kind of update; it stops refused ones.
     application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)
+    # First of its group, so no command or chat handler below ever sees an edit.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, bad_input.on_edited))
     application.add_handler(CommandHandler("start", commands.on_start))
     application.add_handler(CommandHandler("help", commands.on_help))
     application.add_handler(CommandHandler(["new", "reset"], commands.on_new))
     application.add_handler(CommandHandler("about", commands.on_about))
     application.add_handler(CommandHandler("stop", commands.on_stop))
+    application.add_handler(CommandHandler("stats", stats.on_stats))
     application.add_handler(CommandHandler("ask", chat.on_ask))
     application.add_handler(CommandHandler("model", models.on_model))
     application.add_handler(CommandHandler("settings", settings.on_settings))
     application.add_handler(CommandHandler("system", settings.on_system))
+    application.add_handler(CommandHandler("voice", voice.on_voice_command))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
     application.add_handler(
         CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(voice.on_voice_button, pattern=voice.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(stop.on_stop_button, pattern=stop.BUTTON_PATTERN))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
@@ -74,10 +87,27 @@ def register(application: BotApplication) -> None:
     addressed_in_group = filters.ChatType.GROUPS & AddressedToBot(application.bot)
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(addressed_in_group & text, chat.on_text))
+    audio = filters.VOICE | filters.AUDIO
+    application.add_handler(
+        MessageHandler((private | addressed_in_group) & audio, voice.on_voice_message)
+    )
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))
+    in_group_album = filters.ChatType.GROUPS & media.InAlbum()
+    application.add_handler(
+        MessageHandler(
+            filters.PHOTO & (private | addressed_in_group | in_group_album), media.on_photo
+        )
+    )
+    application.add_handler(
+        # A GIF arrives as an animation that also carries a document; it is not a file to read.
+        MessageHandler(
+            filters.Document.ALL & ~filters.ANIMATION & (private | addressed_in_group),
+            media.on_document,
+        )
+    )
     not_read = ~filters.StatusUpdate.ALL & ~filters.COMMAND
     application.add_handler(
-        MessageHandler((private | addressed_in_group) & not_read, on_unsupported)
+        MessageHandler((private | addressed_in_group) & not_read, bad_input.on_unsupported)
     )
     application.add_error_handler(errors.on_error)

@@ -1,4 +1,11 @@
-"""The gate in front of every handler: refused users are told (at most once a minute), once."""
+"""The gate in front of every handler: refused users are told (at most once a minute), once.
+
+Every kind of update passes through it: messages, commands, edits, button presses, media,
+membership changes. A refused user is told only where the bot would answer anything: in a
+private chat, on a button press, and in a group only when they address the bot (a command for
+it, a mention, a reply to it); other group chatter is dropped without a word. Updates without a
+user (channel posts) carry no one to refuse and pass; no handler answers them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.access import refusal_text
 from bot.context import BotContext
+from bot.handlers.addressing import speaks_to_bot
 from bot.handlers.common import answer
 
 log = logging.getLogger(__name__)
@@ -22,7 +30,7 @@ async def on_any_update(update: Update, context: BotContext) -> None:
     if user is None or policy.allows(user.id, chat.id if chat else None):
         return
     log.info("refused update %s from user %s in chat %s", update.update_id, user.id, chat)
-    if policy.should_tell(user.id):
+    if _answerable(update, context) and policy.should_tell(user.id):
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(refusal_text(user.id), show_alert=True)
@@ -33,3 +41,10 @@ async def on_any_update(update: Update, context: BotContext) -> None:
     elif update.callback_query is not None:
         await update.callback_query.answer()  # stop the spinner, say nothing new
     raise ApplicationHandlerStop
+
+
+def _answerable(update: Update, context: BotContext) -> bool:
+    if update.callback_query is not None:
+        return True
+    message = update.effective_message
+    return message is not None and speaks_to_bot(message, context.bot)

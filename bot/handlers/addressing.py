@@ -1,8 +1,9 @@
 """Whether a message is addressed to the bot, and what it asks once the addressing is removed.
 
-Owns the group rule (a mention of `@botname` by entity, or an explicit reply to one of the bot's
-messages; `/ask` is a command and CommandHandler's business), the prompt with the bot's mention
-stripped, and the replied-to text quoted into the prompt. Pure apart from reading the bot's
+Owns the group rule (a mention of `@botname` by entity, an explicit reply to one of the bot's
+messages, or a caption starting with `/ask`; `/ask` in a text is a command and CommandHandler's
+business), the prompt with the bot's mention (and a caption's `/ask`) stripped, and the
+replied-to text quoted into the prompt. Pure apart from reading the bot's
 identity; must not send anything or touch the store.
 
 In forums every message of a topic carries the topic's creation message as `reply_to_message`
@@ -33,11 +34,18 @@ class AddressedToBot(filters.MessageFilter):
         self._bot = bot
 
     def filter(self, message: Message) -> bool:
-        if message.chat.type == ChatType.PRIVATE:
-            return True
-        return mentions_bot(message, self._bot.username, self._bot.id) or replies_to_bot(
-            message, self._bot.id
-        )
+        return is_addressed(message, self._bot)
+
+
+def is_addressed(message: Message, bot: Bot) -> bool:
+    """Whether the bot should answer `message` (always, in private chats)."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    return (
+        mentions_bot(message, bot.username, bot.id)
+        or replies_to_bot(message, bot.id)
+        or asks_in_caption(message, bot.username)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,44 @@ def mentions_bot(message: Message, bot_username: str, bot_id: int) -> bool:
         if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
             return True
     return False
+
+
+def asks_in_caption(message: Message, bot_username: str) -> bool:
+    """Whether a photo's or file's caption starts with /ask (or /ask@thisbot): CommandHandler
+    reads only texts, so a caption command is addressing like a mention."""
+    return _caption_command(message, bot_username) is not None
+
+
+def caption_question(message: Message, bot_username: str) -> str:
+    """A caption as a question: without the bot's mentions and without a leading /ask."""
+    prompt = prompt_of(message, bot_username)
+    command = _caption_command(message, bot_username)
+    if command is not None and prompt.startswith(command):
+        prompt = _LEADING_SEPARATORS.sub("", prompt[len(command) :])
+    return prompt.strip()
+
+
+def commands_bot(message: Message, bot_username: str) -> bool:
+    """Whether the message starts with a command for this bot: `/cmd`, or `/cmd@botname`."""
+    first = message.entities[0] if message.entities else None
+    if first is None or first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return False
+    _, _, target = message.parse_entity(first).partition("@")
+    return not target or target.casefold() == bot_username.casefold()
+
+
+def speaks_to_bot(message: Message, bot: Bot) -> bool:
+    """Whether the bot should answer anything to this message: every one in a private chat;
+    in a group, a command for it, a mention of it or a reply to it."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return False
+    return (
+        commands_bot(message, bot.username)
+        or mentions_bot(message, bot.username, bot.id)
+        or replies_to_bot(message, bot.id)
+    )
 
 
 def replied_message(message: Message) -> Message | None:
@@ -126,6 +172,16 @@ def with_quote(prompt: str, quote: Quote) -> str:
     heading = "You wrote earlier:" if quote.author is None else f"{quote.author} wrote:"
     quoted = "\n".join(f"> {line}" if line else ">" for line in quote.text.split("\n"))
     return f"{heading}\n{quoted}\n\n{prompt}".rstrip()
+
+
+def _caption_command(message: Message, bot_username: str) -> str | None:
+    if message.caption is None:
+        return None
+    entities = message.parse_caption_entities([MessageEntity.BOT_COMMAND])
+    for entity, command in entities.items():
+        if entity.offset == 0 and command.casefold() in ("/ask", f"/ask@{bot_username}".casefold()):
+            return command
+    return None
 
 
 def _entities(message: Message) -> dict[MessageEntity, str]:

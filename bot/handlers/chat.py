@@ -2,23 +2,29 @@
 
 Owns turning an addressed message into the user's turn: the prompt without the bot's mention,
 the replied-to message quoted in front of it unless it is the bot's latest answer (which the
-history already holds), and the sender's name in groups. Which messages count as addressed is
-handlers/addressing.py's business; the turn itself is conversation.py's.
+history already holds), and the sender's name in groups; and `converse`, the way every turn
+(text, photo, file, voice note) goes to the model and back into the chat. Every answer goes into a
+`VoiceReply`, which streams text through a LiveReply and speaks when an audio model answers.
+Which messages count as addressed is handlers/addressing.py's business; the turn itself is
+conversation.py's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Message, Update
 
 from bot.context import BotContext
-from bot.conversation import UserTurn
+from bot.conversation import PendingTurn, UserTurn
 from bot.delivery import LiveReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
 from bot.handlers.stop import stop_data
 from bot.store import ChatKey
+from bot.voice_reply import VoiceReply
 
 ASK_USAGE = "Usage: /ask <question>"
 # chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:
@@ -33,7 +39,7 @@ class Answers:
     before a turn that replies to them starts)."""
 
     latest: frozenset[int] = frozenset()
-    writing: list[LiveReply] = field(default_factory=list)
+    writing: list[VoiceReply] = field(default_factory=list)
 
     def hold(self, message_id: int) -> bool:
         """Whether the bot message `message_id` will be in the context anyway."""
@@ -71,29 +77,65 @@ def forget_latest_reply(context: BotContext, key: ChatKey) -> None:
 async def _converse(
     update: Update, message: Message, prompt: str, context: BotContext, *, usage: str
 ) -> None:
-    key = chat_key(message)
-    answers = _answers(context, key)
-    quote = quote_of(message, context.bot.id)
-    if quote is not None and not (quote.author is None and answers.hold(quote.message_id)):
-        prompt = with_quote(prompt, quote)
+    prompt = quoted(message, prompt, context)
     if not prompt:
         await answer(update, context, usage)
         return
-    services = context.services
-    private = message.chat.type == message.chat.PRIVATE
-    sink = LiveReply(
-        context.bot,
-        services.outbox,
-        destination(message, reply=not private),
-        typing_interval=services.settings.typing_interval,
-        stop_data=stop_data(message.message_id),
-    )
+    await converse(message, context, user_turn(message, prompt))
+
+
+def quoted(message: Message, prompt: str, context: BotContext) -> str:
+    """`prompt` preceded by the message it replies to, unless the context holds that already."""
+    quote = quote_of(message, context.bot.id)
+    if quote is None or (
+        quote.author is None and _answers(context, chat_key(message)).hold(quote.message_id)
+    ):
+        return prompt
+    return with_quote(prompt, quote)
+
+
+def user_turn(
+    message: Message,
+    text: str,
+    *,
+    parts: tuple[Mapping[str, Any], ...] = (),
+    model: str | None = None,
+) -> UserTurn:
+    """The turn `message` makes, with its sender's name in groups."""
     user = message.from_user
-    turn = UserTurn(
-        text=prompt,
+    private = message.chat.type == message.chat.PRIVATE
+    return UserTurn(
+        text=text,
         telegram_message_id=message.message_id,
         user_id=user.id if user else None,
         sender_name=None if private else _sender_name(message),
+        parts=parts,
+        model=model,
+    )
+
+
+async def converse(message: Message, context: BotContext, turn: UserTurn | PendingTurn) -> None:
+    """Stream the model's answer to `turn` into the chat (in groups, as a reply to `message`),
+    and note which bot messages the next turn's context will hold."""
+    key = chat_key(message)
+    answers = _answers(context, key)
+    services = context.services
+    private = message.chat.type == message.chat.PRIVATE
+    written = destination(message, reply=not private)
+    sink = VoiceReply(
+        context.bot,
+        services.outbox,
+        LiveReply(
+            context.bot,
+            services.outbox,
+            written,
+            typing_interval=services.settings.typing_interval,
+            stop_data=stop_data(message.message_id),
+        ),
+        written,
+        # A voice note always answers the message it is about, in private chats too.
+        reply_to=message.message_id,
+        action_interval=services.settings.typing_interval,
     )
     answers.writing.append(sink)
     try:

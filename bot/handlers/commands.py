@@ -26,8 +26,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", "Ask the model: /ask <question>"),
     ("stop", "Stop the reply being written"),
     ("model", "Choose the AI model for this chat"),
+    ("voice", "Choose the voice of spoken replies"),
     ("settings", "Show or change this chat's settings"),
     ("system", "Show or set the system prompt"),
+    ("stats", "Your usage: messages and tokens"),
     ("about", "About the bot and the AI service"),
     ("help", "How to use the bot"),
 )
@@ -38,8 +40,10 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", "Start a new conversation here"),
     ("stop", "Stop the reply being written"),
     ("model", "Choose the AI model (admins)"),
+    ("voice", "Choose the voice of spoken replies (admins)"),
     ("settings", "Show or change the settings (admins change)"),
     ("system", "Show or set the system prompt (admins set)"),
+    ("stats", "Your usage: messages and tokens"),
     ("about", "About the bot and the AI service"),
     ("help", "How to talk to me in a group"),
 )
@@ -47,13 +51,18 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
 HELP = (
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
+    "Send a photo (your question as its caption) or a text file (.txt, .md, .py, .json, .csv, …) "
+    "and I'll read it.\n"
+    "Send me a voice note and I answer aloud; audio models (/model) always answer aloud.\n"
     "Each chat has its own model and settings; in groups, the admins choose them.\n\n"
     "/new — start a new conversation (alias /reset)\n"
     "/ask <question> — ask a question\n"
     "/stop — stop the reply being written\n"
     "/model [name] — choose the AI model for this chat\n"
+    "/voice [name] — choose the voice of spoken replies\n"
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
     "/system [prompt | reset] — show, set or reset the system prompt\n"
+    "/stats — your usage today, this month and in all\n"
     "/about — about the bot and the AI service\n"
     "/help — this message\n\n"
     "In groups I answer /ask, mentions of me and replies to my messages; /help there says more."
@@ -67,6 +76,8 @@ def group_help(bot_username: str) -> str:
         "• /ask <question>\n"
         f"• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
+        f"• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
+        "Voice notes count when they reply to me or mention me in the caption.\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
         "Telegram's privacy mode hides ordinary group messages from bots (unless it is turned "
@@ -74,7 +85,9 @@ def group_help(bot_username: str) -> str:
         "mentions and replies to me always arrive.\n\n"
         "/new — start a new conversation here (alias /reset)\n"
         "/stop — stop the reply being written\n"
-        "/model, /settings, /system — the model and settings here; only admins change them\n"
+        "/model, /voice, /settings, /system — the model and settings here; only admins"
+        " change them\n"
+        "/stats — your usage\n"
         "/about — about the bot and the AI service\n"
         "/help — this message"
     )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
+from bot.access import AccessPolicy, refusal_text
+from bot.context import BotApplication, Services
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
 
 ALLOWED, STRANGER, ADMIN = 1, 2, 9
+OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"OpusHead"
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
@@ -74,3 +80,129 @@ async def test_an_admin_passes_every_allowlist(
         telegram.user_sends(ADMIN, "admin here", user_id=ADMIN)
         await telegram.wait_until(lambda: texts(telegram, ADMIN) == ["You said: admin here"])
     assert len(upstream.chat_requests()) == 1
+
+
+class StepClock:
+    """A clock the test moves by hand, for the once-a-minute refusal."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class LeapingClock(StepClock):
+    """Every reading is a minute after the one before: each refusal may be told."""
+
+    def __call__(self) -> float:
+        self.now += 61.0
+        return self.now
+
+
+def gate_with_clock(application: BotApplication, clock: StepClock, **lists: frozenset[int]) -> None:
+    """Swap the running bot's access policy for one with these lists on a hand-moved clock."""
+    services: Services = application.bot_data["services"]
+    policy = AccessPolicy(
+        allowed_users=lists.get("users", frozenset()),
+        allowed_chats=lists.get("chats", frozenset()),
+        admins=lists.get("admins", frozenset()),
+        clock=clock,
+    )
+    application.bot_data["services"] = dataclasses.replace(services, access=policy)
+
+
+async def test_every_kind_of_message_from_a_stranger_is_refused_with_their_id(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        telegram, upstream, tmp_path / "db.sqlite3", allowed_user_ids=frozenset({ALLOWED})
+    )
+    kinds: dict[int, Callable[[int], object]] = {
+        21: lambda chat: telegram.user_sends(chat, "hello"),
+        22: lambda chat: telegram.user_sends(chat, "/settings"),
+        23: lambda chat: telegram.user_sends(chat, "/ask what?"),
+        24: lambda chat: telegram.user_sends_voice(chat, OGG, duration=2),
+        25: lambda chat: telegram.user_sends_photo(chat, JPEG, 640, 480, caption="what is it?"),
+        26: lambda chat: telegram.user_sends_document(
+            chat, b"%PDF-1.4", "a.pdf", "application/pdf"
+        ),
+        27: lambda chat: telegram.user_sends_sticker(chat),
+    }
+    async with running_bot(settings):
+        for chat_id, send in kinds.items():
+            send(chat_id)
+        await telegram.wait_until(lambda: all(texts(telegram, chat) for chat in kinds))
+        await telegram.wait_until(lambda: telegram.updates_confirmed >= len(kinds))
+
+    for stranger in kinds:
+        assert texts(telegram, stranger) == [refusal_text(stranger)]
+    assert upstream.chat_requests() == []
+    assert telegram.calls_to("getFile") == []  # nothing of a stranger's media is even fetched
+
+
+async def test_an_edit_from_a_user_no_longer_allowed_is_refused_and_told_once_a_minute(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    clock = StepClock()
+    async with running_bot(make_settings(telegram, upstream, tmp_path / "db.sqlite3")) as app:
+        sent = telegram.user_sends(STRANGER, "hello")  # still open
+        await telegram.wait_until(lambda: texts(telegram, STRANGER) == ["You said: hello"])
+        gate_with_clock(app, clock, users=frozenset({ALLOWED}))
+        telegram.user_edits(STRANGER, sent["message_id"], "hello?")
+        await telegram.wait_until(lambda: len(texts(telegram, STRANGER)) == 2)
+        telegram.user_sends_voice(STRANGER, OGG, duration=1)
+        telegram.user_edits(STRANGER, sent["message_id"], "hello!!")
+        telegram.user_sends(STRANGER, "/help")
+        await telegram.wait_until(lambda: telegram.updates_confirmed >= 5)
+        telegram.user_sends(ALLOWED, "/help")  # handled after the three above, in practice
+        await telegram.wait_until(lambda: bool(texts(telegram, ALLOWED)))
+
+    assert texts(telegram, STRANGER) == ["You said: hello", refusal_text(STRANGER)]
+    assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == ["hello"]
+
+
+async def test_a_strangers_button_press_gets_the_refusal_as_an_alert(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    clock = StepClock()
+    async with running_bot(make_settings(telegram, upstream, tmp_path / "db.sqlite3")) as app:
+        telegram.user_sends(STRANGER, "/model")  # still open: the keyboard arrives
+        await telegram.wait_until(lambda: bool(telegram.bot_messages(STRANGER)))
+        keyboard = telegram.bot_messages(STRANGER)[0]
+        assert keyboard.reply_markup is not None
+        button = keyboard.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        gate_with_clock(app, clock, users=frozenset({ALLOWED}))
+        telegram.press_button(STRANGER, keyboard.message_id, button)
+        telegram.press_button(STRANGER, keyboard.message_id, button)
+        await telegram.wait_until(lambda: len(telegram.calls_to("answerCallbackQuery")) == 2)
+
+    alert, quiet = (call.params for call in telegram.calls_to("answerCallbackQuery"))
+    assert (alert.get("text"), alert.get("show_alert")) == (refusal_text(STRANGER), True)
+    assert "text" not in quiet  # the second press within a minute only stops the spinner
+    assert telegram.unanswered_callbacks == []
+    assert len(telegram.bot_messages(STRANGER)) == 1  # the model was not changed
+
+
+async def test_in_a_group_a_stranger_is_refused_only_when_addressing_the_bot(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    clock = LeapingClock()
+    chatter: list[Callable[[], object]] = [
+        lambda: telegram.user_sends(-900, "among ourselves", user_id=STRANGER, chat_type="group"),
+        lambda: telegram.user_sends_sticker(-900, user_id=STRANGER),
+        lambda: telegram.user_sends(-900, "/ask@someone_else_bot hi", user_id=STRANGER),
+    ]
+    async with running_bot(make_settings(telegram, upstream, tmp_path / "db.sqlite3")) as app:
+        gate_with_clock(app, clock, users=frozenset({ALLOWED}))
+        for send in chatter:
+            send()
+        telegram.user_sends(-900, f"@{app.bot.username} hi", user_id=STRANGER)
+        # Answers in one group leave in order: this one comes after any refusal above.
+        telegram.user_sends(-900, "/help", user_id=ALLOWED)
+        await telegram.wait_until(lambda: len(texts(telegram, -900)) >= 2)
+
+    refusal, help_text = texts(telegram, -900)
+    assert refusal == refusal_text(STRANGER)
+    assert (help_text or "").startswith("In a group I answer only messages addressed to me")
+    assert upstream.chat_requests() == []

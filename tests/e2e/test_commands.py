@@ -8,6 +8,8 @@ from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
 
+READS = "text messages, photos, text files, voice notes and audio files"
+
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
     return [m.text for m in telegram.bot_messages(chat_id)]
@@ -73,7 +75,7 @@ async def test_unknown_commands_and_stickers_get_a_short_answer_and_no_upstream_
         await telegram.wait_until(lambda: len(texts(telegram, 10)) == 2)
     assert texts(telegram, 10) == [
         "I don't know that command. /help lists what I can do.",
-        "I can only read text messages so far. Please write your question.",
+        f"I can't read stickers. I understand {READS}.",
     ]
     assert upstream.chat_requests() == []
 

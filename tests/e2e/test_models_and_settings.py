@@ -59,8 +59,9 @@ def last(telegram: FakeTelegram, chat_id: int) -> SentMessage | None:
 
 
 def last_text(telegram: FakeTelegram, chat_id: int) -> str:
+    """The text of the bot's latest message, or its caption (audio models answer by voice)."""
     message = last(telegram, chat_id)
-    return (message.text or "") if message else ""
+    return (message.text or message.caption or "") if message else ""
 
 
 def buttons(message: SentMessage) -> dict[str, str]:

@@ -95,7 +95,9 @@ async def test_check_reports_each_part_of_the_setup_on_its_own_line(tmp_path: Pa
         "ok   upstream",
         "ok   ffmpeg",
         "ok   database",
+        "ok   webhook",
     ], stderr.decode()
+    assert lines[-1] == "ok   webhook: WEBHOOK_URL not set: the bot polls with getUpdates"
     assert process.returncode == 0
     assert telegram.token not in (stdout + stderr).decode()
 
@@ -109,3 +111,13 @@ async def test_check_fails_when_the_upstream_is_unreachable(tmp_path: Path) -> N
         stdout, _ = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 1
     assert "FAIL upstream: upstream unreachable" in stdout.decode()
+
+
+async def test_check_fails_when_ffmpeg_is_not_on_the_path(tmp_path: Path) -> None:
+    async with FakeTelegram() as telegram, FakeUpstream() as upstream:
+        env = bot_env(telegram, upstream, tmp_path)
+        env["PATH"] = str(tmp_path)  # holds no ffmpeg; the interpreter is named by its full path
+        process = await run_bot(env, "check")
+        stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert "FAIL ffmpeg: FileNotFoundError: ffmpeg not found on PATH" in stdout.decode()

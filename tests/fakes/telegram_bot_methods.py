@@ -4,6 +4,8 @@ Owns: getMe, getUpdates (long polling, offsets, allowed_updates, the 409s Telegr
 poller or a poller with a webhook set), setWebhook/deleteWebhook/getWebhookInfo, the command menu
 per scope and language, getFile, getChat, getChatMember, getChatAdministrators, close and logOut.
 Delivering updates to a webhook is the server's job; this module only keeps its configuration.
+Unlike real Telegram, setWebhook accepts http://127.0.0.1 (any loopback host, any port) so tests
+can run the bot's webhook server without TLS; every other URL meets Telegram's rules.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tests.fakes.telegram_state import ChatRecord, JsonDict, TelegramWorld, Webh
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
 _ADMIN_RIGHTS = {
     "can_be_edited": False,
     "is_anonymous": False,
@@ -113,9 +116,15 @@ class BotMethods:
     async def set_webhook(self, request: BotRequest) -> bool:
         params, world = request.params, self.world
         url = urlsplit(params["url"])
-        # The one concession to tests: plain HTTP is accepted for a receiver on this machine.
-        if url.scheme != "https" and not (url.scheme == "http" and url.hostname in _LOOPBACK):
+        # The one concession to tests: a receiver on this machine may use plain HTTP on any port.
+        # Real Telegram refuses that (https only, ports 443/80/88/8443, no reserved addresses).
+        local = url.scheme == "http" and url.hostname in _LOOPBACK
+        if url.scheme != "https" and not local:
             raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if not local and (url.port or 443) not in _WEBHOOK_PORTS:
+            raise ApiError.bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         secret = params.get("secret_token")
         if secret is not None and not _SECRET.fullmatch(secret):
             raise ApiError.bad_request("secret token contains unallowed characters")

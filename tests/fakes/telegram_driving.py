@@ -239,12 +239,15 @@ class MessageDriver(TelegramWorld):
         *,
         caption: str | None = None,
         media_group_id: str | None = None,
+        scaled: dict[str, bytes] | None = None,
         **sender: Any,
     ) -> JsonDict:
-        """A user sends a photo: one PhotoSize per stored size (all sizes hold `image`)."""
+        """A user sends a photo: one PhotoSize per stored size, each holding `image` unless
+        `scaled` gives other bytes for its label ("s" 90 px, "m" 320 px, "x" the original)."""
         photo = []
-        for _label, w, h in photo_sizes(width, height):
-            stored = self.store_file(image, folder="photos", extension="jpg", variant=f"{w}x{h}")
+        for label, w, h in photo_sizes(width, height):
+            data = (scaled or {}).get(label, image)
+            stored = self.store_file(data, folder="photos", extension="jpg", variant=f"{w}x{h}")
             photo.append(self.file_object(stored, width=w, height=h))
         content: JsonDict = {"photo": photo}
         if media_group_id is not None:
@@ -286,6 +289,8 @@ class MessageDriver(TelegramWorld):
     ) -> JsonDict:
         if caption:
             content["caption"] = caption
+            if entities := detect_entities(caption):  # Telegram marks captions like texts
+                content["caption_entities"] = entities
         sender.setdefault("user_id", None)
         sender.setdefault("first_name", "Alice")
         sender.setdefault("username", None)

@@ -1,19 +1,26 @@
 """Chat events of the fake Telegram: edits, button presses, group membership and chat settings.
 
 Owns: the test-side actions that are not a new user message (`user_edits`, `press_button`,
-`add_to_group`, `migrate_group`) and the switches that change how Telegram answers the bot later
-(`set_chat_admins`, `forbid_voice`, `block_bot`, `delete_message`). Must not handle bot requests.
+`add_to_group`, `migrate_group`), messages of the kinds a bot rarely reads (`user_sends_other`:
+venues, contacts, polls, dice, videos, video notes, GIFs, games) and the switches that change how
+Telegram answers the bot later (`set_chat_admins`, `forbid_voice`, `block_bot`,
+`delete_message`). Must not handle bot requests.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from typing import Any
 
 from tests.fakes.telegram_driving import GROUP_USER_ID, MessageDriver, detect_entities
+from tests.fakes.telegram_schema import BotApiSchema
 from tests.fakes.telegram_state import ChatRecord, JsonDict
 
 _query_ids = itertools.count(1)
+_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+_PLACE = {"latitude": 52.37, "longitude": 4.89}
+OTHER_KINDS = ("venue", "contact", "poll", "dice", "video", "video_note", "animation", "game")
 
 
 class TelegramDriver(MessageDriver):
@@ -40,6 +47,54 @@ class TelegramDriver(MessageDriver):
         message["edit_date"] = int(time.time())
         self.enqueue_update({"edited_message": dict(message)})
         return message
+
+    def user_sends_other(self, chat_id: int, kind: str, **sender: Any) -> JsonDict:
+        """A user sends a message of one of OTHER_KINDS, shaped as Telegram delivers it (a venue
+        carries its location too, a GIF its document). Takes the media senders' `**sender`."""
+        if kind not in OTHER_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; known: {', '.join(OTHER_KINDS)}")
+        message = self._send_media(chat_id, self._other_content(kind), None, sender)
+        BotApiSchema.load().check_object("Message", message)  # as the real Telegram shapes it
+        return message
+
+    def _other_content(self, kind: str) -> JsonDict:
+        if kind == "venue":
+            venue = {"location": _PLACE, "title": "Cafe", "address": "Main Street 1"}
+            return {"venue": venue, "location": _PLACE}
+        if kind == "contact":
+            return {"contact": {"phone_number": "+31201234567", "first_name": "Bob"}}
+        if kind == "poll":
+            options = [
+                {"persistent_id": f"opt{n}", "text": text, "voter_count": 0}
+                for n, text in enumerate(("Tea", "Coffee"))
+            ]
+            poll = {
+                "id": "5001",
+                "question": "Tea or coffee?",
+                "options": options,
+                "total_voter_count": 0,
+                "is_closed": False,
+                "is_anonymous": True,
+                "type": "regular",
+                "allows_multiple_answers": False,
+                "allows_revoting": False,
+                "members_only": False,
+            }
+            return {"poll": poll}
+        if kind == "dice":
+            return {"dice": {"emoji": "🎲", "value": 4}}
+        if kind == "game":
+            stored = self.store_file(b"\xff\xd8\xff", folder="photos", extension="jpg")
+            photo = [self.file_object(stored, width=320, height=180)]
+            return {"game": {"title": "Snake", "description": "A game", "photo": photo}}
+        stored = self.store_file(_MP4, folder=f"{kind}s", extension="mp4")
+        if kind == "video_note":
+            return {"video_note": self.file_object(stored, length=240, duration=3)}
+        video = self.file_object(stored, width=320, height=240, duration=3, mime_type="video/mp4")
+        if kind == "animation":
+            document = self.file_object(stored, file_name="funny.mp4", mime_type="video/mp4")
+            return {"animation": video, "document": document}
+        return {"video": video}
 
     def press_button(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None

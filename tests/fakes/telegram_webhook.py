@@ -1,9 +1,16 @@
 """Webhook delivery of the fake Telegram: POST queued updates to the bot's URL, in order.
 
 Owns: the delivery loop (one update at a time, waiting for the answer, retrying a failure after
-`world.webhook_retry_delay` as Telegram retries), the X-Telegram-Bot-Api-Secret-Token header, and
-recording each attempt as a `WebhookDelivery` plus the last error getWebhookInfo reports. Must not
-decide what gets queued or filtered; that is the world's.
+`world.webhook_retry_delay` as Telegram retries), the request as Telegram sends it (POST to the
+registered URL, the Update as a JSON body with Content-Type application/json, the
+X-Telegram-Bot-Api-Secret-Token header when a secret is set), and recording each attempt as a
+`WebhookDelivery` plus the last error getWebhookInfo reports. Must not decide what gets queued or
+filtered; that is the world's.
+
+Two differences from Telegram, both for tests: the URL may be http://127.0.0.1 (setWebhook in
+telegram_bot_methods accepts loopback URLs, which Telegram refuses: it wants https on port 443,
+80, 88 or 8443), and updates go one at a time where Telegram may use up to `max_connections`
+parallel requests — stricter, since a receiver that answers slowly then holds up everything.
 """
 
 from __future__ import annotations

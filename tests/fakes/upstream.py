@@ -7,7 +7,10 @@ It must not import from `bot`: it stands for a server we do not control.
 
 Validation is written by hand from /work/shared/spec/openai-openapi.yaml (nothing copied):
 `components.schemas.Error` for the error body, `CreateChatCompletionRequest` for the parameter
-ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3). Voices and
+ranges, `ChatCompletionRequestMessageContentPartAudio` for input audio (wav or mp3; only audio
+models take it, and a WAV must decode, as OpenAI refuses corrupt audio),
+`ChatCompletionRequestMessageContentPartImage` for images (a URL or a base64 data URL of PNG,
+JPEG, GIF or WebP), which only the gpt-4o family (`VISION_MODELS`) accepts. Voices and
 the accepted parameters follow the seed (`seed/gpt-api-service.md`), which is narrower than OpenAI.
 
 Faults apply to chat requests. Streaming honours all of them. A whole (non-streaming) reply
@@ -86,6 +89,11 @@ REQUEST_KEYS = frozenset(
         "audio",
     }
 )
+# The models of DEFAULT_MODELS that read images (OpenAI's gpt-4o family, without the audio ones):
+# an image part sent to any other model is refused, as OpenAI refuses it.
+VISION_MODELS = frozenset({"gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini", "gpt-4o-mini-2024-07-18"})
+# The image formats OpenAI accepts in a data URL.
+_DATA_URL = re.compile(r"data:image/(png|jpeg|gif|webp);base64,([A-Za-z0-9+/]*={0,2})")
 # OpenAI refuses a message `name` outside this pattern.
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 PARAM_RANGES = {
@@ -298,6 +306,12 @@ class FakeUpstream:
         if "embedding" in model:
             message = f"`{model}` is not a chat model and is not supported in v1/chat/completions."
             return _error(400, message, param="model")
+        if _has_image(body["messages"]) and model not in VISION_MODELS:
+            message = "Invalid content type. image_url is only supported by certain models."
+            return _error(400, message, param="messages", code="invalid_value")
+        if "audio" not in model and _has_audio_input(body["messages"]):
+            message = "This model does not support audio input (`input_audio` content parts)."
+            return _error(400, message, param="messages", code="invalid_value")
         if "audio" in body.get("modalities", []):
             if "audio" not in model:
                 message = "Invalid value: 'audio'. This model does not support audio output."
@@ -537,7 +551,10 @@ def _invalid_parts(parts: list[Any], where: str) -> web.Response | None:
         if kind == "text" and isinstance(part.get("text"), str):
             continue
         if kind == "image_url" and isinstance(part.get("image_url"), dict):
-            continue
+            if _valid_image_url(part["image_url"].get("url")):
+                continue
+            message = f"Invalid image in '{param}': expected an http(s) URL or a base64 data URL."
+            return _error(400, message, param=param, code="invalid_image_url")
         if kind == "input_audio":
             audio = part.get("input_audio")
             if (
@@ -545,9 +562,54 @@ def _invalid_parts(parts: list[Any], where: str) -> web.Response | None:
                 and isinstance(audio.get("data"), str)
                 and audio.get("format") in ("wav", "mp3")
             ):
+                if audio["format"] == "wav" and not _decodes_as_wav(audio["data"]):
+                    message = f"The audio in '{param}' could not be decoded as WAV."
+                    return _error(400, message, param=param, code="invalid_value")
                 continue
         return _error(400, f"Invalid content part '{param}'.", param=param, code="invalid_value")
     return None
+
+
+def _valid_image_url(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    if url.startswith(("http://", "https://")):
+        return True
+    match = _DATA_URL.fullmatch(url)
+    if match is None:
+        return False
+    try:
+        return bool(base64.b64decode(match.group(2), validate=True))
+    except ValueError:
+        return False
+
+
+def _has_image(messages: list[JsonDict]) -> bool:
+    return any(
+        isinstance(part, dict) and part.get("type") == "image_url"
+        for message in messages
+        if isinstance(message["content"], list)
+        for part in message["content"]
+    )
+
+
+def _has_audio_input(messages: list[JsonDict]) -> bool:
+    return any(
+        isinstance(part, dict) and part.get("type") == "input_audio"
+        for message in messages
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+    )
+
+
+def _decodes_as_wav(data: str) -> bool:
+    """Whether base64 `data` is a WAV file with at least one frame of audio."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+        with wave.open(io.BytesIO(raw), "rb") as wav:
+            return wav.getnframes() > 0
+    except (ValueError, EOFError, wave.Error):
+        return False
 
 
 def _invalid_params(body: JsonDict) -> web.Response | None:

@@ -4,6 +4,7 @@ the replied-to message, and the sender names the model sees."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from telegram import Chat, Message, MessageEntity, TextQuote, User
@@ -11,6 +12,8 @@ from telegram import Chat, Message, MessageEntity, TextQuote, User
 from bot.conversation import build_messages, openai_name
 from bot.handlers.addressing import (
     Quote,
+    asks_in_caption,
+    caption_question,
     mentions_bot,
     prompt_of,
     quote_of,
@@ -203,3 +206,28 @@ def test_only_user_turns_with_a_sender_name_carry_a_name_upstream() -> None:
         {"role": "user", "content": "and me?", "name": "Jose"},
         {"role": "user", "content": "private"},
     ]
+
+
+def captioned(caption: str) -> Message:
+    """A photo whose caption carries the command and mention entities Telegram adds."""
+    entities = []
+    if command := re.match(r"/\w+(@\w+)?", caption):
+        entities.append(MessageEntity(MessageEntity.BOT_COMMAND, 0, utf16(command[0])))
+    if "@gpt_test_bot " in caption[1:]:
+        offset = caption.index("@gpt_test_bot", 1)
+        entities.append(MessageEntity(MessageEntity.MENTION, offset, utf16("@gpt_test_bot")))
+    return Message(
+        1, WHEN, GROUP, from_user=ALICE, caption=caption, caption_entities=entities or None
+    )
+
+
+def test_a_caption_starting_with_ask_for_this_bot_or_any_addresses_it() -> None:
+    captions = ("/ask what is it", "/ask@GPT_test_bot what", "/ask@other_bot what", "see /ask")
+    actual = [asks_in_caption(captioned(c), BOT_NAME) for c in captions]
+    assert actual == [True, True, False, False]
+
+
+def test_a_captions_question_loses_its_ask_and_the_bots_mention() -> None:
+    captions = ("/ask what is it", "/ask@gpt_test_bot: what?", "so @gpt_test_bot what", "/ask")
+    actual = [caption_question(captioned(c), BOT_NAME) for c in captions]
+    assert actual == ["what is it", "what?", "so what", ""]

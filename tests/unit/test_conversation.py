@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation import EMPTY_REPLY_NOTICE, STOPPED_NOTICE, ConversationService, UserTurn
+from bot.conversation import (
+    EMPTY_REPLY_NOTICE,
+    NO_AUDIO_NOTICE,
+    STOPPED_NOTICE,
+    ConversationService,
+    UserTurn,
+)
+from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore
-from bot.upstream import Timeouts, UpstreamClient
+from bot.upstream import AudioReply, Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 CHAT = ChatKey(42)
@@ -39,6 +46,21 @@ class RecordingSink:
         self.notice = notice
 
 
+class SpeakingSink(RecordingSink):
+    """A sink that can also speak: remembers the spoken reply and how it was announced."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recording = False
+        self.spoken: AudioReply | None = None
+
+    async def start_speaking(self) -> None:
+        self.recording = True
+
+    async def speak(self, audio: AudioReply) -> None:
+        self.spoken = audio
+
+
 @pytest.fixture
 async def upstream() -> AsyncIterator[FakeUpstream]:
     async with FakeUpstream() as fake:
@@ -57,14 +79,19 @@ def settings(tmp_path: Path, upstream: FakeUpstream) -> Settings:
 
 
 @pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[ConversationService]:
-    store = await ChatStore.open(settings.database_path)
+async def store(settings: Settings) -> AsyncIterator[ChatStore]:
+    opened = await ChatStore.open(settings.database_path)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def service(settings: Settings, store: ChatStore) -> AsyncIterator[ConversationService]:
     client = UpstreamClient(
         settings.gpt_api_base_url, timeouts=Timeouts(first_token=2, idle=0.3), retries=0
     )
     yield ConversationService(store, client, settings)
     await client.aclose()
-    await store.close()
 
 
 async def test_reply_streams_growing_text_and_finishes_with_the_whole_reply(
@@ -221,3 +248,100 @@ async def test_turns_of_one_chat_are_answered_in_arrival_order(
         "role": "assistant",
         "content": "one",
     }
+
+
+async def test_a_pending_turn_is_prepared_in_arrival_order_before_a_later_turn(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    async def slow_photo() -> UserTurn:
+        await asyncio.sleep(0.1)  # a download
+        return UserTurn("[photo 2x2]", 1, 7)
+
+    await asyncio.gather(
+        service.reply(CHAT, slow_photo, RecordingSink()),
+        service.reply(CHAT, UserTurn("and now?", 2, 7), RecordingSink()),
+    )
+    actual = [r.body["messages"][-1]["content"] for r in upstream.chat_requests()]
+    assert actual == ["[photo 2x2]", "and now?"]
+
+
+async def test_a_pending_turn_that_is_refused_stores_nothing_and_frees_the_chat(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    async def unreadable() -> UserTurn:
+        raise AttachmentRefused("I couldn't read notes.txt as text.")
+
+    sink = RecordingSink()
+    with pytest.raises(AttachmentRefused):
+        await service.reply(CHAT, unreadable, sink)
+    await service.reply(CHAT, UserTurn("hello", 2, 7), RecordingSink())
+    assert sink.started is False
+    assert upstream.chat_requests()[-1].body["messages"][1:] == [
+        {"role": "user", "content": "hello"}
+    ]
+
+
+async def test_an_audio_model_speaks_with_the_chats_voice_and_history_keeps_the_transcript(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await store.update_settings(CHAT, model="gpt-4o-audio-preview", voice="onyx")
+    upstream.script(ReplyScript("Hello there.", audio_seconds=0.5), ReplyScript("Again."))
+    sink = SpeakingSink()
+    outcome = await service.reply(CHAT, UserTurn("Say hello", 1, 7), sink)
+    await service.reply(CHAT, UserTurn("once more", 2, 7), SpeakingSink())
+    asked, again = (request.body for request in upstream.chat_requests())
+    assert (sink.recording, sink.started, sink.final) == (True, False, None)
+    assert sink.spoken is not None
+    assert sink.spoken.transcript == "Hello there."
+    assert sink.spoken.data.startswith(b"RIFF")
+    assert (asked["stream"], asked["audio"]) == (False, {"voice": "onyx", "format": "wav"})
+    assert again["messages"][-2] == {"role": "assistant", "content": "Hello there."}
+    assert outcome.text == "Hello there."
+
+
+async def test_without_a_voice_the_default_voice_speaks(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    turn = UserTurn("[voice note, 2 s]", 1, 7, model="gpt-4o-audio-preview")
+    await service.reply(CHAT, turn, SpeakingSink())
+    assert upstream.chat_requests()[0].body["audio"] == {"voice": "alloy", "format": "wav"}
+
+
+async def test_a_sink_that_cannot_speak_gets_the_audio_models_text_streamed(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await store.update_settings(CHAT, model="gpt-4o-audio-preview")
+    upstream.script(ReplyScript("Written words."))
+    sink = RecordingSink()
+    await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    [request] = upstream.chat_requests()
+    assert (request.body["stream"], "audio" in request.body) == (True, False)
+    assert sink.final == "Written words."
+
+
+async def test_an_audio_reply_without_audio_is_finished_as_text_with_a_notice(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await store.update_settings(CHAT, model="gpt-4o-audio-preview")
+    upstream.script(ReplyScript("Only text.", fault=Fault.NO_AUDIO))
+    sink = SpeakingSink()
+    await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    assert (sink.spoken, sink.final, sink.notice) == (None, "Only text.", NO_AUDIO_NOTICE)
+
+
+async def test_stopping_a_spoken_reply_finishes_it_as_stopped_and_speaks_nothing(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await store.update_settings(CHAT, model="gpt-4o-audio-preview")
+    upstream.script(ReplyScript("Too late.", first_token_delay=5))
+    sink = SpeakingSink()
+    replying = asyncio.create_task(service.reply(CHAT, UserTurn("hi", 1, 7), sink))
+    await upstream.wait_until(lambda: len(upstream.chat_requests()) == 1)
+    assert service.stop(CHAT)
+    outcome = await replying
+    assert (outcome.status, sink.spoken, sink.final, sink.notice) == (
+        "stopped",
+        None,
+        "",
+        STOPPED_NOTICE,
+    )

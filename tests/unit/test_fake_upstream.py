@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import json
@@ -19,9 +20,10 @@ from bot.errors import (
     UpstreamTimeout,
 )
 from bot.upstream import ChatRequest, Delta, SamplingParams, Timeouts, UpstreamClient
-from tests.fakes.upstream import DEFAULT_MODELS, FakeUpstream, Fault, ReplyScript
+from tests.fakes.upstream import DEFAULT_MODELS, FakeUpstream, Fault, ReplyScript, make_wav
 
 HELLO = ChatRequest("gpt-4o-mini", ({"role": "user", "content": "Hello"},))
+TONE = base64.b64encode(make_wav(0.1)).decode("ascii")
 STORY = "Once upon a time, a bot streamed its reply in small pieces."
 # Generous for the ordinary tests; the timeout tests use their own short ones.
 ROOMY = Timeouts(connect=2, first_token=5, idle=5)
@@ -61,7 +63,7 @@ async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
 ) -> None:
     parts = [
         {"type": "text", "text": "What is this?"},
-        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+        {"type": "input_audio", "input_audio": {"data": TONE, "format": "wav"}},
     ]
     request = ChatRequest(
         "gpt-4o-audio-preview",
@@ -73,6 +75,25 @@ async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
         ),
     )
     assert await text_of(client, request) == "You said: What is this? [audio]"
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "problem"),
+    [
+        ("gpt-4o-mini", TONE, "This model does not support audio input"),
+        ("gpt-4o-audio-preview", "UklGRg==", "could not be decoded as WAV"),
+    ],
+    ids=["text-model", "corrupt-wav"],
+)
+async def test_input_audio_is_refused_by_text_models_and_when_it_does_not_decode(
+    client: UpstreamClient, model: str, data: str, problem: str
+) -> None:
+    part = {"type": "input_audio", "input_audio": {"data": data, "format": "wav"}}
+    request = ChatRequest(model, ({"role": "user", "content": [part]},))
+    with pytest.raises(UpstreamHTTPError) as caught:
+        await text_of(client, request)
+    assert caught.value.status == 400
+    assert problem in caught.value.message
 
 
 async def test_the_client_sends_what_the_seed_documents(
@@ -334,3 +355,38 @@ async def test_fake_streams_chunks_in_openai_shape(fake: FakeUpstream) -> None:
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert chunks[3]["choices"][0]["finish_reason"] == "stop"
     assert chunks[4]["usage"]["completion_tokens"] == 2
+
+
+def with_image(model: str, url: str) -> ChatRequest:
+    parts = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": url}},
+    ]
+    return ChatRequest(model, ({"role": "user", "content": parts},))
+
+
+async def test_images_are_read_by_the_gpt_4o_family_and_refused_by_other_models(
+    client: UpstreamClient,
+) -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    assert (
+        await text_of(client, with_image("gpt-4o-mini", png)) == "You said: What is this? [image]"
+    )
+    with pytest.raises(UpstreamHTTPError) as caught:
+        await text_of(client, with_image("gpt-3.5-turbo", png))
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "Invalid content type. image_url is only supported by certain models.",
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["data:image/png;base64,not base64!", "data:application/pdf;base64,JVBERg==", "cat.jpg"]
+)
+async def test_an_image_part_that_is_no_url_nor_base64_image_is_refused(
+    client: UpstreamClient, url: str
+) -> None:
+    with pytest.raises(UpstreamHTTPError) as caught:
+        await text_of(client, with_image("gpt-4o", url))
+    assert caught.value.status == 400
+    assert caught.value.message.startswith("Invalid image in 'messages[0].content[1]'")

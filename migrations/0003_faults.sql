@@ -1,4 +1,4 @@
--- 0002: the inbox — user messages received from Telegram but not yet taken up by their turn.
+-- 0003: the inbox — user messages received from Telegram but not yet taken up by their turn.
 --
 -- Telegram forgets an update once the bot asks for the next ones, which happens while earlier
 -- messages of a chat are still being answered. A message waiting for its turn is written here

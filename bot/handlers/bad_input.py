@@ -1,0 +1,91 @@
+"""Answers to input the bot does not act on: content it can't read, and edited messages.
+
+Owns the short explanations, and SUPPORTED_CONTENT, the one list of what the bot reads, which
+every such answer quotes: a feature that teaches the bot a new kind of message adds it there.
+Which messages reach these handlers (private chats; groups only when addressed) is decided where
+they are registered, in handlers/__init__.py.
+
+Edited messages are never answered again: the answer to the original stays as it was, and a
+changed question is a new message. The user is told so at most once a minute.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot.context import BotContext
+from bot.handlers.addressing import speaks_to_bot
+from bot.handlers.common import answer
+from bot.limits import Throttle
+
+# What the bot reads, as the answers name it; extend it when a kind becomes supported.
+SUPPORTED_CONTENT: tuple[str, ...] = (
+    "text messages",
+    "photos",
+    "text files",
+    "voice notes",
+    "audio files",
+)
+
+# Message attributes, each with how an answer names it. Order matters where Telegram fills two
+# of them: a venue carries a location, an animation (GIF) a document.
+CONTENT_NAMES: tuple[tuple[str, str], ...] = (
+    ("sticker", "stickers"),
+    ("venue", "venues"),
+    ("location", "locations"),
+    ("contact", "contacts"),
+    ("poll", "polls"),
+    ("dice", "dice"),
+    ("game", "games"),
+    ("animation", "GIFs"),
+    ("video_note", "video messages"),
+    ("video", "videos"),
+    ("voice", "voice notes"),
+    ("audio", "audio files"),
+    ("photo", "photos"),
+    ("document", "files"),
+    ("story", "stories"),
+    ("paid_media", "paid media"),
+)
+
+EDIT_NOTICE_INTERVAL = 60.0
+EDIT_NOTICE = (
+    "I don't answer edited messages again. To ask something different, send it as a new message."
+)
+_EDIT_NOTICES = "edit_notices"  # bot_data key of the Throttle for EDIT_NOTICE
+
+
+def supported_list() -> str:
+    """SUPPORTED_CONTENT as an English list: "text messages, photos and voice notes"."""
+    *rest, last = SUPPORTED_CONTENT
+    return f"{', '.join(rest)} and {last}" if rest else last
+
+
+def content_name(message: Message) -> str:
+    """What kind of content a message carries, as an answer names it."""
+    for attribute, name in CONTENT_NAMES:
+        if getattr(message, attribute, None):
+            return name
+    return "this kind of message"
+
+
+def unsupported_text(message: Message) -> str:
+    """The answer to a message the bot can't read."""
+    return f"I can't read {content_name(message)}. I understand {supported_list()}."
+
+
+async def on_unsupported(update: Update, context: BotContext) -> None:
+    """Say that this kind of message can't be read, and what can."""
+    message = update.effective_message
+    if message is not None:
+        await answer(update, context, unsupported_text(message))
+
+
+async def on_edited(update: Update, context: BotContext) -> None:
+    """Tell the user (at most once a minute) that edits aren't answered; never answer them."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not speaks_to_bot(message, context.bot):
+        return
+    throttle = context.bot_data.setdefault(_EDIT_NOTICES, Throttle(EDIT_NOTICE_INTERVAL))
+    if isinstance(throttle, Throttle) and throttle.ready(user.id):
+        await answer(update, context, EDIT_NOTICE)

@@ -1,0 +1,255 @@
+"""Photos and text files end to end: the real Application, the fake Telegram, the fake upstream.
+
+The fake Telegram serves the photo and file bytes at its file URL; the fake upstream refuses
+images sent to models outside the gpt-4o family and malformed image parts, as OpenAI does.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.attachments import SUPPORTED
+from bot.config import Settings
+from bot.handlers.media import AS_PHOTO
+from tests.e2e.harness import make_settings, running_bot
+from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.upstream import FakeUpstream, ReplyScript
+
+CHAT = 42
+GROUP = -100200300
+IN_GROUP: dict[str, Any] = {"chat_type": "supergroup"}
+# JPEG markers around bytes of every value: what arrives upstream must be exactly these.
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
+OTHER_PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(255, -1, -1)) + b"\xff\xd9"
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
+    return make_settings(
+        telegram,
+        upstream,
+        tmp_path / "bot.sqlite3",
+        private_edit_interval=0.02,
+        group_edit_interval=0.02,
+        album_wait=0.3,
+    )
+
+
+def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
+    return [m.text for m in telegram.bot_messages(chat_id)]
+
+
+def last_user_content(upstream: FakeUpstream) -> Any:
+    return upstream.chat_requests()[-1].body["messages"][-1]["content"]
+
+
+def image_bytes(part: dict[str, Any]) -> bytes:
+    assert part["type"] == "image_url"
+    header, data = part["image_url"]["url"].split(",", 1)
+    assert header == "data:image/jpeg;base64"
+    return base64.b64decode(data)
+
+
+def photo_file_id(telegram: FakeTelegram, width: int) -> str:
+    """The file id of the stored photo size `width` pixels wide."""
+    [message] = [m for m in telegram.messages.values() if "photo" in m]
+    return str(next(size["file_id"] for size in message["photo"] if size["width"] == width))
+
+
+async def test_a_photo_with_a_caption_goes_upstream_as_an_image_part_with_the_caption(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    upstream.script(ReplyScript("A test pattern."))
+    async with running_bot(settings):
+        telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, caption="What is this?")
+        await telegram.wait_until(lambda: texts(telegram, CHAT) == ["A test pattern."])
+    request = upstream.chat_requests()[-1].body
+    text, image = request["messages"][-1]["content"]
+    assert request["model"] == "gpt-4o-mini"
+    assert text == {"type": "text", "text": "[photo 1280x720]\nWhat is this?"}
+    assert image_bytes(image) == PHOTO
+    # The largest size, fetched from the file URL under TELEGRAM_API_URL (the fake's /file/bot…).
+    assert telegram.downloads == [telegram.files[photo_file_id(telegram, 1280)].file_path]
+
+
+async def test_the_largest_photo_size_under_the_cap_is_the_one_sent(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3", photo_max_bytes=200)
+    small = PHOTO[:150]  # the original (269 bytes) is over the cap, the 320 px size is under it
+    async with running_bot(settings):
+        telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, scaled={"s": small[:50], "m": small})
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 1)
+    text, image = last_user_content(upstream)
+    assert text == {"type": "text", "text": "[photo 320x180]"}
+    assert image_bytes(image) == small
+
+
+async def test_a_photo_in_a_chat_with_a_text_only_model_is_seen_by_the_vision_model_once(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        telegram, upstream, tmp_path / "bot.sqlite3", default_model="gpt-3.5-turbo"
+    )
+    upstream.script(ReplyScript("A cat on a mat."), ReplyScript("You're welcome."))
+    async with running_bot(settings):
+        telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, caption="What is it?")
+        await telegram.wait_until(lambda: texts(telegram, CHAT) == ["A cat on a mat."])
+        telegram.user_sends(CHAT, "thanks")
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 2)
+    photo_turn, later = (request.body for request in upstream.chat_requests())
+    assert photo_turn["model"] == "gpt-4o-mini"
+    assert later["model"] == "gpt-3.5-turbo"
+    # The later turn reads the marker the history kept, never the bytes again.
+    assert later["messages"][1:] == [
+        {"role": "user", "content": "[photo 1280x720]\nWhat is it?"},
+        {"role": "assistant", "content": "A cat on a mat."},
+        {"role": "user", "content": "thanks"},
+    ]
+
+
+async def test_an_album_becomes_one_request_with_every_photo_in_order(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    upstream.script(ReplyScript("Two pictures."))
+    async with running_bot(settings):
+        telegram.user_sends_photo(
+            CHAT, PHOTO, 1280, 720, caption="Compare these", media_group_id="album-1"
+        )
+        telegram.user_sends_photo(CHAT, OTHER_PHOTO, 800, 600, media_group_id="album-1")
+        await telegram.wait_until(lambda: texts(telegram, CHAT) == ["Two pictures."])
+    [request] = upstream.chat_requests()
+    text, first, second = request.body["messages"][-1]["content"]
+    assert text["text"] == "[photo 1280x720] [photo 800x600]\nCompare these"
+    assert [image_bytes(first), image_bytes(second)] == [PHOTO, OTHER_PHOTO]
+
+
+async def test_a_message_sent_right_after_an_album_is_answered_after_it(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, media_group_id="album-2")
+        telegram.user_sends_photo(CHAT, OTHER_PHOTO, 800, 600, media_group_id="album-2")
+        telegram.user_sends(CHAT, "which one is brighter?")
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 2)
+    album, question = (request.body["messages"][-1] for request in upstream.chat_requests())
+    assert album["content"][0]["text"] == "[photo 1280x720] [photo 800x600]"
+    assert question["content"] == "which one is brighter?"
+
+
+async def test_a_text_document_is_included_with_its_name_size_and_the_question(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    code = "def greet():\n    print('héllo')\n"
+    async with running_bot(settings):
+        telegram.user_sends_document(
+            CHAT, code.encode(), "greet.py", "text/x-python", caption="What does it print?"
+        )
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 1)
+    assert last_user_content(upstream) == (
+        f"[document greet.py, 33 B]\n```py\n{code}```\n\nWhat does it print?"
+    )
+
+
+async def test_a_long_document_is_cut_to_its_share_of_the_context_and_stays_for_follow_ups(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3", history_char_budget=2000)
+    lines = "".join(f"row {n:05d}\n" for n in range(1000))  # 10 000 characters
+    upstream.script(ReplyScript("Rows."), ReplyScript("Row 00100, I think."))
+    async with running_bot(settings):
+        telegram.user_sends_document(CHAT, lines.encode(), "rows.csv", "text/csv")
+        await telegram.wait_until(lambda: texts(telegram, CHAT)[-1:] == ["Rows."])
+        telegram.user_sends(CHAT, "Which row is the last one you see?")
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 3)
+    asked, followed_up = (request.body["messages"] for request in upstream.chat_requests())
+    content = asked[-1]["content"]
+    shown = content.split("```csv\n", 1)[1].split("```", 1)[0]
+    assert len(content) <= 2000 * 2 // 3
+    assert lines.startswith(shown)
+    assert shown.endswith("\n")  # cut at a line end
+    assert f"[truncated: only the first {len(shown):,} of 10,000 characters" in content
+    assert texts(telegram, CHAT)[0] == (
+        f"rows.csv is longer than I can read at once: "
+        f"I'm reading its first {len(shown):,} of 10,000 characters."
+    )
+    assert followed_up[1:] == [
+        {"role": "user", "content": content},
+        {"role": "assistant", "content": "Rows."},
+        {"role": "user", "content": "Which row is the last one you see?"},
+    ]
+
+
+async def test_a_binary_document_is_refused_with_what_the_bot_can_read(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        telegram.user_sends_document(CHAT, b"\x7fELF\x00\x01", "tool", "application/octet-stream")
+        telegram.user_sends_document(CHAT, b"%PDF-1.7", "paper.pdf", "application/pdf")
+        telegram.user_sends_document(CHAT, b"ab\x00\xff", "notes.txt", "text/plain")
+        telegram.user_sends_document(CHAT, PHOTO, "cat.jpg", "image/jpeg")
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 4)
+    assert sorted(map(str, texts(telegram, CHAT))) == sorted(
+        [
+            f"I can't read tool. {SUPPORTED}",
+            f"I can't read paper.pdf. {SUPPORTED}",
+            f"I couldn't read notes.txt as text: it is binary or not UTF-8. {SUPPORTED} "
+            "Save it as UTF-8 text, or paste the text in a message.",
+            AS_PHOTO,
+        ]
+    )
+    assert upstream.chat_requests() == []
+    assert telegram.downloads == [next(p for p in telegram.files_by_path if p.endswith(".txt"))]
+
+
+async def test_an_oversized_document_is_refused_without_downloading_it(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        telegram.user_sends_document(CHAT, b"a,b\n", "big.csv", "text/csv", file_size=3_000_000)
+        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 1)
+    assert texts(telegram, CHAT) == ["big.csv is 3.0 MB; the most I can read is 1.0 MB."]
+    assert telegram.downloads == []
+    assert upstream.chat_requests() == []
+
+
+async def test_in_a_group_only_photos_and_files_addressed_to_the_bot_are_read(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        telegram.user_sends_photo(GROUP, PHOTO, 1280, 720, caption="our holiday", **IN_GROUP)
+        telegram.user_sends_photo(GROUP, PHOTO, 1280, 720, media_group_id="g1", **IN_GROUP)
+        telegram.user_sends_photo(GROUP, PHOTO, 800, 600, media_group_id="g1", **IN_GROUP)
+        telegram.user_sends_document(GROUP, b"x", "notes.txt", "text/plain", **IN_GROUP)
+        telegram.user_sends_photo(
+            GROUP, PHOTO, 1280, 720, caption="@gpt_test_bot what is this?", **IN_GROUP
+        )
+        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
+        telegram.user_sends_photo(GROUP, PHOTO, 640, 480, media_group_id="g2", **IN_GROUP)
+        telegram.user_sends_photo(
+            GROUP, PHOTO, 640, 480, caption="/ask compare", media_group_id="g2", **IN_GROUP
+        )
+        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 2)
+        telegram.user_sends_document(
+            GROUP, b"x = 1\n", "a.py", "text/x-python", caption="/ask@gpt_test_bot", **IN_GROUP
+        )
+        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 3)
+    prompts = [request.body["messages"][-1]["content"] for request in upstream.chat_requests()]
+    assert [p[0]["text"] if isinstance(p, list) else p for p in prompts] == [
+        "[photo 1280x720]\nwhat is this?",
+        "[photo 640x480] [photo 640x480]\ncompare",
+        "[document a.py, 6 B]\n```py\nx = 1\n```",
+    ]
+    assert all(m.reply_to_message_id is not None for m in telegram.bot_messages(GROUP))
+    assert len(telegram.downloads) == 4  # nothing of what was not addressed was fetched

@@ -1,0 +1,136 @@
+"""Reading attachments: photo sizes, image parts, which documents are text, and fitting them in."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pytest
+
+from bot.attachments import (
+    DocumentKind,
+    decode_text,
+    document_kind,
+    document_text,
+    extension_of,
+    human_size,
+    image_part,
+    largest_photo,
+    photo_marker,
+)
+
+
+@dataclass(frozen=True)
+class Size:
+    width: int
+    height: int
+    file_size: int | None
+
+
+SIZES = [Size(90, 51, 1_500), Size(320, 180, 12_000), Size(1280, 720, 150_000)]
+
+
+def test_the_largest_photo_size_under_the_cap_is_chosen() -> None:
+    actual = [largest_photo(SIZES, cap) for cap in (1_000_000, 150_000, 149_999, 12_000, 1_499)]
+    assert actual == [SIZES[2], SIZES[2], SIZES[1], SIZES[1], None]
+
+
+def test_a_photo_size_of_unknown_file_size_is_tried() -> None:
+    unknown = Size(2560, 1440, None)
+    assert largest_photo([*SIZES, unknown], 1_000) is unknown
+
+
+def test_the_photo_marker_uses_an_ascii_x() -> None:
+    assert photo_marker(1280, 720) == "[photo 1280x720]"
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (b"\xff\xd8\xff\xe0rest", "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\nrest", "image/png"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"GIF89arest", "image/gif"),
+    ],
+)
+def test_an_image_part_carries_the_bytes_as_a_data_url_of_their_type(
+    data: bytes, mime: str
+) -> None:
+    part = image_part(data)
+    header, encoded = part["image_url"]["url"].split(",", 1)
+    assert (part["type"], header, base64.b64decode(encoded)) == (
+        "image_url",
+        f"data:{mime};base64",
+        data,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "mime", "kind"),
+    [
+        ("notes.txt", "text/plain", DocumentKind.TEXT),
+        ("README.md", "application/octet-stream", DocumentKind.TEXT),
+        ("main.PY", None, DocumentKind.TEXT),
+        ("data.json", "application/json", DocumentKind.TEXT),
+        ("table.csv", "text/comma-separated-values", DocumentKind.TEXT),
+        ("Dockerfile", "application/octet-stream", DocumentKind.TEXT),
+        ("export", "text/plain", DocumentKind.TEXT),
+        ("feed", "application/atom+xml", DocumentKind.TEXT),
+        ("config", "application/x-yaml; charset=utf-8", DocumentKind.TEXT),
+        ("cat.jpg", "image/jpeg", DocumentKind.IMAGE),
+        ("scan", "image/png", DocumentKind.IMAGE),
+        ("paper.pdf", "application/pdf", DocumentKind.OTHER),
+        ("archive.zip", "application/zip", DocumentKind.OTHER),
+        ("tool", "application/octet-stream", DocumentKind.OTHER),
+        (None, None, DocumentKind.OTHER),
+    ],
+)
+def test_documents_are_text_by_extension_first_then_by_mime_type(
+    name: str | None, mime: str | None, kind: DocumentKind
+) -> None:
+    assert document_kind(name, mime) == kind
+
+
+def test_a_dot_file_has_no_extension() -> None:
+    assert [extension_of(n) for n in (".env", "a.tar.gz", "plain", "x.")] == ["", "gz", "", ""]
+
+
+def test_utf8_text_is_decoded_without_bom_and_with_unix_line_ends() -> None:
+    assert decode_text("\ufeffa\r\nb\rc é".encode()) == "a\nb\nc é"
+
+
+def test_binary_and_other_encodings_are_not_text() -> None:
+    assert [decode_text(b"ab\x00cd"), decode_text("café".encode("latin-1"))] == [None, None]
+
+
+def test_sizes_read_in_decimal_units() -> None:
+    actual = [human_size(n) for n in (0, 999, 2_150, 1_000_000, 5_000_000)]
+    assert actual == ["0 B", "999 B", "2.1 KB", "1.0 MB", "5.0 MB"]
+
+
+def test_a_short_document_is_included_whole_with_name_size_and_question() -> None:
+    read = document_text("a.py", 6, "x = 1\n", "What is x?", budget=1000)
+    assert (read.text, read.truncated) == (
+        "[document a.py, 6 B]\n```py\nx = 1\n```\n\nWhat is x?",
+        False,
+    )
+
+
+def test_a_document_containing_a_fence_gets_a_longer_one() -> None:
+    content = "Example:\n```sh\nls\n```"
+    read = document_text("guide.md", 22, content, "", budget=1000)
+    assert read.text == f"[document guide.md, 22 B]\n````md\n{content}\n````"
+
+
+def test_a_long_document_is_cut_at_a_line_end_with_a_notice_to_fit_the_budget() -> None:
+    content = "".join(f"line {n:04d}\n" for n in range(1000))  # 10 000 characters
+    for budget in (500, 1234, 5000, 9999):
+        read = document_text("log.txt", 10_000, content, "Any errors?", budget=budget)
+        shown = content[: read.shown]
+        assert len(read.text) <= budget
+        assert (read.truncated, read.total, shown.endswith("\n")) == (True, 10_000, True)
+        assert read.text.endswith(
+            f"```\n[truncated: only the first {read.shown:,} of 10,000 characters of the file "
+            "fit]\n\nAny errors?"
+        )
+        assert f"```txt\n{shown}```" in read.text

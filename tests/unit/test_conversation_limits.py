@@ -1,0 +1,121 @@
+"""ConversationService refuses a turn over the limits before storing or sending anything; a real
+store, the fake upstream over HTTP and an injected clock; no Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.conversation import ConversationService, UserTurn
+from bot.limits import Quotas, UsageLimits
+from bot.store import ChatKey, ChatStore
+from bot.upstream import Timeouts, UpstreamClient
+from tests.fakes.upstream import FakeUpstream
+
+CHAT = ChatKey(42)
+USER = 42
+DAILY_QUOTA = 1
+
+
+@dataclass
+class FakeClock:
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.notice: str | None = None
+
+    async def start(self) -> None:
+        self.calls.append("start")
+
+    async def update(self, text: str) -> None:
+        self.calls.append("update")
+
+    async def finish(self, text: str, *, notice: str | None = None) -> None:
+        self.calls.append("finish")
+        self.notice = notice
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeUpstream]:
+    async with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ChatStore]:
+    store = await ChatStore.open(tmp_path / "bot.sqlite3", clock=clock)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, upstream: FakeUpstream, store: ChatStore, clock: FakeClock
+) -> AsyncIterator[ConversationService]:
+    settings = Settings(
+        telegram_bot_token="1:test",  # type: ignore[arg-type]
+        gpt_api_base_url=upstream.base_url,
+        database_path=tmp_path / "bot.sqlite3",
+        upstream_retries=0,
+    )
+    client = UpstreamClient(upstream.base_url, timeouts=Timeouts(first_token=2, idle=1), retries=0)
+    limits = UsageLimits(store, Quotas(daily_messages=DAILY_QUOTA), clock=clock)
+    yield ConversationService(store, client, settings, limits=limits)
+    await client.aclose()
+
+
+async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    sink = RecordingSink()
+
+    outcome = await service.reply(CHAT, UserTurn("second", 2, USER), sink)
+
+    assert (outcome.refused, outcome.text) == (True, "")
+    assert sink.calls == ["finish"]
+    assert (sink.notice or "").startswith("You've used today's quota of 1 messages.")
+    assert len(upstream.chat_requests()) == 1
+    assert (await store.usage(USER)).messages == 1
+    assert not await store.has_message(CHAT, 2)
+
+
+async def test_a_user_told_a_moment_ago_is_refused_in_silence(
+    service: ConversationService, clock: FakeClock
+) -> None:
+    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    told, silent, told_again = RecordingSink(), RecordingSink(), RecordingSink()
+    await service.reply(CHAT, UserTurn("second", 2, USER), told)
+    clock.now += 30
+    await service.reply(CHAT, UserTurn("third", 3, USER), silent)
+    clock.now += 30
+    await service.reply(CHAT, UserTurn("fourth", 4, USER), told_again)
+
+    assert (told.calls, silent.calls, told_again.calls) == (["finish"], [], ["finish"])
+
+
+async def test_a_message_redelivered_after_a_restart_is_not_counted_twice(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    sink = RecordingSink()
+
+    outcome = await service.reply(CHAT, UserTurn("first", 1, USER), sink)
+
+    assert (outcome.duplicate, outcome.refused, sink.calls) == (True, False, [])
+    assert len(upstream.chat_requests()) == 1

@@ -1,0 +1,39 @@
+"""The voice settings: DEFAULT_VOICE must be one of the six voices, caps must be sane."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.chat_settings import VOICES
+from bot.config import ConfigError, Settings, load_settings
+
+
+def settings(**values: object) -> Settings:
+    return load_settings(_env_file=None, telegram_bot_token="1:test", **values)
+
+
+def test_the_voice_defaults_are_alloy_ten_megabytes_and_five_minutes() -> None:
+    defaults = settings()
+    assert (defaults.default_voice, defaults.voice_max_bytes, defaults.voice_max_seconds) == (
+        "alloy",
+        10 * 1024 * 1024,
+        300,
+    )
+
+
+def test_every_voice_a_chat_may_choose_may_be_the_default() -> None:
+    assert [settings(default_voice=voice.upper()).default_voice for voice in VOICES] == list(VOICES)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("default_voice", "robot", "DEFAULT_VOICE: Input should be 'alloy', 'echo'"),
+        ("voice_max_bytes", 21 * 1024 * 1024, "VOICE_MAX_BYTES: Input should be less than"),
+        ("voice_max_seconds", 0, "VOICE_MAX_SECONDS: Input should be greater than 0"),
+    ],
+)
+def test_bad_voice_settings_name_the_variable(name: str, value: object, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings(**{name: value})
+    assert str(caught.value).startswith(problem)
