@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.render_bench
+	$(BIN)/python -m bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
