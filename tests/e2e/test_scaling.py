@@ -41,9 +41,7 @@ async def test_ten_chats_share_five_calls_a_second_and_every_reply_completes_wit
         for group in GROUPS:
             telegram.user_sends(group, "/ask tell me", chat_type="supergroup", chat_title="G")
         await telegram.wait_until(
-            lambda: all(
-                [m.text for m in telegram.bot_messages(chat)] == [REPLY] for chat in chats
-            ),
+            lambda: all([m.text for m in telegram.bot_messages(chat)] == [REPLY] for chat in chats),
             timeout=40,
         )
     assert telegram.flood_rejections == 0
