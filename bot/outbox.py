@@ -91,7 +91,8 @@ class Outbox:
         `make` runs only once the call may go, so it can build the request from the newest
         state; it runs again, after the wait Telegram asks for, if the call is refused with a
         RetryAfter. `priority` may be a function, read when the call is queued and whenever
-        `reprioritize` is called for the chat.
+        `reprioritize` is called for the chat. `make` must not itself go through the outbox for
+        the same chat: it would wait for its own call to end.
         """
         attempt = 0
         while True:

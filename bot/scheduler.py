@@ -195,7 +195,8 @@ class Scheduler:
     def _wake(self) -> None:
         if self._alarm is not None and not self._alarm.done():
             self._alarm.set_result(None)
-        if self._dispatcher is None or self._dispatcher.done():
+        idle = not self._later and not self._ready
+        if not idle and (self._dispatcher is None or self._dispatcher.done()):
             self._dispatcher = asyncio.get_running_loop().create_task(
                 self._dispatch(), name="outbox-scheduler"
             )
