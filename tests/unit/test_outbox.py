@@ -114,17 +114,20 @@ async def test_a_chat_has_one_call_in_flight_at_a_time() -> None:
 
 async def test_calls_in_flight_keep_their_place_in_the_window_until_answered() -> None:
     outbox = fast(global_rate=2, window=0.01)
-    answer = asyncio.Event()
+    answer, two_started = asyncio.Event(), asyncio.Event()
     started: list[int] = []
 
     def waiting_call(chat: int) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             started.append(chat)
+            if len(started) == 2:
+                two_started.set()
             await answer.wait()
 
         return run
 
     tasks = [asyncio.create_task(outbox.call(chat, waiting_call(chat))) for chat in (1, 2, 3)]
+    await asyncio.wait_for(two_started.wait(), 5)
     await asyncio.sleep(0.1)  # ten windows: only an answer can free a place
     assert started == [1, 2]
     answer.set()
@@ -167,18 +170,20 @@ async def test_retry_after_from_several_chats_holds_every_chat() -> None:
     skipped = [0.0]  # seconds the outbox's clock is ahead of the real one
     outbox = fast(clock=lambda: time.monotonic() + skipped[0])
     refused: set[int] = set()
+    both_refused = asyncio.Event()
 
     def refused_once(chat: int) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             if chat not in refused:
                 refused.add(chat)
+                if len(refused) == 2:
+                    both_refused.set()
                 raise RetryAfter(timedelta(seconds=30))
 
         return run
 
     held = [asyncio.create_task(outbox.call(chat, refused_once(chat))) for chat in (1, 2)]
-    await asyncio.sleep(0.02)
-    assert refused == {1, 2}
+    await asyncio.wait_for(both_refused.wait(), 5)
     assert not await outbox.spare_call(3, Recorder().call("typing"))
     assert outbox.chat_ready_in(3) == 0.0  # chat 3 itself was never refused ...
     late = asyncio.create_task(outbox.call(3, Recorder().call("chat 3")))
