@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP) ffmpeg
+	$(BIN)/python -m bench
 	$(BIN)/python -m bench.render_bench
 	$(BIN)/python -m bench.voice_bench
 

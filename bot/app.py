@@ -76,6 +76,7 @@ async def _open_services(application: BotApplication) -> None:
             global_rate=settings.global_rate_limit,
             private_interval=settings.private_edit_interval,
             group_interval=settings.group_edit_interval,
+            margin=settings.pacing_margin,
         ),
         models=ModelCatalog(upstream),
         admins=Admins(application.bot, settings.admin_user_ids),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,14 +29,7 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.constants import ChatAction
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 
 from bot.outbox import Outbox, Priority
 from bot.render import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
@@ -44,6 +38,7 @@ log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 STOP_LABEL = "⏹ Stop"
+TYPING_RETRY = 1.0  # seconds before "typing…" is tried again when there was no capacity for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +62,24 @@ def with_notice(rendered: Rendered, notice: str) -> Rendered | None:
     return Rendered(text, (*rendered.entities, italic))
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """The next Telegram call a reply needs: what to show, and what follows from it."""
+
+    target: Rendered
+    urgent: bool  # a new message (first text, rollover) or the final text
+    new_message: bool = False  # shown in a message of its own (the notice alone)
+    then_freeze: Piece | None = None  # the message is complete once this is shown
+    shows_notice: bool = False
+    button: bool = False  # the Stop button under it
+
+
 class LiveReply:
-    """A `ReplySink` that streams into Telegram messages."""
+    """A `ReplySink` that streams into Telegram messages.
+
+    One call at a time is queued in the outbox; what it shows is read only when the outbox lets
+    it go, so every call carries the newest text and the states in between never cost a call.
+    """
 
     def __init__(
         self,
@@ -92,12 +103,14 @@ class LiveReply:
         self._typing_interval = typing_interval
         self._source = ""
         self._notice: str | None = None
+        self._notice_shown = False
         self._frozen_end = 0  # source before this offset is in finished messages
         self._carry = ""  # markdown that reopens a code block split at _frozen_end
         self._current: int | None = None  # message id of the message still being edited
         self._shown: Rendered | None = None  # what _current displays
         self._message_ids: list[int] = []
         self._closing = False
+        self._urgent = False  # the call waiting in the outbox shows a first or final text
         self._dead = False  # the chat can't receive messages (bot blocked, chat gone)
         self._dirty = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -110,7 +123,7 @@ class LiveReply:
 
     async def start(self) -> None:
         """Show "typing…" until the first words are visible."""
-        if self._typing is None:
+        if self._typing is None and not self._message_ids:
             self._typing = asyncio.create_task(self._keep_typing(), name="typing")
 
     async def update(self, text: str) -> None:
@@ -126,92 +139,102 @@ class LiveReply:
         self._notice = notice
         self._closing = True
         self._dirty.set()
+        self._stop_typing()
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
-        try:
-            await self._runner
-        finally:
-            self._stop_typing()
+        else:
+            self._outbox.reprioritize(self._dest.chat_id)  # a waiting edit now carries the final
+        await self._runner
 
     async def _run(self) -> None:
         while not self._dead:
-            await self._dirty.wait()
             self._dirty.clear()
-            busy = True
-            while busy and not self._dead:
-                busy = await self._step()
-            if self._closing and not self._dirty.is_set():
-                return
+            step = self._next_step()
+            if step is None:
+                if self._closing:
+                    return
+                await self._dirty.wait()
+                continue
+            self._urgent = step.urgent
+            try:
+                await self._outbox.call(self._dest.chat_id, self._deliver, priority=self._urgency)
+            except Forbidden as exc:
+                log.info("chat %s can't receive the reply: %s", self._dest.chat_id, exc)
+                self._dead = True
+                self._stop_typing()
+            except NetworkError as exc:
+                if self._closing:
+                    raise
+                # Retries are spent; newer text will try again, and the final text always does.
+                log.warning(
+                    "chat %s: live edit failed (%s); waiting for newer text", self._dest, exc
+                )
+                await self._dirty.wait()
 
-    async def _step(self) -> bool:
-        """Perform the next Telegram call the screen needs; False when it is up to date."""
-        pieces = self._pieces()
-        if not pieces:
-            return False
-        first_text = self._current is None and not self._message_ids
-        final = self._closing
-        urgent = first_text or final or len(pieces) > 1
-        piece = pieces[0]
-        target = piece.rendered
-        if final and len(pieces) == 1 and self._notice:
-            target = with_notice(target, self._notice) or target
-        # Not on the first send: a short reply would pay an extra edit just to remove it.
-        button = self._stop_button is not None and not (final or first_text) and len(pieces) == 1
-        if self._current is not None and target == self._shown and button == self._shown_button:
-            if len(pieces) == 1:
-                return False
-            self._freeze(piece)
-            return True
-        try:
-            await self._outbox.call(
-                self._dest.chat_id,
-                lambda: self._show(target, button=button),
-                priority=Priority.URGENT if urgent else Priority.EDIT,
-                retry_flood=urgent,
+    def _urgency(self) -> Priority:
+        return Priority.URGENT if self._urgent or self._closing else Priority.EDIT
+
+    async def _deliver(self) -> None:
+        """Show the newest state: called by the outbox when the call may go."""
+        step = self._next_step()
+        if step is None:
+            return  # rendering hid the change; the call it had queued goes unused
+        if step.new_message:
+            self._current = None
+        await self._show(step.target, button=step.button)
+        if step.shows_notice:
+            self._notice_shown = True
+        if step.then_freeze is not None:
+            self._freeze(step.then_freeze)
+
+    def _next_step(self) -> _Step | None:
+        """The call the screen needs now, or None when it shows the newest state."""
+        while True:
+            pieces = split_markdown(self._source, start=self._frozen_end, carry=self._carry)
+            if not pieces:
+                return self._notice_step()
+            piece, more = pieces[0], len(pieces) > 1
+            last = self._closing and not more
+            target, shows_notice = piece.rendered, False
+            if last and self._notice:
+                combined = with_notice(piece.rendered, self._notice)
+                if combined is not None:
+                    target, shows_notice = combined, True
+            # Past 4096 units the message is complete; so is a final text without room for
+            # its notice, which then follows in a message of its own.
+            complete = more or (last and self._notice is not None and not shows_notice)
+            freeze = piece if complete else None
+            first_text = self._current is None and not self._message_ids
+            # Not on the first send: a short reply would pay an extra edit just to remove it.
+            button = self._stop_button is not None and not (self._closing or first_text or more)
+            if self._current is not None and target == self._shown and button == self._shown_button:
+                if freeze is None:
+                    return None
+                self._freeze(freeze)
+                continue
+            urgent = self._current is None or self._closing or more
+            return _Step(
+                target, urgent, then_freeze=freeze, shows_notice=shows_notice, button=button
             )
-        except RetryAfter:
-            return True  # the chat is held; try again with whatever is newest by then
-        except Forbidden as exc:
-            log.info("chat %s can't receive the reply: %s", self._dest.chat_id, exc)
-            self._dead = True
-            return False
-        except NetworkError as exc:
-            if final:
-                raise
-            # Retries are spent; newer text will try again, and the final text always does.
-            log.warning("chat %s: live edit failed (%s); waiting for newer text", self._dest, exc)
-            return False
-        if len(pieces) > 1:
-            self._freeze(piece)
-            return True
-        if final and self._notice and target is piece.rendered:
-            await self._send_notice_alone()
-        return False
 
-    def _pieces(self) -> list[Piece]:
-        pieces = split_markdown(self._source, start=self._frozen_end, carry=self._carry)
-        if not pieces and self._closing and self._current is None and not self._message_ids:
-            # Nothing to show at all: the notice alone is the reply.
-            notice = self._notice or "(empty reply)"
-            self._notice = None
-            mark = with_notice(Rendered("", ()), notice)
-            assert mark is not None
-            return [Piece(mark, len(self._source), "")]
-        return pieces
+    def _notice_step(self) -> _Step | None:
+        """The notice in a message of its own, or "(empty reply)" when nothing was said."""
+        if not self._closing or self._notice_shown:
+            return None
+        notice = self._notice
+        if notice is None and not self._message_ids:
+            notice = "(empty reply)"
+        if notice is None:
+            return None
+        mark = with_notice(Rendered("", ()), notice)
+        assert mark is not None
+        return _Step(mark, urgent=True, new_message=True, shows_notice=True)
 
     def _freeze(self, piece: Piece) -> None:
         self._frozen_end = piece.end
         self._carry = piece.carry
         self._current = None
         self._shown = None
-
-    async def _send_notice_alone(self) -> None:
-        notice, self._notice = self._notice, None
-        assert notice is not None
-        mark = with_notice(Rendered("", ()), notice)
-        assert mark is not None
-        self._current = None
-        await self._outbox.call(self._dest.chat_id, lambda: self._show(mark))
 
     async def _show(self, rendered: Rendered, *, button: bool = False) -> None:
         """Send or edit the current message; fall back to plain text if formatting is refused."""
@@ -292,21 +315,41 @@ class LiveReply:
         )
 
     async def _keep_typing(self) -> None:
-        while True:
-            with contextlib.suppress(TelegramError):
-                await self._outbox.call(
-                    self._dest.chat_id,
-                    lambda: self._bot.send_chat_action(
-                        self._dest.chat_id,
-                        ChatAction.TYPING,
-                        message_thread_id=self._dest.thread_id,
-                    ),
-                    priority=Priority.BACKGROUND,
-                    paced=False,
-                )
-            await asyncio.sleep(self._typing_interval)
+        await keep_acting(
+            self._bot,
+            self._outbox,
+            self._dest,
+            ChatAction.TYPING,
+            self._typing_interval,
+            until=lambda: bool(self._message_ids),
+        )
 
     def _stop_typing(self) -> None:
         if self._typing is not None:
             self._typing.cancel()
             self._typing = None
+
+
+async def keep_acting(
+    bot: Bot,
+    outbox: Outbox,
+    dest: Destination,
+    action: ChatAction,
+    interval: float,
+    *,
+    until: Callable[[], bool] = lambda: False,
+) -> None:
+    """Show `action` ("typing…", "recording voice…") every `interval` seconds until `until()`
+    (or until cancelled), capacity allowing: a chat action never delays a reply's text."""
+    while not until():
+        with contextlib.suppress(TelegramError):
+            sent = await outbox.spare_call(
+                dest.chat_id,
+                lambda: bot.send_chat_action(
+                    dest.chat_id, action, message_thread_id=dest.thread_id
+                ),
+            )
+            if not sent:  # the bot is busy with replies: look again soon
+                await asyncio.sleep(min(TYPING_RETRY, interval))
+                continue
+        await asyncio.sleep(interval)

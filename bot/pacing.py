@@ -1,69 +1,145 @@
 """Pacing decisions for Telegram calls: pure arithmetic over an injected clock.
 
-Owns *when* a call may go: the per-chat spacing (about one call per second in private chats,
-one per three seconds in groups) and the bot-wide sliding window (30 calls per second). It never
-sleeps, never calls Telegram and never reads the real clock; `outbox.py` does the waiting.
+Owns *when* a call may go: each chat's limits (`ChatPacer`: about one call per second in any
+chat, intermediate edits every second in private chats and every three in groups, twenty calls a
+minute in a group) and the bot-wide sliding window (`SlidingWindow`: 30 calls per second). It
+never sleeps, never calls Telegram and never reads the real clock; `outbox.py` does the waiting.
+
+Telegram counts a call when it handles it, somewhere between our sending it and its response
+arriving. So a call counts here from the moment it is let go until `window` seconds after its
+response: however late a stalled event loop puts a request on the wire, or however slowly the
+answer comes back, Telegram's count in any second can't exceed ours.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Our clock and Telegram's never agree to the millisecond, so every interval gets a little slack
 # on our side; a call that lands a few milliseconds early costs a multi-second 429.
 SAFETY_MARGIN = 0.05
+GROUP_SPAN = 60.0  # Telegram's group budget is per minute
 
 
 @dataclass(slots=True)
 class ChatPacer:
-    """Spacing of the calls to one chat; shared by every live message in that chat."""
+    """When the next call to one chat may go; shared by every message in that chat.
+
+    Every call waits `gap` seconds after the previous one, and at most `budget` calls go in any
+    `span` seconds (groups). Calls that can wait — intermediate edits — also keep `interval`.
+    """
 
     interval: float
-    next_allowed: float = 0.0
+    gap: float
+    budget: int | None = None
+    span: float = GROUP_SPAN
+    margin: float = SAFETY_MARGIN
+    _sent: deque[float] = field(default_factory=deque)
+    _held_until: float = -math.inf
 
-    def delay(self, now: float) -> float:
+    def ready_at(self, *, urgent: bool) -> float:
+        """The earliest moment the next call may go (urgent: first or final text)."""
+        ready = self._held_until
+        if self._sent:
+            last = self._sent[-1]
+            spacing = self.gap if urgent else max(self.gap, self.interval)
+            ready = max(ready, last + spacing + self.margin)
+        if self.budget is not None and len(self._sent) >= self.budget:
+            ready = max(ready, self._sent[-self.budget] + self.span + self.margin)
+        return ready
+
+    def delay(self, now: float, *, urgent: bool = False) -> float:
         """Seconds to wait before the next call to this chat may go."""
-        return max(0.0, self.next_allowed - now)
+        return max(0.0, self.ready_at(urgent=urgent) - now)
 
     def record(self, now: float) -> None:
-        """Note that a call went out at `now`."""
-        self.next_allowed = max(self.next_allowed, now + self.interval + SAFETY_MARGIN)
+        """Note that a call's response arrived at `now`."""
+        self._sent.append(now)
+        keep = self.budget or 1
+        horizon = now - self.span - self.margin
+        while len(self._sent) > keep or (len(self._sent) > 1 and self._sent[0] <= horizon):
+            self._sent.popleft()
 
     def hold(self, now: float, seconds: float) -> None:
         """Keep this chat quiet for `seconds` (Telegram's retry_after)."""
-        self.next_allowed = max(self.next_allowed, now + seconds + SAFETY_MARGIN)
+        self._held_until = max(self._held_until, now + seconds + self.margin)
+
+    def idle(self, now: float) -> bool:
+        """Whether forgetting this chat's history now could never let a call go too early."""
+        spacing = max(self.gap, self.interval, self.span if self.budget else 0.0)
+        last = self._sent[-1] if self._sent else -math.inf
+        return now >= max(self._held_until, last + spacing + self.margin)
+
+
+def pacer_for(chat_id: int, *, private: float, group: float, margin: float) -> ChatPacer:
+    """The pacer Telegram's limits call for: groups and channels have negative ids.
+
+    A group's edit interval also sets its budget (60 / interval calls a minute: 20 for the
+    default 3 s), so a first or final text may go sooner than the interval while the minute's
+    budget lasts; every chat keeps the private interval (about one call a second) between calls.
+    """
+    if chat_id < 0:
+        budget = max(1, math.floor(GROUP_SPAN / group))
+        return ChatPacer(interval=group, gap=private, budget=budget, margin=margin)
+    return ChatPacer(interval=private, gap=private, margin=margin)
 
 
 class SlidingWindow:
-    """At most `limit` calls in any `window` seconds, the way Telegram counts its global limit."""
+    """At most `limit` calls in any `window` seconds, the way Telegram counts its global limit.
 
-    def __init__(self, limit: int, window: float = 1.0) -> None:
+    A call is counted from `take` (it is let go) until `window` seconds after `release` (its
+    response arrived); see the module docstring for why. Calls are also let go at least half a
+    fair share (`window / limit / 2`) apart: slots freed together would otherwise go out as one
+    clump, whose slowest response holds every slot of the next window, clump after clump.
+    """
+
+    def __init__(self, limit: int, window: float = 1.0, margin: float = SAFETY_MARGIN) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
-        self.window = window + SAFETY_MARGIN
-        self._sent: deque[float] = deque()
-        self._held_until = 0.0
+        self.window = window + margin
+        self._done: deque[float] = deque()  # response times still inside the window
+        self._in_flight = 0
+        self._held_until = -math.inf
+        self._spread = self.window / limit / 2
+        self._last_take = -math.inf
+
+    def used(self, now: float) -> int:
+        """Calls counted at `now`: in flight, or answered less than `window` seconds ago."""
+        while self._done and self._done[0] <= now - self.window:
+            self._done.popleft()
+        return self._in_flight + len(self._done)
 
     def delay(self, now: float) -> float:
-        """Seconds to wait before one more call fits in the window."""
-        while self._sent and self._sent[0] <= now - self.window:
-            self._sent.popleft()
-        wait = self._held_until - now
-        if len(self._sent) >= self.limit:
-            wait = max(wait, self._sent[0] + self.window - now)
+        """Seconds to wait before one more call fits; infinite while every slot is in flight."""
+        wait = max(self._held_until, self._last_take + self._spread) - now
+        if self.used(now) >= self.limit:
+            # The oldest answered call leaves first; with none, only a response frees a slot.
+            # (At least a nanosecond: rounding can put "now" a hair before the oldest leaves.)
+            leaves = self._done[0] + self.window - now if self._done else math.inf
+            wait = max(wait, leaves, 1e-9)
         return max(0.0, wait)
 
-    def record(self, now: float) -> None:
-        """Note that a call went out at `now`."""
-        self._sent.append(now)
+    @property
+    def spacing(self) -> float:
+        """The least time between two calls let go."""
+        return self._spread
+
+    def take(self, now: float) -> None:
+        """Count one call that is being let go at `now`."""
+        self.used(now)
+        self._in_flight += 1
+        self._last_take = max(self._last_take, now)
+
+    def release(self, now: float) -> None:
+        """The response to one call taken earlier arrived at `now` (or the call failed)."""
+        if self._in_flight < 1:
+            raise RuntimeError("release without take")
+        self._in_flight -= 1
+        self._done.append(now)
 
     def hold(self, now: float, seconds: float) -> None:
         """Stop everything for `seconds`."""
         self._held_until = max(self._held_until, now + seconds)
-
-
-def interval_for(chat_id: int, *, private: float, group: float) -> float:
-    """The spacing Telegram wants for a chat: groups and channels have negative ids."""
-    return group if chat_id < 0 else private

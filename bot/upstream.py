@@ -88,6 +88,13 @@ class Timeouts:
     idle: float = 30
 
 
+# One connection per reply the bot can stream at once (app.CONCURRENT_UPDATES), all kept alive.
+# httpx's default of 100 made a burst of chats queue inside httpcore's pool, which rescans every
+# queued request against every connection each time one frees (seconds of stalled event loop
+# under 1,000 chats), and closing all but 20 made every later reply open a new connection.
+CONNECTIONS = 512
+
+
 class UpstreamClient:
     """One connection pool to the chat API, shared by every chat."""
 
@@ -110,7 +117,11 @@ class UpstreamClient:
         # No httpx read or pool timeout: the first-token and idle clocks below govern both.
         timeout = httpx.Timeout(None, connect=timeouts.connect, write=timeouts.connect)
         self._client = httpx.AsyncClient(
-            headers=headers, timeout=timeout, transport=transport, follow_redirects=True
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
+            transport=transport,
+            follow_redirects=True,
         )
 
     @classmethod

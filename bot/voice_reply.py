@@ -13,18 +13,17 @@ Telegram call goes through the outbox.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 
 from bot import audio
-from bot.delivery import Destination, LiveReply
+from bot.delivery import Destination, LiveReply, keep_acting
 from bot.errors import AudioError
-from bot.outbox import Outbox, Priority
+from bot.outbox import Outbox
 from bot.render import utf16_len
 from bot.upstream import AudioReply
 
@@ -144,19 +143,9 @@ class VoiceReply:
         return placement
 
     async def _keep_recording(self) -> None:
-        while True:
-            with contextlib.suppress(TelegramError):
-                await self._outbox.call(
-                    self._dest.chat_id,
-                    lambda: self._bot.send_chat_action(
-                        self._dest.chat_id,
-                        ChatAction.RECORD_VOICE,
-                        message_thread_id=self._dest.thread_id,
-                    ),
-                    priority=Priority.BACKGROUND,
-                    paced=False,
-                )
-            await asyncio.sleep(self._action_interval)
+        await keep_acting(
+            self._bot, self._outbox, self._dest, ChatAction.RECORD_VOICE, self._action_interval
+        )
 
     def _stop_recording(self) -> None:
         if self._recording is not None:

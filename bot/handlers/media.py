@@ -30,7 +30,6 @@ from bot.handlers.addressing import caption_question, is_addressed
 from bot.handlers.chat import converse, quoted, user_turn
 from bot.handlers.common import answer, chat_key
 from bot.models import is_vision_model
-from bot.outbox import Priority
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +176,9 @@ async def _download(context: BotContext, chat_id: int, file_id: str, what: str, 
         return bytes(await file.download_as_bytearray())
 
     try:
-        # Not paced: a download is no message, so it must not take the chat's turn to speak.
-        data = await context.services.outbox.call(
-            chat_id, fetch, priority=Priority.URGENT, paced=False
-        )
+        # Not through the outbox: a download is no message and must not take the chat's turn
+        # to speak; Telegram does not count it against the flood limits.
+        data = await fetch()
     except TelegramError as exc:
         log.warning("chat %s: downloading %s failed: %s", chat_id, file_id, exc)
         raise AttachmentRefused(DOWNLOAD_FAILED) from exc

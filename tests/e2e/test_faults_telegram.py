@@ -88,7 +88,9 @@ async def test_a_dropped_connection_is_retried_and_the_reply_arrives_once(
 async def test_an_edit_whose_answer_was_lost_is_not_modified_on_retry_and_that_is_fine(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    # Two chunks: the first text is sent, then the one edit, the final text, whose answer is
+    # lost; the reply has ended, so the retry carries the same text and meets "not modified".
+    upstream.script(ReplyScript(LONG, chunk_size=len(LONG) // 2 + 1, chunk_delay=0.3))
     telegram.drop_next("editMessageText", after_processing=True, chat_id=10)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):

@@ -256,7 +256,7 @@ async def history_moved(database: Path, chat_id: int) -> None:
         await store.close()
 
 
-async def test_group_edits_are_spaced_3_s_apart_across_replies_and_trip_no_flood_limit(
+async def test_group_edits_wait_3_s_across_replies_first_and_final_texts_1_s_no_flood_limit(
     upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     one, two = "One " * 45, "Two " * 45
@@ -280,8 +280,18 @@ async def test_group_edits_are_spaced_3_s_apart_across_replies_and_trip_no_flood
         for c in telegram.calls
         if c.method in ("sendMessage", "editMessageText") and c.params.get("chat_id") == GROUP
     ]
-    gaps = [b.at - a.at for a, b in itertools.pairwise(changes)]
-    assert min(gaps) >= settings.group_edit_interval + SAFETY_MARGIN - 0.01
+    # Every call waits about a second after the group's previous one; an intermediate edit
+    # (neither a first text nor a final one) waits the group interval.
+    margin = SAFETY_MARGIN - 0.01
+    gaps = [(b, b.at - a.at) for a, b in itertools.pairwise(changes)]
+    assert min(gap for _, gap in gaps) >= settings.private_edit_interval + margin
+    intermediate = [
+        gap
+        for call, gap in gaps
+        if call.method == "editMessageText" and call.params["text"] not in finals
+    ]
+    assert intermediate
+    assert min(intermediate) >= settings.group_edit_interval + margin
     assert len(changes) >= 5
     assert telegram.flood_rejections == 0
     assert telegram.rejections == []

@@ -1,37 +1,158 @@
-"""The outbox's ordering and recovery, against a virtual clock (no real Telegram)."""
+"""The outbox's order, pacing and recovery, with stand-in calls instead of Telegram.
+
+Windows and intervals are shortened to hundredths of a second so each test is quick; every
+assertion is about order or about the clock the outbox itself reads, never about elapsed time.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from telegram.error import BadRequest, RetryAfter, TimedOut
 
-from bot.outbox import Outbox, Priority, PriorityGate, retry_after_seconds
-from bot.pacing import SlidingWindow
+from bot.outbox import Outbox, Priority, retry_after_seconds
 
 
-async def test_urgent_calls_overtake_waiting_edits_when_the_window_is_full() -> None:
-    gate = PriorityGate(SlidingWindow(limit=1, window=0.01))
-    await gate.acquire(Priority.URGENT)  # fills the window
-    order: list[str] = []
+def fast(**options: Any) -> Outbox:
+    """An outbox with chat intervals of hundredths of a second (`options` override)."""
+    defaults: dict[str, Any] = {"private_interval": 0.01, "group_interval": 0.03}
+    return Outbox(**(defaults | {"retry_backoff": 0.0} | options))
 
-    async def take(name: str, priority: Priority) -> None:
-        await gate.acquire(priority)
-        order.append(name)
+
+def one_at_a_time() -> Outbox:
+    """An outbox whose bot-wide window lets one call go per 50 ms."""
+    return fast(global_rate=1, window=0.05, margin=0.0)
+
+
+class Recorder:
+    """Stand-in Telegram calls that note the order in which they ran."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    def call(self, name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            self.order.append(name)
+
+        return run
+
+
+async def test_first_and_final_texts_overtake_waiting_edits_when_the_window_is_full() -> None:
+    outbox = one_at_a_time()
+    calls = Recorder()
+    await outbox.call(1, calls.call("fills the window"))
+    edits = [
+        asyncio.create_task(outbox.call(2, calls.call("edit-2"), priority=Priority.EDIT)),
+        asyncio.create_task(outbox.call(3, calls.call("edit-3"), priority=Priority.EDIT)),
+    ]
+    await asyncio.sleep(0)
+    final = asyncio.create_task(outbox.call(4, calls.call("final-4")))
+    await asyncio.gather(*edits, final)
+    assert calls.order == ["fills the window", "final-4", "edit-2", "edit-3"]
+
+
+async def test_a_waiting_edit_that_becomes_the_final_text_goes_first() -> None:
+    outbox = one_at_a_time()
+    calls = Recorder()
+    await outbox.call(1, calls.call("fills the window"))
+    urgency = {2: Priority.EDIT, 3: Priority.EDIT}
+
+    def urgency_of(chat: int) -> Callable[[], Priority]:
+        return lambda: urgency[chat]
 
     tasks = [
-        asyncio.create_task(take("edit-1", Priority.EDIT)),
-        asyncio.create_task(take("edit-2", Priority.EDIT)),
-        asyncio.create_task(take("final", Priority.URGENT)),
+        asyncio.create_task(
+            outbox.call(chat, calls.call(f"chat-{chat}"), priority=urgency_of(chat))
+        )
+        for chat in (2, 3)
     ]
+    await asyncio.sleep(0)
+    urgency[3] = Priority.URGENT  # chat 3's reply finished while its edit waited
+    outbox.reprioritize(3)
     await asyncio.gather(*tasks)
-    assert order == ["final", "edit-1", "edit-2"]
+    assert calls.order == ["fills the window", "chat-3", "chat-2"]
+
+
+async def test_a_chat_waiting_on_its_own_pacing_does_not_hold_up_other_chats() -> None:
+    outbox = fast(private_interval=0.2)
+    calls = Recorder()
+    await outbox.call(1, calls.call("chat 1, first"))
+    second = asyncio.create_task(outbox.call(1, calls.call("chat 1, second")))
+    await asyncio.sleep(0)
+    await outbox.call(2, calls.call("chat 2"))
+    await second
+    assert calls.order == ["chat 1, first", "chat 2", "chat 1, second"]
+
+
+async def test_a_chat_has_one_call_in_flight_at_a_time() -> None:
+    outbox = fast()
+    answer = asyncio.Event()
+    order: list[str] = []
+
+    async def slow() -> None:
+        order.append("slow starts")
+        await answer.wait()
+        order.append("slow answered")
+
+    async def quick() -> None:
+        order.append("quick starts")
+
+    first = asyncio.create_task(outbox.call(1, slow))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(outbox.call(1, quick))
+    await asyncio.sleep(0.05)
+    assert order == ["slow starts"]
+    answer.set()
+    await asyncio.gather(first, second)
+    assert order == ["slow starts", "slow answered", "quick starts"]
+
+
+async def test_calls_in_flight_keep_their_place_in_the_window_until_answered() -> None:
+    outbox = fast(global_rate=2, window=0.01)
+    answer, two_started = asyncio.Event(), asyncio.Event()
+    started: list[int] = []
+
+    def waiting_call(chat: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            started.append(chat)
+            if len(started) == 2:
+                two_started.set()
+            await answer.wait()
+
+        return run
+
+    tasks = [asyncio.create_task(outbox.call(chat, waiting_call(chat))) for chat in (1, 2, 3)]
+    await asyncio.wait_for(two_started.wait(), 5)
+    await asyncio.sleep(0.1)  # ten windows: only an answer can free a place
+    assert started == [1, 2]
+    answer.set()
+    await asyncio.gather(*tasks)
+    assert started == [1, 2, 3]
+
+
+async def test_the_call_is_built_when_it_may_go_so_it_carries_the_newest_state() -> None:
+    outbox = fast(private_interval=0.1)
+    state = {"text": "one"}
+    shown: list[str] = []
+
+    async def show() -> None:
+        shown.append(state["text"])
+
+    await outbox.call(1, show)
+    waiting = asyncio.create_task(outbox.call(1, show, priority=Priority.EDIT))
+    await asyncio.sleep(0)
+    state["text"] = "one two three"
+    await waiting
+    assert shown == ["one", "one two three"]
 
 
 async def test_retry_after_holds_only_that_chat_and_the_call_is_repeated() -> None:
-    outbox = Outbox(private_interval=0.001, retry_backoff=0.0)
+    outbox = fast()
     attempts: list[int] = []
 
     async def flaky() -> str:
@@ -45,19 +166,58 @@ async def test_retry_after_holds_only_that_chat_and_the_call_is_repeated() -> No
     assert outbox.chat_ready_in(8) == 0.0
 
 
-async def test_retry_after_is_raised_to_callers_that_prefer_newer_content() -> None:
-    outbox = Outbox(private_interval=0.001)
+async def test_retry_after_from_several_chats_holds_every_chat() -> None:
+    skipped = [0.0]  # seconds the outbox's clock is ahead of the real one
+    outbox = fast(clock=lambda: time.monotonic() + skipped[0])
+    refused: set[int] = set()
+    both_refused = asyncio.Event()
 
-    async def flooded() -> None:
-        raise RetryAfter(timedelta(seconds=30))
+    def refused_once(chat: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if chat not in refused:
+                refused.add(chat)
+                if len(refused) == 2:
+                    both_refused.set()
+                raise RetryAfter(timedelta(seconds=30))
 
-    with pytest.raises(RetryAfter):
-        await outbox.call(7, flooded, priority=Priority.EDIT, retry_flood=False)
-    assert outbox.chat_ready_in(7) > 29
+        return run
+
+    held = [asyncio.create_task(outbox.call(chat, refused_once(chat))) for chat in (1, 2)]
+    await asyncio.wait_for(both_refused.wait(), 5)
+    assert not await outbox.spare_call(3, Recorder().call("typing"))
+    assert outbox.chat_ready_in(3) == 0.0  # chat 3 itself was never refused ...
+    late = asyncio.create_task(outbox.call(3, Recorder().call("chat 3")))
+    await asyncio.sleep(0.05)
+    assert not late.done()  # ... but the whole bot is held
+    skipped[0] = 31.0
+    outbox.reprioritize(3)  # any change wakes the queue to read the clock again
+    await asyncio.gather(late, *held)
+
+
+async def test_chat_actions_go_only_while_the_bot_has_capacity_to_spare() -> None:
+    skipped = [0.0]
+    outbox = fast(global_rate=8, window=60, margin=0.0, clock=lambda: skipped[0])
+    calls = Recorder()
+    for chat in (1, 2, 3):
+        await outbox.spare_call(chat, calls.call(f"typing {chat}"))
+        skipped[0] += 5  # past the spacing between calls, well within the 60 s window
+    assert calls.order == ["typing 1", "typing 2"]  # then a quarter of the 8 places was used
+    await outbox.call(4, calls.call("reply 4"))  # replies may use the rest
+    assert calls.order == ["typing 1", "typing 2", "reply 4"]
+
+
+async def test_a_chat_action_right_after_a_reply_waits_out_the_spacing_instead_of_skipping() -> (
+    None
+):
+    outbox = fast(global_rate=20, window=1.0, margin=0.0)  # calls at least 25 ms apart
+    calls = Recorder()
+    await outbox.call(1, calls.call("reply 1"))
+    assert await outbox.spare_call(2, calls.call("typing 2"))
+    assert calls.order == ["reply 1", "typing 2"]
 
 
 async def test_timeouts_are_retried_then_given_up() -> None:
-    outbox = Outbox(private_interval=0.001, retries=2, retry_backoff=0.0)
+    outbox = fast(retries=2)
     attempts = 0
 
     async def always_times_out() -> None:
@@ -70,8 +230,8 @@ async def test_timeouts_are_retried_then_given_up() -> None:
     assert attempts == 3
 
 
-async def test_bad_requests_are_not_retried() -> None:
-    outbox = Outbox(private_interval=0.001, retry_backoff=0.0)
+async def test_bad_requests_are_not_retried_and_the_chat_stays_usable() -> None:
+    outbox = fast()
     attempts = 0
 
     async def bad() -> None:
@@ -81,7 +241,20 @@ async def test_bad_requests_are_not_retried() -> None:
 
     with pytest.raises(BadRequest):
         await outbox.call(1, bad)
-    assert attempts == 1
+    calls = Recorder()
+    await outbox.call(1, calls.call("next"))
+    assert (attempts, calls.order) == (1, ["next"])
+
+
+async def test_a_caller_cancelled_while_waiting_gives_up_its_place() -> None:
+    outbox = one_at_a_time()
+    calls = Recorder()
+    await outbox.call(1, calls.call("fills the window"))
+    cancelled = asyncio.create_task(outbox.call(2, calls.call("cancelled")))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await outbox.call(3, calls.call("next"))
+    assert calls.order == ["fills the window", "next"]
 
 
 def test_retry_after_seconds_reads_ints_and_timedeltas() -> None:

@@ -1,63 +1,114 @@
-"""Pacing decisions, with an injected clock: no sleeping, no Telegram."""
+"""Pacing decisions, with an injected clock: no sleeping, no Telegram.
+
+The simulations at the end replay calls whose requests and responses are late by arbitrary
+amounts (a stalled event loop, a slow network) against the fake Telegram's own flood limiter,
+and require that it never answers 429.
+"""
 
 from __future__ import annotations
 
-import pytest
+import heapq
+import math
+from dataclasses import dataclass
 
-from bot.pacing import SAFETY_MARGIN, ChatPacer, SlidingWindow, interval_for
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.pacing import SAFETY_MARGIN, ChatPacer, SlidingWindow, pacer_for
+from tests.fakes.telegram_flood import FloodLimiter, FloodLimits
+
+
+def private_pacer() -> ChatPacer:
+    return pacer_for(42, private=1.0, group=3.0, margin=SAFETY_MARGIN)
+
+
+def group_pacer() -> ChatPacer:
+    return pacer_for(-1001234, private=1.0, group=3.0, margin=SAFETY_MARGIN)
 
 
 def test_first_call_to_a_chat_may_go_at_once() -> None:
-    pacer = ChatPacer(interval=1.0)
-    assert pacer.delay(now=100.0) == 0.0
+    assert private_pacer().delay(now=100.0) == 0.0
 
 
 def test_next_call_waits_for_the_interval_plus_margin() -> None:
-    pacer = ChatPacer(interval=1.0)
+    pacer = private_pacer()
     pacer.record(now=100.0)
     assert pacer.delay(now=100.4) == pytest.approx(0.6 + SAFETY_MARGIN)
+    assert pacer.delay(now=100.4, urgent=True) == pytest.approx(0.6 + SAFETY_MARGIN)
     assert pacer.delay(now=101.0 + SAFETY_MARGIN) == 0.0
 
 
 def test_retry_after_holds_the_chat_longer_than_its_interval() -> None:
-    pacer = ChatPacer(interval=1.0)
+    pacer = private_pacer()
     pacer.record(now=10.0)
     pacer.hold(now=10.0, seconds=7)
     assert pacer.delay(now=12.0) == pytest.approx(5.0 + SAFETY_MARGIN)
+    assert pacer.delay(now=12.0, urgent=True) == pytest.approx(5.0 + SAFETY_MARGIN)
 
 
 def test_a_short_hold_never_shortens_the_interval() -> None:
-    pacer = ChatPacer(interval=3.0)
+    pacer = group_pacer()
     pacer.record(now=0.0)
     pacer.hold(now=0.0, seconds=1)
     assert pacer.delay(now=2.0) == pytest.approx(1.0 + SAFETY_MARGIN)
 
 
-def test_groups_get_the_group_interval_and_private_chats_the_private_one() -> None:
-    assert interval_for(-1001234, private=1.0, group=3.0) == 3.0
-    assert interval_for(42, private=1.0, group=3.0) == 1.0
+def test_in_a_group_edits_wait_3_s_but_first_and_final_texts_only_the_1_s_gap() -> None:
+    pacer = group_pacer()
+    pacer.record(now=0.0)
+    assert pacer.delay(now=0.5) == pytest.approx(2.5 + SAFETY_MARGIN)
+    assert pacer.delay(now=0.5, urgent=True) == pytest.approx(0.5 + SAFETY_MARGIN)
 
 
-def test_window_admits_up_to_its_limit_then_waits_for_the_oldest_to_leave() -> None:
-    window = SlidingWindow(limit=3, window=1.0)
-    for t in (0.0, 0.1, 0.2):
-        assert window.delay(t) == 0.0
-        window.record(t)
-    assert window.delay(0.3) == pytest.approx(0.7 + SAFETY_MARGIN)
-    assert window.delay(1.0 + SAFETY_MARGIN) == 0.0
-
-
-def test_window_never_admits_more_than_its_limit_in_any_window() -> None:
-    window = SlidingWindow(limit=30, window=1.0)
+def test_a_group_gets_20_calls_a_minute_then_waits_for_the_oldest_to_leave_the_minute() -> None:
+    pacer = group_pacer()
     now = 0.0
-    sent: list[float] = []
-    while len(sent) < 300:
-        wait = window.delay(now)
-        now += wait
-        window.record(now)
-        sent.append(now)
-    for i in range(len(sent) - 30):
-        assert sent[i + 30] - sent[i] >= 1.0
+    for _ in range(20):
+        now += pacer.delay(now, urgent=True)
+        pacer.record(now)
+    first = 0.0
+    assert pacer.delay(now, urgent=True) == pytest.approx(first + 60 + SAFETY_MARGIN - now)
+
+
+def test_groups_get_the_group_interval_and_private_chats_the_private_one() -> None:
+    assert (group_pacer().interval, group_pacer().budget) == (3.0, 20)
+    private = private_pacer()
+    assert (private.interval, private.gap, private.budget) == (1.0, 1.0, None)
+
+
+def test_a_chat_is_idle_once_nothing_it_sent_can_still_matter() -> None:
+    pacer = group_pacer()
+    pacer.record(now=0.0)
+    assert not pacer.idle(now=30.0)
+    assert pacer.idle(now=60.0 + SAFETY_MARGIN)
+
+
+def test_window_admits_up_to_its_limit_then_waits_for_the_oldest_answer_to_leave() -> None:
+    window = SlidingWindow(limit=3, window=1.0)
+    for t in (0.0, 0.2, 0.4):
+        assert window.delay(t) == 0.0
+        window.take(t)
+        window.release(t + 0.01)
+    assert window.delay(0.5) == pytest.approx(0.51 + SAFETY_MARGIN)
+    assert window.delay(1.01 + SAFETY_MARGIN) == 0.0
+
+
+def test_a_call_counts_while_in_flight_however_long_its_answer_takes() -> None:
+    window = SlidingWindow(limit=2, window=1.0)
+    window.take(0.0)
+    window.take(0.1)
+    assert window.delay(5.0) == math.inf
+    window.release(5.0)
+    assert window.used(5.5) == 2
+    assert window.delay(5.5) == pytest.approx(0.5 + SAFETY_MARGIN)
+
+
+def test_calls_freed_together_are_let_go_half_a_fair_share_apart() -> None:
+    window = SlidingWindow(limit=10, window=1.0, margin=0.0)
+    window.take(0.0)
+    assert window.delay(0.0) == pytest.approx(0.05)
+    assert window.delay(0.05) == 0.0
 
 
 def test_window_hold_stops_everything_until_it_ends() -> None:
@@ -70,3 +121,70 @@ def test_window_hold_stops_everything_until_it_ends() -> None:
 def test_window_rejects_a_limit_below_one() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SlidingWindow(limit=0)
+
+
+def test_a_release_without_a_take_is_a_bug() -> None:
+    with pytest.raises(RuntimeError, match="without take"):
+        SlidingWindow(limit=1).release(0.0)
+
+
+# --- simulations against the fake Telegram's limiter --------------------------------------------
+
+
+@dataclass
+class SimClock:
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# How late a request reaches Telegram after we let it go, and its answer reaches us after that.
+Lateness = st.tuples(st.floats(0.0, 0.4), st.floats(0.0, 0.4))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(Lateness, min_size=40, max_size=120))
+def test_the_global_window_never_trips_telegrams_limit_however_late_calls_are(
+    lateness: list[tuple[float, float]],
+) -> None:
+    clock = SimClock()
+    telegram = FloodLimiter(FloodLimits(), clock)
+    window = SlidingWindow(limit=30)
+    events: list[tuple[float, int, str]] = []  # (time, call, "arrive" | "answer")
+    sent = 0
+    while sent < len(lateness) or events:
+        wait = window.delay(clock.now) if sent < len(lateness) else math.inf
+        if events and events[0][0] < clock.now + wait:
+            clock.now, call, kind = heapq.heappop(events)
+            if kind == "arrive":
+                assert telegram.retry_after(call) is None
+                telegram.record(call)
+                heapq.heappush(events, (clock.now + lateness[call][1], call, "answer"))
+            else:
+                window.release(clock.now)
+            continue
+        if wait > 0:
+            clock.now += wait  # then ask again, as the outbox does after sleeping
+            continue
+        window.take(clock.now)
+        heapq.heappush(events, (clock.now + lateness[sent][0], sent, "arrive"))
+        sent += 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), Lateness), min_size=10, max_size=60), st.booleans())
+def test_a_chats_pacing_never_trips_telegrams_chat_limits(
+    calls: list[tuple[bool, tuple[float, float]]], group: bool
+) -> None:
+    clock = SimClock()
+    telegram = FloodLimiter(FloodLimits(), clock)
+    chat_id = -1001234 if group else 42
+    pacer = pacer_for(chat_id, private=1.0, group=3.0, margin=SAFETY_MARGIN)
+    for urgent, (to_telegram, back) in calls:  # one call in flight per chat, as the outbox does
+        clock.now += pacer.delay(clock.now, urgent=urgent)
+        clock.now += to_telegram
+        assert telegram.retry_after(chat_id) is None
+        telegram.record(chat_id)
+        clock.now += back
+        pacer.record(clock.now)

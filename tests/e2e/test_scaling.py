@@ -1,0 +1,56 @@
+"""Many chats at once through the real Application, under a bot-wide limit of 5 calls a second.
+
+The fake Telegram enforces that limit (and the per-chat ones) exactly; the bot is configured for
+it, so every reply must complete without a single 429 while the chats compete for the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import make_settings, running_bot
+from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.upstream import FakeUpstream, ReplyScript
+
+RATE = 5
+PRIVATE_CHATS = [2001 + i for i in range(8)]
+GROUPS = [-1002001, -1002002]
+REPLY = " ".join(f"word{i}" for i in range(30))
+CHUNK = 8  # characters per streamed chunk
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(limits=FloodLimits(global_per_second=RATE)) as fake:
+        yield fake
+
+
+async def test_ten_chats_share_five_calls_a_second_and_every_reply_completes_without_a_429(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    chats = PRIVATE_CHATS + GROUPS
+    # Each reply streams in 25 chunks over 2.5 s: far more edits are wanted than 5 a second allow.
+    upstream.script(*[ReplyScript(REPLY, chunk_size=CHUNK, chunk_delay=0.1) for _ in chats])
+    settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3", global_rate_limit=RATE)
+    async with running_bot(settings):
+        for chat in PRIVATE_CHATS:
+            telegram.user_sends(chat, "tell me")
+        for group in GROUPS:
+            telegram.user_sends(group, "/ask tell me", chat_type="supergroup", chat_title="G")
+        await telegram.wait_until(
+            lambda: all([m.text for m in telegram.bot_messages(chat)] == [REPLY] for chat in chats),
+            timeout=40,
+        )
+    assert telegram.flood_rejections == 0
+    assert telegram.rejections == []
+    for chat in chats:
+        [message] = telegram.bot_messages(chat)
+        assert all(REPLY.startswith(state) for state in message.history)
+        assert message.history == sorted(message.history, key=len)  # never an older text
+    # Five first texts fill the window; the others waited for it, and show what had streamed by
+    # the time they could go, not the first chunk they were queued with.
+    firsts = sorted((telegram.bot_messages(chat)[0] for chat in chats), key=lambda m: m.sent_at)
+    assert all(len(m.history[0]) > CHUNK for m in firsts[RATE:])
