@@ -33,6 +33,14 @@ def make_settings(
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def fast_settings(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path, **overrides: Any
+) -> Settings:
+    """`make_settings` with edits every 20 ms, for tests about what is sent rather than when."""
+    paced = {"private_edit_interval": 0.02, "group_edit_interval": 0.02}
+    return make_settings(telegram, upstream, tmp_path / "bot.sqlite3", **(paced | overrides))
+
+
 @asynccontextmanager
 async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
     """The bot, polling, for the duration of the block; shut down as `run_polling` would."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +23,14 @@ from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
+pytestmark = pytest.mark.relaxed
+
 GROUP = -100200300
 BASIC_GROUP = -4001
 SUPERGROUP = -100400100
 BOT_NAME = "gpt_test_bot"
 BOB = 1002
 IN_GROUP: dict[str, Any] = {"chat_type": "supergroup"}
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return make_settings(
-        telegram,
-        upstream,
-        tmp_path / "bot.sqlite3",
-        private_edit_interval=0.02,
-        group_edit_interval=0.02,
-    )
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:

@@ -7,7 +7,6 @@ images sent to models outside the gpt-4o family and malformed image parts, as Op
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,10 @@ from bot.attachments import SUPPORTED
 from bot.config import Settings
 from bot.handlers.media import AS_PHOTO
 from tests.e2e.harness import make_settings, running_bot
-from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
+
+pytestmark = pytest.mark.relaxed(album_wait=0.3)
 
 CHAT = 42
 GROUP = -100200300
@@ -26,24 +27,6 @@ IN_GROUP: dict[str, Any] = {"chat_type": "supergroup"}
 # JPEG markers around bytes of every value: what arrives upstream must be exactly these.
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
 OTHER_PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(255, -1, -1)) + b"\xff\xd9"
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return make_settings(
-        telegram,
-        upstream,
-        tmp_path / "bot.sqlite3",
-        private_edit_interval=0.02,
-        group_edit_interval=0.02,
-        album_wait=0.3,
-    )
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:

@@ -7,16 +7,17 @@ chosen and sent upstream, not about timing.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
-from tests.e2e.harness import make_settings, running_bot
-from tests.fakes.telegram import FakeTelegram, FloodLimits, SentMessage
+from tests.e2e.harness import fast_settings, running_bot
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import DEFAULT_MODELS, FakeUpstream
+
+pytestmark = pytest.mark.relaxed
 
 CHAT = 10
 GROUP = -100200300
@@ -26,27 +27,6 @@ MARKS = ("✅", "🔊")
 CHAT_MODELS = sorted(m for m in DEFAULT_MODELS if "embedding" not in m)
 
 _forged_ids = itertools.count(1)
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return fast_settings(telegram, upstream, tmp_path)
-
-
-def fast_settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return make_settings(
-        telegram,
-        upstream,
-        tmp_path / "bot.sqlite3",
-        private_edit_interval=0.02,
-        group_edit_interval=0.02,
-    )
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:

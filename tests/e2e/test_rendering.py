@@ -11,24 +11,15 @@ import pytest
 from bot.config import Settings
 from bot.conversation import EMPTY_REPLY_NOTICE
 from bot.render import render, utf16_len
-from tests.e2e.harness import make_settings, running_bot
-from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.e2e.harness import running_bot
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
+
+# Fast edits in these tests: rendering is under test here, not pacing.
+pytestmark = pytest.mark.relaxed(private_edit_interval=0.05)
 
 CORPUS_DIR = Path(__file__).parents[1] / "unit" / "corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.md"))
-
-
-@pytest.fixture
-async def telegram() -> FakeTelegram:  # type: ignore[misc]
-    # Fast edits in these tests: rendering is under test here, not pacing.
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return make_settings(telegram, upstream, tmp_path / "bot.sqlite3", private_edit_interval=0.05)
 
 
 def words(text: str) -> list[str]:

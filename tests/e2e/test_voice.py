@@ -10,16 +10,17 @@ import base64
 import io
 import subprocess
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
-from tests.e2e.harness import make_settings, running_bot
-from tests.fakes.telegram import FakeTelegram, FloodLimits, SentMessage
+from tests.e2e.harness import running_bot
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript, make_wav
+
+pytestmark = pytest.mark.relaxed
 
 CHAT = 10
 GROUP = -100300400
@@ -28,23 +29,6 @@ UNREADABLE = (
     "I couldn't play that audio: the file seems damaged or isn't in a format I can read."
     " Please record or send it again."
 )
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
-    return make_settings(
-        telegram,
-        upstream,
-        tmp_path / "bot.sqlite3",
-        private_edit_interval=0.02,
-        group_edit_interval=0.02,
-    )
 
 
 @pytest.fixture(scope="module")
