@@ -1,71 +1,43 @@
-"""The conversation use case: history window, upstream request, streaming, persistence.
+"""The conversation use case: one turn from the user's text to the stored reply.
 
-Owns one turn from the user's text to the stored reply: per-chat ordering (one turn at a time
-per chat, other chats in parallel), refusing a turn that is too long or over the user's limits
-before anything is stored or sent, keeping a message that waits for its turn (in the store's
-inbox, so a crash cannot lose it), the context sent upstream, stopping a reply in progress (the
-user's /stop or Stop button, or the bot shutting down), whether the reply is spoken (an
-audio-capable model and a sink that can speak: then the whole reply is asked for at once, with
-the chat's voice, since audio is not streamed), and what is stored when a reply completes, fails
-or is stopped — a spoken reply as its transcript, tokens estimated from characters when the
-upstream reports no usage. It imports nothing from Telegram: replies go into a `ReplySink`, so
-how a reply is shown can change freely.
+Owns the order of a turn: per-chat ordering (one turn at a time per chat, other chats in
+parallel; chat_locks.py), refusing a turn that is too long or over the user's limits before
+anything is stored or sent (admission.py), keeping a message that waits for its turn (in the
+store's inbox, so a crash cannot lose it), the context sent upstream (request.py), stopping a
+reply in progress (the user's /stop or Stop button, or the bot shutting down; the reply itself is
+generation.py's), whether the reply is spoken (an audio-capable model and a sink that can speak:
+then the whole reply is asked for at once, with the chat's voice, since audio is not streamed),
+and what is stored when a reply completes, fails or is stopped — a spoken reply as its
+transcript, tokens estimated from characters when the upstream reports no usage. It imports
+nothing from Telegram: replies go into a `ReplySink` (sinks.py), so how a reply is shown can
+change freely.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
-import re
-import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
 from bot import __version__
+from bot.admission import Admission
+from bot.chat_locks import ChatLocks
 from bot.config import Settings
-from bot.errors import UpstreamError
-from bot.limits import UsageLimits, estimated_usage, refusal_text, too_long_text
+from bot.generation import Running, Status, generate
+from bot.limits import UsageLimits, estimated_usage
 from bot.models import is_audio_model
-from bot.store import ChatKey, ChatSettings, ChatStore, Turn
-from bot.upstream import AudioReply, ChatRequest, SamplingParams, UpstreamClient, Usage
+from bot.request import build_request
+from bot.sinks import ReplySink, VoiceSink
+from bot.store import ChatKey, ChatSettings, ChatStore
+from bot.upstream import ChatRequest, UpstreamClient
 
 log = logging.getLogger(__name__)
 
-Status = Literal["complete", "interrupted", "stopped"]
-
 EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
-STOPPED_NOTICE = "Stopped."
-RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
 NOT_STARTED_NOTICE = "The bot is restarting and could not answer this. Please send it again."
 NO_AUDIO_NOTICE = "The AI service sent no audio this time, so here is the answer as text."
-NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
-
-
-class ReplySink(Protocol):
-    """Where a reply goes while it is produced (a live Telegram message, a console, a test)."""
-
-    async def start(self) -> None:
-        """The reply is being prepared: show that the bot is working."""
-
-    async def update(self, text: str) -> None:
-        """The whole reply so far; called often, must return quickly."""
-
-    async def finish(self, text: str, *, notice: str | None = None) -> None:
-        """The final reply, plus a notice (why it is incomplete) when there is one."""
-
-
-@runtime_checkable
-class VoiceSink(ReplySink, Protocol):
-    """A sink that can also deliver a spoken reply."""
-
-    async def start_speaking(self) -> None:
-        """A spoken reply is being prepared: show that the bot is recording."""
-
-    async def speak(self, audio: AudioReply) -> None:
-        """Deliver the spoken reply (WAV and transcript); fall back to text if it must."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,60 +73,6 @@ class Outcome:
     refused: bool = False  # too long or over a limit: nothing was stored or sent upstream
 
 
-class ChatLocks:
-    """One lock per chat, created on demand and dropped when nobody holds or awaits it.
-
-    asyncio.Lock wakes waiters in FIFO order, so turns of one chat run in arrival order.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[ChatKey, asyncio.Lock] = {}
-        self._users: dict[ChatKey, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: ChatKey) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:
-                del self._users[key]
-                del self._locks[key]
-
-    def busy(self, key: ChatKey) -> bool:
-        """Whether a turn of this chat is running or waiting."""
-        return key in self._users
-
-    def busy_any(self) -> bool:
-        """Whether any chat has a turn running or waiting."""
-        return bool(self._users)
-
-
-@dataclass(frozen=True, slots=True)
-class _Refused:
-    notice: str | None  # None: the user was told a moment ago, stay silent
-
-
-@dataclass(slots=True)
-class _Progress:
-    text: str = ""
-    usage: Usage | None = None
-    audio: AudioReply | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Running:
-    """The turn a chat is generating: whose message it answers, and the switch that ends it."""
-
-    telegram_message_id: int | None
-    user_id: int | None
-    stop: asyncio.Event
-    shutdown: asyncio.Event
-
-
 class ConversationService:
     """Answers a chat's turns with the upstream model and keeps the history."""
 
@@ -169,7 +87,8 @@ class ConversationService:
         self._store = store
         self._upstream = upstream
         self._settings = settings
-        self._limits = limits or UsageLimits.from_settings(store, settings)
+        limits = limits or UsageLimits.from_settings(store, settings)
+        self._admission = Admission(store, settings, limits)
         self._locks = ChatLocks()
         self._running: dict[ChatKey, Running] = {}
         self._shutdown = asyncio.Event()
@@ -228,12 +147,18 @@ class ConversationService:
                 await sink.start_speaking()
             else:
                 await sink.start()
-            progress, status, notice = await self._generate(key, turn, request, sink)
-            text = progress.text
-            if voice is not None and status == "complete" and progress.audio is None:
+            running = self._running[key] = Running(
+                turn.telegram_message_id, turn.user_id, asyncio.Event(), self._shutdown
+            )
+            try:
+                reply = await generate(self._upstream, key, request, sink, running)
+            finally:
+                del self._running[key]
+            text, status, notice = reply.text, reply.status, reply.notice
+            if voice is not None and status == "complete" and reply.audio is None:
                 notice = NO_AUDIO_NOTICE if text.strip() else None
             if text.strip():
-                usage = progress.usage or estimated_usage(request.messages, text)
+                usage = reply.usage or estimated_usage(request.messages, text)
                 await self._store.add_assistant_message(
                     key,
                     text,
@@ -242,39 +167,27 @@ class ConversationService:
                     prompt_tokens=usage.prompt_tokens,
                     completion_tokens=usage.completion_tokens,
                     user_id=turn.user_id,
-                    usage_estimated=progress.usage is None,
+                    usage_estimated=reply.usage is None,
                 )
-            elif notice is None and progress.audio is None:
+            elif notice is None and reply.audio is None:
                 notice = EMPTY_REPLY_NOTICE
-            if isinstance(sink, VoiceSink) and progress.audio is not None and status == "complete":
-                await sink.speak(progress.audio)
+            if isinstance(sink, VoiceSink) and reply.audio is not None and status == "complete":
+                await sink.speak(reply.audio)
             else:
                 await sink.finish(text, notice=notice)
             return Outcome(text, status, model, notice)
 
     async def _refused(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome | None:
         """The outcome of a refused turn, after showing why; None when the turn may go on."""
-        refusal = await self._refusal(key, turn)
+        refusal = await self._admission.refusal(
+            key, turn.text, user_id=turn.user_id, telegram_message_id=turn.telegram_message_id
+        )
         if refusal is None:
             return None
         if refusal.notice is not None:
             await sink.finish("", notice=refusal.notice)
         model = turn.model or self._settings.default_model
         return Outcome("", "complete", model, refusal.notice, refused=True)
-
-    async def _refusal(self, key: ChatKey, turn: UserTurn) -> _Refused | None:
-        if turn.telegram_message_id is not None and await self._store.has_message(
-            key, turn.telegram_message_id
-        ):
-            return None  # redelivered after a restart: admitted and counted the first time
-        limit = self._settings.max_message_chars
-        if len(turn.text) > limit:
-            return _Refused(too_long_text(len(turn.text), limit))
-        over = await self._limits.admit(turn.user_id)
-        if over is None:
-            return None
-        log.info("user %s is over the %s limit until %.0f", turn.user_id, over.kind, over.retry_at)
-        return _Refused(refusal_text(over, self._limits.now()) if over.tell else None)
 
     def stop(self, key: ChatKey, *, telegram_message_id: int | None = None) -> bool:
         """Stop the reply being generated in this chat (only if it answers `telegram_message_id`,
@@ -321,111 +234,10 @@ class ConversationService:
         voice: str | None = None,
     ) -> ChatRequest:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
-        system = chat.system_prompt or self._settings.system_prompt
-        return ChatRequest(
-            model=model,
-            messages=tuple(build_messages(system, turns, parts)),
-            params=SamplingParams(
-                temperature=chat.temperature,
-                top_p=chat.top_p,
-                presence_penalty=chat.presence_penalty,
-                frequency_penalty=chat.frequency_penalty,
-            ),
-            voice=voice,
-        )
+        return build_request(self._settings, chat, model, turns, parts, voice)
 
     def _voice(self, chat: ChatSettings, model: str, sink: ReplySink) -> str | None:
         """The voice to answer in, or None for a written (streamed) reply."""
         if not isinstance(sink, VoiceSink) or not is_audio_model(model):
             return None
         return chat.voice or self._settings.default_voice
-
-    async def _generate(
-        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
-    ) -> tuple[_Progress, Status, str | None]:
-        """Stream the answer until it ends, fails or is stopped; never raises upstream errors."""
-        progress = _Progress()
-        running = self._running[key] = Running(
-            turn.telegram_message_id, turn.user_id, asyncio.Event(), self._shutdown
-        )
-        work = (
-            self._stream(request, sink, progress)
-            if request.voice is None
-            else self._complete(request, progress)
-        )
-        streaming = asyncio.create_task(work)
-        stopping = asyncio.create_task(running.stop.wait())
-        shutting_down = asyncio.create_task(running.shutdown.wait())
-        try:
-            await asyncio.wait(
-                {streaming, stopping, shutting_down}, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stopping.cancel()
-            shutting_down.cancel()
-            if not streaming.done():
-                streaming.cancel()
-            await asyncio.wait({streaming})  # let it wind down; its outcome is read below
-            del self._running[key]
-        if streaming.cancelled():
-            if running.stop.is_set():
-                return progress, "stopped", STOPPED_NOTICE
-            return progress, "interrupted", RESTART_NOTICE
-        error = streaming.exception()
-        if error is None:
-            return progress, "complete", None
-        if isinstance(error, UpstreamError):
-            log.warning("chat %s: %s", key, error)
-            return progress, "interrupted", error.user_message
-        raise error
-
-    async def _stream(self, request: ChatRequest, sink: ReplySink, progress: _Progress) -> None:
-        async for delta in self._upstream.stream_chat(request):
-            if delta.usage is not None:
-                progress.usage = delta.usage
-            if delta.text:
-                progress.text += delta.text
-                await sink.update(progress.text)
-
-    async def _complete(self, request: ChatRequest, progress: _Progress) -> None:
-        """Ask for the whole reply at once (audio is never streamed) and keep what came back."""
-        completion = await self._upstream.complete_chat(request)
-        progress.text = completion.text
-        progress.usage = completion.usage
-        progress.audio = completion.audio
-
-
-def build_messages(
-    system: str, turns: list[Turn], parts: tuple[Mapping[str, Any], ...] = ()
-) -> list[Mapping[str, Any]]:
-    """The OpenAI `messages` list: the system prompt, then the turns, oldest first.
-
-    A user turn with a sender name (group chats) carries it as the message's `name`, so the model
-    can tell the participants apart. `parts` (images, audio) belong to the newest turn, the user's
-    own: its content becomes a list, its text first.
-    """
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-    for turn in turns:
-        message: dict[str, Any] = {"role": turn.role, "content": turn.content}
-        if turn.role == "user" and turn.sender_name:
-            message["name"] = openai_name(turn.sender_name)
-        messages.append(message)
-    if parts and messages and messages[-1]["role"] == "user":
-        text = messages[-1]["content"]
-        text_part = [{"type": "text", "text": text}] if text else []
-        messages[-1]["content"] = [*text_part, *parts]
-    return list(messages)
-
-
-def openai_name(display_name: str) -> str:
-    """`display_name` in the characters OpenAI allows in `name` (a-z A-Z 0-9 _ -, at most 64).
-
-    Accents are dropped ("José" -> "Jose") and spaces become underscores; a name with nothing
-    left (another script) becomes a stable stand-in, so different people stay different.
-    """
-    decomposed = unicodedata.normalize("NFKD", display_name.strip())
-    underscored = re.sub(r"\s+", "_", decomposed)
-    name = re.sub(r"[^A-Za-z0-9_-]", "", underscored)[:NAME_LIMIT]
-    if name.strip("_-"):
-        return name
-    return "user_" + hashlib.sha256(display_name.encode()).hexdigest()[:8]

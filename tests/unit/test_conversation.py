@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation import (
-    EMPTY_REPLY_NOTICE,
-    NO_AUDIO_NOTICE,
-    STOPPED_NOTICE,
-    ConversationService,
-    UserTurn,
-)
+from bot.conversation import EMPTY_REPLY_NOTICE, NO_AUDIO_NOTICE, ConversationService, UserTurn
 from bot.errors import AttachmentRefused
+from bot.generation import STOPPED_NOTICE
 from bot.store import ChatKey, ChatStore
 from bot.upstream import AudioReply, Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
