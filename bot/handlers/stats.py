@@ -1,6 +1,6 @@
 """/stats: a user's own usage today, this month and all time; for the bot's admins, the top users.
 
-Owns how usage is shown. The counting is store.py's (messages the user sent, tokens of the
+Owns how usage is shown. The counting is the store's (messages the user sent, tokens of the
 replies to them); periods are UTC days and months from bot/limits.py. The top users appear only
 in private chats, so one admin's /stats in a group doesn't show everyone's usage to the group.
 """

@@ -1,0 +1,65 @@
+"""The bot's memory in SQLite — chats and their settings, conversations, messages, usage.
+
+Owns every SQL statement of the project and the migrations runner; the schema itself lives only in
+`migrations/NNNN_name.sql` at the repository's root. It knows nothing of Telegram or of the
+upstream API: callers hand in plain ids and text. Nothing here takes the bot token, and no table
+has a place for it. Times are unix seconds (REAL, UTC) everywhere.
+
+Callers import from here; the parts, one job each:
+  records.py        the values handed in and out, and StoreError
+  connection.py     the one connection: private file, pragmas, lock, transactions
+  migrations.py     the migrations runner
+  chats.py          the chats table: per-chat settings
+  conversations.py  conversations and messages: storing turns, the history window, dedup
+  inbox.py          messages received whose turn has not started
+  usage.py          messages and tokens per user
+  chat_migration.py a group becoming a supergroup
+  chat_store.py     ChatStore, composed of the parts above, and opening it
+"""
+
+# The underscored names are statements whose query plans the tests check.
+from bot.store.chat_store import ChatStore
+from bot.store.connection import BUSY_TIMEOUT_MS
+from bot.store.conversations import _RECENT_TURNS_PAGE as _RECENT_TURNS_PAGE
+from bot.store.migrations import (
+    DEFAULT_MIGRATIONS_DIR,
+    Migration,
+    MigrationError,
+    load_migrations,
+    split_statements,
+)
+from bot.store.records import (
+    ChatKey,
+    ChatSettings,
+    Clock,
+    Received,
+    ReplyStatus,
+    Role,
+    StoreError,
+    StorePragmas,
+    Turn,
+    UsageTotals,
+)
+from bot.store.usage import _TOP_USERS as _TOP_USERS
+from bot.store.usage import _TOP_USERS_ORDER as _TOP_USERS_ORDER
+from bot.store.usage import _USAGE as _USAGE
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "DEFAULT_MIGRATIONS_DIR",
+    "ChatKey",
+    "ChatSettings",
+    "ChatStore",
+    "Clock",
+    "Migration",
+    "MigrationError",
+    "Received",
+    "ReplyStatus",
+    "Role",
+    "StoreError",
+    "StorePragmas",
+    "Turn",
+    "UsageTotals",
+    "load_migrations",
+    "split_statements",
+]

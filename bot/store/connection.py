@@ -1,0 +1,133 @@
+"""The store's one SQLite connection: opening it safely, its pragmas, and holding it per operation.
+
+One aiosqlite connection (one worker thread) serves the whole bot. An asyncio.Lock is held for
+each whole operation, so the statements of one coroutine's transaction never interleave with
+another's on that shared connection; writes that span several statements run inside
+BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`).
+
+The database file is created with mode 0600 (its -wal and -shm files inherit that mode from
+SQLite), and its folder, when this creates it, 0700. An existing file or folder keeps its mode:
+the operator may have chosen it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.store.records import Clock, StoreError, StorePragmas
+
+BUSY_TIMEOUT_MS = 5_000
+
+
+class StoreBase:
+    """The connection, the clock and the lock every part of the store works through."""
+
+    def __init__(self, db: aiosqlite.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def close(self) -> None:
+        """Close the connection; the store cannot be used afterwards. Closing twice is harmless."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(sqlite3.Error):
+                # Recommended before closing a long-lived connection: refreshes planner statistics.
+                await self._db.execute("PRAGMA optimize")
+            await self._db.close()
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        async with self._lock:
+            return await user_version(self._db)
+
+    async def pragmas(self) -> StorePragmas:
+        """The connection settings SQLite reports as in force."""
+        async with self._lock:
+            journal_mode = await pragma(self._db, "journal_mode")
+            foreign_keys = await pragma(self._db, "foreign_keys")
+            synchronous = await pragma(self._db, "synchronous")
+            busy_timeout = await pragma(self._db, "busy_timeout")
+        return StorePragmas(
+            str(journal_mode), bool(foreign_keys), int(synchronous), int(busy_timeout)
+        )
+
+    async def integrity_ok(self) -> bool:
+        """Whether SQLite finds the file sound and no row breaks a foreign key."""
+        async with self._lock:
+            integrity = await self._db.execute_fetchall("PRAGMA integrity_check")
+            broken_keys = await self._db.execute_fetchall("PRAGMA foreign_key_check")
+        return [tuple(row) for row in integrity] == [("ok",)] and not list(broken_keys)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[float]:
+        """Hold the connection for one write transaction; yields the time to stamp rows with."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._clock()
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await rollback(self._db)
+                raise
+
+
+def create_private_file(path: Path) -> None:
+    """Create the folder (mode 0700) and an empty database file (0600) readable only by us,
+    before SQLite opens it; an existing folder keeps its mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+async def configure(db: aiosqlite.Connection, path: Path) -> None:
+    """Set the pragmas every connection runs with, refusing an SQLite that cannot honour them."""
+    # busy_timeout first, so that switching to WAL waits for another process instead of failing.
+    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    journal_mode = await pragma(db, "journal_mode = WAL")
+    if str(journal_mode).lower() != "wal":
+        raise StoreError(f"{path}: SQLite refused WAL journal mode (got {journal_mode!r})")
+    await db.execute("PRAGMA foreign_keys = ON")
+    if await pragma(db, "foreign_keys") != 1:
+        raise StoreError("this SQLite build does not enforce foreign keys")
+    await db.execute("PRAGMA synchronous = NORMAL")
+
+
+async def rollback(db: aiosqlite.Connection) -> None:
+    """Undo the open transaction, if the error that ended it left one open."""
+    # Some errors (disk full, I/O) end the transaction themselves; then there is nothing to undo.
+    with contextlib.suppress(sqlite3.OperationalError):
+        await db.execute("ROLLBACK")
+
+
+async def fetchone(
+    db: aiosqlite.Connection, sql: str, parameters: Iterable[object]
+) -> sqlite3.Row | None:
+    """The first row the statement yields, or None."""
+    async with db.execute(sql, parameters) as cursor:
+        return await cursor.fetchone()
+
+
+async def pragma(db: aiosqlite.Connection, statement: str) -> Any:
+    """The value a `PRAGMA statement` reports."""
+    row = await fetchone(db, f"PRAGMA {statement}", ())
+    return None if row is None else row[0]
+
+
+async def user_version(db: aiosqlite.Connection) -> int:
+    """The schema version stamp: the number of the last migration applied."""
+    return int(await pragma(db, "user_version"))

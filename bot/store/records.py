@@ -1,0 +1,85 @@
+"""The store's records: the plain values it takes and hands back, and the error it raises.
+
+Nothing here touches the database; every other module of the store, and its callers, share these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["user", "assistant"]
+ReplyStatus = Literal["complete", "interrupted", "stopped"]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatKey:
+    """One conversation place: a chat, or one forum topic of it (thread_id 0 = no topic)."""
+
+    chat_id: int
+    thread_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """A chat's own choices; None means "use the bot's default"."""
+
+    model: str | None = None
+    voice: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One stored message of the context window, as the upstream will see it."""
+
+    role: Role
+    content: str
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A user message in the inbox: received from Telegram, its turn not yet started."""
+
+    key: ChatKey
+    content: str
+    telegram_message_id: int
+    user_id: int | None = None
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Messages a user sent, and the tokens spent answering them."""
+
+    messages: int
+    prompt_tokens: int
+    completion_tokens: int
+    # Replies whose tokens were estimated from characters because the upstream sent no usage.
+    estimated_replies: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class StorePragmas:
+    """The connection settings in force, as SQLite reports them (for `check` and tests)."""
+
+    journal_mode: str
+    foreign_keys: bool
+    synchronous: int
+    busy_timeout_ms: int
+
+
+class StoreError(Exception):
+    """The database cannot be used as this code expects."""
