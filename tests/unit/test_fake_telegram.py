@@ -3,33 +3,15 @@ and Telegram's refusals come back as PTB's own exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
-from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.telegram import FakeTelegram
+from tests.unit.telegram_client import OPUS
 
 EMOJI = "😀"
-OPUS = b"OggS" + b"\x00" * 24 + b"OpusHead" + b"\x01" * 64
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as server:
-        yield server
-
-
-def bot_for(fake: FakeTelegram) -> telegram.Bot:
-    return telegram.Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with bot_for(fake) as client:
-        yield client
 
 
 def last_error(fake: FakeTelegram) -> str | None:

@@ -5,7 +5,6 @@ fault injection, 429s, long polling, webhooks, uploads and downloads."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,24 +15,7 @@ from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.fakes.telegram import FakeTelegram, FloodLimits
-
-OPUS = b"OggS" + b"\x00" * 24 + b"OpusHead" + b"\x01" * 64
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits.relaxed()) as server:
-        yield server
-
-
-def bot_for(fake: FakeTelegram) -> telegram.Bot:
-    return telegram.Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with bot_for(fake) as client:
-        yield client
+from tests.unit.telegram_client import OPUS, bot_for
 
 
 def buttons(*data: str) -> InlineKeyboardMarkup:
