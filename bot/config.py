@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     private_edit_interval: float = Field(default=1.0, gt=0)
     group_edit_interval: float = Field(default=3.0, gt=0)
     global_rate_limit: float = Field(default=30.0, gt=0)
-    # Seconds of slack on every interval above and on the 1 s global window, so calls stay a
-    # little below Telegram's limits (a call a few milliseconds early costs a multi-second 429).
+    # Seconds of slack on every per-chat interval above, so calls stay a little below Telegram's
+    # limits (a call a few milliseconds early costs a multi-second 429). The global window needs
+    # none: a call counts in it until 1 s after its response, so the round trip is its slack.
     pacing_margin: float = Field(default=0.05, ge=0, le=1)
     typing_interval: float = Field(default=4.0, gt=0)
     # Seconds to wait for Telegram's answer to one call before it counts as timed out (retried).

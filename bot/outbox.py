@@ -21,7 +21,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from bot.pacing import SAFETY_MARGIN, SlidingWindow, pacer_for
 from bot.scheduler import Clock, Priority, Scheduler, Urgency
 
-__all__ = ["Outbox", "Priority", "Urgency", "retry_after_seconds"]
+__all__ = ["NothingToSend", "Outbox", "Priority", "Urgency", "retry_after_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ FLOOD_SPAN = 2.0
 # "typing…" goes out only while the bot-wide window is at most this full and nothing waits, so
 # a burst of new questions can't fill the window with chat actions just before their replies.
 SPARE_SHARE = 0.25
+
+
+class NothingToSend(Exception):
+    """Raised by a call's `make` when, by the time the call may go, there is nothing left to
+    send (the text it was queued for is already on screen): its slot is given back uncounted,
+    so the bot-wide window isn't spent on a call Telegram never saw."""
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -59,7 +65,7 @@ class Outbox:
     ) -> None:
         limit = max(1, int(global_rate))
         self._scheduler = Scheduler(
-            SlidingWindow(limit, window, margin),
+            SlidingWindow(limit, window),
             lambda chat_id: pacer_for(
                 chat_id, private=private_interval, group=group_interval, margin=margin
             ),
@@ -92,15 +98,20 @@ class Outbox:
         state; it runs again, after the wait Telegram asks for, if the call is refused with a
         RetryAfter. `priority` may be a function, read when the call is queued and whenever
         `reprioritize` is called for the chat. `make` must not itself go through the outbox for
-        the same chat: it would wait for its own call to end.
+        the same chat: it would wait for its own call to end. `make` raises `NothingToSend`
+        (passed on to the caller) when it calls nothing after all.
         """
         attempt = 0
         while True:
             await self._scheduler.turn(chat_id, priority)
             hold: float | None = None
             backoff = 0.0
+            made = True
             try:
                 return await make()
+            except NothingToSend:
+                made = False
+                raise
             except RetryAfter as exc:
                 hold = retry_after_seconds(exc)
                 log.warning("Telegram flood limit in chat %s: holding %.1f s", chat_id, hold)
@@ -113,7 +124,7 @@ class Outbox:
                 backoff = self._retry_backoff * 2 ** (attempt - 1)
                 log.warning("Telegram call failed (%s); retry %d in %.1f s", exc, attempt, backoff)
             finally:
-                self._scheduler.release(chat_id, hold=hold)
+                self._scheduler.release(chat_id, hold=hold, made=made)
             if hold is not None:
                 self._flooded(chat_id, hold)
             if backoff:

@@ -8,7 +8,10 @@ never sleeps, never calls Telegram and never reads the real clock; `outbox.py` d
 Telegram counts a call when it handles it, somewhere between our sending it and its response
 arriving. So a call counts here from the moment it is let go until `window` seconds after its
 response: however late a stalled event loop puts a request on the wire, or however slowly the
-answer comes back, Telegram's count in any second can't exceed ours.
+answer comes back, Telegram's count in any second can't exceed ours. That is also why the window
+takes no safety margin: the round trip already is one (a call let go `window` seconds after an
+earlier call's response reaches Telegram more than `window` seconds after Telegram handled the
+earlier one), while every millisecond added to it would cost the whole bot that much throughput.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-# Our clock and Telegram's never agree to the millisecond, so every interval gets a little slack
-# on our side; a call that lands a few milliseconds early costs a multi-second 429.
+# Our clock and Telegram's never agree to the millisecond, so every per-chat interval gets a little
+# slack on our side; a call that lands a few milliseconds early costs a multi-second 429.
 SAFETY_MARGIN = 0.05
 GROUP_SPAN = 60.0  # Telegram's group budget is per minute
 
@@ -95,11 +98,11 @@ class SlidingWindow:
     clump, whose slowest response holds every slot of the next window, clump after clump.
     """
 
-    def __init__(self, limit: int, window: float = 1.0, margin: float = SAFETY_MARGIN) -> None:
+    def __init__(self, limit: int, window: float = 1.0) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
-        self.window = window + margin
+        self.window = window
         self._done: deque[float] = deque()  # response times still inside the window
         self._in_flight = 0
         self._held_until = -math.inf
@@ -139,6 +142,12 @@ class SlidingWindow:
             raise RuntimeError("release without take")
         self._in_flight -= 1
         self._done.append(now)
+
+    def give_back(self) -> None:
+        """A call taken earlier was not made after all: it never counted at Telegram."""
+        if self._in_flight < 1:
+            raise RuntimeError("give_back without take")
+        self._in_flight -= 1
 
     def hold(self, now: float, seconds: float) -> None:
         """Stop everything for `seconds`."""
