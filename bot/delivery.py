@@ -31,7 +31,7 @@ from telegram import (
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 
-from bot.outbox import Outbox, Priority
+from bot.outbox import NothingToSend, Outbox, Priority
 from bot.render import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,8 @@ class LiveReply:
             self._urgent = step.urgent
             try:
                 await self._outbox.call(self._dest.chat_id, self._deliver, priority=self._urgency)
+            except NothingToSend:
+                continue  # the newest state was already on screen; look again
             except Forbidden as exc:
                 log.info("chat %s can't receive the reply: %s", self._dest.chat_id, exc)
                 self._dead = True
@@ -178,7 +180,9 @@ class LiveReply:
         """Show the newest state: called by the outbox when the call may go."""
         step = self._next_step()
         if step is None:
-            return  # rendering hid the change; the call it had queued goes unused
+            # The screen already shows the newest state: rendering hid the change, or the final
+            # text took back the Stop button this call was queued to add.
+            raise NothingToSend
         if step.new_message:
             self._current = None
         await self._show(step.target, button=step.button)

@@ -125,15 +125,22 @@ class Scheduler:
                 self._requeue(chat_id, chat)
             raise
 
-    def release(self, chat_id: int, *, hold: float | None = None) -> None:
-        """The chat's call in flight is over; `hold` is Telegram's retry_after, if it gave one."""
+    def release(self, chat_id: int, *, hold: float | None = None, made: bool = True) -> None:
+        """The chat's call in flight is over; `hold` is Telegram's retry_after, if it gave one.
+
+        `made=False`: the caller found nothing left to send, so the call never reached Telegram
+        and counts against neither the chat nor the bot-wide window.
+        """
         now = self._clock()
         chat = self._chat(chat_id)
         chat.in_flight = False
-        chat.pacer.record(now)
+        if made:
+            chat.pacer.record(now)
+            self._window.release(now)
+        else:
+            self._window.give_back()
         if hold is not None:
             chat.pacer.hold(now, hold)
-        self._window.release(now)
         self._requeue(chat_id, chat)
         self._wake()
 

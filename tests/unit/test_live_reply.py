@@ -98,3 +98,18 @@ async def test_an_empty_reply_says_so(fake: FakeTelegram, bot: telegram.Bot) -> 
     reply = live(bot, Outbox(private_interval=0.05))
     await reply.finish("")
     assert [m.text for m in fake.bot_messages(CHAT)] == ["⚠️ (empty reply)"]
+
+
+async def test_a_queued_edit_made_needless_by_the_final_text_is_not_sent(
+    fake: FakeTelegram, bot: telegram.Bot
+) -> None:
+    reply = LiveReply(bot, Outbox(private_interval=0.3), Destination(CHAT), stop_data="stop")
+    await reply.update("The whole answer.")
+    await until(lambda: bool(fake.bot_messages(CHAT)), fake)
+    # An edit adding the Stop button now waits for the chat's interval; the final text, the
+    # same words without the button, leaves it nothing to do.
+    await reply.finish("The whole answer.")
+    [message] = fake.bot_messages(CHAT)
+    assert message.history == ["The whole answer."]
+    assert not fake.calls_to("editMessageReplyMarkup")
+    assert not fake.calls_to("editMessageText")

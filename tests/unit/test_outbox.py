@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from telegram.error import BadRequest, RetryAfter, TimedOut
 
-from bot.outbox import Outbox, Priority, retry_after_seconds
+from bot.outbox import NothingToSend, Outbox, Priority, retry_after_seconds
 
 
 def fast(**options: Any) -> Outbox:
@@ -214,6 +214,23 @@ async def test_a_chat_action_right_after_a_reply_waits_out_the_spacing_instead_o
     await outbox.call(1, calls.call("reply 1"))
     assert await outbox.spare_call(2, calls.call("typing 2"))
     assert calls.order == ["reply 1", "typing 2"]
+
+
+async def test_a_call_that_finds_nothing_to_send_gives_its_place_back_uncounted() -> None:
+    now = [0.0]
+    outbox = fast(global_rate=1, window=60, margin=0.0, clock=lambda: now[0])
+    calls = Recorder()
+
+    async def already_shown() -> None:
+        raise NothingToSend
+
+    with pytest.raises(NothingToSend):
+        await outbox.call(1, already_shown)
+    now[0] = 31.0  # past the spacing between calls (30 s here), well inside the 60 s window
+    # Counted, the call would hold the bot's only place for 60 s and the chat's pacing would
+    # start from it: on this frozen clock, the next call would never go.
+    await asyncio.wait_for(outbox.call(1, calls.call("the next text")), 5)
+    assert calls.order == ["the next text"]
 
 
 async def test_timeouts_are_retried_then_given_up() -> None:
