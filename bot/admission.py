@@ -34,15 +34,31 @@ class Admission:
     async def refusal(
         self, key: ChatKey, text: str, *, user_id: int | None, telegram_message_id: int | None
     ) -> Refusal | None:
-        """Why this turn may not go on, or None when it may."""
-        if telegram_message_id is not None and await self._store.has_message(
-            key, telegram_message_id
-        ):
-            return None  # redelivered after a restart: admitted and counted the first time
+        """Why this turn may not go on, or None when it may (and then it is counted)."""
+        if await self._redelivered(key, telegram_message_id):
+            return None
         limit = self._settings.max_message_chars
         if len(text) > limit:
             return Refusal(too_long_text(len(text), limit))
-        over = await self._limits.admit(user_id)
+        return await self._over_limits(user_id, count=True)
+
+    async def early_refusal(
+        self, key: ChatKey, *, user_id: int | None, telegram_message_id: int | None
+    ) -> Refusal | None:
+        """Why a turn still to be built (a photo to download) would be refused by the user's
+        limits as they stand, or None; counts nothing, since the turn may never exist."""
+        if await self._redelivered(key, telegram_message_id):
+            return None
+        return await self._over_limits(user_id, count=False)
+
+    async def _redelivered(self, key: ChatKey, telegram_message_id: int | None) -> bool:
+        # Redelivered after a restart: admitted and counted the first time.
+        return telegram_message_id is not None and await self._store.has_message(
+            key, telegram_message_id
+        )
+
+    async def _over_limits(self, user_id: int | None, *, count: bool) -> Refusal | None:
+        over = await self._limits.admit(user_id, count=count)
         if over is None:
             return None
         log.info("user %s is over the %s limit until %.0f", user_id, over.kind, over.retry_at)

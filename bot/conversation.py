@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import __version__
-from bot.admission import Admission
+from bot.admission import Admission, Refusal
 from bot.chat_locks import ChatLocks
 from bot.config import Settings
 from bot.generation import Running, Status, generate
@@ -59,6 +59,14 @@ class UserTurn:
 # prepared once the chat's earlier turns are done, so a message sent after it cannot overtake it;
 # it may raise a BotError instead (a file that can't be read), and then nothing is stored.
 PendingTurn = Callable[[], Awaitable[UserTurn]]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who sent a pending turn, known before it is built."""
+
+    user_id: int | None
+    telegram_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +109,25 @@ class ConversationService:
         """Whether any chat has a turn running or queued."""
         return self._locks.busy_any()
 
-    async def reply(self, key: ChatKey, turn: UserTurn | PendingTurn, sink: ReplySink) -> Outcome:
+    async def reply(
+        self,
+        key: ChatKey,
+        turn: UserTurn | PendingTurn,
+        sink: ReplySink,
+        *,
+        origin: Origin | None = None,
+    ) -> Outcome:
         """Store the user's turn, stream the model's answer into `sink`, store the answer.
 
         A turn that is too long or over the user's limits is refused before anything is stored
         or sent: a ready turn on arrival (not after the turns queued before it), a pending one
-        once it is built. The sink shows why.
+        once it is built — and, given its `origin`, on arrival too if its user is already over
+        a limit, so no file is downloaded for a turn that can't go on. The sink shows why.
         """
-        if isinstance(turn, UserTurn) and (refused := await self._refused(key, turn, sink)):
+        if isinstance(turn, UserTurn):
+            if refused := await self._refused(key, turn, sink):
+                return refused
+        elif origin is not None and (refused := await self._refused_early(key, origin, sink)):
             return refused
         if isinstance(turn, UserTurn) and turn.telegram_message_id and self._locks.busy(key):
             # Telegram forgets this message before its turn comes: keep it until then.
@@ -182,11 +201,23 @@ class ConversationService:
         refusal = await self._admission.refusal(
             key, turn.text, user_id=turn.user_id, telegram_message_id=turn.telegram_message_id
         )
+        return await self._refusal_shown(refusal, turn.model, sink)
+
+    async def _refused_early(self, key: ChatKey, origin: Origin, sink: ReplySink) -> Outcome | None:
+        """The outcome of a pending turn refused before it is built, after showing why."""
+        refusal = await self._admission.early_refusal(
+            key, user_id=origin.user_id, telegram_message_id=origin.telegram_message_id
+        )
+        return await self._refusal_shown(refusal, None, sink)
+
+    async def _refusal_shown(
+        self, refusal: Refusal | None, model: str | None, sink: ReplySink
+    ) -> Outcome | None:
         if refusal is None:
             return None
         if refusal.notice is not None:
             await sink.finish("", notice=refusal.notice)
-        model = turn.model or self._settings.default_model
+        model = model or self._settings.default_model
         return Outcome("", "complete", model, refusal.notice, refused=True)
 
     def stop(self, key: ChatKey, *, telegram_message_id: int | None = None) -> bool:

@@ -109,17 +109,18 @@ class UsageLimits:
         """The time on this service's clock (unix seconds)."""
         return self._clock()
 
-    async def admit(self, user_id: int | None) -> Refusal | None:
+    async def admit(self, user_id: int | None, *, count: bool = True) -> Refusal | None:
         """None when this turn may go ahead (and it is counted), else why not and until when.
 
-        Turns without a known user (a channel writing in a group) are not limited.
+        Turns without a known user (a channel writing in a group) are not limited. With
+        `count=False` nothing is counted: a look before work that may end in no turn at all.
         """
         if user_id is None or user_id in self._exempt:
             return None
         refusal = await self._daily_refusal(user_id)
         if refusal is None:
             # Counted only here, after every other check, so refused turns never use up the rate.
-            refusal = self._rate_refusal(user_id, self._clock())
+            refusal = self._rate_refusal(user_id, self._clock(), count=count)
         if refusal is None:
             return None
         return Refusal(refusal.kind, refusal.limit, refusal.retry_at, self._told.ready(user_id))
@@ -137,7 +138,7 @@ class UsageLimits:
             return Refusal("tokens", quotas.daily_tokens, tomorrow)
         return None
 
-    def _rate_refusal(self, user_id: int, now: float) -> Refusal | None:
+    def _rate_refusal(self, user_id: int, now: float, *, count: bool) -> Refusal | None:
         limit = self._quotas.per_minute
         if not limit:
             return None
@@ -150,7 +151,8 @@ class UsageLimits:
             window.popleft()
         if len(window) >= limit:
             return Refusal("rate", limit, window[0] + RATE_WINDOW)
-        window.append(now)
+        if count:
+            window.append(now)
         return None
 
     def _forget_idle(self, now: float) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from telegram import Message, Update
 
 from bot.context import BotContext
-from bot.conversation import PendingTurn, UserTurn
+from bot.conversation import Origin, PendingTurn, UserTurn
 from bot.delivery import LiveReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
@@ -139,11 +139,16 @@ async def converse(message: Message, context: BotContext, turn: UserTurn | Pendi
     )
     answers.writing.append(sink)
     try:
-        outcome = await services.conversation.reply(key, turn, sink)
+        outcome = await services.conversation.reply(key, turn, sink, origin=_origin(message))
     finally:
         answers.writing.remove(sink)
     if outcome.text.strip() and not outcome.duplicate:
         answers.latest = frozenset(sink.message_ids)
+
+
+def _origin(message: Message) -> Origin:
+    user = message.from_user
+    return Origin(user.id if user else None, message.message_id)
 
 
 def _sender_name(message: Message) -> str | None:

@@ -25,6 +25,7 @@ RATE_REFUSAL = re.compile(
 DAILY_REFUSAL = re.compile(
     r"You can continue tomorrow at 00:00 UTC \(in (\d+ h )?\d+ min( \d+ s)?\)\."
 )
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
 ASSISTANT_TOKENS = (
     "SELECT prompt_tokens, completion_tokens, usage_estimated FROM messages"
     " WHERE role = 'assistant' ORDER BY id"
@@ -110,6 +111,21 @@ async def test_a_daily_message_quota_refuses_ask_in_a_group_until_midnight_utc(
     assert DAILY_REFUSAL.search(refusal.text), refusal.text
     assert refusal.reply_to_message_id == asking["message_id"]
     assert asked(upstream) == ["first", "mine"]
+
+
+async def test_a_photo_past_the_daily_quota_is_refused_without_being_downloaded(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(telegram, upstream, tmp_path / "db.sqlite3", daily_message_quota=1)
+    async with running_bot(settings):
+        telegram.user_sends(ALICE, "first")
+        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 1)
+        telegram.user_sends_photo(ALICE, PHOTO, 1280, 720, caption="and this?")
+        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 2)
+
+    assert texts(telegram, ALICE)[1].startswith("⚠️ You've used today's quota of 1 messages.")
+    assert telegram.calls_to("getFile") == []
+    assert asked(upstream) == ["first"]
 
 
 async def test_a_daily_token_quota_counts_the_upstreams_usage(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation import ConversationService, UserTurn
+from bot.conversation import ConversationService, Origin, UserTurn
 from bot.limits import Quotas, UsageLimits
 from bot.store import ChatKey, ChatStore
 from bot.upstream import Timeouts, UpstreamClient
@@ -93,6 +93,37 @@ async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
     assert len(upstream.chat_requests()) == 1
     assert (await store.usage(USER)).messages == 1
     assert not await store.has_message(CHAT, 2)
+
+
+async def test_a_pending_turn_of_a_user_over_the_quota_is_refused_before_it_is_built(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    built: list[int] = []
+
+    async def photo_turn() -> UserTurn:
+        built.append(2)  # where the photo would be downloaded
+        return UserTurn("[photo 1280x720]", 2, USER)
+
+    sink = RecordingSink()
+    outcome = await service.reply(CHAT, photo_turn, sink, origin=Origin(USER, 2))
+
+    assert (outcome.refused, built, sink.calls) == (True, [], ["finish"])
+    assert (sink.notice or "").startswith("You've used today's quota of 1 messages.")
+    assert len(upstream.chat_requests()) == 1
+    assert not await store.has_message(CHAT, 2)
+
+
+async def test_a_pending_turn_within_the_limits_is_built_and_answered(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    async def photo_turn() -> UserTurn:
+        return UserTurn("[photo 1280x720]", 1, USER)
+
+    outcome = await service.reply(CHAT, photo_turn, RecordingSink(), origin=Origin(USER, 1))
+
+    assert (outcome.refused, outcome.status) == (False, "complete")
+    assert len(upstream.chat_requests()) == 1
 
 
 async def test_a_user_told_a_moment_ago_is_refused_in_silence(

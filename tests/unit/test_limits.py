@@ -113,6 +113,17 @@ async def test_refused_turns_do_not_use_up_the_rate(store: ChatStore, clock: Fak
     assert await service.admit(ALICE) is None
 
 
+async def test_a_look_without_counting_refuses_as_admit_would_but_uses_up_nothing(
+    store: ChatStore, clock: FakeClock
+) -> None:
+    service = limits(store, clock, per_minute=1)
+    for _ in range(3):
+        assert await service.admit(ALICE, count=False) is None
+    assert await service.admit(ALICE) is None  # the only turn the minute allows
+
+    assert await service.admit(ALICE, count=False) == Refusal("rate", 1, clock.now + 60)
+
+
 async def test_the_daily_message_quota_counts_stored_messages_until_utc_midnight(
     store: ChatStore, clock: FakeClock
 ) -> None:
