@@ -35,7 +35,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PENDING = "answering_pending"  # bot_data key of the task answering earlier runs' messages
 
 # How many updates PTB handles at once; per-chat order is kept by ConversationService's locks.
-CONCURRENT_UPDATES = 512
+# A handler holds its place until its reply is delivered, so this is set well above the replies
+# the upstream is asked for at once (UPSTREAM_CONCURRENCY, at most half of this): with every
+# reply slot taken, a command or a Stop press is still handled at once, not queued behind them.
+CONCURRENT_UPDATES = 4096
 
 
 def build_application(settings: Settings) -> BotApplication:

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
+UPSTREAM_CONCURRENCY = 512  # replies streamed at once by default (see upstream.py)
 
 IdSet = Annotated[frozenset[int], NoDecode]
 Patterns = Annotated[tuple[str, ...], NoDecode]
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     upstream_idle_timeout: float = Field(default=30.0, gt=0)
     upstream_retries: int = Field(default=2, ge=0, le=10)
     upstream_retry_backoff: float = Field(default=0.5, ge=0)
+    # Replies asked of the upstream at once; the rest wait (with "typing…") before their
+    # first-token clock starts. At most half of app.CONCURRENT_UPDATES, so commands never queue.
+    upstream_concurrency: int = Field(default=UPSTREAM_CONCURRENCY, ge=1, le=2048)
 
     # History sent upstream: newest turns first, until this many characters.
     history_char_budget: int = Field(default=12_000, ge=500)

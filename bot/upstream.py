@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import httpx
 
 from bot import sse
-from bot.config import Settings
+from bot.config import UPSTREAM_CONCURRENCY, Settings
 from bot.errors import (
     TimeoutPhase,
     UpstreamError,
@@ -88,11 +88,13 @@ class Timeouts:
     idle: float = 30
 
 
-# One connection per reply the bot can stream at once (app.CONCURRENT_UPDATES), all kept alive.
-# httpx's default of 100 made a burst of chats queue inside httpcore's pool, which rescans every
-# queued request against every connection each time one frees (seconds of stalled event loop
-# under 1,000 chats), and closing all but 20 made every later reply open a new connection.
-CONNECTIONS = 512
+# Replies are asked for at most `streams` (UPSTREAM_CONCURRENCY) at once; more wait their turn in
+# the client, before their first-token clock starts. Bounding them here and not in httpcore's pool
+# matters: a request queued in the pool is rescanned against every connection each time one frees
+# (seconds of stalled event loop under 1,000 chats), and its wait would count as the upstream's.
+# One connection per reply, all kept alive (closing all but httpx's default 20 made every later
+# reply open a new one), and these few more so a model list or /about never waits behind replies.
+SPARE_CONNECTIONS = 16
 
 
 class UpstreamClient:
@@ -107,19 +109,24 @@ class UpstreamClient:
         retries: int = 2,
         retry_backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
+        streams: int = UPSTREAM_CONCURRENCY,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeouts = timeouts
         self.retries = retries
         self.retry_backoff = retry_backoff
         self._api_key = api_key
+        self._replies = asyncio.Semaphore(streams)  # see the comment above SPARE_CONNECTIONS
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # No httpx read or pool timeout: the first-token and idle clocks below govern both.
         timeout = httpx.Timeout(None, connect=timeouts.connect, write=timeouts.connect)
         self._client = httpx.AsyncClient(
             headers=headers,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
+            limits=httpx.Limits(
+                max_connections=streams + SPARE_CONNECTIONS,
+                max_keepalive_connections=streams + SPARE_CONNECTIONS,
+            ),
             transport=transport,
             follow_redirects=True,
         )
@@ -136,6 +143,7 @@ class UpstreamClient:
             ),
             retries=settings.upstream_retries,
             retry_backoff=settings.upstream_retry_backoff,
+            streams=settings.upstream_concurrency,
         )
 
     async def aclose(self) -> None:
@@ -171,7 +179,8 @@ class UpstreamClient:
 
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
-        response = await self._fetch("POST", self.chat_url, _chat_body(request, stream=False))
+        async with self._replies:
+            response = await self._fetch("POST", self.chat_url, _chat_body(request, stream=False))
         return sse.parse_completion(_json_of(response))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
@@ -183,14 +192,15 @@ class UpstreamClient:
         if request.voice is not None:
             raise ValueError("voice replies are not streamed; use complete_chat")
         body = _chat_body(request, stream=True)
-        deltas = await self._retrying(lambda: self._started_stream(body))
-        async with contextlib.aclosing(deltas):
-            try:
-                async for delta in deltas:
-                    yield delta
-            except UpstreamError as exc:
-                self._scrub(exc)
-                raise
+        async with self._replies:
+            deltas = await self._retrying(lambda: self._started_stream(body))
+            async with contextlib.aclosing(deltas):
+                try:
+                    async for delta in deltas:
+                        yield delta
+                except UpstreamError as exc:
+                    self._scrub(exc)
+                    raise
 
     async def _started_stream(self, body: dict[str, Any]) -> _Deltas:
         """A stream whose first delta has arrived: from here on, nothing is retried."""

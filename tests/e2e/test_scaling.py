@@ -2,10 +2,12 @@
 
 The fake Telegram enforces that limit (and the per-chat ones) exactly; the bot is configured for
 it, so every reply must complete without a single 429 while the chats compete for the window.
+Replies beyond UPSTREAM_CONCURRENCY wait their turn without holding up anything else.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,13 +15,17 @@ import pytest
 
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram, FloodLimits
-from tests.fakes.upstream import FakeUpstream, ReplyScript
+from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 RATE = 5
 PRIVATE_CHATS = [2001 + i for i in range(8)]
 GROUPS = [-1002001, -1002002]
 REPLY = " ".join(f"word{i}" for i in range(30))
 CHUNK = 8  # characters per streamed chunk
+
+
+def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    return [m.text or "" for m in telegram.bot_messages(chat_id)]
 
 
 @pytest.fixture
@@ -54,3 +60,35 @@ async def test_ten_chats_share_five_calls_a_second_and_every_reply_completes_wit
     # the time they could go, not the first chunk they were queued with.
     firsts = sorted((telegram.bot_messages(chat)[0] for chat in chats), key=lambda m: m.sent_at)
     assert all(len(m.history[0]) > CHUNK for m in firsts[RATE:])
+
+
+async def test_a_reply_past_the_upstream_concurrency_waits_its_turn_while_commands_still_work(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    first, waiting, other = PRIVATE_CHATS[:3]
+    upstream.script(ReplyScript(REPLY, chunk_size=CHUNK, fault=Fault.STALL_MID_STREAM))
+    settings = make_settings(
+        telegram,
+        upstream,
+        tmp_path / "bot.sqlite3",
+        global_rate_limit=RATE,
+        upstream_concurrency=1,
+        upstream_first_token_timeout=0.5,
+        upstream_idle_timeout=30,
+    )
+    async with running_bot(settings):
+        telegram.user_sends(first, "a reply that stalls")
+        await telegram.wait_until(lambda: bool(telegram.bot_messages(first)))
+        telegram.user_sends(waiting, "my turn next")
+        telegram.user_sends(other, "/help")
+        await telegram.wait_until(lambda: bool(telegram.bot_messages(other)))
+        await asyncio.sleep(1.0)  # twice the first-token timeout: waiting must not count
+        assert len(upstream.chat_requests()) == 1  # the one reply slot is still taken
+        telegram.user_sends(first, "/stop")
+        await telegram.wait_until(lambda: texts(telegram, waiting) == ["You said: my turn next"])
+
+    assert texts(telegram, first)[0].endswith("⚠️ Stopped.")
+    assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == [
+        "a reply that stalls",
+        "my turn next",
+    ]

@@ -386,6 +386,30 @@ async def test_slow_response_headers_count_against_the_first_token_timeout(
     assert caught.value.phase == "first_token"
 
 
+async def test_replies_past_the_stream_limit_wait_their_turn_without_timing_out(
+    make_client: MakeClient,
+) -> None:
+    events: list[str] = []
+
+    class Logged(Trickle):
+        async def aclose(self) -> None:
+            events.append("closed")
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        events.append("opened")
+        parts = (sse(chunk("a")), 0.1, sse(chunk("b")), 0.1, sse(chunk("c")), 0.1)
+        stream = Logged((*parts, sse(chunk(finish="stop"), "[DONE]")))
+        return httpx.Response(200, headers={"Content-Type": "text/event-stream"}, stream=stream)
+
+    # One reply at a time; the second waits about 0.3 s for it, longer than its first token may
+    # take: the wait for a turn is not the upstream being slow.
+    client = make_client(handle, streams=1, timeouts=Timeouts(first_token=0.2, idle=5))
+    first, second = await asyncio.gather(collect(client), collect(client))
+
+    assert first == second == [Delta("a"), Delta("b"), Delta("c"), Delta("", "stop")]
+    assert events == ["opened", "closed", "opened", "closed"]
+
+
 async def test_a_pause_after_text_longer_than_idle_raises_idle_timeout(
     make_client: MakeClient,
 ) -> None:
