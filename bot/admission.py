@@ -47,8 +47,8 @@ class Admission:
     ) -> Refusal | None:
         """Why a turn still to be built (a photo to download) would be refused by the user's
         limits as they stand, or None; counts nothing, since the turn may never exist."""
-        if await self._redelivered(key, telegram_message_id):
-            return None
+        if not self._limits.limits(user_id) or await self._redelivered(key, telegram_message_id):
+            return None  # with no limits (the default), no look in the database either
         return await self._over_limits(user_id, count=False)
 
     async def _redelivered(self, key: ChatKey, telegram_message_id: int | None) -> bool:

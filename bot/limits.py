@@ -109,13 +109,19 @@ class UsageLimits:
         """The time on this service's clock (unix seconds)."""
         return self._clock()
 
+    def limits(self, user_id: int | None) -> bool:
+        """Whether any limit applies to this user's turns at all."""
+        quotas = self._quotas
+        limited = quotas.per_minute or quotas.daily_messages or quotas.daily_tokens
+        return bool(limited) and user_id is not None and user_id not in self._exempt
+
     async def admit(self, user_id: int | None, *, count: bool = True) -> Refusal | None:
         """None when this turn may go ahead (and it is counted), else why not and until when.
 
         Turns without a known user (a channel writing in a group) are not limited. With
         `count=False` nothing is counted: a look before work that may end in no turn at all.
         """
-        if user_id is None or user_id in self._exempt:
+        if user_id is None or not self.limits(user_id):
             return None
         refusal = await self._daily_refusal(user_id)
         if refusal is None:
