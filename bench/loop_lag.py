@@ -26,7 +26,7 @@ from pathlib import Path
 import bot.__main__ as bot_entry
 from bot.app import build_application
 from bot.config import Settings
-from bot.context import BotApplication
+from bot.handlers.context import BotApplication
 
 INTERVAL = 0.01
 OUTPUT_ENV = "BENCH_LOOP_LAG_FILE"

@@ -1,4 +1,4 @@
-"""Micro-benchmark of bot.render: time to render and split a 4 KB and a 40 KB reply.
+"""Micro-benchmark of bot.render.convert: time to render and split a 4 KB and a 40 KB reply.
 
 Run as `python -m bench.render_bench [--runs N]`. The replies are cut from the test corpus of
 model answers (code blocks, tables, nested lists, math, links, quotes, right-to-left text and
@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bot.render import split_markdown, utf16_len
+from bot.render.convert import split_markdown, utf16_len
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "unit" / "corpus"
 SIZES = (4 * 1024, 40 * 1024)

@@ -50,7 +50,7 @@ from bench.measure import (
     read_rss,
 )
 from bot.config import Settings
-from bot.render import split_markdown
+from bot.render.convert import split_markdown
 from tests.fakes.telegram import FakeTelegram, FloodLimits, SentMessage
 from tests.fakes.upstream import FakeUpstream, JsonDict, ReplyScript
 

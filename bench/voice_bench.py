@@ -2,7 +2,7 @@
 
 Run as `python -m bench.voice_bench [--replies N] [--seconds S] [--runs R]`. A 30-second WAV
 reply (the fake upstream's 24 kHz mono tone, the shape the seed's audio model sends) is turned
-into an OGG/Opus voice note with `bot.audio.wav_to_voice`, exactly as a spoken reply is:
+into an OGG/Opus voice note with `bot.media.audio.wav_to_voice`, exactly as a spoken reply is:
 
 - the time to convert one reply (median and worst of R runs, one at a time), and
 - the event-loop lag (how late a 10 ms sleep wakes, `bench.loop_lag.LoopLagSampler`) while N
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bench.loop_lag import LoopLagSampler
 from bench.measure import Figure, Target, percentile
-from bot import audio
+from bot.media import audio
 from tests.fakes.upstream import make_wav
 
 LAG_TARGET_MS = 50.0

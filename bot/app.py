@@ -14,20 +14,20 @@ from typing import cast
 
 from telegram.ext import ApplicationBuilder, ContextTypes
 
-from bot.access import AccessPolicy
-from bot.admins import Admins
-from bot.albums import AlbumCollector
 from bot.config import Settings
-from bot.context import BotApplication, BotContext, Services
-from bot.conversation import ConversationService
+from bot.conversation.limits import UsageLimits
+from bot.conversation.service import ConversationService
+from bot.delivery.outbox import Outbox
 from bot.handlers import register
+from bot.handlers.access_policy import AccessPolicy
+from bot.handlers.admins import Admins
 from bot.handlers.commands import publish_commands
+from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.pending import answer_pending
-from bot.limits import UsageLimits
-from bot.models import ModelCatalog
-from bot.outbox import Outbox
+from bot.media.albums import AlbumCollector
 from bot.store import ChatStore
-from bot.upstream import UpstreamClient
+from bot.upstream.catalog import ModelCatalog
+from bot.upstream.client import UpstreamClient
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from telegram import Bot, WebhookInfo
 from telegram.error import TelegramError
 
-from bot import audio
 from bot.config import Settings
 from bot.errors import AudioError, UpstreamError
+from bot.media import audio
 from bot.store import ChatStore
-from bot.upstream import UpstreamClient
+from bot.upstream.client import UpstreamClient
 from bot.webhook import OFFICIAL_API, describe_webhook, webhook_problems
 
 CHECK_TIMEOUT = 15.0

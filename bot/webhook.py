@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 
 from bot.config import Settings
-from bot.context import BotApplication
+from bot.handlers.context import BotApplication
 
 log = logging.getLogger(__name__)
 

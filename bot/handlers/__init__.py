@@ -15,7 +15,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import BotApplication, BotContext
 from bot.handlers import (
     access,
     bad_input,
@@ -25,13 +24,14 @@ from bot.handlers import (
     groups,
     media,
     models,
-    settings,
+    preferences,
     stats,
     stop,
     voice,
 )
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
+from bot.handlers.context import BotApplication, BotContext
 from bot.handlers.keyboards import answer_button
 
 
@@ -65,14 +65,14 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("stats", stats.on_stats))
     application.add_handler(CommandHandler("ask", chat.on_ask))
     application.add_handler(CommandHandler("model", models.on_model))
-    application.add_handler(CommandHandler("settings", settings.on_settings))
-    application.add_handler(CommandHandler("system", settings.on_system))
+    application.add_handler(CommandHandler("settings", preferences.on_settings))
+    application.add_handler(CommandHandler("system", preferences.on_system))
     application.add_handler(CommandHandler("voice", voice.on_voice_command))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
     application.add_handler(
-        CallbackQueryHandler(settings.on_settings_button, pattern=settings.BUTTON_PATTERN)
+        CallbackQueryHandler(preferences.on_settings_button, pattern=preferences.BUTTON_PATTERN)
     )
     application.add_handler(
         CallbackQueryHandler(voice.on_voice_button, pattern=voice.BUTTON_PATTERN)

@@ -15,10 +15,10 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.access import refusal_text
-from bot.context import BotContext
+from bot.handlers.access_policy import refusal_text
 from bot.handlers.addressing import speaks_to_bot
 from bot.handlers.common import answer
+from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

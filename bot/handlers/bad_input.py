@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.context import BotContext
+from bot.conversation.limits import Throttle
 from bot.handlers.addressing import speaks_to_bot
 from bot.handlers.common import answer
-from bot.limits import Throttle
+from bot.handlers.context import BotContext
 
 # What the bot reads, as the answers name it; extend it when a kind becomes supported.
 SUPPORTED_CONTENT: tuple[str, ...] = (

@@ -17,14 +17,14 @@ from typing import Any
 
 from telegram import Message, Update
 
-from bot.context import BotContext
-from bot.conversation import Origin, PendingTurn, UserTurn
-from bot.delivery import LiveReply
+from bot.conversation.service import Origin, PendingTurn, UserTurn
+from bot.delivery.live_reply import LiveReply
+from bot.delivery.voice_reply import VoiceReply
 from bot.handlers.addressing import prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
+from bot.handlers.context import BotContext
 from bot.handlers.stop import stop_data
 from bot.store import ChatKey
-from bot.voice_reply import VoiceReply
 
 ASK_USAGE = "Usage: /ask <question>"
 # chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:

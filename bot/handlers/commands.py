@@ -14,10 +14,10 @@ from telegram import (
 from telegram.constants import ChatType
 
 from bot import __version__
-from bot.context import BotContext
 from bot.errors import UpstreamError
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
+from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.context import BotContext
-from bot.delivery import Destination
+from bot.delivery.live_reply import Destination
+from bot.handlers.context import BotContext
 from bot.store import ChatKey
 
 GENERAL_TOPIC_ID = 1

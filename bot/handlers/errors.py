@@ -7,9 +7,9 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.context import BotContext
 from bot.errors import BotError
 from bot.handlers.common import answer
+from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

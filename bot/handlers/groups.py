@@ -13,7 +13,7 @@ import logging
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
 
-from bot.context import BotContext
+from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

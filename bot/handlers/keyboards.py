@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.context import BotContext
 from bot.handlers.common import destination
+from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
 

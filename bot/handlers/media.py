@@ -21,15 +21,15 @@ from telegram import Document, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot import attachments
-from bot.attachments import DocumentKind
-from bot.context import BotContext
-from bot.conversation import PendingTurn, UserTurn
+from bot.conversation.service import PendingTurn, UserTurn
 from bot.errors import AttachmentRefused
 from bot.handlers.addressing import caption_question, is_addressed
 from bot.handlers.chat import converse, quoted, user_turn
 from bot.handlers.common import answer, chat_key
-from bot.models import is_vision_model
+from bot.handlers.context import BotContext
+from bot.media import attachments
+from bot.media.attachments import DocumentKind
+from bot.upstream.catalog import is_vision_model
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.chat_settings import RESET_WORDS
-from bot.context import BotContext
+from bot.conversation.preferences import RESET_WORDS
 from bot.errors import UpstreamError
 from bot.handlers.common import answer, chat_key
+from bot.handlers.context import BotContext
 from bot.handlers.keyboards import (
     CURRENT_MARK,
     EXPIRED,
@@ -32,7 +32,7 @@ from bot.handlers.keyboards import (
     handle_press,
     send_view,
 )
-from bot.models import ChatModel, close_matches, lookup
+from bot.upstream.catalog import ChatModel, close_matches, lookup
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import logging
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.context import BotApplication, Services
-from bot.conversation import UserTurn
-from bot.delivery import Destination, LiveReply
+from bot.conversation.service import UserTurn
+from bot.delivery.live_reply import Destination, LiveReply
+from bot.handlers.context import BotApplication, Services
 from bot.handlers.stop import stop_data
 from bot.store import ChatKey, Received
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.context import BotContext
+from bot.conversation.limits import Quotas, day_start, month_start
 from bot.handlers.common import answer
-from bot.limits import Quotas, day_start, month_start
+from bot.handlers.context import BotContext
 from bot.store import UsageTotals
 
 TOP_USERS = 10

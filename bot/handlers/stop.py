@@ -12,8 +12,8 @@ import re
 
 from telegram import CallbackQuery, Message, Update
 
-from bot.context import BotContext
 from bot.handlers.common import chat_key
+from bot.handlers.context import BotContext
 from bot.handlers.keyboards import answer_button
 
 BUTTON_PATTERN = r"^stop:"

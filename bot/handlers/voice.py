@@ -2,8 +2,9 @@
 
 Owns the voice keyboard and its presses, `/voice <name>`, and turning an incoming voice note or
 audio file into the user's turn: the size and duration caps (checked before downloading),
-`getFile` and the download from the Bot API's file URL, the conversion to WAV (`bot.audio`, off
-the event loop), the `input_audio` part, the audio model for chats whose model is text-only, and
+`getFile` and the download from the Bot API's file URL, the conversion to WAV
+(`bot.media.audio`, off the event loop), the `input_audio` part, the audio model for chats
+whose model is text-only, and
 the text the history keeps ("[voice note, 7 s]"; old audio is never sent again). Which group
 messages count as addressed is handlers/addressing.py's business, who may change the voice
 bot/admins.py's, the reply itself handlers/chat.py's and conversation.py's.
@@ -35,18 +36,18 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import audio
-from bot.chat_settings import SETTINGS, VOICES, SettingError, parse
 from bot.config import Settings
-from bot.context import BotContext
-from bot.conversation import UserTurn
+from bot.conversation.preferences import SETTINGS, VOICES, SettingError, parse
+from bot.conversation.service import UserTurn
 from bot.errors import AttachmentRefused, AudioError
 from bot.handlers.addressing import prompt_of
 from bot.handlers.chat import converse, quoted, user_turn
 from bot.handlers.common import answer, chat_key
+from bot.handlers.context import BotContext
 from bot.handlers.keyboards import CURRENT_MARK, EXPIRED, Pressed, View, handle_press, send_view
-from bot.models import is_audio_model
+from bot.media import audio
 from bot.store import ChatSettings
+from bot.upstream.catalog import is_audio_model
 
 log = logging.getLogger(__name__)
 

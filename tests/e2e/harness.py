@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.context import BotApplication
+from bot.handlers.context import BotApplication
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
 

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.access import AccessPolicy, refusal_text
-from bot.context import BotApplication, Services
+from bot.handlers.access_policy import AccessPolicy, refusal_text
+from bot.handlers.context import BotApplication, Services
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream

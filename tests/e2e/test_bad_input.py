@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.handlers.bad_input import EDIT_NOTICE
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram_events import OTHER_KINDS
+from tests.fakes.telegram.events import OTHER_KINDS
 from tests.fakes.upstream import FakeUpstream
 
 GROUP = -800

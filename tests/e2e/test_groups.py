@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.delivery.pacing import SAFETY_MARGIN
 from bot.handlers.commands import GROUP_COMMANDS, group_help
 from bot.handlers.groups import usage_note
-from bot.pacing import SAFETY_MARGIN
 from bot.store import ChatKey, ChatStore
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram, FloodLimits

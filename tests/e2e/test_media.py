@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.attachments import SUPPORTED
 from bot.config import Settings
 from bot.handlers.media import AS_PHOTO
+from bot.media.attachments import SUPPORTED
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 from bot.config import Settings
-from bot.pacing import SAFETY_MARGIN
+from bot.delivery.pacing import SAFETY_MARGIN
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation import EMPTY_REPLY_NOTICE
-from bot.render import render, utf16_len
+from bot.conversation.service import EMPTY_REPLY_NOTICE
+from bot.render.convert import render, utf16_len
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
@@ -99,7 +99,7 @@ async def test_a_formatted_message_refused_by_telegram_is_resent_as_plain_text(
         error_code=400,
         description="Bad Request: can't parse entities: unsupported start tag at byte offset 0",
     )
-    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.live_reply"):
         async with running_bot(settings):
             telegram.user_sends(7, "hi")
             await telegram.wait_until(lambda: shown(telegram, 7) == "Hello world")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.access import REFUSAL_INTERVAL, AccessPolicy, refusal_text
+from bot.handlers.access_policy import REFUSAL_INTERVAL, AccessPolicy, refusal_text
 
 
 class Clock:

@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram import Chat, Message, MessageEntity, TextQuote, User
 
+from bot.conversation.request import build_messages, openai_name
 from bot.handlers.addressing import (
     Quote,
     asks_in_caption,
@@ -20,7 +21,6 @@ from bot.handlers.addressing import (
     replies_to_bot,
     with_quote,
 )
-from bot.request import build_messages, openai_name
 from bot.store import Turn
 
 BOT_ID = 123456

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.albums import ALBUM_LIMIT, AlbumCollector
+from bot.media.albums import ALBUM_LIMIT, AlbumCollector
 
 
 async def test_items_arriving_within_the_quiet_time_form_one_album_collected_by_the_first() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.attachments import (
+from bot.media.attachments import (
     DocumentKind,
     decode_text,
     document_kind,

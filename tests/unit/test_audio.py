@@ -1,4 +1,4 @@
-"""bot.audio with the real ffmpeg: what comes out is checked by ffprobe and the wave module."""
+"""bot.media.audio with the real ffmpeg: the output is checked by ffprobe and the wave module."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import audio
 from bot.errors import AudioUndecodable, FfmpegMissing
+from bot.media import audio
 from tests.fakes.upstream import make_wav
 
 PROBE = ("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams")

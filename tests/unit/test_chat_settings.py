@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat_settings import (
+from bot.conversation.preferences import (
     SETTINGS,
     SYSTEM_PROMPT_LIMIT,
     SettingError,

@@ -9,11 +9,16 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation import EMPTY_REPLY_NOTICE, NO_AUDIO_NOTICE, ConversationService, UserTurn
+from bot.conversation.generation import STOPPED_NOTICE
+from bot.conversation.service import (
+    EMPTY_REPLY_NOTICE,
+    NO_AUDIO_NOTICE,
+    ConversationService,
+    UserTurn,
+)
 from bot.errors import AttachmentRefused
-from bot.generation import STOPPED_NOTICE
 from bot.store import ChatKey, ChatStore
-from bot.upstream import AudioReply, Timeouts, UpstreamClient
+from bot.upstream.client import AudioReply, Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 CHAT = ChatKey(42)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation import ConversationService, Origin, UserTurn
-from bot.limits import Quotas, UsageLimits
+from bot.conversation.limits import Quotas, UsageLimits
+from bot.conversation.service import ConversationService, Origin, UserTurn
 from bot.store import ChatKey, ChatStore
-from bot.upstream import Timeouts, UpstreamClient
+from bot.upstream.client import Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream
 
 CHAT = ChatKey(42)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.limits import (
+from bot.conversation.limits import (
     Quotas,
     Refusal,
     Throttle,
@@ -26,8 +26,8 @@ from bot.limits import (
     too_long_text,
     when,
 )
-from bot.sse import Usage
 from bot.store import _TOP_USERS, _TOP_USERS_ORDER, ChatKey, ChatStore, UsageTotals
+from bot.upstream.sse import Usage
 
 ALICE, BOB, CAROL, ADMIN = 101, 202, 303, 909
 CHAT = ChatKey(-500)

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import telegram
 
-from bot.delivery import Destination, LiveReply
-from bot.outbox import Outbox
+from bot.delivery.live_reply import Destination, LiveReply
+from bot.delivery.outbox import Outbox
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 
 CHAT = 42

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.errors import UpstreamError
-from bot.models import (
+from bot.upstream.catalog import (
     CACHE_SECONDS,
     ChatModel,
     ModelCatalog,
@@ -22,7 +22,7 @@ from bot.models import (
     is_chat_model,
     lookup,
 )
-from bot.upstream import ModelInfo, UpstreamClient
+from bot.upstream.client import ModelInfo, UpstreamClient
 from tests.fakes.upstream import FakeUpstream
 
 SEED_CHAT_MODELS = (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from telegram.error import BadRequest, RetryAfter, TimedOut
 
-from bot.outbox import NothingToSend, Outbox, Priority, retry_after_seconds
+from bot.delivery.outbox import NothingToSend, Outbox, Priority, retry_after_seconds
 
 
 def fast(**options: Any) -> Outbox:

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pacing import SAFETY_MARGIN, ChatPacer, SlidingWindow, pacer_for
-from tests.fakes.telegram_flood import FloodLimiter, FloodLimits
+from bot.delivery.pacing import SAFETY_MARGIN, ChatPacer, SlidingWindow, pacer_for
+from tests.fakes.telegram.flood import FloodLimiter, FloodLimits
 
 
 def private_pacer() -> ChatPacer:

@@ -1,4 +1,4 @@
-"""bot.render: markdown -> Telegram text + entities, and splitting at 4096 UTF-16 units."""
+"""bot.render.convert: markdown -> Telegram text + entities, and splitting at 4096 UTF-16 units."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from telegram import MessageEntity
 from telegramify_markdown.converter import STANDARD_OPTIONS
 
-from bot.render import (
+from bot.render.convert import (
     TELEGRAM_TEXT_LIMIT,
     Piece,
     Rendered,
@@ -22,7 +22,7 @@ from bot.render import (
     split_markdown,
     utf16_len,
 )
-from tests.fakes.telegram_rules import check_message_text
+from tests.fakes.telegram.rules import check_message_text
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.md"))
 LONG_ANSWER = Path(__file__).parent / "corpus" / "long_deployment_guide.md"

@@ -1,4 +1,4 @@
-"""Properties of bot.render over random markdown and unicode (hypothesis).
+"""Properties of bot.render.convert over random markdown and unicode (hypothesis).
 
 The markdown comes from a small grammar (paragraphs, emphasis, code spans, fences with and
 without a language, in lists and quotes, lists, quotes, links, images, tables, raw HTML, LaTeX,
@@ -24,7 +24,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import Piece, render, split_markdown
+from bot.render.convert import Piece, render, split_markdown
 from tests.unit.test_render import UNLIMITED, assert_in_order, assert_sendable
 
 UNICODE_WORDS = (

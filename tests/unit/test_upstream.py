@@ -21,8 +21,7 @@ from bot.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from bot.sse import ServerSentEvent, SSEDecoder
-from bot.upstream import (
+from bot.upstream.client import (
     AudioReply,
     ChatRequest,
     Completion,
@@ -33,6 +32,7 @@ from bot.upstream import (
     UpstreamClient,
     Usage,
 )
+from bot.upstream.sse import ServerSentEvent, SSEDecoder
 
 BASE = "http://upstream.test"
 HELLO = ChatRequest("gpt-4o-mini", ({"role": "user", "content": "Hello"},))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from bot.models import is_vision_model
+from bot.upstream.catalog import is_vision_model
 
 DEFAULT_PATTERNS = Settings.model_fields["vision_models"].default
 

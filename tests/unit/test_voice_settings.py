@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat_settings import VOICES
 from bot.config import ConfigError, Settings, load_settings
+from bot.conversation.preferences import VOICES
 
 
 def settings(**values: object) -> Settings:

@@ -1,0 +1,13 @@
+"""The use case: one turn of a chat, from the user's message to the stored reply.
+
+Knows nothing of Telegram: it writes into the reply-sink protocols (`sinks.py`) that `delivery/`
+implements. Import from the modules:
+  service.py      ConversationService: the order of a turn
+  locks.py        one turn at a time per chat
+  admission.py    refusing a turn that is too long or over its user's limits
+  limits.py       per-user rate limits and quotas
+  request.py      the upstream request: history window as OpenAI messages
+  generation.py   streaming one reply until it ends, fails or is stopped
+  sinks.py        where a reply goes (protocols)
+  preferences.py  what a chat may change with /settings, /system and /voice
+"""

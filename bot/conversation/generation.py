@@ -1,0 +1,113 @@
+"""Producing one reply: streaming it (or, when spoken, asking for it whole) until it ends.
+
+A reply ends when the upstream finishes or fails, when the user stops it (/stop, the Stop
+button), or when the bot shuts down; it keeps whatever text, usage and audio arrived by then.
+Upstream errors become the user's notice; they never escape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.conversation.sinks import ReplySink
+from bot.errors import UpstreamError
+from bot.store import ChatKey
+from bot.upstream.client import AudioReply, ChatRequest, UpstreamClient, Usage
+
+log = logging.getLogger(__name__)
+
+Status = Literal["complete", "interrupted", "stopped"]
+
+STOPPED_NOTICE = "Stopped."
+RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """The turn a chat is generating: whose message it answers, and the switch that ends it."""
+
+    telegram_message_id: int | None
+    user_id: int | None
+    stop: asyncio.Event
+    shutdown: asyncio.Event
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """What a reply came to: its text (and audio, when spoken), and how it ended."""
+
+    text: str
+    status: Status
+    notice: str | None
+    usage: Usage | None  # None: the upstream reported none
+    audio: AudioReply | None
+
+
+@dataclass(slots=True)
+class _Progress:
+    text: str = ""
+    usage: Usage | None = None
+    audio: AudioReply | None = None
+
+
+async def generate(
+    upstream: UpstreamClient, key: ChatKey, request: ChatRequest, sink: ReplySink, running: Running
+) -> Generated:
+    """Stream the answer until it ends, fails or `running` is stopped; never raises upstream
+    errors. A request with a voice is asked for whole, since audio is not streamed."""
+    progress = _Progress()
+    work = (
+        _stream(upstream, request, sink, progress)
+        if request.voice is None
+        else _complete(upstream, request, progress)
+    )
+    streaming = asyncio.create_task(work)
+    stopping = asyncio.create_task(running.stop.wait())
+    shutting_down = asyncio.create_task(running.shutdown.wait())
+    try:
+        await asyncio.wait(
+            {streaming, stopping, shutting_down}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopping.cancel()
+        shutting_down.cancel()
+        if not streaming.done():
+            streaming.cancel()
+        await asyncio.wait({streaming})  # let it wind down; its outcome is read below
+
+    def ended(status: Status, notice: str | None) -> Generated:
+        return Generated(progress.text, status, notice, progress.usage, progress.audio)
+
+    if streaming.cancelled():
+        if running.stop.is_set():
+            return ended("stopped", STOPPED_NOTICE)
+        return ended("interrupted", RESTART_NOTICE)
+    error = streaming.exception()
+    if error is None:
+        return ended("complete", None)
+    if isinstance(error, UpstreamError):
+        log.warning("chat %s: %s", key, error)
+        return ended("interrupted", error.user_message)
+    raise error
+
+
+async def _stream(
+    upstream: UpstreamClient, request: ChatRequest, sink: ReplySink, progress: _Progress
+) -> None:
+    async for delta in upstream.stream_chat(request):
+        if delta.usage is not None:
+            progress.usage = delta.usage
+        if delta.text:
+            progress.text += delta.text
+            await sink.update(progress.text)
+
+
+async def _complete(upstream: UpstreamClient, request: ChatRequest, progress: _Progress) -> None:
+    """Ask for the whole reply at once (audio is never streamed) and keep what came back."""
+    completion = await upstream.complete_chat(request)
+    progress.text = completion.text
+    progress.usage = completion.usage
+    progress.audio = completion.audio

@@ -1,0 +1,79 @@
+"""The upstream request for one turn: the OpenAI `messages` list and the chat's sampling.
+
+Pure: given the chat's settings and its recent turns (the store's history window), it says what
+is sent upstream — the system prompt, the turns with group senders as OpenAI `name`s, this turn's
+attachments as content parts, and the voice when the reply is spoken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from bot.config import Settings
+from bot.store import ChatSettings, Turn
+from bot.upstream.client import ChatRequest, SamplingParams
+
+NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
+
+
+def build_request(
+    settings: Settings,
+    chat: ChatSettings,
+    model: str,
+    turns: list[Turn],
+    parts: tuple[Mapping[str, Any], ...] = (),
+    voice: str | None = None,
+) -> ChatRequest:
+    """The request answering the newest of `turns`, with the chat's own prompt and sampling."""
+    system = chat.system_prompt or settings.system_prompt
+    return ChatRequest(
+        model=model,
+        messages=tuple(build_messages(system, turns, parts)),
+        params=SamplingParams(
+            temperature=chat.temperature,
+            top_p=chat.top_p,
+            presence_penalty=chat.presence_penalty,
+            frequency_penalty=chat.frequency_penalty,
+        ),
+        voice=voice,
+    )
+
+
+def build_messages(
+    system: str, turns: list[Turn], parts: tuple[Mapping[str, Any], ...] = ()
+) -> list[Mapping[str, Any]]:
+    """The OpenAI `messages` list: the system prompt, then the turns, oldest first.
+
+    A user turn with a sender name (group chats) carries it as the message's `name`, so the model
+    can tell the participants apart. `parts` (images, audio) belong to the newest turn, the user's
+    own: its content becomes a list, its text first.
+    """
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for turn in turns:
+        message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+        if turn.role == "user" and turn.sender_name:
+            message["name"] = openai_name(turn.sender_name)
+        messages.append(message)
+    if parts and messages and messages[-1]["role"] == "user":
+        text = messages[-1]["content"]
+        text_part = [{"type": "text", "text": text}] if text else []
+        messages[-1]["content"] = [*text_part, *parts]
+    return list(messages)
+
+
+def openai_name(display_name: str) -> str:
+    """`display_name` in the characters OpenAI allows in `name` (a-z A-Z 0-9 _ -, at most 64).
+
+    Accents are dropped ("José" -> "Jose") and spaces become underscores; a name with nothing
+    left (another script) becomes a stable stand-in, so different people stay different.
+    """
+    decomposed = unicodedata.normalize("NFKD", display_name.strip())
+    underscored = re.sub(r"\s+", "_", decomposed)
+    name = re.sub(r"[^A-Za-z0-9_-]", "", underscored)[:NAME_LIMIT]
+    if name.strip("_-"):
+        return name
+    return "user_" + hashlib.sha256(display_name.encode()).hexdigest()[:8]

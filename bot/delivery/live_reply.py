@@ -1,0 +1,359 @@
+"""The live reply: one Telegram message that grows as the answer streams, then its final form.
+
+Owns what the chat sees of a reply: "typing…" until the first words, the first visible text as
+soon as it exists, paced edits that always carry the newest text (intermediate states coalesce
+while waiting), rollover into further messages past 4096 UTF-16 units without losing or
+repeating text, the final formatted flush, the plain-text safety net when Telegram rejects
+formatting, the Stop button under the message being written (gone once the reply ends), and
+the Telegram failures of a live message: deleted by the user (continue in a new message), bot
+blocked (stop quietly), group migrated (follow it). Timing and retries belong to `outbox.py`;
+formatting and splitting to `render.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
+
+from bot.delivery.outbox import NothingToSend, Outbox, Priority
+from bot.render.convert import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+STOP_LABEL = "⏹ Stop"
+TYPING_RETRY = 1.0  # seconds before "typing…" is tried again when there was no capacity for it
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a reply goes: the chat, its forum topic, the message it answers."""
+
+    chat_id: int
+    thread_id: int | None = None  # None for private chats, plain groups and the General topic
+    reply_to: int | None = None
+
+
+def with_notice(rendered: Rendered, notice: str) -> Rendered | None:
+    """`rendered` followed by an italic notice, or None when the two don't fit one message."""
+    mark = f"⚠️ {notice}"
+    if not rendered.text:
+        return Rendered(mark, (MessageEntity(MessageEntity.ITALIC, 0, utf16_len(mark)),))
+    text = f"{rendered.text}\n\n{mark}"
+    if utf16_len(text) > TELEGRAM_TEXT_LIMIT:
+        return None
+    italic = MessageEntity(MessageEntity.ITALIC, utf16_len(rendered.text) + 2, utf16_len(mark))
+    return Rendered(text, (*rendered.entities, italic))
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """The next Telegram call a reply needs: what to show, and what follows from it."""
+
+    target: Rendered
+    urgent: bool  # a new message (first text, rollover) or the final text
+    new_message: bool = False  # shown in a message of its own (the notice alone)
+    then_freeze: Piece | None = None  # the message is complete once this is shown
+    shows_notice: bool = False
+    button: bool = False  # the Stop button under it
+
+
+class LiveReply:
+    """A `ReplySink` that streams into Telegram messages.
+
+    One call at a time is queued in the outbox; what it shows is read only when the outbox lets
+    it go, so every call carries the newest text and the states in between never cost a call.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        outbox: Outbox,
+        destination: Destination,
+        *,
+        typing_interval: float = 4.0,
+        stop_data: str | None = None,
+    ) -> None:
+        self._bot = bot
+        # callback_data of the Stop button shown while the reply is written; None: no button.
+        self._stop_button = (
+            None
+            if stop_data is None
+            else InlineKeyboardMarkup([[InlineKeyboardButton(STOP_LABEL, callback_data=stop_data)]])
+        )
+        self._shown_button = False  # whether _current shows the Stop button
+        self._outbox = outbox
+        self._dest = destination
+        self._typing_interval = typing_interval
+        self._source = ""
+        self._notice: str | None = None
+        self._notice_shown = False
+        self._frozen_end = 0  # source before this offset is in finished messages
+        self._carry = ""  # markdown that reopens a code block split at _frozen_end
+        self._current: int | None = None  # message id of the message still being edited
+        self._shown: Rendered | None = None  # what _current displays
+        self._message_ids: list[int] = []
+        self._closing = False
+        self._urgent = False  # the call waiting in the outbox shows a first or final text
+        self._dead = False  # the chat can't receive messages (bot blocked, chat gone)
+        self._dirty = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._typing: asyncio.Task[None] | None = None
+
+    @property
+    def message_ids(self) -> list[int]:
+        """Every Telegram message this reply has used, in order."""
+        return list(self._message_ids)
+
+    async def start(self) -> None:
+        """Show "typing…" until the first words are visible."""
+        if self._typing is None and not self._message_ids:
+            self._typing = asyncio.create_task(self._keep_typing(), name="typing")
+
+    async def update(self, text: str) -> None:
+        """Make `text` the newest state; it is sent when pacing allows."""
+        self._source = text
+        self._dirty.set()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
+
+    async def finish(self, text: str, *, notice: str | None = None) -> None:
+        """Deliver the final text (and notice) completely, then return."""
+        self._source = text
+        self._notice = notice
+        self._closing = True
+        self._dirty.set()
+        self._stop_typing()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
+        else:
+            self._outbox.reprioritize(self._dest.chat_id)  # a waiting edit now carries the final
+        await self._runner
+
+    async def _run(self) -> None:
+        while not self._dead:
+            self._dirty.clear()
+            step = self._next_step()
+            if step is None:
+                if self._closing:
+                    return
+                await self._dirty.wait()
+                continue
+            self._urgent = step.urgent
+            try:
+                await self._outbox.call(self._dest.chat_id, self._deliver, priority=self._urgency)
+            except NothingToSend:
+                continue  # the newest state was already on screen; look again
+            except Forbidden as exc:
+                log.info("chat %s can't receive the reply: %s", self._dest.chat_id, exc)
+                self._dead = True
+                self._stop_typing()
+            except NetworkError as exc:
+                if self._closing:
+                    raise
+                # Retries are spent; newer text will try again, and the final text always does.
+                log.warning(
+                    "chat %s: live edit failed (%s); waiting for newer text", self._dest, exc
+                )
+                await self._dirty.wait()
+
+    def _urgency(self) -> Priority:
+        return Priority.URGENT if self._urgent or self._closing else Priority.EDIT
+
+    async def _deliver(self) -> None:
+        """Show the newest state: called by the outbox when the call may go."""
+        step = self._next_step()
+        if step is None:
+            # The screen already shows the newest state: rendering hid the change, or the final
+            # text took back the Stop button this call was queued to add.
+            raise NothingToSend
+        if step.new_message:
+            self._current = None
+        await self._show(step.target, button=step.button)
+        if step.shows_notice:
+            self._notice_shown = True
+        if step.then_freeze is not None:
+            self._freeze(step.then_freeze)
+
+    def _next_step(self) -> _Step | None:
+        """The call the screen needs now, or None when it shows the newest state."""
+        while True:
+            pieces = split_markdown(self._source, start=self._frozen_end, carry=self._carry)
+            if not pieces:
+                return self._notice_step()
+            piece, more = pieces[0], len(pieces) > 1
+            last = self._closing and not more
+            target, shows_notice = piece.rendered, False
+            if last and self._notice:
+                combined = with_notice(piece.rendered, self._notice)
+                if combined is not None:
+                    target, shows_notice = combined, True
+            # Past 4096 units the message is complete; so is a final text without room for
+            # its notice, which then follows in a message of its own.
+            complete = more or (last and self._notice is not None and not shows_notice)
+            freeze = piece if complete else None
+            first_text = self._current is None and not self._message_ids
+            # Not on the first send: a short reply would pay an extra edit just to remove it.
+            button = self._stop_button is not None and not (self._closing or first_text or more)
+            if self._current is not None and target == self._shown and button == self._shown_button:
+                if freeze is None:
+                    return None
+                self._freeze(freeze)
+                continue
+            urgent = self._current is None or self._closing or more
+            return _Step(
+                target, urgent, then_freeze=freeze, shows_notice=shows_notice, button=button
+            )
+
+    def _notice_step(self) -> _Step | None:
+        """The notice in a message of its own, or "(empty reply)" when nothing was said."""
+        if not self._closing or self._notice_shown:
+            return None
+        notice = self._notice
+        if notice is None and not self._message_ids:
+            notice = "(empty reply)"
+        if notice is None:
+            return None
+        mark = with_notice(Rendered("", ()), notice)
+        assert mark is not None
+        return _Step(mark, urgent=True, new_message=True, shows_notice=True)
+
+    def _freeze(self, piece: Piece) -> None:
+        self._frozen_end = piece.end
+        self._carry = piece.carry
+        self._current = None
+        self._shown = None
+
+    async def _show(self, rendered: Rendered, *, button: bool = False) -> None:
+        """Send or edit the current message; fall back to plain text if formatting is refused."""
+        try:
+            await self._send_or_edit(rendered, button=button)
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "not modified" in reason:
+                # Already on screen: an earlier attempt whose answer was lost got through.
+                self._shown, self._shown_button = rendered, button
+            elif "message to edit not found" in reason:
+                log.info("chat %s: live message was deleted; continuing in a new one", self._dest)
+                self._current = None
+                await self._send_or_edit(rendered, button=button)
+            elif rendered.entities:
+                log.warning(
+                    "Telegram refused formatting (%s); entities: %s; resending as plain text",
+                    exc.message,
+                    ", ".join(e.to_json() for e in rendered.entities),
+                )
+                await self._send_or_edit(Rendered(rendered.text, ()), button=button)
+                self._shown = rendered
+            else:
+                raise
+        except ChatMigrated as exc:
+            log.info("chat %s migrated to %s", self._dest.chat_id, exc.new_chat_id)
+            # The message so far stays in the old group; the reply goes on in the supergroup.
+            self._dest = Destination(int(exc.new_chat_id), self._dest.thread_id, None)
+            self._current = None
+            await self._send_or_edit(rendered, button=button)
+
+    async def _send_or_edit(self, rendered: Rendered, *, button: bool = False) -> None:
+        entities = list(rendered.entities) or None
+        markup = self._stop_button if button else None
+        if self._current is None:
+            message = await self._send(rendered.text, entities, markup)
+            self._current = message.message_id
+            self._message_ids.append(message.message_id)
+            self._stop_typing()
+        elif rendered == self._shown:
+            # Only the button changes; the text on screen (perhaps the plain-text fallback of
+            # `rendered`) stays as it is.
+            await self._bot.edit_message_reply_markup(
+                chat_id=self._dest.chat_id, message_id=self._current, reply_markup=markup
+            )
+        else:
+            # An edit without reply_markup removes the button: it must be sent every time.
+            await self._bot.edit_message_text(
+                rendered.text,
+                chat_id=self._dest.chat_id,
+                message_id=self._current,
+                entities=entities,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
+            )
+        self._shown, self._shown_button = rendered, button
+
+    async def _send(
+        self,
+        text: str,
+        entities: list[MessageEntity] | None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message:
+        extra: dict[str, Any] = {}
+        # Only the first message answers the user's; continuations follow it.
+        if self._dest.reply_to is not None and not self._message_ids:
+            extra["reply_parameters"] = ReplyParameters(
+                self._dest.reply_to, allow_sending_without_reply=True
+            )
+        return await self._bot.send_message(
+            self._dest.chat_id,
+            text,
+            entities=entities,
+            message_thread_id=self._dest.thread_id,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=markup,
+            **extra,
+        )
+
+    async def _keep_typing(self) -> None:
+        await keep_acting(
+            self._bot,
+            self._outbox,
+            self._dest,
+            ChatAction.TYPING,
+            self._typing_interval,
+            until=lambda: bool(self._message_ids),
+        )
+
+    def _stop_typing(self) -> None:
+        if self._typing is not None:
+            self._typing.cancel()
+            self._typing = None
+
+
+async def keep_acting(
+    bot: Bot,
+    outbox: Outbox,
+    dest: Destination,
+    action: ChatAction,
+    interval: float,
+    *,
+    until: Callable[[], bool] = lambda: False,
+) -> None:
+    """Show `action` ("typing…", "recording voice…") every `interval` seconds until `until()`
+    (or until cancelled), capacity allowing: a chat action never delays a reply's text."""
+    while not until():
+        with contextlib.suppress(TelegramError):
+            sent = await outbox.spare_call(
+                dest.chat_id,
+                lambda: bot.send_chat_action(
+                    dest.chat_id, action, message_thread_id=dest.thread_id
+                ),
+            )
+            if not sent:  # the bot is busy with replies: look again soon
+                await asyncio.sleep(min(TYPING_RETRY, interval))
+                continue
+        await asyncio.sleep(interval)

@@ -1,0 +1,53 @@
+"""The typed handler context: what a handler can reach, and nothing global.
+
+Owns the `Services` bundle built once in `app.py` and the `BotContext` that exposes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from telegram import Message
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.conversation.limits import UsageLimits
+from bot.conversation.service import ConversationService
+from bot.delivery.outbox import Outbox
+from bot.handlers.access_policy import AccessPolicy
+from bot.handlers.admins import Admins
+from bot.media.albums import AlbumCollector
+from bot.store import ChatStore
+from bot.upstream.catalog import ModelCatalog
+from bot.upstream.client import UpstreamClient
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The collaborators every handler may use."""
+
+    settings: Settings
+    store: ChatStore
+    upstream: UpstreamClient
+    conversation: ConversationService
+    outbox: Outbox
+    models: ModelCatalog
+    admins: Admins
+    access: AccessPolicy
+    albums: AlbumCollector[Message]
+    # The per-user limits: conversation.reply applies them to every turn; /stats shows them.
+    limits: UsageLimits
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The handlers' context, with typed access to the services."""
+
+    @property
+    def services(self) -> Services:
+        return cast(Services, self.bot_data["services"])
+
+
+BotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]

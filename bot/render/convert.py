@@ -1,0 +1,298 @@
+"""Model markdown -> Telegram `text` + `entities`, and splitting it into messages.
+
+Owns what a reply looks like in Telegram: `render` turns markdown (finished or cut off
+mid-stream) into plain text with entities whose UTF-16 offsets Telegram accepts, `plain` is the
+same text without formatting for when Telegram refuses a formatted one, and `split_markdown` cuts
+a long source into pieces that each fit one message. Pure: no I/O, no clock, no Telegram calls;
+the conversion itself is telegramify-markdown's, the cut points are `bot.render.source`'s.
+
+Entities follow Telegram's nesting rules: bold/italic/underline/strikethrough/spoiler nest with
+anything but code and pre (they are cut around those); code and pre touch nothing but a
+blockquote that contains them; inline code inside a link loses its code style (the link wins);
+blockquotes never nest. Text never starts or ends with whitespace.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import MessageEntity
+from telegramify_markdown import RenderConfig, convert
+
+from bot.render.source import (
+    choose_cut,
+    index_at_units,
+    only_whitespace_after,
+    prepare,
+    skip_blank_lines,
+)
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Text and entities ready for sendMessage/editMessageText (`entities`, never parse_mode)."""
+
+    text: str
+    entities: tuple[MessageEntity, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One message of a split reply.
+
+    `end` is where this piece's source ends in the string given to `split_markdown`; `carry` is
+    the markdown the next piece starts with (the fence of a code block cut in two), "" if none.
+    """
+
+    rendered: Rendered
+    end: int
+    carry: str
+
+
+EMPTY = Rendered("", ())
+
+
+def _config() -> RenderConfig:
+    # An isolated config: the library's global one is shared, mutable state.
+    config = RenderConfig.isolated()
+    symbols = config.markdown_symbol
+    for level in range(1, 7):
+        setattr(symbols, f"heading_level_{level}", "")  # headings are bold, not emoji-prefixed
+    symbols.unordered_list_item = "•"
+    symbols.task_completed = "✅"
+    symbols.task_uncompleted = "⬜"
+    symbols.image = "🖼 "
+    # Telegram folds long quotes away; a reply should not hide part of itself as it streams.
+    config.cite_expandable = False
+    return config
+
+
+_CONFIG = _config()
+
+_STYLES = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
+_CODES = frozenset({"code", "pre"})
+_QUOTES = frozenset({"blockquote", "expandable_blockquote"})
+_LINKS = frozenset({"text_link"})
+# Telegram refuses a text_link whose URL is not http(s) with a plain ASCII host, or tg:/ton:.
+_APP_SCHEMES = frozenset({"tg", "ton"})
+_WEB_SCHEMES = frozenset({"http", "https"})
+_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|localhost|\[[0-9a-fA-F:]+\]")
+# Text made only of these counts as empty for Telegram (tdlib's strip_empty_characters).
+_INVISIBLE = re.compile(
+    "[\\s\u00a0\u1680\u180e\u2000-\u200f\u202e\u202f\u205f\u2800\u3000\ufeff\ufffc"
+    "\U000e0000-\U000e007f]*"
+)
+_LANGUAGE = re.compile(r"[\w+#.-]{1,32}")
+# A piece filled to this share of the limit is good enough; below it, markup that renders to
+# nothing (long link targets) may leave room for more source.
+_GOOD_FILL = 0.8
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's limits and entity offsets."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) >> 1
+
+
+def render(markdown: str) -> Rendered:
+    """Render markdown, finished or cut off mid-stream, into text and valid entities.
+
+    Unclosed constructs stay literal (`**bold`, `[link](http://exa`) except an unclosed code
+    fence, which is code up to the end. Raw HTML is shown, not dropped. Any length: the caller
+    splits (see `split_markdown`).
+    """
+    if not markdown.strip():
+        return EMPTY
+    text, raw = convert(prepare(markdown), latex_escape=False, config=_CONFIG)
+    stripped = text.strip()
+    if _INVISIBLE.fullmatch(stripped):
+        return EMPTY
+    lead = utf16_len(text[: len(text) - len(text.lstrip())])
+    return Rendered(stripped, _entities(raw, lead, utf16_len(stripped)))
+
+
+def plain(markdown: str) -> Rendered:
+    """The same text as `render`, with no formatting: the resend when Telegram refuses one."""
+    return Rendered(render(markdown).text, ())
+
+
+def split_markdown(
+    source: str, *, start: int = 0, carry: str = "", limit: int = TELEGRAM_TEXT_LIMIT
+) -> list[Piece]:
+    """Render `carry + source[start:]` as consecutive pieces of at most `limit` UTF-16 units.
+
+    The source is cut at a block (blank line, code block edge), then line, then sentence, then
+    word boundary, else hard (never inside a surrogate pair, rarely inside a grapheme cluster).
+    A fenced code block cut in two is reopened in the next piece with the same fence; that
+    fence is the piece's `carry`. Ends strictly increase and the last one is `len(source)`.
+
+    Streaming: keep earlier pieces as sent and continue with
+    `split_markdown(text, start=piece.end, carry=piece.carry)`; every source character then
+    belongs to exactly one piece.
+    """
+    if not 0 <= start <= len(source):
+        raise ValueError(f"start {start} outside the source (length {len(source)})")
+    if limit < 2:
+        raise ValueError(f"limit {limit} cannot hold one character")
+    pieces: list[Piece] = []
+    stop = len(source.rstrip())
+    while not only_whitespace_after(source, start):
+        piece = _next_piece(source, start, carry, limit, stop)
+        if piece is None:
+            break
+        pieces.append(piece)
+        start, carry = piece.end, piece.carry
+    if pieces and pieces[-1].end != len(source):
+        # Whatever is left renders to nothing (blank lines, a reopened fence with no code).
+        last = pieces[-1]
+        pieces[-1] = Piece(last.rendered, len(source), "")
+    return pieces
+
+
+def _next_piece(source: str, start: int, carry: str, limit: int, stop: int) -> Piece | None:
+    """The piece starting at `start`, or None when the rest renders to nothing.
+
+    `stop` is where the source's trailing whitespace begins: a piece reaching it takes all. The
+    window is sized by the source, then shrunk until its rendering fits, or grown while markup
+    that renders to little (long link targets) leaves room.
+    """
+    body = skip_blank_lines(source, start)
+    budget = max(limit - utf16_len(carry), 1)
+    best: Piece | None = None
+    while True:
+        ceiling = index_at_units(source, body, budget)
+        if ceiling >= stop:
+            end, next_carry = len(source), ""
+        else:
+            cut = choose_cut(source, body, max(ceiling, body + 1), carry)
+            end, next_carry = cut.end, cut.carry
+        rendered = render(carry + source[body:end])
+        size = utf16_len(rendered.text)
+        if not rendered.text:
+            if best is not None or end == len(source):
+                return best
+            # Nothing visible (a fence line, invisible characters): it belongs to this piece's
+            # source but the search goes on after it.
+            body, carry = skip_blank_lines(source, end), next_carry
+            budget = max(limit - utf16_len(carry), 1)
+            continue
+        if size > limit:
+            if best is not None:
+                return best
+            budget = min(budget * limit // size, utf16_len(source[body:end]) - 1)
+            if budget < 1:
+                return _unformatted_piece(source, body, end)
+            continue
+        best = Piece(rendered, end, next_carry)
+        shrunk = size < utf16_len(source[body:end]) * _GOOD_FILL
+        if end == len(source) or size >= limit * _GOOD_FILL or not shrunk:
+            return best
+        budget = max(budget + 1, min(budget * 4, budget * limit // size * 9 // 10))
+
+
+def _unformatted_piece(source: str, body: int, end: int) -> Piece:
+    """A one-character window that renders past the limit, shown as written, carry dropped.
+
+    Only a carry that is no fence (a caller's heading, say) gets here: no markdown renders one
+    character into more than two UTF-16 units, the smallest limit.
+    """
+    end = max(end, len(source) - len(source[body:].lstrip()) + 1)
+    return Piece(Rendered(source[body:end].strip(), ()), end, "")
+
+
+@dataclass(slots=True)
+class _Span:
+    type: str
+    start: int
+    end: int
+    url: str | None = None
+    language: str | None = None
+
+
+def _entities(raw: list[Any], lead: int, size: int) -> tuple[MessageEntity, ...]:
+    """The converter's entities, moved onto the stripped text and made acceptable to Telegram."""
+    spans: list[_Span] = []
+    for entity in raw:
+        start = max(entity.offset - lead, 0)
+        end = min(entity.offset + entity.length - lead, size)
+        url: str | None = entity.url
+        if end <= start or entity.type not in _STYLES | _CODES | _QUOTES | _LINKS:
+            continue
+        if entity.type == "text_link" and not _is_valid_url(url or ""):
+            continue
+        words = (entity.language or "").split()
+        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else None
+        spans.append(_Span(entity.type, start, end, url, language))
+    spans.sort(key=lambda s: (s.start, -s.end))
+    quotes = _outermost([s for s in spans if s.type in _QUOTES])
+    blocks = _Ranges([s for s in spans if s.type == "pre"])
+    links = _Ranges(
+        [s for s in _outermost([s for s in spans if s.type in _LINKS]) if not blocks.hit(s)]
+    )
+    codes = _Ranges(
+        [s for s in spans if s.type == "pre" or (s.type == "code" and not links.hit(s))]
+    )
+    styles: list[_Span] = []
+    for kind in sorted(_STYLES):
+        styles += _outermost([part for s in spans if s.type == kind for part in codes.around(s)])
+    kept = sorted(quotes + links.spans + codes.spans + styles, key=lambda s: (s.start, -s.end))
+    return tuple(
+        MessageEntity(s.type, s.start, s.end - s.start, url=s.url, language=s.language)
+        for s in kept
+    )
+
+
+def _is_valid_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    return scheme in _APP_SCHEMES or (scheme in _WEB_SCHEMES and bool(_HOST.fullmatch(host)))
+
+
+def _outermost(spans: list[_Span]) -> list[_Span]:
+    """Spans (sorted by start, longest first) not inside an earlier one."""
+    kept: list[_Span] = []
+    for span in spans:
+        if not kept or span.start >= kept[-1].end:
+            kept.append(span)
+    return kept
+
+
+class _Ranges:
+    """Spans sorted by start that do not overlap each other, for overlap queries."""
+
+    __slots__ = ("_ends", "spans")
+
+    def __init__(self, spans: list[_Span]) -> None:
+        self.spans = spans
+        self._ends = [s.end for s in spans]
+
+    def hit(self, span: _Span) -> bool:
+        """Whether `span` overlaps one of these."""
+        i = bisect_right(self._ends, span.start)
+        return i < len(self.spans) and self.spans[i].start < span.end
+
+    def around(self, span: _Span) -> list[_Span]:
+        """`span` with the stretches these cover taken out."""
+        parts: list[_Span] = []
+        start = span.start
+        i = bisect_right(self._ends, span.start)
+        while i < len(self.spans) and self.spans[i].start < span.end:
+            other = self.spans[i]
+            i += 1
+            if other.start > start:
+                parts.append(_Span(span.type, start, other.start))
+            start = max(start, other.end)
+        if start < span.end:
+            parts.append(_Span(span.type, start, span.end))
+        return parts

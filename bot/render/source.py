@@ -1,0 +1,422 @@
+"""The markdown source side of rendering: what to rewrite before conversion, where to cut.
+
+Owns `prepare` (the source rewritten so that telegramify-markdown's converter loses none of the
+model's text) and the choice of a piece's end (block, then line, then sentence, then word
+boundary, then a hard cut that keeps surrogate pairs and, as far as it can, grapheme clusters
+whole) with the fence a cut inside a fenced code block carries into the next piece. Works on
+markdown text only, through the parser the converter uses: it renders nothing and knows nothing
+of Telegram; `bot.render.convert` drives it. It must not import anything of ours.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import pyromark
+from pyromark.event import Event, Range
+from telegramify_markdown.converter import STANDARD_OPTIONS
+
+# Below these shares of the window a boundary of that class is not worth a half-empty message:
+# a block or line boundary may leave three quarters of it empty (so a code block stays whole in
+# the next message, a heading stays with its underline), a sentence or word boundary only half.
+_LINE_FILL = 0.25
+_WORD_FILL = 0.5
+# A cluster longer than this is not worth searching further back for its start.
+_MAX_CLUSTER = 32
+
+_BLANK_LINES = re.compile(r"(?:[ \t\f\v\r]*\n)*")
+_WHITESPACE = re.compile(r"\s*")
+_PARAGRAPH = re.compile(r"\n[ \t\f\v\r]*\n")
+# Sentence ends: Latin punctuation before a space (closing quotes, brackets, emphasis allowed),
+# or an ideographic full stop, exclamation or question mark, which needs no space.
+_SENTENCE = re.compile("[.!?\u2026][\"')\\]*_\u201d\u2019]*[ \t]+|[\u3002\uff01\uff1f]")
+# A line that would lose its meaning at the start of a piece: a setext heading underline or a
+# table delimiter row belongs to the line above it.
+_UNDERLINE = re.compile(r"[ \t]*[-=|:][-=|: \t]*(?:\n|$)")
+# A line that introduces what follows (a heading, "like this:") should not end a message.
+_LEAD_IN = re.compile(r" {0,3}#{1,6}(?:[ \t].*)?|.*:[ \t]*")
+_FENCE_HINT = ("```", "~~~")
+_LATEX = re.compile(rb"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_BLANK_LINE = re.compile(rb"\n\s*\n")
+_DOUBLE_PIPE = re.compile(rb"\|(?=\|)")
+_PIPE = re.compile(rb"(?<!\\)\|")
+_LINE_ENDING = re.compile(r"\r\n?")
+# Rounds of structural fixes in `_settle`; a block still needing one after them gets its HTML
+# escaped whole.
+_SETTLE_PASSES = 8
+# Marks without which `prepare` has nothing to do, so it can skip parsing.
+_PREPARE_HINTS = ("<", "|", "\\(", "\\[")
+
+Span = tuple[int, int]
+Edit = tuple[int, int, bytes]
+_ZWJ = "\u200d"
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A chosen end of a piece: `end` indexes the source; `carry` reopens a split code block."""
+
+    end: int
+    carry: str
+
+
+def prepare(markdown: str) -> str:
+    """Rewrite markdown so that the converter loses nothing of it; code stays as written.
+
+    Raw HTML is escaped (the converter drops it); `\\(..\\)` and `\\[..\\]` become `$` math
+    (the converter's own LaTeX pass rewrites code too); `||` is kept from turning into a
+    spoiler; a table whose rows have more cells than its header gets a wider header (extra
+    cells would be dropped).
+    """
+    markdown = _LINE_ENDING.sub("\n", markdown)
+    if not any(hint in markdown for hint in _PREPARE_HINTS):
+        return markdown
+    # Every mark rewritten here is ASCII, so the work happens on the UTF-8 bytes the parser's
+    # offsets count.
+    data, events = _settle(markdown)
+    code: list[Span] = []
+    links: list[Span] = []
+    tables: list[Span] = []
+    edits: list[Edit] = []
+    for event, span in events:
+        if not isinstance(event, dict) or "Text" in event:
+            continue
+        start, end = span["start"], span["end"]
+        kind = _started(event)
+        is_math = "InlineMath" in event or "DisplayMath" in event
+        if is_math and _overlaps(tables, start, end):
+            # The converter writes math in a table cell ahead of the table: show it as text.
+            edits += [(i, i + 1, b"\\$") for i in range(start, end) if data[i] == ord("$")]
+        elif is_math or kind == "CodeBlock" or "Code" in event:
+            code.append((start, end))
+        elif kind == "Table":
+            tables.append((start, end))
+        elif kind in ("Link", "Image") and (not links or start >= links[-1][1]):
+            links.append((start, end))
+        elif kind == "HtmlBlock" or "InlineHtml" in event:
+            edits += [(i, i + 1, b"\\<") for i in range(start, end) if data[i] == ord("<")]
+    for match in _LATEX.finditer(data):
+        if _overlaps(tables, match.start(), match.end()):
+            continue
+        inline = match.group(1) is not None
+        content = (match.group(1) if inline else match.group(2)).strip()
+        if content and b"$" not in content and not _BLANK_LINE.search(content):
+            fence = b"$" if inline else b"$$"
+            edits.append((match.start(), match.end(), fence + content + fence))
+    for match in _DOUBLE_PIPE.finditer(data):
+        if not _overlaps(links, match.start(), match.end()):
+            # An empty comment between the pipes: dropped by the converter, invisible to its
+            # spoiler syntax, and still an empty cell between them in a table.
+            edits.append((match.end(), match.end(), b"<!---->"))
+    kept = [e for e in edits if not _overlaps(code, e[0], max(e[1], e[0] + 1))]
+    return _apply(data, kept).decode("utf-8")
+
+
+def _settle(markdown: str) -> tuple[bytes, tuple[tuple[Event, Range], ...]]:
+    """The markdown with its block structure fixed up, and its events.
+
+    The `<` opening each HTML block is escaped (the converter drops HTML blocks) and tables get
+    as many header cells as their widest row. Each fix changes what the lines after it are (a
+    paragraph, a table, cells the parser had dropped), so this repeats until none is needed.
+    """
+    data = markdown.encode("utf-8")
+    for _ in range(_SETTLE_PASSES):
+        events = tuple(pyromark.events_with_range(markdown, options=STANDARD_OPTIONS))
+        edits: list[Edit] = []
+        for event, span in events:
+            kind = _started(event)
+            if kind == "HtmlBlock" and (start := data.find(b"<", span["start"])) >= 0:
+                edits.append((start, start + 1, b"\\<"))
+            elif kind == "Table":
+                edits += _widen_table(data, span["start"], span["end"])
+        if not edits:
+            break
+        data = _apply(data, edits)
+        markdown = data.decode("utf-8")
+    return data, events
+
+
+def _started(event: Event) -> str:
+    """What `event` starts ("Paragraph", "CodeBlock", "Table", ...), or "" if it starts nothing."""
+    if not (isinstance(event, dict) and "Start" in event):
+        return ""
+    tag = event["Start"]
+    return tag if isinstance(tag, str) else next(iter(tag), "")
+
+
+def _widen_table(data: bytes, start: int, end: int) -> list[Edit]:
+    """Empty header cells for a table whose widest row has more cells than its header."""
+    lines = data[start:end].split(b"\n")
+    extra = max(_cells(line) for line in lines) - _cells(lines[0])
+    if extra <= 0 or len(lines) < 2:
+        return []
+    header_end = start + len(lines[0])
+    rule_end = header_end + 1 + len(lines[1])
+    return [
+        (header_end, header_end, _more_cells(lines[0], extra, b" ")),
+        (rule_end, rule_end, _more_cells(lines[1], extra, b"---")),
+    ]
+
+
+def _cells(line: bytes) -> int:
+    row = line.strip().lstrip(b">").strip()
+    closing = len(row) > 1 and row.endswith(b"|")
+    return len(_PIPE.findall(row)) + 1 - row.startswith(b"|") - closing
+
+
+def _more_cells(line: bytes, extra: int, cell: bytes) -> bytes:
+    # Without a closing pipe the first added pipe only closes the row.
+    opening = b"" if line.rstrip().endswith(b"|") else b"|"
+    return opening + (cell + b"|") * extra
+
+
+def _overlaps(spans: list[Span], start: int, end: int) -> bool:
+    """Whether [start, end) meets one of `spans` (sorted, not overlapping each other)."""
+    i = bisect_right(spans, (start, sys.maxsize))
+    return (i > 0 and spans[i - 1][1] > start) or (i < len(spans) and spans[i][0] < end)
+
+
+def _apply(data: bytes, edits: list[Edit]) -> bytes:
+    parts: list[bytes] = []
+    done = 0
+    for start, end, replacement in sorted(edits):
+        if start < done:
+            continue  # overlaps an edit already made
+        parts += (data[done:start], replacement)
+        done = end
+    parts.append(data[done:])
+    return b"".join(parts)
+
+
+def skip_blank_lines(source: str, start: int) -> int:
+    """Index of the first line after `start` that holds more than whitespace.
+
+    Only whole blank lines go: the indentation of the first real line still means something
+    (an indented code block stays one).
+    """
+    match = _BLANK_LINES.match(source, start)
+    return match.end() if match else start
+
+
+def only_whitespace_after(source: str, start: int) -> bool:
+    """Whether nothing but whitespace follows `start`."""
+    match = _WHITESPACE.match(source, start)
+    return match is not None and match.end() == len(source)
+
+
+def index_at_units(source: str, start: int, units: int) -> int:
+    """The largest `i` with `source[start:i]` at most `units` UTF-16 code units long."""
+    end = min(len(source), start + max(units, 0))
+    if source[start:end].isascii():
+        return end
+    # Every code point is one or two units: dropping the excess in code points always lands
+    # inside, and adding half the slack never leaves it.
+    end -= max(_units(source[start:end]) - units, 0)
+    while (slack := units - _units(source[start:end])) > 0 and end < len(source):
+        if slack == 1:
+            return end + 1 if ord(source[end]) <= 0xFFFF else end
+        end = min(len(source), end + slack // 2)
+    return end
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) >> 1
+
+
+def choose_cut(source: str, body: int, limit_index: int, carry: str) -> Cut:
+    """Where the piece starting at `body` should end, at or before `limit_index`.
+
+    `carry` is the markdown the piece is prefixed with; the window is parsed with it so that a
+    code block reopened by the previous piece is still known to be one.
+    """
+    fences = _Fences(source, body, limit_index, carry)
+    span = limit_index - body
+    line_floor = body + max(1, int(span * _LINE_FILL))
+    word_floor = body + max(1, int(span * _WORD_FILL))
+    found = (
+        _last_block_boundary(source, line_floor, limit_index, fences, loose=False)
+        or _last_line_start(source, line_floor, limit_index, loose=False)
+        or _last_match(_SENTENCE, source, word_floor, limit_index)
+        or _last_word_start(source, word_floor, limit_index)
+    )
+    if not found:
+        # No boundary in the fuller part of the window: any boundary beats cutting a word.
+        floor = body + 1
+        found = max(
+            _last_block_boundary(source, floor, limit_index, fences, loose=True),
+            _last_line_start(source, floor, limit_index, loose=True),
+            _last_match(_SENTENCE, source, floor, limit_index),
+            _last_word_start(source, floor, limit_index),
+        )
+    end = found or hard_cut(source, body, limit_index)
+    return Cut(end, fences.carry_at(end))
+
+
+def hard_cut(source: str, body: int, index: int) -> int:
+    """`index`, moved back to a grapheme cluster boundary when one is near; always > `body`."""
+    floor = max(body + 1, index - _MAX_CLUSTER)
+    cut = index
+    while cut > floor and not _is_cluster_boundary(source, cut):
+        cut -= 1
+    if _is_cluster_boundary(source, cut):
+        return cut
+    return max(index, body + 1)
+
+
+def _is_cluster_boundary(text: str, index: int) -> bool:
+    """Approximates UAX #29: no cut before a mark, joiner, modifier or tag, none after a joiner,
+    none inside a regional-indicator pair (a flag), none inside CRLF."""
+    if index <= 0 or index >= len(text):
+        return True
+    before, after = text[index - 1], text[index]
+    if before == _ZWJ or (before == "\r" and after == "\n"):
+        return False
+    code = ord(after)
+    if (
+        after == _ZWJ
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+        or unicodedata.category(after)[0] == "M"
+    ):
+        return False
+    if _is_regional_indicator(before) and _is_regional_indicator(after):
+        run = 0
+        while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
+            run += 1
+        return run % 2 == 0
+    return True
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def _last_block_boundary(
+    source: str, floor: int, ceiling: int, fences: _Fences, *, loose: bool
+) -> int:
+    """The last cut in [floor, ceiling] after a blank line outside code or next to a fenced
+    code block; unless `loose`, not right after a heading or a line ending with a colon."""
+    candidates = [
+        match.end()
+        for match in _PARAGRAPH.finditer(source, max(floor - 2, 0), ceiling)
+        if match.end() >= floor and not fences.carry_at(match.end())
+    ]
+    candidates += [edge for edge in fences.block_edges if floor <= edge <= ceiling]
+    for cut in sorted(candidates, reverse=True):
+        if loose or not _leads_in(source, cut):
+            return cut
+    return 0
+
+
+def _last_line_start(source: str, floor: int, ceiling: int, *, loose: bool) -> int:
+    newline = source.rfind("\n", floor - 1, ceiling)
+    while newline >= floor - 1 and newline >= 0:
+        cut = newline + 1
+        if not _UNDERLINE.match(source, cut) and (loose or not _leads_in(source, cut)):
+            return cut
+        newline = source.rfind("\n", floor - 1, newline)
+    return 0
+
+
+def _leads_in(source: str, cut: int) -> bool:
+    """Whether the last non-blank line before `cut` introduces what comes after it."""
+    end = cut
+    while end > 0 and source[end - 1] in " \t\r\n":
+        end -= 1
+    return _LEAD_IN.fullmatch(source, source.rfind("\n", 0, end) + 1, end) is not None
+
+
+def _last_match(pattern: re.Pattern[str], source: str, floor: int, ceiling: int) -> int:
+    best = 0
+    for match in pattern.finditer(source, floor, ceiling):
+        best = match.end()
+    return best
+
+
+def _last_word_start(source: str, floor: int, ceiling: int) -> int:
+    space = max(source.rfind(" ", floor - 1, ceiling), source.rfind("\t", floor - 1, ceiling))
+    if space < max(floor - 1, 0):
+        return 0
+    # The whole run of spaces stays with the piece that ends: a next piece starting with four
+    # spaces would read as indented code.
+    end = space + 1
+    while end < len(source) and source[end] in " \t":
+        end += 1
+    return end
+
+
+class _Fences:
+    """The fenced code blocks of one window, in source indices, and the fence reopening each."""
+
+    __slots__ = ("_carries", "_contents", "_ends", "block_edges")
+
+    def __init__(self, source: str, body: int, limit_index: int, carry: str) -> None:
+        self._contents: list[int] = []
+        self._ends: list[int] = []
+        self._carries: list[str] = []
+        self.block_edges: list[int] = []
+        window = carry + source[body:limit_index]
+        if not any(hint in window for hint in _FENCE_HINT):
+            return
+        offsets = _ByteOffsets(window)
+        shift = body - len(carry)
+        for event, span in pyromark.events_with_range(window, options=STANDARD_OPTIONS):
+            if not (isinstance(event, dict) and "Start" in event):
+                continue
+            tag = event["Start"]
+            # Indented code keeps its indentation across a cut, so it has nothing to carry.
+            if not (isinstance(tag, dict) and isinstance(tag.get("CodeBlock"), dict)):
+                continue
+            fence_at = offsets.index(span["start"])
+            block_end = offsets.index(span["end"])
+            line_start = window.rfind("\n", 0, fence_at) + 1
+            line_end = window.find("\n", fence_at)
+            if line_end == -1 or line_end >= block_end:
+                continue  # nothing but the fence line yet
+            fence = window[fence_at:line_end]
+            prefix = "".join(c if c in "> \t" else " " for c in window[line_start:fence_at])
+            closed = block_end < len(window) or _closes(fence, window, block_end)
+            self._contents.append(max(line_end + 1 + shift, body))
+            self._ends.append(block_end + shift if closed else len(source) + 1)
+            self._carries.append(prefix + fence.rstrip() + "\n")
+            top_level = not prefix.strip()
+            if top_level and line_start >= len(carry):
+                self.block_edges.append(line_start + shift)
+            if top_level and closed and window.startswith("\n", block_end):
+                self.block_edges.append(block_end + 1 + shift)
+
+    def carry_at(self, cut: int) -> str:
+        """The fence that reopens the code block `cut` falls inside, or ""."""
+        i = bisect_right(self._contents, cut) - 1
+        if i >= 0 and cut < self._ends[i]:
+            return self._carries[i]
+        return ""
+
+
+def _closes(fence: str, window: str, block_end: int) -> bool:
+    """Whether the block's last line is a fence closing `fence` (a block cut off by the end of
+    the window looks the same to the parser as one that closed there)."""
+    last_line = window[window.rfind("\n", 0, block_end) + 1 : block_end].lstrip(" \t>")
+    opening = fence.lstrip(" \t")
+    marker = opening[0]
+    width = len(opening) - len(opening.lstrip(marker))
+    closing = last_line.rstrip()
+    return len(closing) >= width and closing == marker * len(closing)
+
+
+class _ByteOffsets:
+    """Translates pyromark's UTF-8 byte offsets in a string into indices of that string."""
+
+    __slots__ = ("_encoded",)
+
+    def __init__(self, text: str) -> None:
+        self._encoded = None if text.isascii() else text.encode("utf-8")
+
+    def index(self, byte_offset: int) -> int:
+        if self._encoded is None:
+            return byte_offset
+        return len(self._encoded[:byte_offset].decode("utf-8", "ignore"))

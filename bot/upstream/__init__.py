@@ -1,0 +1,7 @@
+"""The OpenAI-compatible chat API: the HTTP client, decoding its replies, the model catalogue.
+
+Knows nothing of Telegram, the store or the history: callers hand in a ready request.
+  client.py   every HTTP call, its timeouts and retries, httpx errors translated at this edge
+  sse.py      decoding what comes back: SSE framing, chunks, completions, errors
+  catalog.py  which of the upstream's models a chat may choose (a cached listing)
+"""

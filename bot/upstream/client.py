@@ -1,0 +1,404 @@
+"""Client for the upstream OpenAI-compatible chat API: models, about, and chat (streamed or whole).
+
+Owns every HTTP call to the chat API, its timeouts and retries, and the translation of httpx
+failures into `bot.errors` types at this edge. Decoding what comes back is
+`bot.upstream.sse`'s job. It must not touch Telegram, the store or the history: callers hand
+it a ready `ChatRequest`.
+
+Errors (retries happen only before the first delta is yielded):
+
+    refused, DNS (dns=True), network down, dropped early   UpstreamUnavailable              retried
+    connect, pool or write timeout                         UpstreamTimeout("connect")       retried
+    no text within `first_token` s of sending the request  UpstreamTimeout("first_token")   no
+    no new text for `idle` s once text flows               UpstreamTimeout("idle")          no
+    status >= 400                                          UpstreamHTTPError  429/502/503/504 are,
+                                                             unless Retry-After is over 30 s
+    connection cut after the response began                UpstreamProtocolError("stream cut")
+    bad JSON, no choices, an end without [DONE] or
+      finish_reason, a 200 HTML page instead of a stream   UpstreamProtocolError
+    an {"error"} object in a 200 body or in the stream     UpstreamReportedError (sse.error_from)
+
+The API key goes only into the Authorization header; it is scrubbed from every error raised here
+(upstreams that echo a wrong key back must not put it in front of users).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.config import UPSTREAM_CONCURRENCY, Settings
+from bot.errors import (
+    TimeoutPhase,
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from bot.upstream import sse
+from bot.upstream.sse import AudioReply as AudioReply
+from bot.upstream.sse import Completion as Completion
+from bot.upstream.sse import Delta as Delta
+from bot.upstream.sse import ModelInfo as ModelInfo
+from bot.upstream.sse import Usage as Usage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_Deltas = AsyncGenerator[Delta, None]
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Waiting longer than this for a rate limit would leave the user staring at "typing…".
+MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """Sampling knobs; None leaves the parameter out of the request."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One chat completion: OpenAI message dicts; `voice` asks for a spoken (WAV) reply."""
+
+    model: str
+    messages: tuple[Mapping[str, Any], ...]
+    params: SamplingParams = SamplingParams()
+    voice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds: to connect, from sending to the first text, and between pieces of text."""
+
+    connect: float = 10
+    first_token: float = 60
+    idle: float = 30
+
+
+# Replies are asked for at most `streams` (UPSTREAM_CONCURRENCY) at once; more wait their turn in
+# the client, before their first-token clock starts. Bounding them here and not in httpcore's pool
+# matters: a request queued in the pool is rescanned against every connection each time one frees
+# (seconds of stalled event loop under 1,000 chats), and its wait would count as the upstream's.
+# One connection per reply, all kept alive (closing all but httpx's default 20 made every later
+# reply open a new one), and these few more so a model list or /about never waits behind replies.
+SPARE_CONNECTIONS = 16
+
+
+class UpstreamClient:
+    """One connection pool to the chat API, shared by every chat."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str = "",
+        timeouts: Timeouts = Timeouts(),
+        retries: int = 2,
+        retry_backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+        streams: int = UPSTREAM_CONCURRENCY,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self._api_key = api_key
+        self._replies = asyncio.Semaphore(streams)  # see the comment above SPARE_CONNECTIONS
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # No httpx read or pool timeout: the first-token and idle clocks below govern both.
+        timeout = httpx.Timeout(None, connect=timeouts.connect, write=timeouts.connect)
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=streams + SPARE_CONNECTIONS,
+                max_keepalive_connections=streams + SPARE_CONNECTIONS,
+            ),
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UpstreamClient:
+        return cls(
+            settings.gpt_api_base_url,
+            api_key=settings.gpt_api_key.get_secret_value(),
+            timeouts=Timeouts(
+                connect=settings.upstream_connect_timeout,
+                first_token=settings.upstream_first_token_timeout,
+                idle=settings.upstream_idle_timeout,
+            ),
+            retries=settings.upstream_retries,
+            retry_backoff=settings.upstream_retry_backoff,
+            streams=settings.upstream_concurrency,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @property
+    def chat_url(self) -> str:
+        # A base URL already ending in /v1 (OpenAI-style configs) must not become /v1/v1.
+        suffix = "/chat/completions" if self.base_url.endswith("/v1") else "/v1/chat/completions"
+        return self.base_url + suffix
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The upstream's models: `{base}/models` (the seed), else `{base}/v1/models` (OpenAI)."""
+        for path in ("/models", "/v1/models"):
+            try:
+                response = await self._fetch("GET", self.base_url + path)
+            except UpstreamHTTPError as exc:
+                if exc.status == 404 and path == "/models":
+                    continue
+                raise
+            models = sse.parse_models(_json_of(response, required=False))
+            if models is not None:
+                return models
+        raise UpstreamProtocolError("the models list is not {object: list, data: [...]}")
+
+    async def about(self) -> str:
+        """The upstream's `/about`, as readable `key: value` lines (or its text if not JSON)."""
+        response = await self._fetch("GET", f"{self.base_url}/about")
+        payload = _json_of(response, required=False)
+        if payload is None:
+            return response.text.strip()
+        return sse.readable_text(payload)
+
+    async def complete_chat(self, request: ChatRequest) -> Completion:
+        """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
+        async with self._replies:
+            response = await self._fetch("POST", self.chat_url, _chat_body(request, stream=False))
+        return sse.parse_completion(_json_of(response))
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
+        """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
+
+        A 200 `application/json` answer (servers that ignore `stream`) comes as one delta.
+        Closing the iterator, or cancelling its consumer, closes the HTTP response at once.
+        """
+        if request.voice is not None:
+            raise ValueError("voice replies are not streamed; use complete_chat")
+        body = _chat_body(request, stream=True)
+        async with self._replies:
+            deltas = await self._retrying(lambda: self._started_stream(body))
+            async with contextlib.aclosing(deltas):
+                try:
+                    async for delta in deltas:
+                        yield delta
+                except UpstreamError as exc:
+                    self._scrub(exc)
+                    raise
+
+    async def _started_stream(self, body: dict[str, Any]) -> _Deltas:
+        """A stream whose first delta has arrived: from here on, nothing is retried."""
+        deltas = self._stream_once(body)
+        return _chain(await anext(deltas, None), deltas)
+
+    async def _stream_once(self, body: dict[str, Any]) -> _Deltas:
+        clock = _Clock(self.timeouts)
+        response = await self._open("POST", self.chat_url, body, clock, stream=True)
+        try:
+            with _translating(self.timeouts, started=True):
+                if response.status_code >= 400:
+                    await clock.within(response.aread())
+                    raise self._http_error(response)
+                content_type = response.headers.get("content-type", "")
+                if content_type.startswith("text/html"):
+                    # A captive portal, a proxy's sign-in page or a wrong base URL.
+                    raise UpstreamProtocolError("an HTML page instead of a reply")
+                if content_type.startswith("application/json"):
+                    await clock.within(response.aread())
+                    whole = sse.parse_completion(_json_of(response))
+                    yield Delta(whole.text, whole.finish_reason, whole.usage)
+                    return
+                async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
+                    async for delta in sse.read_deltas(lines):
+                        yield delta
+                        # Idle time starts when the consumer asks for more, not when text
+                        # arrived: a consumer busy with Telegram must not time the upstream out.
+                        if delta.text:
+                            clock.text_arrived()
+        finally:
+            await response.aclose()
+
+    async def _fetch(self, method: str, url: str, body: Any = None) -> httpx.Response:
+        """A whole response with a status below 400, retried where that is safe."""
+        return await self._retrying(lambda: self._fetch_once(method, url, body))
+
+    async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return await attempt_once()
+            except UpstreamError as exc:
+                delay = self._retry_delay(exc, attempt)
+                if delay is None:
+                    self._scrub(exc)
+                    raise
+                log.warning(
+                    "upstream attempt %d failed (%s); retry in %.2f s", attempt + 1, exc, delay
+                )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _fetch_once(self, method: str, url: str, body: Any) -> httpx.Response:
+        clock = _Clock(self.timeouts)
+        response = await self._open(method, url, body, clock, stream=False)
+        try:
+            clock.text_arrived()
+            with _translating(self.timeouts, started=True):
+                await clock.within(response.aread())
+        finally:
+            await response.aclose()
+        if response.status_code >= 400:
+            raise self._http_error(response)
+        return response
+
+    async def _open(
+        self, method: str, url: str, body: Any, clock: _Clock, *, stream: bool
+    ) -> httpx.Response:
+        accept = "text/event-stream" if stream else "application/json"
+        request = self._client.build_request(method, url, json=body, headers={"Accept": accept})
+        with _translating(self.timeouts, started=False):
+            return await clock.within(self._client.send(request, stream=True))
+
+    def _http_error(self, response: httpx.Response) -> UpstreamHTTPError:
+        message = sse.error_message(response.text) or response.reason_phrase
+        return UpstreamHTTPError(response.status_code, message, sse.retry_after(response.headers))
+
+    def _scrub(self, exc: UpstreamError) -> None:
+        """Replace the API key wherever upstream text in `exc` carried it."""
+        key = self._api_key
+        if not key:
+            return
+        for name in ("detail", "message"):
+            value = getattr(exc, name, None)
+            if isinstance(value, str):
+                setattr(exc, name, value.replace(key, "***"))
+        exc.args = tuple(a.replace(key, "***") if isinstance(a, str) else a for a in exc.args)
+
+    def _retry_delay(self, exc: UpstreamError, attempt: int) -> float | None:
+        """Seconds to wait before trying again, or None when retrying is unsafe or pointless."""
+        if attempt >= self.retries:
+            return None
+        backoff = self.retry_backoff * 2.0**attempt
+        # Nothing came back, so nothing was shown: one more request is all a retry costs.
+        connect_failed = isinstance(exc, UpstreamTimeout) and exc.phase == "connect"
+        if isinstance(exc, UpstreamUnavailable) or connect_failed:
+            return backoff
+        if isinstance(exc, UpstreamHTTPError) and exc.status in RETRYABLE_STATUSES:
+            if exc.retry_after is None:
+                return backoff
+            return None if exc.retry_after > MAX_RETRY_AFTER else max(exc.retry_after, backoff)
+        return None
+
+
+class _Clock:
+    """The deadline the next read must meet, and which timeout it stands for."""
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._idle = timeouts.idle
+        self.phase: TimeoutPhase = "first_token"
+        self.seconds = timeouts.first_token
+        self.deadline = self._loop.time() + self.seconds
+
+    def text_arrived(self) -> None:
+        """Text has flowed: from now on, each wait for more text gets `idle` seconds."""
+        self.phase, self.seconds = "idle", self._idle
+        self.deadline = self._loop.time() + self._idle
+
+    async def within(self, awaitable: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                return await awaitable
+        except TimeoutError:
+            raise UpstreamTimeout(self.phase, self.seconds) from None
+
+
+async def _chain(first: Delta | None, rest: _Deltas) -> _Deltas:
+    try:
+        if first is not None:
+            yield first
+            async for delta in rest:
+                yield delta
+    finally:
+        await rest.aclose()
+
+
+async def _timed_lines(response: httpx.Response, clock: _Clock) -> AsyncGenerator[str, None]:
+    lines = response.aiter_lines()
+    try:
+        while True:
+            try:
+                yield await clock.within(anext(lines))
+            except StopAsyncIteration:
+                return
+    finally:
+        # httpx types this as an iterator, but it is a generator: close it with the stream.
+        if isinstance(lines, AsyncGenerator):
+            await lines.aclose()
+
+
+@contextlib.contextmanager
+def _translating(timeouts: Timeouts, *, started: bool) -> Iterator[None]:
+    """httpx failures -> our errors; `started` says whether the response had begun."""
+    try:
+        yield
+    except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout) as exc:
+        raise UpstreamTimeout("connect", timeouts.connect) from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        if started:
+            raise UpstreamProtocolError("stream cut") from exc
+        raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    except httpx.DecodingError as exc:
+        raise UpstreamProtocolError("undecodable response body") from exc
+    except httpx.ConnectError as exc:
+        dns = _caused_by(exc, socket.gaierror)
+        raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}", dns=dns) from exc
+    except httpx.TransportError as exc:
+        raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": request.model, "messages": [dict(m) for m in request.messages]}
+    body.update(
+        (name, value) for name, value in asdict(request.params).items() if value is not None
+    )
+    body["stream"] = stream
+    if request.voice is not None:
+        body["modalities"] = ["text", "audio"]
+        body["audio"] = {"voice": request.voice, "format": "wav"}
+    return body
+
+
+def _json_of(response: httpx.Response, *, required: bool = True) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        if required:
+            raise UpstreamProtocolError("malformed JSON in reply") from None
+        return None

@@ -1,0 +1,12 @@
+"""The fake upstream chat API server (`server.py`); its own tests are the test_*.py here."""
+
+from tests.fakes.upstream.server import (
+    DEFAULT_MODELS,
+    FakeUpstream,
+    Fault,
+    JsonDict,
+    ReplyScript,
+    make_wav,
+)
+
+__all__ = ["DEFAULT_MODELS", "FakeUpstream", "Fault", "JsonDict", "ReplyScript", "make_wav"]
