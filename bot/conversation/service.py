@@ -23,8 +23,9 @@ from typing import Any
 
 from bot import __version__
 from bot.config import Settings
-from bot.conversation.admission import Admission, Refusal
-from bot.conversation.generation import Running, Status, generate
+from bot.conversation.admission import Admission
+from bot.conversation.admission import Refusal as AdmissionRefusal
+from bot.conversation.generation import Generated, Running, Status, generate
 from bot.conversation.limits import UsageLimits, estimated_usage
 from bot.conversation.locks import ChatLocks
 from bot.conversation.request import build_request
@@ -67,6 +68,26 @@ class Origin:
 
     user_id: int | None
     telegram_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """A turn as it arrives: a ready turn is a pending one that is already built."""
+
+    origin: Origin
+    build: PendingTurn
+    ready: UserTurn | None = None  # known whole on arrival: admitted, and kept while it waits
+
+    @classmethod
+    def of(cls, turn: UserTurn | PendingTurn, origin: Origin | None) -> _Arrival:
+        if not isinstance(turn, UserTurn):
+            return cls(origin or Origin(None), turn)
+        ready = turn
+
+        async def built() -> UserTurn:
+            return ready
+
+        return cls(Origin(turn.user_id, turn.telegram_message_id), built, turn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,94 +145,39 @@ class ConversationService:
         once it is built — and, given its `origin`, on arrival too if its user is already over
         a limit, so no file is downloaded for a turn that can't go on. The sink shows why.
         """
-        if isinstance(turn, UserTurn):
-            if refused := await self._refused(key, turn, sink):
-                return refused
-        elif origin is not None and (refused := await self._refused_early(key, origin, sink)):
+        arrival = _Arrival.of(turn, origin)
+        if refused := await self._admit_on_arrival(key, arrival, sink):
             return refused
-        if isinstance(turn, UserTurn) and turn.telegram_message_id and self._locks.busy(key):
-            # Telegram forgets this message before its turn comes: keep it until then.
-            await self._store.receive(
-                key,
-                turn.text,
-                telegram_message_id=turn.telegram_message_id,
-                user_id=turn.user_id,
-                sender_name=turn.sender_name,
-            )
+        await self._keep_while_waiting(key, arrival)
         async with self._locks.hold(key):
-            if not isinstance(turn, UserTurn):
-                turn = await turn()
-                if refused := await self._refused(key, turn, sink):
-                    return refused
-            stored = await self._store.add_user_message(
-                key,
-                turn.text,
-                telegram_message_id=turn.telegram_message_id,
-                user_id=turn.user_id,
-                sender_name=turn.sender_name,
-            )
-            chat = await self._store.settings(key)
-            model = turn.model or chat.model or self._settings.default_model
-            redelivered = stored is None and turn.telegram_message_id is not None
-            if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
-                log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
-                return Outcome("", "complete", model, duplicate=True)
-            if self._shutdown.is_set():
-                # Queued behind a reply when the bot began stopping: stored, and the user told.
-                await sink.finish("", notice=NOT_STARTED_NOTICE)
-                return Outcome("", "interrupted", model, NOT_STARTED_NOTICE)
-            voice = self._voice(chat, model, sink)
-            request = await self._request(key, chat, model, turn.parts, voice)
-            if isinstance(sink, VoiceSink) and voice is not None:
-                await sink.start_speaking()
-            else:
-                await sink.start()
-            running = self._running[key] = Running(
-                turn.telegram_message_id, turn.user_id, asyncio.Event(), self._shutdown
-            )
-            try:
-                reply = await generate(self._upstream, key, request, sink, running)
-            finally:
-                del self._running[key]
-            text, status, notice = reply.text, reply.status, reply.notice
-            if voice is not None and status == "complete" and reply.audio is None:
-                notice = NO_AUDIO_NOTICE if text.strip() else None
-            if text.strip():
-                usage = reply.usage or estimated_usage(request.messages, text)
-                await self._store.add_assistant_message(
-                    key,
-                    text,
-                    model=model,
-                    status=status,
-                    prompt_tokens=usage.prompt_tokens,
-                    completion_tokens=usage.completion_tokens,
-                    user_id=turn.user_id,
-                    usage_estimated=reply.usage is None,
-                )
-            elif notice is None and reply.audio is None:
-                notice = EMPTY_REPLY_NOTICE
-            if isinstance(sink, VoiceSink) and reply.audio is not None and status == "complete":
-                await sink.speak(reply.audio)
-            else:
-                await sink.finish(text, notice=notice)
-            return Outcome(text, status, model, notice)
+            built = await arrival.build()
+            if arrival.ready is None and (refused := await self._admit(key, built, sink)):
+                return refused
+            return await self._answer(key, built, sink)
 
-    async def _refused(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome | None:
+    async def _admit_on_arrival(
+        self, key: ChatKey, arrival: _Arrival, sink: ReplySink
+    ) -> Outcome | None:
+        """A ready turn is admitted whole; a pending one only looked at against its user's
+        limits as they stand (counting nothing, since the turn may never exist)."""
+        if arrival.ready is not None:
+            return await self._admit(key, arrival.ready, sink)
+        refusal = await self._admission.early_refusal(
+            key,
+            user_id=arrival.origin.user_id,
+            telegram_message_id=arrival.origin.telegram_message_id,
+        )
+        return await self._refusal_shown(refusal, None, sink)
+
+    async def _admit(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome | None:
         """The outcome of a refused turn, after showing why; None when the turn may go on."""
         refusal = await self._admission.refusal(
             key, turn.text, user_id=turn.user_id, telegram_message_id=turn.telegram_message_id
         )
         return await self._refusal_shown(refusal, turn.model, sink)
 
-    async def _refused_early(self, key: ChatKey, origin: Origin, sink: ReplySink) -> Outcome | None:
-        """The outcome of a pending turn refused before it is built, after showing why."""
-        refusal = await self._admission.early_refusal(
-            key, user_id=origin.user_id, telegram_message_id=origin.telegram_message_id
-        )
-        return await self._refusal_shown(refusal, None, sink)
-
     async def _refusal_shown(
-        self, refusal: Refusal | None, model: str | None, sink: ReplySink
+        self, refusal: AdmissionRefusal | None, model: str | None, sink: ReplySink
     ) -> Outcome | None:
         if refusal is None:
             return None
@@ -219,6 +185,92 @@ class ConversationService:
             await sink.finish("", notice=refusal.notice)
         model = model or self._settings.default_model
         return Outcome("", "complete", model, refusal.notice, refused=True)
+
+    async def _keep_while_waiting(self, key: ChatKey, arrival: _Arrival) -> None:
+        """Telegram forgets a message before its turn comes: keep a ready one until then."""
+        turn = arrival.ready
+        if turn is None or not turn.telegram_message_id or not self._locks.busy(key):
+            return
+        await self._store.receive(
+            key,
+            turn.text,
+            telegram_message_id=turn.telegram_message_id,
+            user_id=turn.user_id,
+            sender_name=turn.sender_name,
+        )
+
+    async def _answer(self, key: ChatKey, turn: UserTurn, sink: ReplySink) -> Outcome:
+        """The chat's turn: store the question, generate the answer, store and show it."""
+        stored = await self._store.add_user_message(
+            key,
+            turn.text,
+            telegram_message_id=turn.telegram_message_id,
+            user_id=turn.user_id,
+            sender_name=turn.sender_name,
+        )
+        chat = await self._store.settings(key)
+        model = turn.model or chat.model or self._settings.default_model
+        redelivered = stored is None and turn.telegram_message_id is not None
+        if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
+            log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
+            return Outcome("", "complete", model, duplicate=True)
+        if self._shutdown.is_set():
+            # Queued behind a reply when the bot began stopping: stored, and the user told.
+            await sink.finish("", notice=NOT_STARTED_NOTICE)
+            return Outcome("", "interrupted", model, NOT_STARTED_NOTICE)
+        voice = self._voice(chat, model, sink)
+        request = await self._request(key, chat, model, turn.parts, voice)
+        reply = await self._generate(key, turn, request, sink)
+        return await self._store_and_show(key, turn, model, request, reply, sink)
+
+    async def _generate(
+        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
+    ) -> Generated:
+        """Show that the bot is working, then produce the reply; `stop` can end it."""
+        if isinstance(sink, VoiceSink) and request.voice is not None:
+            await sink.start_speaking()
+        else:
+            await sink.start()
+        running = self._running[key] = Running(
+            turn.telegram_message_id, turn.user_id, asyncio.Event(), self._shutdown
+        )
+        try:
+            return await generate(self._upstream, key, request, sink, running)
+        finally:
+            del self._running[key]
+
+    async def _store_and_show(
+        self,
+        key: ChatKey,
+        turn: UserTurn,
+        model: str,
+        request: ChatRequest,
+        reply: Generated,
+        sink: ReplySink,
+    ) -> Outcome:
+        """Keep the answer (if it has any text) and give the sink its final form."""
+        text, status, notice = reply.text, reply.status, reply.notice
+        if request.voice is not None and status == "complete" and reply.audio is None:
+            notice = NO_AUDIO_NOTICE if text.strip() else None
+        if text.strip():
+            usage = reply.usage or estimated_usage(request.messages, text)
+            await self._store.add_assistant_message(
+                key,
+                text,
+                model=model,
+                status=status,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                user_id=turn.user_id,
+                usage_estimated=reply.usage is None,
+            )
+        elif notice is None and reply.audio is None:
+            notice = EMPTY_REPLY_NOTICE
+        if isinstance(sink, VoiceSink) and reply.audio is not None and status == "complete":
+            await sink.speak(reply.audio)
+        else:
+            await sink.finish(text, notice=notice)
+        return Outcome(text, status, model, notice)
 
     def stop(self, key: ChatKey, *, telegram_message_id: int | None = None) -> bool:
         """Stop the reply being generated in this chat (only if it answers `telegram_message_id`,
