@@ -13,9 +13,7 @@ formatting and splitting to `render.py`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +27,10 @@ from telegram import (
     ReplyParameters,
 )
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError
 
+from bot.delivery import telegram_errors
+from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
 from bot.render.convert import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
 
@@ -38,16 +38,6 @@ log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 STOP_LABEL = "⏹ Stop"
-TYPING_RETRY = 1.0  # seconds before "typing…" is tried again when there was no capacity for it
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """Where a reply goes: the chat, its forum topic, the message it answers."""
-
-    chat_id: int
-    thread_id: int | None = None  # None for private chats, plain groups and the General topic
-    reply_to: int | None = None
 
 
 def with_notice(rendered: Rendered, notice: str) -> Rendered | None:
@@ -245,11 +235,10 @@ class LiveReply:
         try:
             await self._send_or_edit(rendered, button=button)
         except BadRequest as exc:
-            reason = exc.message.lower()
-            if "not modified" in reason:
+            if telegram_errors.not_modified(exc):
                 # Already on screen: an earlier attempt whose answer was lost got through.
                 self._shown, self._shown_button = rendered, button
-            elif "message to edit not found" in reason:
+            elif telegram_errors.edit_target_gone(exc):
                 log.info("chat %s: live message was deleted; continuing in a new one", self._dest)
                 self._current = None
                 await self._send_or_edit(rendered, button=button)
@@ -332,28 +321,3 @@ class LiveReply:
         if self._typing is not None:
             self._typing.cancel()
             self._typing = None
-
-
-async def keep_acting(
-    bot: Bot,
-    outbox: Outbox,
-    dest: Destination,
-    action: ChatAction,
-    interval: float,
-    *,
-    until: Callable[[], bool] = lambda: False,
-) -> None:
-    """Show `action` ("typing…", "recording voice…") every `interval` seconds until `until()`
-    (or until cancelled), capacity allowing: a chat action never delays a reply's text."""
-    while not until():
-        with contextlib.suppress(TelegramError):
-            sent = await outbox.spare_call(
-                dest.chat_id,
-                lambda: bot.send_chat_action(
-                    dest.chat_id, action, message_thread_id=dest.thread_id
-                ),
-            )
-            if not sent:  # the bot is busy with replies: look again soon
-                await asyncio.sleep(min(TYPING_RETRY, interval))
-                continue
-        await asyncio.sleep(interval)

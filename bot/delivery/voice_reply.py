@@ -20,7 +20,9 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden
 
-from bot.delivery.live_reply import Destination, LiveReply, keep_acting
+from bot.delivery import telegram_errors
+from bot.delivery.destination import Destination, keep_acting
+from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import Outbox
 from bot.errors import AudioError
 from bot.media import audio
@@ -30,7 +32,6 @@ from bot.upstream.client import AudioReply
 log = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024  # UTF-16 units, as Telegram counts a caption
-VOICE_FORBIDDEN = "voice_messages_forbidden"
 TRACK_TITLE = "Voice reply"
 
 
@@ -116,7 +117,7 @@ class VoiceReply:
                 ),
             )
         except BadRequest as exc:
-            if VOICE_FORBIDDEN not in exc.message.lower():
+            if not telegram_errors.voice_forbidden(exc):
                 raise
         log.info("chat %s forbids voice messages; sending an audio file", self._dest.chat_id)
         # sendAudio plays MP3 or M4A; an OGG would arrive as a plain document.

@@ -27,7 +27,8 @@ from bot.handlers import (
     preferences,
     stats,
     stop,
-    voice,
+    voice_notes,
+    voice_setting,
 )
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.common import answer
@@ -67,7 +68,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("model", models.on_model))
     application.add_handler(CommandHandler("settings", preferences.on_settings))
     application.add_handler(CommandHandler("system", preferences.on_system))
-    application.add_handler(CommandHandler("voice", voice.on_voice_command))
+    application.add_handler(CommandHandler("voice", voice_setting.on_voice_command))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
@@ -75,7 +76,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(preferences.on_settings_button, pattern=preferences.BUTTON_PATTERN)
     )
     application.add_handler(
-        CallbackQueryHandler(voice.on_voice_button, pattern=voice.BUTTON_PATTERN)
+        CallbackQueryHandler(voice_setting.on_voice_button, pattern=voice_setting.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(stop.on_stop_button, pattern=stop.BUTTON_PATTERN))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
@@ -89,7 +90,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(MessageHandler(addressed_in_group & text, chat.on_text))
     audio = filters.VOICE | filters.AUDIO
     application.add_handler(
-        MessageHandler((private | addressed_in_group) & audio, voice.on_voice_message)
+        MessageHandler((private | addressed_in_group) & audio, voice_notes.on_voice_message)
     )
     application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))

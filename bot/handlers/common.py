@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.delivery.live_reply import Destination
+from bot.delivery.destination import Destination
 from bot.handlers.context import BotContext
 from bot.store import ChatKey
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.delivery import telegram_errors
 from bot.handlers.common import destination
 from bot.handlers.context import BotContext
 
@@ -63,10 +64,9 @@ async def edit_view(context: BotContext, message: Message, view: View) -> None:
             ),
         )
     except BadRequest as exc:
-        reason = exc.message.lower()
-        if "not modified" in reason:
+        if telegram_errors.not_modified(exc):
             return
-        if "message to edit not found" in reason:
+        if telegram_errors.edit_target_gone(exc):
             log.info("chat %s: keyboard message was deleted", message.chat_id)
             return
         raise

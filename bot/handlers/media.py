@@ -18,10 +18,10 @@ import asyncio
 import logging
 
 from telegram import Document, Message, Update
-from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.conversation.service import PendingTurn, UserTurn
+from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused
 from bot.handlers.addressing import caption_question, is_addressed
 from bot.handlers.chat import converse, quoted, user_turn
@@ -119,7 +119,7 @@ async def _photo_turn(context: BotContext, lead: Message, photos: list[Message])
         chosen.append(size)
     images = await asyncio.gather(
         *(
-            _download(context, lead.chat_id, size.file_id, "This photo", settings.photo_max_bytes)
+            _download(context, size.file_id, "This photo", settings.photo_max_bytes)
             for size in chosen
         )
     )
@@ -141,9 +141,7 @@ async def _document_turn(
     the user is told about), then the caption."""
     settings = context.services.settings
     name = document.file_name or "file"
-    data = await _download(
-        context, message.chat_id, document.file_id, name, settings.document_max_bytes
-    )
+    data = await _download(context, document.file_id, name, settings.document_max_bytes)
     content = await asyncio.to_thread(attachments.decode_text, data)
     if content is None:
         raise AttachmentRefused(
@@ -168,27 +166,16 @@ async def _document_turn(
     return user_turn(message, quoted(message, read.text, context))
 
 
-async def _download(context: BotContext, chat_id: int, file_id: str, what: str, cap: int) -> bytes:
-    """A file's bytes, via getFile and the file URL under TELEGRAM_API_URL."""
-
-    async def fetch() -> bytes:
-        file = await context.bot.get_file(file_id)
-        return bytes(await file.download_as_bytearray())
-
+async def _download(context: BotContext, file_id: str, what: str, cap: int) -> bytes:
+    """A file's bytes, at most `cap` of them."""
     try:
-        # Not through the outbox: a download is no message and must not take the chat's turn
-        # to speak; Telegram does not count it against the flood limits.
-        data = await fetch()
-    except TelegramError as exc:
-        log.warning("chat %s: downloading %s failed: %s", chat_id, file_id, exc)
-        raise AttachmentRefused(DOWNLOAD_FAILED) from exc
-    if len(data) > cap:  # Telegram did not tell the size beforehand
-        raise AttachmentRefused(_too_big(what, len(data), cap))
-    return data
+        return await telegram_errors.download(context.bot, file_id, cap=cap)
+    except telegram_errors.DownloadRefused as refused:
+        if refused.too_big:
+            raise AttachmentRefused(_too_big(what, refused.size, cap)) from None
+        raise AttachmentRefused(DOWNLOAD_FAILED) from None
 
 
-def _too_big(what: str, size: int, cap: int) -> str:
-    return (
-        f"{what} is {attachments.human_size(size)}; "
-        f"the most I can read is {attachments.human_size(cap)}."
-    )
+def _too_big(what: str, size: int | None, cap: int) -> str:
+    shown = "too big" if size is None else attachments.human_size(size)
+    return f"{what} is {shown}; the most I can read is {attachments.human_size(cap)}."

@@ -14,7 +14,8 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.conversation.service import UserTurn
-from bot.delivery.live_reply import Destination, LiveReply
+from bot.delivery.destination import Destination
+from bot.delivery.live_reply import LiveReply
 from bot.handlers.context import BotApplication, Services
 from bot.handlers.stop import stop_data
 from bot.store import ChatKey, Received

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import telegram
 
-from bot.delivery.live_reply import Destination, LiveReply
+from bot.delivery.destination import Destination
+from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import Outbox
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 

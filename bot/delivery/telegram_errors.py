@@ -1,0 +1,84 @@
+"""Telegram's error texts, read in one place, and the one token-safe file download.
+
+Owns the wordings Telegram answers with that the bot acts on — "message is not modified", "message
+to edit not found", VOICE_MESSAGES_FORBIDDEN, "file is too big" — matched case-insensitively (PTB
+capitalises them), and `download`: getFile, then the file URL, which holds the bot token, so no
+exception text of the download is ever logged or kept. It decides nothing about what the user
+reads: callers turn these into their own answers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
+
+log = logging.getLogger(__name__)
+
+_NOT_MODIFIED = "message is not modified"
+_EDIT_TARGET_GONE = "message to edit not found"
+_VOICE_FORBIDDEN = "voice_messages_forbidden"
+_FILE_TOO_BIG = "file is too big"  # getFile refuses files over 20 MB, whatever our caps say
+
+
+def _says(exc: BadRequest, wording: str) -> bool:
+    return wording in exc.message.lower()
+
+
+def not_modified(exc: BadRequest) -> bool:
+    """An edit to what the message already shows (often: an earlier try got through)."""
+    return _says(exc, _NOT_MODIFIED)
+
+
+def edit_target_gone(exc: BadRequest) -> bool:
+    """The message to edit no longer exists (the user deleted it)."""
+    return _says(exc, _EDIT_TARGET_GONE)
+
+
+def voice_forbidden(exc: BadRequest) -> bool:
+    """The user's privacy settings forbid voice messages from the bot."""
+    return _says(exc, _VOICE_FORBIDDEN)
+
+
+def file_too_big(exc: BadRequest) -> bool:
+    """getFile refused a file over the Bot API's download limit."""
+    return _says(exc, _FILE_TOO_BIG)
+
+
+class DownloadRefused(Exception):
+    """A file could not be fetched: `too_big` when it is over `cap` (size when known)."""
+
+    def __init__(self, *, too_big: bool, size: int | None = None) -> None:
+        super().__init__("file too big" if too_big else "download failed")
+        self.too_big = too_big
+        self.size = size
+
+
+async def download(bot: Bot, file_id: str, *, cap: int) -> bytes:
+    """A file's bytes: getFile, then the file URL under TELEGRAM_API_URL; at most `cap` bytes.
+
+    Not through the outbox: a download is no message, must not take the chat's turn to speak,
+    and Telegram does not count it against the flood limits.
+    """
+    try:
+        file = await bot.get_file(file_id)
+    except BadRequest as exc:
+        if file_too_big(exc):
+            raise DownloadRefused(too_big=True) from None
+        log.warning("getFile %s failed: %s", file_id, exc.message)  # Telegram's words, no URL
+        raise DownloadRefused(too_big=False) from None
+    except TelegramError as exc:
+        log.warning("getFile %s failed: %s", file_id, type(exc).__name__)
+        raise DownloadRefused(too_big=False) from None
+    if file.file_size is not None and file.file_size > cap:
+        raise DownloadRefused(too_big=True, size=file.file_size)
+    try:
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        # Only the type: a download error may quote the file URL, which holds the token.
+        log.warning("downloading %s failed: %s", file_id, type(exc).__name__)
+        raise DownloadRefused(too_big=False) from None
+    if len(data) > cap:  # Telegram did not tell the size beforehand
+        raise DownloadRefused(too_big=True, size=len(data))
+    return data

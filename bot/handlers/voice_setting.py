@@ -1,0 +1,111 @@
+"""/voice: the voice of the chat's spoken replies, as buttons or by name.
+
+Owns the voice keyboard and its presses and `/voice <name>`. Which voices exist is
+conversation/preferences.py's business, who may change the voice handlers/admins.py's, and where
+the choice is kept the store's.
+
+Callback data (anything else under `v:` is answered as out of date and changes nothing):
+
+    v:<voice>     choose this voice
+    v:default     back to DEFAULT_VOICE
+"""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.config import Settings
+from bot.conversation.preferences import SETTINGS, VOICES, SettingError, parse
+from bot.handlers.common import answer, chat_key
+from bot.handlers.context import BotContext
+from bot.handlers.keyboards import CURRENT_MARK, EXPIRED, Pressed, View, handle_press, send_view
+from bot.store import ChatSettings
+
+BUTTON_PATTERN = r"^v:"
+COLUMNS = 3
+GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the voice."
+STALE = "This button is out of date. Send /voice again."
+
+
+async def on_voice_command(update: Update, context: BotContext) -> None:
+    """Show the voices as buttons, or set the one named after /voice."""
+    message = update.effective_message
+    if message is None:
+        return
+    wanted = " ".join(context.args or []).strip()
+    key = chat_key(message)
+    chat = await context.services.store.settings(key)
+    if not wanted:
+        await send_view(context, message, voice_view(chat, context.services.settings))
+        return
+    try:
+        value = parse(SETTINGS["voice"], wanted)
+    except SettingError:
+        await answer(update, context, f"There is no voice “{wanted}”. {_choices()}")
+        return
+    if not await context.services.admins.may_change(
+        message.chat, message.from_user, sender_chat=message.sender_chat
+    ):
+        await answer(update, context, GROUP_ONLY_ADMINS)
+        return
+    chat = await context.services.store.update_settings(key, voice=value)
+    await answer(update, context, _chosen(chat, context.services.settings))
+
+
+async def on_voice_button(update: Update, context: BotContext) -> None:
+    """Set the voice the pressed button names."""
+    await handle_press(update, context, _press)
+
+
+def voice_view(chat: ChatSettings, defaults: Settings) -> View:
+    """The six voices as buttons, the chat's current one marked."""
+    current = chat.voice or defaults.default_voice
+    # A chat on the default has "Default" marked, not the voice it stands for today.
+    buttons = [
+        InlineKeyboardButton(
+            f"{CURRENT_MARK} {voice}" if voice == chat.voice else voice, callback_data=f"v:{voice}"
+        )
+        for voice in VOICES
+    ]
+    rows = [buttons[i : i + COLUMNS] for i in range(0, len(buttons), COLUMNS)]
+    default = f"Default ({defaults.default_voice})"
+    rows.append(
+        [
+            InlineKeyboardButton(
+                f"{CURRENT_MARK} {default}" if chat.voice is None else default,
+                callback_data="v:default",
+            )
+        ]
+    )
+    text = (
+        f"Voice for this chat: {current}{' (default)' if chat.voice is None else ''}\n\n"
+        "Spoken replies use it: answers to voice notes, and every answer when the chat's model"
+        " is an audio model (🔊 in /model). Type /voice <name> or choose:"
+    )
+    return View(text, InlineKeyboardMarkup(rows))
+
+
+async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
+    message = query.message
+    if not isinstance(message, Message):
+        return Pressed(EXPIRED)
+    wanted = (query.data or "").removeprefix("v:")
+    try:
+        value = parse(SETTINGS["voice"], wanted)
+    except SettingError:
+        return Pressed(STALE)
+    if not await context.services.admins.may_change(message.chat, query.from_user):
+        return Pressed(GROUP_ONLY_ADMINS)
+    chat = await context.services.store.update_settings(chat_key(message), voice=value)
+    defaults = context.services.settings
+    return Pressed(_chosen(chat, defaults), voice_view(chat, defaults))
+
+
+def _chosen(chat: ChatSettings, defaults: Settings) -> str:
+    if chat.voice is None:
+        return f"Back to the default voice: {defaults.default_voice}."
+    return f"Voice for this chat: {chat.voice}."
+
+
+def _choices() -> str:
+    return f"Voices: {', '.join(VOICES)} (or “default”). /voice shows them as buttons."
