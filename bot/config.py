@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
-UPSTREAM_CONCURRENCY = 512  # replies streamed at once by default (see upstream.py)
+UPSTREAM_CONCURRENCY = 512  # replies streamed at once by default (see upstream/client.py)
 
 IdSet = Annotated[frozenset[int], NoDecode]
 Patterns = Annotated[tuple[str, ...], NoDecode]

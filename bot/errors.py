@@ -8,13 +8,13 @@
     │   └── UpstreamProtocolError bad JSON, missing choices, a stream cut before [DONE]
     │       └── UpstreamReportedError  an {"error"} object inside a 200 body or the stream
     ├── AttachmentRefused         a photo or file the bot cannot read (or download); says why
-    ├── AudioError                audio could not be converted (bot/audio.py)
+    ├── AudioError                audio could not be converted (media/audio.py)
     │   ├── FfmpegMissing         ffmpeg is not installed where the bot runs
     │   ├── AudioUndecodable      the input is damaged or in a format ffmpeg cannot decode
     │   └── AudioEncodeFailed     ffmpeg ran but could not produce the voice note or MP3
     └── GenerationStopped         the user pressed /stop
 
-Errors are translated at the edge where they arise (upstream.py for httpx); this module
+Errors are translated at the edge where they arise (upstream/client.py for httpx); this module
 imports nothing from httpx or Telegram.
 """
 

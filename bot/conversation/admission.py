@@ -1,7 +1,8 @@
 """Whether a turn may go on: one too long, or over its user's limits, is refused up front.
 
-Refused turns are neither stored nor sent upstream. A turn already stored (Telegram redelivering
-it after a restart) was admitted and counted the first time, so it is never refused again.
+Owns the refusal and its words; refused turns are neither stored nor sent upstream. A turn already
+stored (Telegram redelivering it after a restart) was admitted the first time and is never refused
+again. Must not show anything: the service hands the refusal to the sink.
 """
 
 from __future__ import annotations

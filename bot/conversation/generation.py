@@ -1,8 +1,8 @@
 """Producing one reply: streaming it (or, when spoken, asking for it whole) until it ends.
 
-A reply ends when the upstream finishes or fails, when the user stops it (/stop, the Stop
-button), or when the bot shuts down; it keeps whatever text, usage and audio arrived by then.
-Upstream errors become the user's notice; they never escape.
+Owns the end of a reply — the upstream finishes or fails, the user stops it, the bot shuts down —
+and keeps whatever text, usage and audio arrived by then. Upstream errors become the user's notice
+and never escape. Must not store anything: the service does.
 """
 
 from __future__ import annotations

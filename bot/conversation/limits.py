@@ -1,11 +1,9 @@
 """Per-user limits on turns sent to the model, and the UTC days and months usage is counted in.
 
-Owns the decision "may this user's turn go to the model now, and if not, from when?" (requests
-per minute, daily message and token quotas; 0 turns one off; ADMIN_USER_IDS are exempt), the
-words that tell the user so, how often they are told, and estimating tokens from characters when
-the upstream reports no `usage`. Daily counts come from the store, so they survive restarts; the
-per-minute window lives in memory (a restart forgets at most one minute). Days start at 00:00
-UTC. No Telegram here: the caller shows the refusal.
+Owns "may this user's turn go to the model now, and if not, from when?" (per minute, daily
+messages, daily tokens; 0 turns one off; ADMIN_USER_IDS are exempt), the words that say so and how
+often, and estimating tokens when the upstream reports no `usage`. Daily counts come from the
+store; the per-minute window lives in memory. No Telegram: the caller shows the refusal.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Per-chat ordering: one lock per chat, so one turn at a time per chat and chats in parallel."""
+"""Per-chat ordering: one lock per chat, so one turn at a time per chat and chats in parallel.
+
+Owns nothing but the locks; what waits for them (and the inbox that keeps waiting messages) is
+the service's business.
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""The settings a chat may change with /settings and /system: names, allowed values, parsing.
+"""What a chat may change with /settings, /system and /voice: names, allowed values, parsing.
 
-Owns the rules for each setting — the ranges the chat API accepts (OpenAI's
-CreateChatCompletionRequest: temperature 0..2, top_p 0..1, both penalties -2..2), the voices,
-the system prompt's length cap, the values offered as buttons — and the error text that says what
-is allowed. Pure: it never touches the store, Telegram or the upstream. The model is not here:
-/model chooses it from what the upstream lists (bot/models.py).
+Owns the rules of each chat preference — the ranges the chat API accepts (OpenAI's
+CreateChatCompletionRequest: temperature 0..2, top_p 0..1, both penalties -2..2), the voices, the
+system prompt's length cap, the values offered as buttons — and the words saying what is allowed.
+Pure: no store, Telegram or upstream. The model is /model's (upstream/catalog.py).
 """
 
 from __future__ import annotations

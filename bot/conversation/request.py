@@ -1,8 +1,8 @@
 """The upstream request for one turn: the OpenAI `messages` list and the chat's sampling.
 
-Pure: given the chat's settings and its recent turns (the store's history window), it says what
-is sent upstream — the system prompt, the turns with group senders as OpenAI `name`s, this turn's
-attachments as content parts, and the voice when the reply is spoken.
+Owns what is sent upstream — the system prompt, the history window with group senders as OpenAI
+`name`s, this turn's attachments as content parts, the voice when the reply is spoken. Pure: it
+reads nothing itself; the service hands in the chat's preferences and recent turns.
 """
 
 from __future__ import annotations

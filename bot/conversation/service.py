@@ -1,16 +1,9 @@
-"""The conversation use case: one turn from the user's text to the stored reply.
+"""The conversation use case: one turn from the user's message to the stored reply.
 
-Owns the order of a turn: per-chat ordering (one turn at a time per chat, other chats in
-parallel; chat_locks.py), refusing a turn that is too long or over the user's limits before
-anything is stored or sent (admission.py), keeping a message that waits for its turn (in the
-store's inbox, so a crash cannot lose it), the context sent upstream (request.py), stopping a
-reply in progress (the user's /stop or Stop button, or the bot shutting down; the reply itself is
-generation.py's), whether the reply is spoken (an audio-capable model and a sink that can speak:
-then the whole reply is asked for at once, with the chat's voice, since audio is not streamed),
-and what is stored when a reply completes, fails or is stopped — a spoken reply as its
-transcript, tokens estimated from characters when the upstream reports no usage. It imports
-nothing from Telegram: replies go into a `ReplySink` (sinks.py), so how a reply is shown can
-change freely.
+Owns the order of a turn — admit it (admission.py), keep it while it waits (the store's inbox),
+take the chat's turn (locks.py), build the request (request.py), generate (generation.py), store
+and show the outcome — plus stopping a reply and whether it is spoken (an audio model and a sink
+that can speak). Imports nothing from Telegram: replies go into a `ReplySink` (sinks.py).
 """
 
 from __future__ import annotations

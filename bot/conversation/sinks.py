@@ -1,7 +1,8 @@
 """Where a reply goes: the protocols the conversation writes into, free of Telegram.
 
-`delivery.LiveReply` implements `ReplySink` (a live, edited Telegram message) and
-`voice_reply.VoiceReply` implements `VoiceSink` (that, or a voice note); tests use their own.
+`delivery.live_reply.LiveReply` implements `ReplySink` (a live, edited Telegram message) and
+`delivery.voice_reply.VoiceReply` implements `VoiceSink` (that, or a voice note); tests use their
+own. Must not import Telegram.
 """
 
 from __future__ import annotations

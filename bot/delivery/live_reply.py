@@ -1,13 +1,10 @@
 """The live reply: one Telegram message that grows as the answer streams, then its final form.
 
-Owns what the chat sees of a reply: "typing…" until the first words, the first visible text as
-soon as it exists, paced edits that always carry the newest text (intermediate states coalesce
-while waiting), rollover into further messages past 4096 UTF-16 units without losing or
-repeating text, the final formatted flush, the plain-text safety net when Telegram rejects
-formatting, the Stop button under the message being written (gone once the reply ends), and
-the Telegram failures of a live message: deleted by the user (continue in a new message), bot
-blocked (stop quietly), group migrated (follow it). Timing and retries belong to `outbox.py`;
-formatting and splitting to `render.py`.
+Owns what the chat sees of a written reply: "typing…" until the first words, paced edits that
+always carry the newest text, rollover past 4096 UTF-16 units without losing or repeating text,
+the final text and its notice, the plain-text fallback when Telegram refuses formatting, the Stop
+button while it is written, and a live message's failures (deleted, bot blocked, group migrated).
+When a call may go is the outbox's business; how text looks is render/'s.
 """
 
 from __future__ import annotations

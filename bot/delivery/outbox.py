@@ -1,9 +1,9 @@
 """The outbox: every call that sends or changes a message goes through here.
 
-Owns recovery from the transient Telegram failures — a `RetryAfter` holds only the chat it
-concerns (or, when several chats are refused at once, the whole bot), timeouts and network
-errors are retried with backoff — and spare-capacity calls such as "typing…", which never
-compete with replies. The waiting itself is `scheduler.py`'s; `delivery.py` decides what to send.
+Owns recovery from transient Telegram failures — a `RetryAfter` holds only the chat it concerns
+(or, when several chats are refused at once, the whole bot); timeouts and network errors are
+retried with backoff — and spare-capacity calls such as "typing…", which never compete with
+replies. Waiting is scheduler.py's; what to send is the caller's.
 """
 
 from __future__ import annotations

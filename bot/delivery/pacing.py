@@ -3,7 +3,7 @@
 Owns *when* a call may go: each chat's limits (`ChatPacer`: about one call per second in any
 chat, intermediate edits every second in private chats and every three in groups, twenty calls a
 minute in a group) and the bot-wide sliding window (`SlidingWindow`: 30 calls per second). It
-never sleeps, never calls Telegram and never reads the real clock; `outbox.py` does the waiting.
+never sleeps, never calls Telegram and never reads the real clock; the scheduler does the waiting.
 
 Telegram counts a call when it handles it, somewhere between our sending it and its response
 arriving. So a call counts here from the moment it is let go until `window` seconds after its

@@ -1,11 +1,9 @@
 """The delivery scheduler: which waiting Telegram call goes next, and when.
 
-Owns the queue shared by every chat. A call is queued at once with the moment its chat's
-pacing lets it go; from then on it competes for the bot-wide window, most urgent first (a
-reply's first and final texts before intermediate edits), and among equals the one that has
-been able to go the longest — so the window is used whenever any chat may send, and busy
-chats take turns fairly. Each chat has at most one call in flight, and its next call is paced
-from the moment that call's response arrived. The limits themselves are `pacing.py`'s.
+Owns the queue shared by every chat: a call waits until its chat's pacing lets it go, then competes
+for the bot-wide window, most urgent first (first and final texts before intermediate edits), and
+among equals the one that has been able to go the longest. Each chat has at most one call in
+flight. The limits themselves are pacing.py's; it never calls Telegram itself.
 """
 
 from __future__ import annotations

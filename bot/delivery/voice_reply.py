@@ -1,13 +1,9 @@
 """The spoken reply: a voice note answering the user's message, its transcript as the caption.
 
-Owns what the chat sees of an audio model's answer: "recording voice…" while the model works,
-the WAV converted to an OGG/Opus voice note (`bot.media.audio`, off the event loop) and sent with
-`sendVoice` as a reply to the user's message with its duration, the transcript as the caption
-(a transcript over the caption limit follows as a formatted text message instead), `sendAudio`
-with the same caption when the user's privacy settings forbid voice messages, and the text with
-a notice when the audio cannot be converted. Written replies — and the long transcript — are
-`delivery.LiveReply`'s job: this sink hands every text path to the LiveReply it wraps. Every
-Telegram call goes through the outbox.
+Owns what the chat sees of an audio model's answer: "recording voice…", the OGG/Opus voice note
+(media/audio.py converts it, off the event loop), `sendAudio` when the user forbids voice messages,
+a transcript too long for a caption as a text message, and text with a notice when the audio can't
+be converted. Every written path is the wrapped LiveReply's; every call goes through the outbox.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
-"""The gate in front of every handler: refused users are told (at most once a minute), once.
+"""The gate in front of every handler: a refused user is told (at most once a minute), once.
 
-Every kind of update passes through it: messages, commands, edits, button presses, media,
-membership changes. A refused user is told only where the bot would answer anything: in a
-private chat, on a button press, and in a group only when they address the bot (a command for
-it, a mention, a reply to it); other group chatter is dropped without a word. Updates without a
-user (channel posts) carry no one to refuse and pass; no handler answers them.
+Owns applying the access policy to every kind of update. A refused user is told only where the
+bot would answer anything: in a private chat, on a button press, and in a group only when they
+address the bot; other group chatter is dropped without a word. Updates without a user (channel
+posts) pass; no handler answers them. The rules themselves are access_policy.py's.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Who may use the bot: the allowlists and admins from the settings, and refusal pacing.
 
-Owns the decision only (pure, injected clock); `handlers/access.py` applies it to every update
-before any other handler runs. Rules: bot admins always pass; with both allowlists empty
-everyone passes; otherwise a user passes when they are in ALLOWED_USER_IDS or the chat they
-write in is in ALLOWED_CHAT_IDS (so allowlisting a group lets its members in).
+Owns the decision only (pure, injected clock): bot admins always pass; with both allowlists empty
+everyone passes; otherwise a user passes when they are in ALLOWED_USER_IDS or write in a chat in
+ALLOWED_CHAT_IDS. handlers/access.py applies it before any other handler runs.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Whether a message is addressed to the bot, and what it asks once the addressing is removed.
 
 Owns the group rule (a mention of `@botname` by entity, an explicit reply to one of the bot's
-messages, or a caption starting with `/ask`; `/ask` in a text is a command and CommandHandler's
-business), the prompt with the bot's mention (and a caption's `/ask`) stripped, and the
-replied-to text quoted into the prompt. Pure apart from reading the bot's
-identity; must not send anything or touch the store.
+messages, or a caption starting with `/ask`; `/ask` in a text is CommandHandler's business), the
+prompt with the mention stripped, and the replied-to text quoted into it. Pure apart from reading
+the bot's identity; must not send anything or touch the store.
 
 In forums every message of a topic carries the topic's creation message as `reply_to_message`
 although the user replied to nothing: that is not a reply, and never counts as one.

@@ -1,9 +1,9 @@
-"""Who may change a chat's model and settings.
+"""Who may change a chat's model and preferences.
 
-Owns the rule: the bot's administrators (ADMIN_USER_IDS) everywhere; in a private chat, its user;
-in a group, the group's administrators as Telegram reports them (getChatAdministrators, cached
-for a few minutes per chat on an injected clock) and whoever posts as the group itself (an
-anonymous admin). It decides and nothing more: telling the user is the handlers' job.
+Owns the rule: ADMIN_USER_IDS everywhere; in a private chat, its user; in a group, its
+administrators as Telegram reports them (cached a few minutes per chat on an injected clock) and
+whoever posts as the group itself (an anonymous admin). It decides; telling the user is the
+handlers' job.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Answers to input the bot does not act on: content it can't read, and edited messages.
 
-Owns the short explanations, and SUPPORTED_CONTENT, the one list of what the bot reads, which
-every such answer quotes: a feature that teaches the bot a new kind of message adds it there.
-Which messages reach these handlers (private chats; groups only when addressed) is decided where
-they are registered, in handlers/__init__.py.
-
-Edited messages are never answered again: the answer to the original stays as it was, and a
-changed question is a new message. The user is told so at most once a minute.
+Owns the short explanations and SUPPORTED_CONTENT, the one list of what the bot reads, which every
+such answer quotes (a feature that teaches the bot a new kind of message adds it there). Which
+messages reach these handlers is decided where they are registered, in handlers/__init__.py.
+Edited messages are never answered again; the user is told so at most once a minute.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Talking to the model: private messages, messages addressed to the bot in groups, and /ask.
 
-Owns turning an addressed message into the user's turn: the prompt without the bot's mention,
-the replied-to message quoted in front of it unless it is the bot's latest answer (which the
-history already holds), and the sender's name in groups; and `converse`, the way every turn
-(text, photo, file, voice note) goes to the model and back into the chat. Every answer goes into a
-`VoiceReply`, which streams text through a LiveReply and speaks when an audio model answers.
-Which messages count as addressed is handlers/addressing.py's business; the turn itself is
-conversation.py's.
+Owns turning an addressed message into the user's turn (the prompt without the mention, the
+replied-to message quoted unless it is the bot's latest answer, the sender's name in groups) and
+`converse`, the way every turn — text, photo, file, voice note — goes to the conversation service
+and back into the chat through a VoiceReply. Which messages are addressed is addressing.py's.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """Photos and documents sent to the bot: downloaded, read, and asked about in the conversation.
 
 Owns turning a photo (or an album: one request for all its photos) into a turn with `image_url`
-parts for a vision-capable model, a text document into a turn holding its text, and the clear
-answers for files the bot can't read. Downloads go through `getFile` and the file URL under
-TELEGRAM_API_URL; reading and fitting attachments is attachments.py's business, the
-conversation chat.py's `converse`. Photos and files count in groups only when addressed (a
-mention or `/ask` in the caption, or a reply to the bot); an album counts when any of its photos
-is addressed.
-
-Downloading happens while the turn is prepared, in the chat's turn order, so a message sent
-after a photo is answered after it.
+parts for a vision model, a text document into a turn holding its text, and the answers for files
+the bot can't read. Reading attachments is media/attachments.py's business, downloading
+delivery/telegram_errors.py's. Downloads happen in the chat's turn, so a message sent after a
+photo is answered after it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """/model: the upstream's chat models as buttons; a chat switches its model by button or by name.
 
-Owns the model keyboard (pages, marks, callback data) and its button presses, and the small
-helpers /settings shares for keyboards: sending one, editing it in place, answering a press.
-Which models exist is bot/models.py's business, who may change them bot/admins.py's, and where
-the choice is kept the store's.
+Owns the model keyboard (pages, marks, callback data) and its presses. Which models exist is
+upstream/catalog.py's business, who may change them admins.py's, sending and editing keyboards
+keyboards.py's, where the choice is kept the store's.
 
 Callback data, at most 64 bytes; anything else under `m:` is answered as stale and changes nothing:
 

@@ -1,14 +1,14 @@
-"""/settings and /system: show and change a chat's sampling settings, voice and system prompt.
+"""/settings and /system: show and change a chat's sampling preferences and system prompt.
 
-Owns the settings overview and the keyboard of each setting, their button presses, and the typed
-forms `/settings <name> <value>` and `/system [prompt | reset]`. What names and values are
-allowed is bot/chat_settings.py's business, who may change them bot/admins.py's; the model is
-/model's (handlers/models.py, whose keyboard helpers this module uses).
+Owns the overview, the keyboard of each preference and its presses, and the typed forms
+`/settings <name> <value>` and `/system [prompt | reset]`. What names and values are allowed is
+conversation/preferences.py's business, who may change them admins.py's, sending and editing
+keyboards keyboards.py's; the model is /model's.
 
 Callback data (short; anything else under `s:` is answered as invalid and changes nothing):
 
     s:v                   the overview
-    s:o:<name>            the choices for one setting
+    s:o:<name>            the choices for one preference
     s:s:<name>:<value>    set it ("default" puts back the bot's default)
 """
 

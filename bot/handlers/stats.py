@@ -1,8 +1,8 @@
 """/stats: a user's own usage today, this month and all time; for the bot's admins, the top users.
 
-Owns how usage is shown. The counting is the store's (messages the user sent, tokens of the
-replies to them); periods are UTC days and months from bot/limits.py. The top users appear only
-in private chats, so one admin's /stats in a group doesn't show everyone's usage to the group.
+Owns how usage is shown. Counting is the store's; periods are UTC days and months from
+conversation/limits.py. The top users appear only in private chats, so one admin's /stats in a
+group doesn't show everyone's usage to the group.
 """
 
 from __future__ import annotations

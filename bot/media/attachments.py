@@ -1,10 +1,9 @@
 """Attachments read for the model: photos as image parts, text documents as fenced text.
 
-Owns the pure decisions and transformations: which photo size to fetch under the byte cap, the
-`image_url` content part with a base64 `data:` URL, which documents count as text (by extension
-and MIME type), decoding them as UTF-8, fitting one into the context budget with a notice, and
-the text the history keeps ("[photo 1280x720]", "[document notes.md, 2.1 KB]"). No Telegram
-calls and no I/O: handlers/media.py downloads and answers.
+Owns the pure decisions: which photo size to fetch under the byte cap, the `image_url` part, which
+documents count as text, decoding them, fitting one into the context budget with a notice, and
+what the history keeps ("[photo 1280x720]", "[document notes.md, 2.1 KB]"). No Telegram and no
+I/O: handlers/media.py downloads and answers.
 """
 
 from __future__ import annotations

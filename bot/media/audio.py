@@ -1,11 +1,9 @@
-"""Audio conversion: WAV replies to Telegram voice notes (OGG/Opus) or MP3, any audio to WAV.
+"""Audio conversion: WAV replies to voice notes (OGG/Opus) or MP3, any audio to WAV for the model.
 
-Owns every ffmpeg run of the bot (through pydub) and the formats: voice notes are OGG/Opus,
-mono, 48 kHz, about 32 kbit/s, as `sendVoice` wants them; audio for the model is 16-bit PCM WAV,
-mono, 16 kHz (speech needs no more, and it keeps requests small). All the blocking work — ffmpeg
-processes, temporary files, WAV parsing — runs in a worker thread via `asyncio.to_thread`, so the
-event loop keeps serving other chats while a conversion runs. Failures come out as the
-`bot.errors.AudioError` types. It knows nothing of Telegram, the upstream or the store.
+Owns every ffmpeg run of the bot and the formats (voice notes OGG/Opus mono 48 kHz ~32 kbit/s;
+audio for the model 16-bit PCM WAV mono 16 kHz). All blocking work runs in a worker thread, so the
+event loop keeps serving other chats; failures come out as `bot.errors.AudioError` types. Knows
+nothing of Telegram, the upstream or the store.
 """
 
 from __future__ import annotations
