@@ -11,16 +11,16 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bot.config import Settings
 from bot.store import ChatStore
+from bot.types import Clock
 from bot.upstream.sse import Usage
 
-Clock = Callable[[], float]
 LimitKind = Literal["rate", "messages", "tokens"]
 
 RATE_WINDOW = 60.0  # seconds the per-minute limit looks back

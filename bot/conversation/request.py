@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
-from typing import Any
 
 from bot.config import Settings
 from bot.store import ChatSettings, Turn
+from bot.types import AttachmentPart, ChatMessage, ContentPart
 from bot.upstream.client import ChatRequest, SamplingParams
 
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
@@ -25,7 +24,7 @@ def build_request(
     chat: ChatSettings,
     model: str,
     turns: list[Turn],
-    parts: tuple[Mapping[str, Any], ...] = (),
+    parts: tuple[AttachmentPart, ...] = (),
     voice: str | None = None,
 ) -> ChatRequest:
     """The request answering the newest of `turns`, with the chat's own prompt and sampling."""
@@ -44,25 +43,26 @@ def build_request(
 
 
 def build_messages(
-    system: str, turns: list[Turn], parts: tuple[Mapping[str, Any], ...] = ()
-) -> list[Mapping[str, Any]]:
+    system: str, turns: list[Turn], parts: tuple[AttachmentPart, ...] = ()
+) -> list[ChatMessage]:
     """The OpenAI `messages` list: the system prompt, then the turns, oldest first.
 
     A user turn with a sender name (group chats) carries it as the message's `name`, so the model
     can tell the participants apart. `parts` (images, audio) belong to the newest turn, the user's
     own: its content becomes a list, its text first.
     """
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    messages: list[ChatMessage] = [{"role": "system", "content": system}] if system else []
     for turn in turns:
-        message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+        message: ChatMessage = {"role": turn.role, "content": turn.content}
         if turn.role == "user" and turn.sender_name:
             message["name"] = openai_name(turn.sender_name)
         messages.append(message)
     if parts and messages and messages[-1]["role"] == "user":
         text = messages[-1]["content"]
-        text_part = [{"type": "text", "text": text}] if text else []
+        assert isinstance(text, str)  # only the newest turn gets parts, here
+        text_part: list[ContentPart] = [{"type": "text", "text": text}] if text else []
         messages[-1]["content"] = [*text_part, *parts]
-    return list(messages)
+    return messages
 
 
 def openai_name(display_name: str) -> str:

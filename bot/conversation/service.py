@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot import __version__
 from bot.config import Settings
@@ -24,6 +23,7 @@ from bot.conversation.locks import ChatLocks
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
 from bot.store import ChatKey, ChatSettings, ChatStore
+from bot.types import AttachmentPart
 from bot.upstream.catalog import is_audio_model
 from bot.upstream.client import ChatRequest, UpstreamClient
 
@@ -44,7 +44,7 @@ class UserTurn:
     sender_name: str | None = None  # set in group chats, where the model must tell people apart
     # OpenAI content parts (image_url, input_audio) sent with this turn only, after `text`;
     # the history keeps `text` alone, which then says what was attached ("[photo 1280x720]").
-    parts: tuple[Mapping[str, Any], ...] = ()
+    parts: tuple[AttachmentPart, ...] = ()
     # A model for this turn only (a vision or audio model), the chat's own choice unchanged.
     model: str | None = None
 
@@ -306,7 +306,7 @@ class ConversationService:
         key: ChatKey,
         chat: ChatSettings,
         model: str,
-        parts: tuple[Mapping[str, Any], ...] = (),
+        parts: tuple[AttachmentPart, ...] = (),
         voice: str | None = None,
     ) -> ChatRequest:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)

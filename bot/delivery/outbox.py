@@ -19,7 +19,8 @@ from typing import TypeVar
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery.pacing import SAFETY_MARGIN, SlidingWindow, pacer_for
-from bot.delivery.scheduler import Clock, Priority, Scheduler, Urgency
+from bot.delivery.scheduler import Priority, Scheduler, Urgency
+from bot.types import Clock
 
 __all__ = ["NothingToSend", "Outbox", "Priority", "Urgency", "retry_after_seconds"]
 

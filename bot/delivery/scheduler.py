@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from bot.delivery.pacing import ChatPacer, SlidingWindow
-
-Clock = Callable[[], float]
+from bot.types import Clock
 
 # Forget the pacing of idle chats past this many, so thousands of one-off chats don't pile up.
 _MAX_CHATS = 5_000

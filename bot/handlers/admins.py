@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import Bot, Chat, User
 from telegram.error import TelegramError
 
+from bot.types import Clock
+
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 
 # Promotions and demotions are rare; a few minutes of staleness saves a call per settings change.
 ADMINS_CACHE_SECONDS = 300.0

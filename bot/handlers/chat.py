@@ -8,9 +8,7 @@ and back into the chat through a VoiceReply. Which messages are addressed is add
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from telegram import Message, Update
 
@@ -22,6 +20,7 @@ from bot.handlers.common import answer, chat_key, destination
 from bot.handlers.context import BotContext
 from bot.handlers.stop import stop_data
 from bot.store import ChatKey
+from bot.types import AttachmentPart
 
 ASK_USAGE = "Usage: /ask <question>"
 # chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:
@@ -95,7 +94,7 @@ def user_turn(
     message: Message,
     text: str,
     *,
-    parts: tuple[Mapping[str, Any], ...] = (),
+    parts: tuple[AttachmentPart, ...] = (),
     model: str | None = None,
 ) -> UserTurn:
     """The turn `message` makes, with its sender's name in groups."""

@@ -28,6 +28,7 @@ from bot.handlers.chat import converse, quoted, user_turn
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
 from bot.media import audio
+from bot.types import AudioPart
 from bot.upstream.catalog import is_audio_model
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
             raise _Refused(_too_long(incoming.kind, wav.duration, settings))
         chosen = (await context.services.store.settings(chat_key(message))).model
         model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
-        part = {
+        part: AudioPart = {
             "type": "input_audio",
             "input_audio": {"data": base64.b64encode(wav.wav).decode("ascii"), "format": "wav"},
         }

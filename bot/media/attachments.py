@@ -13,7 +13,9 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
+
+from bot.types import ImagePart
 
 # Files whose name alone says they are text, whatever MIME type the sender's client guessed.
 TEXT_EXTENSIONS = frozenset(
@@ -117,7 +119,7 @@ def image_mime_type(data: bytes) -> str:
     return "image/jpeg"
 
 
-def image_part(data: bytes) -> dict[str, Any]:
+def image_part(data: bytes) -> ImagePart:
     """An OpenAI `image_url` content part carrying the image itself as a base64 data URL."""
     encoded = base64.b64encode(data).decode("ascii")
     return {

@@ -31,7 +31,6 @@ from bot.store.migrations import (
 from bot.store.records import (
     ChatKey,
     ChatSettings,
-    Clock,
     Received,
     ReplyStatus,
     Role,
@@ -50,7 +49,6 @@ __all__ = [
     "ChatKey",
     "ChatSettings",
     "ChatStore",
-    "Clock",
     "Migration",
     "MigrationError",
     "Received",

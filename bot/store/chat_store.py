@@ -14,8 +14,8 @@ from bot.store.connection import configure, create_private_file
 from bot.store.conversations import ConversationStore
 from bot.store.inbox import InboxStore
 from bot.store.migrations import DEFAULT_MIGRATIONS_DIR, load_migrations, migrate
-from bot.store.records import Clock
 from bot.store.usage import UsageStore
+from bot.types import Clock
 
 
 class ChatStore(ChatSettingsStore, ConversationStore, InboxStore, UsageStore, ChatMigrationStore):

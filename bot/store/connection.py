@@ -22,7 +22,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.records import Clock, StoreError, StorePragmas
+from bot.store.records import StoreError, StorePragmas
+from bot.types import Clock
 
 BUSY_TIMEOUT_MS = 5_000
 

@@ -5,13 +5,11 @@ Nothing here touches the database; every other module of the store, and its call
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["user", "assistant"]
 ReplyStatus = Literal["complete", "interrupted", "stopped"]
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from bot.conversation.service import (
 )
 from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore
+from bot.types import ImagePart
 from bot.upstream.client import AudioReply, Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
@@ -125,7 +126,10 @@ async def test_second_message_carries_the_first_exchange_and_the_system_prompt(
 async def test_attached_parts_go_with_this_turn_only_and_history_keeps_its_text(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
-    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    image: ImagePart = {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="},
+    }
     upstream.script(ReplyScript("A cat."), ReplyScript("Grey."))
     turn = UserTurn("[photo 2x2]\nWhat is this?", 1, 7, parts=(image,), model="gpt-4o")
     first = await service.reply(CHAT, turn, RecordingSink())
