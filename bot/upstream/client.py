@@ -1,8 +1,8 @@
 """Client for the upstream OpenAI-compatible chat API: models, about, and chat (streamed or whole).
 
 Owns every HTTP call to the chat API, its timeouts and retries, and the translation of httpx
-failures into `bot.errors` types at this edge. Decoding what comes back is
-`bot.upstream.sse`'s job. It must not touch Telegram, the store or the history: callers hand
+failures into `bot.errors` types at this edge. What the bytes that come back mean is
+`bot.upstream.decode`'s. It must not touch Telegram, the store or the history: callers hand
 it a ready `ChatRequest`.
 
 Errors (retries happen only before the first delta is yielded):
@@ -16,7 +16,7 @@ Errors (retries happen only before the first delta is yielded):
     connection cut after the response began                UpstreamProtocolError("stream cut")
     bad JSON, no choices, an end without [DONE] or
       finish_reason, a 200 HTML page instead of a stream   UpstreamProtocolError
-    an {"error"} object in a 200 body or in the stream     UpstreamReportedError (sse.error_from)
+    an {"error"} object in a 200 body or in the stream     UpstreamReportedError (decode.error_from)
 
 The API key goes only into the Authorization header; it is scrubbed from every error raised here
 (upstreams that echo a wrong key back must not put it in front of users).
@@ -43,12 +43,12 @@ from bot.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from bot.upstream import sse
-from bot.upstream.sse import AudioReply as AudioReply
-from bot.upstream.sse import Completion as Completion
-from bot.upstream.sse import Delta as Delta
-from bot.upstream.sse import ModelInfo as ModelInfo
-from bot.upstream.sse import Usage as Usage
+from bot.upstream import decode
+from bot.upstream.decode import AudioReply as AudioReply
+from bot.upstream.decode import Completion as Completion
+from bot.upstream.decode import Delta as Delta
+from bot.upstream.decode import ModelInfo as ModelInfo
+from bot.upstream.decode import Usage as Usage
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class UpstreamClient:
                 if exc.status == 404 and path == "/models":
                     continue
                 raise
-            models = sse.parse_models(_json_of(response, required=False))
+            models = decode.parse_models(_json_of(response, required=False))
             if models is not None:
                 return models
         raise UpstreamProtocolError("the models list is not {object: list, data: [...]}")
@@ -176,13 +176,13 @@ class UpstreamClient:
         payload = _json_of(response, required=False)
         if payload is None:
             return response.text.strip()
-        return sse.readable_text(payload)
+        return decode.readable_text(payload)
 
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
         async with self._replies:
             response = await self._fetch("POST", self.chat_url, _chat_body(request, stream=False))
-        return sse.parse_completion(_json_of(response))
+        return decode.parse_completion(_json_of(response))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
@@ -222,11 +222,11 @@ class UpstreamClient:
                     raise UpstreamProtocolError("an HTML page instead of a reply")
                 if content_type.startswith("application/json"):
                     await clock.within(response.aread())
-                    whole = sse.parse_completion(_json_of(response))
+                    whole = decode.parse_completion(_json_of(response))
                     yield Delta(whole.text, whole.finish_reason, whole.usage)
                     return
                 async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
-                    async for delta in sse.read_deltas(lines):
+                    async for delta in decode.read_deltas(lines):
                         yield delta
                         # Idle time starts when the consumer asks for more, not when text
                         # arrived: a consumer busy with Telegram must not time the upstream out.
@@ -277,8 +277,10 @@ class UpstreamClient:
             return await clock.within(self._client.send(request, stream=True))
 
     def _http_error(self, response: httpx.Response) -> UpstreamHTTPError:
-        message = sse.error_message(response.text) or response.reason_phrase
-        return UpstreamHTTPError(response.status_code, message, sse.retry_after(response.headers))
+        message = decode.error_message(response.text) or response.reason_phrase
+        return UpstreamHTTPError(
+            response.status_code, message, decode.retry_after(response.headers)
+        )
 
     def _scrub(self, exc: UpstreamError) -> None:
         """Replace the API key wherever upstream text in `exc` carried it."""
