@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from bot.config import Settings
 from bot.store import ChatStore
-from bot.upstream.decode import Usage
+from bot.upstream.types import Usage
 
 Clock = Callable[[], float]
 LimitKind = Literal["rate", "messages", "tokens"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.store import ChatSettings, Turn
-from bot.upstream.client import ChatRequest, SamplingParams
+from bot.upstream.types import ChatRequest, SamplingParams
 
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 

@@ -4,5 +4,6 @@ Knows nothing of Telegram, the store or the history: callers hand in a ready req
   client.py   every HTTP call, its timeouts and retries, httpx errors translated at this edge
   sse.py      server-sent events framing: a response's lines in, events out
   decode.py   what comes back means: chunks, completions, models, /about, error bodies, Retry-After
+  types.py    the values callers hand in and get back: ChatRequest, Delta, Completion, ModelInfo
   catalog.py  which of the upstream's models a chat may choose (a cached listing)
 """

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import UpstreamError
-from bot.upstream.client import ModelInfo
+from bot.upstream.types import ModelInfo
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Owns every HTTP call to the chat API, its timeouts and retries, and the translation of httpx
 failures into `bot.errors` types at this edge. What the bytes that come back mean is
 `bot.upstream.decode`'s. It must not touch Telegram, the store or the history: callers hand
-it a ready `ChatRequest`.
+it a ready `ChatRequest` (`bot.upstream.types`).
 
 Errors (retries happen only before the first delta is yielded):
 
@@ -28,8 +28,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -44,11 +44,7 @@ from bot.errors import (
     UpstreamUnavailable,
 )
 from bot.upstream import decode
-from bot.upstream.decode import AudioReply as AudioReply
-from bot.upstream.decode import Completion as Completion
-from bot.upstream.decode import Delta as Delta
-from bot.upstream.decode import ModelInfo as ModelInfo
-from bot.upstream.decode import Usage as Usage
+from bot.upstream.types import ChatRequest, Completion, Delta, ModelInfo, chat_body
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +54,6 @@ _Deltas = AsyncGenerator[Delta, None]
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Waiting longer than this for a rate limit would leave the user staring at "typing…".
 MAX_RETRY_AFTER = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class SamplingParams:
-    """Sampling knobs; None leaves the parameter out of the request."""
-
-    temperature: float | None = None
-    top_p: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """One chat completion: OpenAI message dicts; `voice` asks for a spoken (WAV) reply."""
-
-    model: str
-    messages: tuple[Mapping[str, Any], ...]
-    params: SamplingParams = SamplingParams()
-    voice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +157,7 @@ class UpstreamClient:
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
         async with self._replies:
-            response = await self._fetch("POST", self.chat_url, _chat_body(request, stream=False))
+            response = await self._fetch("POST", self.chat_url, chat_body(request, stream=False))
         return decode.parse_completion(_json_of(response))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
@@ -192,7 +168,7 @@ class UpstreamClient:
         """
         if request.voice is not None:
             raise ValueError("voice replies are not streamed; use complete_chat")
-        body = _chat_body(request, stream=True)
+        body = chat_body(request, stream=True)
         async with self._replies:
             deltas = await self._retrying(lambda: self._started_stream(body))
             async with contextlib.aclosing(deltas):
@@ -383,18 +359,6 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": request.model, "messages": [dict(m) for m in request.messages]}
-    body.update(
-        (name, value) for name, value in asdict(request.params).items() if value is not None
-    )
-    body["stream"] = stream
-    if request.voice is not None:
-        body["modalities"] = ["text", "audio"]
-        body["audio"] = {"voice": request.voice, "format": "wav"}
-    return body
 
 
 def _json_of(response: httpx.Response, *, required: bool = True) -> Any:

@@ -1,9 +1,9 @@
 """Decoding the chat API's payloads: stream chunks, completions, the models list, /about, errors.
 
-Owns what the bytes that come back mean: event payloads and bodies in, typed values (`Delta`,
-`Completion`, `ModelInfo`) or typed errors (`bot.errors`) out, Retry-After included. No I/O and
-no httpx: `bot.upstream.client` feeds it (with its timeouts around each read), re-exports the
-value types and decides about retries; the event-stream framing is `bot.upstream.sse`'s.
+Owns what the bytes that come back mean: event payloads and bodies in, typed values
+(`bot.upstream.types`) or typed errors (`bot.errors`) out, Retry-After included. No I/O and no
+httpx: `bot.upstream.client` feeds it (with its timeouts around each read) and decides about
+retries; the event-stream framing is `bot.upstream.sse`'s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import email.utils
 import json
 import math
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,47 +25,7 @@ from bot.errors import (
     UpstreamReportedError,
 )
 from bot.upstream.sse import DONE, ServerSentEvent, read_events
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """A piece of a streamed reply; the last one may carry `finish_reason` and `usage`."""
-
-    text: str = ""
-    finish_reason: str | None = None
-    usage: Usage | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AudioReply:
-    data: bytes
-    transcript: str
-    id: str | None
-    expires_at: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """A whole reply; `text` is the audio transcript when the upstream sent audio and no content."""
-
-    text: str
-    finish_reason: str | None
-    usage: Usage | None
-    audio: AudioReply | None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    id: str
-    owned_by: str | None = None
-    created: int | None = None
+from bot.upstream.types import AudioReply, Completion, Delta, ModelInfo, Usage
 
 
 def parse_chunk(event: ServerSentEvent) -> Delta:

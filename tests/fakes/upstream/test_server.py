@@ -19,7 +19,8 @@ from bot.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from bot.upstream.client import ChatRequest, Delta, SamplingParams, Timeouts, UpstreamClient
+from bot.upstream.client import Timeouts, UpstreamClient
+from bot.upstream.types import ChatRequest, Delta, SamplingParams
 from tests.fakes.upstream import DEFAULT_MODELS, FakeUpstream, Fault, ReplyScript, make_wav
 
 HELLO = ChatRequest("gpt-4o-mini", ({"role": "user", "content": "Hello"},))
