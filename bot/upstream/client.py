@@ -1,22 +1,9 @@
 """Client for the upstream OpenAI-compatible chat API: models, about, and chat (streamed or whole).
 
 Owns every HTTP call to the chat API, its timeouts and retries, and the translation of httpx
-failures into `bot.errors` types at this edge. What the bytes that come back mean is
-`bot.upstream.decode`'s. It must not touch Telegram, the store or the history: callers hand
-it a ready `ChatRequest` (`bot.upstream.types`).
-
-Errors (retries happen only before the first delta is yielded):
-
-    refused, DNS (dns=True), network down, dropped early   UpstreamUnavailable              retried
-    connect, pool or write timeout                         UpstreamTimeout("connect")       retried
-    no text within `first_token` s of sending the request  UpstreamTimeout("first_token")   no
-    no new text for `idle` s once text flows               UpstreamTimeout("idle")          no
-    status >= 400                                          UpstreamHTTPError  429/502/503/504 are,
-                                                             unless Retry-After is over 30 s
-    connection cut after the response began                UpstreamProtocolError("stream cut")
-    bad JSON, no choices, an end without [DONE] or
-      finish_reason, a 200 HTML page instead of a stream   UpstreamProtocolError
-    an {"error"} object in a 200 body or in the stream     UpstreamReportedError (decode.error_from)
+failures into `bot.errors` types at this edge (which error means what, and which are retried:
+the table in `bot.upstream`). What the bytes that come back mean is `bot.upstream.decode`'s. It
+must not touch Telegram, the store or the history: callers hand it a ready `ChatRequest`.
 
 The API key goes only into the Authorization header; it is scrubbed from every error raised here
 (upstreams that echo a wrong key back must not put it in front of users).
@@ -141,7 +128,7 @@ class UpstreamClient:
                 if exc.status == 404 and path == "/models":
                     continue
                 raise
-            models = decode.parse_models(_json_of(response, required=False))
+            models = decode.parse_models(decode.json_body(response.content, required=False))
             if models is not None:
                 return models
         raise UpstreamProtocolError("the models list is not {object: list, data: [...]}")
@@ -149,7 +136,7 @@ class UpstreamClient:
     async def about(self) -> str:
         """The upstream's `/about`, as readable `key: value` lines (or its text if not JSON)."""
         response = await self._fetch("GET", f"{self.base_url}/about")
-        payload = _json_of(response, required=False)
+        payload = decode.json_body(response.content, required=False)
         if payload is None:
             return response.text.strip()
         return decode.readable_text(payload)
@@ -158,7 +145,7 @@ class UpstreamClient:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
         async with self._replies:
             response = await self._fetch("POST", self.chat_url, chat_body(request, stream=False))
-        return decode.parse_completion(_json_of(response))
+        return decode.parse_completion(decode.json_body(response.content))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
@@ -191,14 +178,14 @@ class UpstreamClient:
             with _translating(self.timeouts, started=True):
                 if response.status_code >= 400:
                     await clock.within(response.aread())
-                    raise self._http_error(response)
+                    raise _http_error(response)
                 content_type = response.headers.get("content-type", "")
                 if content_type.startswith("text/html"):
                     # A captive portal, a proxy's sign-in page or a wrong base URL.
                     raise UpstreamProtocolError("an HTML page instead of a reply")
                 if content_type.startswith("application/json"):
                     await clock.within(response.aread())
-                    whole = decode.parse_completion(_json_of(response))
+                    whole = decode.parse_completion(decode.json_body(response.content))
                     yield Delta(whole.text, whole.finish_reason, whole.usage)
                     return
                 async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
@@ -241,7 +228,7 @@ class UpstreamClient:
         finally:
             await response.aclose()
         if response.status_code >= 400:
-            raise self._http_error(response)
+            raise _http_error(response)
         return response
 
     async def _open(
@@ -251,12 +238,6 @@ class UpstreamClient:
         request = self._client.build_request(method, url, json=body, headers={"Accept": accept})
         with _translating(self.timeouts, started=False):
             return await clock.within(self._client.send(request, stream=True))
-
-    def _http_error(self, response: httpx.Response) -> UpstreamHTTPError:
-        message = decode.error_message(response.text) or response.reason_phrase
-        return UpstreamHTTPError(
-            response.status_code, message, decode.retry_after(response.headers)
-        )
 
     def _scrub(self, exc: UpstreamError) -> None:
         """Replace the API key wherever upstream text in `exc` carried it."""
@@ -361,10 +342,6 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _json_of(response: httpx.Response, *, required: bool = True) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        if required:
-            raise UpstreamProtocolError("malformed JSON in reply") from None
-        return None
+def _http_error(response: httpx.Response) -> UpstreamHTTPError:
+    headers, reason = response.headers, response.reason_phrase
+    return decode.http_error(response.status_code, response.text, headers, reason)

@@ -170,6 +170,23 @@ async def read_deltas(lines: AsyncIterator[str]) -> AsyncGenerator[Delta, None]:
         yield Delta(finish_reason=finish_reason, usage=usage)
 
 
+def json_body(content: bytes, *, required: bool = True) -> Any:
+    """A response body as JSON; None if it is not JSON and not `required`."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        if required:
+            raise UpstreamProtocolError("malformed JSON in reply") from None
+        return None
+
+
+def http_error(
+    status: int, body: str, headers: Mapping[str, str], reason: str
+) -> UpstreamHTTPError:
+    """An error status as UpstreamHTTPError: its message from the body, its Retry-After."""
+    return UpstreamHTTPError(status, error_message(body) or reason, retry_after(headers))
+
+
 def error_message(body: str, limit: int = 200) -> str:
     """The message of an HTTP error body: OpenAI's `error.message`, else the text, shortened."""
     with contextlib.suppress(ValueError):
