@@ -15,7 +15,8 @@ from typing import Literal
 from bot.conversation.sinks import ReplySink
 from bot.errors import UpstreamError
 from bot.store import ChatKey
-from bot.upstream.client import AudioReply, ChatRequest, UpstreamClient, Usage
+from bot.upstream.client import UpstreamClient
+from bot.upstream.types import AudioReply, ChatRequest, Usage
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from bot.config import Settings
 from bot.store import ChatStore
 from bot.types import Clock
-from bot.upstream.sse import Usage
+from bot.upstream.types import Usage
 
 LimitKind = Literal["rate", "messages", "tokens"]
 

@@ -14,7 +14,7 @@ import unicodedata
 from bot.config import Settings
 from bot.store import ChatSettings, Turn
 from bot.types import AttachmentPart, ChatMessage, ContentPart
-from bot.upstream.client import ChatRequest, SamplingParams
+from bot.upstream.types import ChatRequest, SamplingParams
 
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 

@@ -25,7 +25,8 @@ from bot.conversation.sinks import ReplySink, VoiceSink
 from bot.store import ChatKey, ChatSettings, ChatStore
 from bot.types import AttachmentPart
 from bot.upstream.catalog import is_audio_model
-from bot.upstream.client import ChatRequest, UpstreamClient
+from bot.upstream.client import UpstreamClient
+from bot.upstream.types import ChatRequest
 
 log = logging.getLogger(__name__)
 

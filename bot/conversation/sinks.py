@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from bot.upstream.client import AudioReply
+from bot.upstream.types import AudioReply
 
 
 class ReplySink(Protocol):

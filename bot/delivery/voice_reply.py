@@ -23,7 +23,7 @@ from bot.delivery.outbox import Outbox
 from bot.errors import AudioError
 from bot.media import audio
 from bot.render.convert import utf16_len
-from bot.upstream.client import AudioReply
+from bot.upstream.types import AudioReply
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Model markdown -> Telegram text + entities, cut into messages. Pure: no I/O, no Telegram calls.
 
-convert.py  rendering a (possibly unfinished) reply, the plain fallback, splitting
-source.py   the markdown side: rewriting the source before conversion, choosing cuts
+convert.py  rendering a (possibly unfinished) reply, the plain fallback, splitting into messages
+prepare.py  the source rewritten before conversion, so that the converter loses none of it
+cuts.py     where a piece ends (block, line, sentence, word or hard cut), fences carried over
 """

@@ -4,7 +4,8 @@ Owns what a reply looks like in Telegram: `render` turns markdown (finished or c
 mid-stream) into plain text with entities whose UTF-16 offsets Telegram accepts, `plain` is the
 same text without formatting for when Telegram refuses a formatted one, and `split_markdown` cuts
 a long source into pieces that each fit one message. Pure: no I/O, no clock, no Telegram calls;
-the conversion itself is telegramify-markdown's, the cut points are `bot.render.source`'s.
+the conversion itself is telegramify-markdown's; `bot.render.prepare` readies its source and
+`bot.render.cuts` chooses the cut points.
 
 Entities follow Telegram's nesting rules: bold/italic/underline/strikethrough/spoiler nest with
 anything but code and pre (they are cut around those); code and pre touch nothing but a
@@ -23,13 +24,8 @@ from urllib.parse import urlsplit
 from telegram import MessageEntity
 from telegramify_markdown import RenderConfig, convert
 
-from bot.render.source import (
-    choose_cut,
-    index_at_units,
-    only_whitespace_after,
-    prepare,
-    skip_blank_lines,
-)
+from bot.render.cuts import choose_cut, index_at_units, only_whitespace_after, skip_blank_lines
+from bot.render.prepare import prepare
 
 TELEGRAM_TEXT_LIMIT = 4096
 

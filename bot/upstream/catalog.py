@@ -15,16 +15,16 @@ import fnmatch
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import UpstreamError
-from bot.upstream.client import ModelInfo
+from bot.types import Clock
+from bot.upstream.types import ModelInfo
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 
 # Models come and go rarely; a few minutes keeps /model snappy and the listing load tiny.
 CACHE_SECONDS = 300.0

@@ -1,22 +1,9 @@
 """Client for the upstream OpenAI-compatible chat API: models, about, and chat (streamed or whole).
 
 Owns every HTTP call to the chat API, its timeouts and retries, and the translation of httpx
-failures into `bot.errors` types at this edge. Decoding what comes back is
-`bot.upstream.sse`'s job. It must not touch Telegram, the store or the history: callers hand
-it a ready `ChatRequest`.
-
-Errors (retries happen only before the first delta is yielded):
-
-    refused, DNS (dns=True), network down, dropped early   UpstreamUnavailable              retried
-    connect, pool or write timeout                         UpstreamTimeout("connect")       retried
-    no text within `first_token` s of sending the request  UpstreamTimeout("first_token")   no
-    no new text for `idle` s once text flows               UpstreamTimeout("idle")          no
-    status >= 400                                          UpstreamHTTPError  429/502/503/504 are,
-                                                             unless Retry-After is over 30 s
-    connection cut after the response began                UpstreamProtocolError("stream cut")
-    bad JSON, no choices, an end without [DONE] or
-      finish_reason, a 200 HTML page instead of a stream   UpstreamProtocolError
-    an {"error"} object in a 200 body or in the stream     UpstreamReportedError (sse.error_from)
+failures into `bot.errors` types at this edge (which error means what, and which are retried:
+the table in `bot.upstream`). What the bytes that come back mean is `bot.upstream.decode`'s. It
+must not touch Telegram, the store or the history: callers hand it a ready `ChatRequest`.
 
 The API key goes only into the Authorization header; it is scrubbed from every error raised here
 (upstreams that echo a wrong key back must not put it in front of users).
@@ -28,8 +15,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -43,12 +30,8 @@ from bot.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from bot.upstream import sse
-from bot.upstream.sse import AudioReply as AudioReply
-from bot.upstream.sse import Completion as Completion
-from bot.upstream.sse import Delta as Delta
-from bot.upstream.sse import ModelInfo as ModelInfo
-from bot.upstream.sse import Usage as Usage
+from bot.upstream import decode
+from bot.upstream.types import ChatRequest, Completion, Delta, ModelInfo, chat_body
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +41,6 @@ _Deltas = AsyncGenerator[Delta, None]
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Waiting longer than this for a rate limit would leave the user staring at "typing…".
 MAX_RETRY_AFTER = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class SamplingParams:
-    """Sampling knobs; None leaves the parameter out of the request."""
-
-    temperature: float | None = None
-    top_p: float | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
-    """One chat completion: OpenAI message dicts; `voice` asks for a spoken (WAV) reply."""
-
-    model: str
-    messages: tuple[Mapping[str, Any], ...]
-    params: SamplingParams = SamplingParams()
-    voice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +128,7 @@ class UpstreamClient:
                 if exc.status == 404 and path == "/models":
                     continue
                 raise
-            models = sse.parse_models(_json_of(response, required=False))
+            models = decode.parse_models(decode.json_body(response.content, required=False))
             if models is not None:
                 return models
         raise UpstreamProtocolError("the models list is not {object: list, data: [...]}")
@@ -173,16 +136,16 @@ class UpstreamClient:
     async def about(self) -> str:
         """The upstream's `/about`, as readable `key: value` lines (or its text if not JSON)."""
         response = await self._fetch("GET", f"{self.base_url}/about")
-        payload = _json_of(response, required=False)
+        payload = decode.json_body(response.content, required=False)
         if payload is None:
             return response.text.strip()
-        return sse.readable_text(payload)
+        return decode.readable_text(payload)
 
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
         async with self._replies:
-            response = await self._fetch("POST", self.chat_url, _chat_body(request, stream=False))
-        return sse.parse_completion(_json_of(response))
+            response = await self._fetch("POST", self.chat_url, chat_body(request, stream=False))
+        return decode.parse_completion(decode.json_body(response.content))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
@@ -192,7 +155,7 @@ class UpstreamClient:
         """
         if request.voice is not None:
             raise ValueError("voice replies are not streamed; use complete_chat")
-        body = _chat_body(request, stream=True)
+        body = chat_body(request, stream=True)
         async with self._replies:
             deltas = await self._retrying(lambda: self._started_stream(body))
             async with contextlib.aclosing(deltas):
@@ -215,18 +178,18 @@ class UpstreamClient:
             with _translating(self.timeouts, started=True):
                 if response.status_code >= 400:
                     await clock.within(response.aread())
-                    raise self._http_error(response)
+                    raise _http_error(response)
                 content_type = response.headers.get("content-type", "")
                 if content_type.startswith("text/html"):
                     # A captive portal, a proxy's sign-in page or a wrong base URL.
                     raise UpstreamProtocolError("an HTML page instead of a reply")
                 if content_type.startswith("application/json"):
                     await clock.within(response.aread())
-                    whole = sse.parse_completion(_json_of(response))
+                    whole = decode.parse_completion(decode.json_body(response.content))
                     yield Delta(whole.text, whole.finish_reason, whole.usage)
                     return
                 async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
-                    async for delta in sse.read_deltas(lines):
+                    async for delta in decode.read_deltas(lines):
                         yield delta
                         # Idle time starts when the consumer asks for more, not when text
                         # arrived: a consumer busy with Telegram must not time the upstream out.
@@ -265,7 +228,7 @@ class UpstreamClient:
         finally:
             await response.aclose()
         if response.status_code >= 400:
-            raise self._http_error(response)
+            raise _http_error(response)
         return response
 
     async def _open(
@@ -275,10 +238,6 @@ class UpstreamClient:
         request = self._client.build_request(method, url, json=body, headers={"Accept": accept})
         with _translating(self.timeouts, started=False):
             return await clock.within(self._client.send(request, stream=True))
-
-    def _http_error(self, response: httpx.Response) -> UpstreamHTTPError:
-        message = sse.error_message(response.text) or response.reason_phrase
-        return UpstreamHTTPError(response.status_code, message, sse.retry_after(response.headers))
 
     def _scrub(self, exc: UpstreamError) -> None:
         """Replace the API key wherever upstream text in `exc` carried it."""
@@ -383,22 +342,6 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": request.model, "messages": [dict(m) for m in request.messages]}
-    body.update(
-        (name, value) for name, value in asdict(request.params).items() if value is not None
-    )
-    body["stream"] = stream
-    if request.voice is not None:
-        body["modalities"] = ["text", "audio"]
-        body["audio"] = {"voice": request.voice, "format": "wav"}
-    return body
-
-
-def _json_of(response: httpx.Response, *, required: bool = True) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        if required:
-            raise UpstreamProtocolError("malformed JSON in reply") from None
-        return None
+def _http_error(response: httpx.Response) -> UpstreamHTTPError:
+    headers, reason = response.headers, response.reason_phrase
+    return decode.http_error(response.status_code, response.text, headers, reason)

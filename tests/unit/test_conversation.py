@@ -19,7 +19,8 @@ from bot.conversation.service import (
 from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore
 from bot.types import ImagePart
-from bot.upstream.client import AudioReply, Timeouts, UpstreamClient
+from bot.upstream.client import Timeouts, UpstreamClient
+from bot.upstream.types import AudioReply
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 CHAT = ChatKey(42)

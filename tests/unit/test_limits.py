@@ -27,7 +27,7 @@ from bot.conversation.limits import (
     when,
 )
 from bot.store import _TOP_USERS, _TOP_USERS_ORDER, ChatKey, ChatStore, UsageTotals
-from bot.upstream.sse import Usage
+from bot.upstream.types import Usage
 
 ALICE, BOB, CAROL, ADMIN = 101, 202, 303, 909
 CHAT = ChatKey(-500)

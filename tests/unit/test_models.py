@@ -22,7 +22,8 @@ from bot.upstream.catalog import (
     is_chat_model,
     lookup,
 )
-from bot.upstream.client import ModelInfo, UpstreamClient
+from bot.upstream.client import UpstreamClient
+from bot.upstream.types import ModelInfo
 from tests.fakes.upstream import FakeUpstream
 
 SEED_CHAT_MODELS = (

@@ -21,18 +21,17 @@ from bot.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from bot.upstream.client import (
+from bot.upstream.client import Timeouts, UpstreamClient
+from bot.upstream.sse import ServerSentEvent, SSEDecoder
+from bot.upstream.types import (
     AudioReply,
     ChatRequest,
     Completion,
     Delta,
     ModelInfo,
     SamplingParams,
-    Timeouts,
-    UpstreamClient,
     Usage,
 )
-from bot.upstream.sse import ServerSentEvent, SSEDecoder
 
 BASE = "http://upstream.test"
 HELLO = ChatRequest("gpt-4o-mini", ({"role": "user", "content": "Hello"},))

@@ -19,7 +19,9 @@ from bot.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from bot.upstream.client import ChatRequest, Delta, SamplingParams, Timeouts, UpstreamClient
+from bot.types import ContentPart
+from bot.upstream.client import Timeouts, UpstreamClient
+from bot.upstream.types import ChatRequest, Delta, SamplingParams
 from tests.fakes.upstream import DEFAULT_MODELS, FakeUpstream, Fault, ReplyScript, make_wav
 
 HELLO = ChatRequest("gpt-4o-mini", ({"role": "user", "content": "Hello"},))
@@ -61,7 +63,7 @@ async def test_streamed_text_equals_the_scripted_text(
 async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
     client: UpstreamClient,
 ) -> None:
-    parts = [
+    parts: list[ContentPart] = [
         {"type": "text", "text": "What is this?"},
         {"type": "input_audio", "input_audio": {"data": TONE, "format": "wav"}},
     ]
@@ -88,7 +90,7 @@ async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
 async def test_input_audio_is_refused_by_text_models_and_when_it_does_not_decode(
     client: UpstreamClient, model: str, data: str, problem: str
 ) -> None:
-    part = {"type": "input_audio", "input_audio": {"data": data, "format": "wav"}}
+    part: ContentPart = {"type": "input_audio", "input_audio": {"data": data, "format": "wav"}}
     request = ChatRequest(model, ({"role": "user", "content": [part]},))
     with pytest.raises(UpstreamHTTPError) as caught:
         await text_of(client, request)
@@ -358,7 +360,7 @@ async def test_fake_streams_chunks_in_openai_shape(fake: FakeUpstream) -> None:
 
 
 def with_image(model: str, url: str) -> ChatRequest:
-    parts = [
+    parts: list[ContentPart] = [
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": url}},
     ]

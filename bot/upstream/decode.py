@@ -1,0 +1,258 @@
+"""Decoding the chat API's payloads: stream chunks, completions, the models list, /about, errors.
+
+Owns what the bytes that come back mean: event payloads and bodies in, typed values
+(`bot.upstream.types`) or typed errors (`bot.errors`) out, Retry-After included. No I/O and no
+httpx: `bot.upstream.client` feeds it (with its timeouts around each read) and decides about
+retries; the event-stream framing is `bot.upstream.sse`'s.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import email.utils
+import json
+import math
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.errors import (
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamProtocolError,
+    UpstreamReportedError,
+)
+from bot.upstream.sse import DONE, ServerSentEvent, read_events
+from bot.upstream.types import AudioReply, Completion, Delta, ModelInfo, Usage
+
+
+def parse_chunk(event: ServerSentEvent) -> Delta:
+    """One `chat.completion.chunk` event as a Delta (possibly empty); errors as exceptions."""
+    try:
+        payload = json.loads(event.data)
+    except ValueError:
+        raise UpstreamProtocolError("malformed JSON in stream") from None
+    if not isinstance(payload, dict):
+        raise UpstreamProtocolError("stream chunk is not a JSON object")
+    if payload.get("error") or event.event == "error":
+        raise error_from(payload)
+    usage = _usage(payload.get("usage"))
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices:
+        if usage is None:
+            raise UpstreamProtocolError("stream chunk without choices")
+        return Delta(usage=usage)
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise UpstreamProtocolError("stream choice is not a JSON object")
+    delta = choice.get("delta") or choice.get("message") or {}
+    text = text_of(delta.get("content")) if isinstance(delta, dict) else ""
+    return Delta(text, _str_or_none(choice.get("finish_reason")), usage)
+
+
+def parse_completion(payload: Any) -> Completion:
+    """A whole `chat.completion` body; audio is decoded from base64."""
+    if not isinstance(payload, dict):
+        raise UpstreamProtocolError("reply is not a JSON object")
+    if payload.get("error"):
+        raise error_from(payload)
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise UpstreamProtocolError("reply without choices")
+    message = choices[0].get("message") or choices[0].get("delta")
+    if not isinstance(message, dict):
+        raise UpstreamProtocolError("reply without a message")
+    audio = _audio(message.get("audio"))
+    text = text_of(message.get("content")) or (audio.transcript if audio else "")
+    finish_reason = _str_or_none(choices[0].get("finish_reason"))
+    return Completion(text, finish_reason, _usage(payload.get("usage")), audio)
+
+
+def parse_models(payload: Any) -> list[ModelInfo] | None:
+    """The models of an OpenAI list body (`{"object": "list", "data": [...]}`), else None."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, list):
+        return None
+    return [
+        ModelInfo(
+            item["id"],
+            _str_or_none(item.get("owned_by")),
+            item.get("created") if isinstance(item.get("created"), int) else None,
+        )
+        for item in data
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+
+
+def error_from(payload: dict[str, Any]) -> UpstreamError:
+    """An `{"error": {...}}` object inside a 200 body or stream.
+
+    OpenRouter puts the HTTP status in `code`; such errors become UpstreamHTTPError so 429s and
+    5xxs read the same as real HTTP errors. OpenAI's codes are strings: UpstreamReportedError.
+    """
+    error = payload.get("error")
+    if not isinstance(error, dict):
+        return UpstreamReportedError(str(error or payload.get("message") or "error event"))
+    message = str(error.get("message") or error.get("type") or "unknown error")
+    code = error.get("code")
+    if isinstance(code, int) and 400 <= code < 600:
+        return UpstreamHTTPError(code, message)
+    return UpstreamReportedError(message)
+
+
+def text_of(content: Any) -> str:
+    """Message content: a string, or the text of a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def _usage(value: Any) -> Usage | None:
+    if not isinstance(value, dict):
+        return None
+    prompt, completion = value.get("prompt_tokens"), value.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    total = value.get("total_tokens")
+    return Usage(prompt, completion, total if isinstance(total, int) else prompt + completion)
+
+
+def _audio(value: Any) -> AudioReply | None:
+    if not isinstance(value, dict) or not isinstance(value.get("data"), str):
+        return None
+    try:
+        data = base64.b64decode(value["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise UpstreamProtocolError("audio is not valid base64") from None
+    expires_at = value.get("expires_at")
+    return AudioReply(
+        data=data,
+        transcript=text_of(value.get("transcript")),
+        id=_str_or_none(value.get("id")),
+        expires_at=expires_at if isinstance(expires_at, int) else None,
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def read_deltas(lines: AsyncIterator[str]) -> AsyncGenerator[Delta, None]:
+    """A chat stream's lines as deltas: each non-empty text, then one with finish_reason/usage.
+
+    Stops at `[DONE]` without reading further. Some servers omit `[DONE]` after a finish_reason,
+    which is accepted; an end with neither means the reply was cut short.
+    """
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    saw_done = False
+    async with contextlib.aclosing(read_events(lines)) as events:
+        async for event in events:
+            if event.data.strip() == DONE:
+                saw_done = True
+                break
+            delta = parse_chunk(event)
+            finish_reason = delta.finish_reason or finish_reason
+            usage = delta.usage or usage
+            if delta.text:
+                yield Delta(delta.text)
+    if not saw_done and finish_reason is None:
+        raise UpstreamProtocolError("stream ended early")
+    if finish_reason is not None or usage is not None:
+        yield Delta(finish_reason=finish_reason, usage=usage)
+
+
+def json_body(content: bytes, *, required: bool = True) -> Any:
+    """A response body as JSON; None if it is not JSON and not `required`."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        if required:
+            raise UpstreamProtocolError("malformed JSON in reply") from None
+        return None
+
+
+def http_error(
+    status: int, body: str, headers: Mapping[str, str], reason: str
+) -> UpstreamHTTPError:
+    """An error status as UpstreamHTTPError: its message from the body, its Retry-After."""
+    return UpstreamHTTPError(status, error_message(body) or reason, retry_after(headers))
+
+
+def error_message(body: str, limit: int = 200) -> str:
+    """The message of an HTTP error body: OpenAI's `error.message`, else the text, shortened."""
+    with contextlib.suppress(ValueError):
+        payload = json.loads(body)
+        if isinstance(payload, dict):
+            error = payload.get("error")
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                return str(error["message"])
+            # {"error": "..."} (many proxies), {"message": ...}, FastAPI's {"detail": ...}.
+            for candidate in (error, payload.get("message"), payload.get("detail")):
+                if isinstance(candidate, str) and candidate:
+                    return candidate
+    text = " ".join(body.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After (seconds or an HTTP date), or OpenAI's retry-after-ms, in seconds.
+
+    `headers` must look names up case-insensitively, as httpx.Headers does.
+    """
+    with contextlib.suppress(ValueError):
+        if "retry-after-ms" in headers:
+            return _non_negative(float(headers["retry-after-ms"]) / 1000)
+    value = headers.get("retry-after", "").strip()
+    with contextlib.suppress(ValueError):
+        return _non_negative(float(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return _non_negative((when - datetime.now(UTC)).total_seconds())
+
+
+def _non_negative(seconds: float) -> float | None:
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def readable_text(payload: Any) -> str:
+    """A JSON document (such as `/about`) as indented `key: value` lines for people to read."""
+    return "\n".join(_readable_lines(payload, 0))
+
+
+def _readable_lines(value: Any, depth: int) -> list[str]:
+    pad = "  " * depth
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, dict) or (isinstance(item, list) and _nested(item)):
+                lines.append(f"{pad}{key}:")
+                lines.extend(_readable_lines(item, depth + 1))
+            else:
+                lines.append(f"{pad}{key}: {_scalar(item)}")
+        return lines
+    if isinstance(value, list) and _nested(value):
+        return [line for item in value for line in _readable_lines(item, depth)]
+    return [pad + _scalar(value)]
+
+
+def _nested(items: list[Any]) -> bool:
+    return any(isinstance(item, dict | list) for item in items)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_scalar(item) for item in value)
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,87 @@
+"""The values that cross the upstream package's edge: a `ChatRequest` in, replies out.
+
+Owns their shapes and the JSON body a `ChatRequest` becomes. Plain frozen values: no I/O, no
+reading of replies (`bot.upstream.decode` builds `Delta`, `Completion` and `ModelInfo` from the
+wire), nothing of Telegram, the store or the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.types import ChatMessage
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """Sampling knobs; None leaves the parameter out of the request."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One chat completion: OpenAI message dicts; `voice` asks for a spoken (WAV) reply."""
+
+    model: str
+    messages: tuple[ChatMessage, ...]
+    params: SamplingParams = SamplingParams()
+    voice: str | None = None
+
+
+def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    """The request as the JSON body of `POST /v1/chat/completions`; unset params left out."""
+    body: dict[str, Any] = {"model": request.model, "messages": list(request.messages)}
+    body.update(
+        (name, value) for name, value in asdict(request.params).items() if value is not None
+    )
+    body["stream"] = stream
+    if request.voice is not None:
+        body["modalities"] = ["text", "audio"]
+        body["audio"] = {"voice": request.voice, "format": "wav"}
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of a streamed reply; the last one may carry `finish_reason` and `usage`."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioReply:
+    data: bytes
+    transcript: str
+    id: str | None
+    expires_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A whole reply; `text` is the audio transcript when the upstream sent audio and no content."""
+
+    text: str
+    finish_reason: str | None
+    usage: Usage | None
+    audio: AudioReply | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: str
+    owned_by: str | None = None
+    created: int | None = None
