@@ -48,10 +48,6 @@ async def start_bot(
         )
 
 
-def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
 def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
     messages = telegram.bot_messages(chat_id)
     return bool(messages) and messages[-1].reply_markup is not None
@@ -91,9 +87,9 @@ async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
             telegram.user_sends(30, "new")
             await telegram.wait_until(
                 lambda: (
-                    visible(telegram, 30) == ["You said: new"]
-                    and "You said: hello" in visible(telegram, 20)
-                    and "You said: second" in visible(telegram, 10)
+                    telegram.texts(30) == ["You said: new"]
+                    and "You said: hello" in telegram.texts(20)
+                    and "You said: second" in telegram.texts(10)
                 ),
                 timeout=30,
             )
@@ -115,7 +111,7 @@ async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
     assert users == {"first": 1, "second": 1, "hello": 1, "new": 1}
     answers = [r.content for r in rows if r.role == "assistant"]
     assert sorted(answers) == ["You said: hello", "You said: new", "You said: second"]
-    assert visible(telegram, 20).count("You said: hello") == 1
+    assert telegram.texts(20).count("You said: hello") == 1
     assert telegram.calls_to("answerCallbackQuery")[0].params["text"] == (
         "This reply has already finished."
     )
@@ -138,7 +134,7 @@ async def test_sigterm_finishes_replies_in_progress_with_what_they_have_and_exit
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), EXIT_WITHIN)
         assert process.returncode == 0
-        shown = visible(telegram, 10)
+        shown = telegram.texts(10)
     cut = "\n\n⚠️ The bot restarted, so this reply was cut short. Please ask again."
     assert shown[0].endswith(cut)
     partial = shown[0].removesuffix(cut)

@@ -63,7 +63,7 @@ async def ask_once(
         await telegram.wait_until(
             lambda: any("⚠️" in (m.text or "") for m in telegram.bot_messages(10)), timeout=20
         )
-    texts = [m.text or "" for m in telegram.bot_messages(10)]
+    texts = telegram.texts(10)
     return texts, await stored_messages(database, 10), int(question["message_id"])
 
 
@@ -134,9 +134,7 @@ async def test_a_short_retry_after_is_waited_out_and_the_answer_arrives(
     settings = make_settings(telegram, upstream, database, upstream_retries=1)
     async with running_bot(settings):
         question = telegram.user_sends(10, "question")
-        await telegram.wait_until(
-            lambda: [m.text for m in telegram.bot_messages(10)] == [ANSWER], timeout=20
-        )
+        await telegram.wait_until(lambda: telegram.texts(10) == [ANSWER], timeout=20)
     first, second = upstream.chat_requests()
     assert second.at - first.at >= 0.9  # Retry-After: 1 was honoured
     assert await stored_messages(database, 10) == [
@@ -159,9 +157,7 @@ async def test_server_errors_before_the_first_token_are_retried_with_backoff(
     )
     async with running_bot(settings):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(
-            lambda: [m.text for m in telegram.bot_messages(10)] == [ANSWER], timeout=20
-        )
+        await telegram.wait_until(lambda: telegram.texts(10) == [ANSWER], timeout=20)
     times = [r.at for r in upstream.chat_requests()]
     assert len(times) == 3
     assert times[1] - times[0] >= 0.2 - 0.01  # backoff, then doubled

@@ -29,10 +29,6 @@ CHAT_MODELS = sorted(m for m in DEFAULT_MODELS if "embedding" not in m)
 _forged_ids = itertools.count(1)
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
-
-
 def last(telegram: FakeTelegram, chat_id: int) -> SentMessage | None:
     messages = telegram.bot_messages(chat_id)
     return messages[-1] if messages else None

@@ -56,7 +56,7 @@ async def test_the_bot_process_answers_stops_on_sigterm_and_never_logs_secrets(
         try:
             telegram.user_sends(10, "hello")
             await telegram.wait_until(
-                lambda: [m.text for m in telegram.bot_messages(10)] == ["You said: hello"],
+                lambda: telegram.texts(10) == ["You said: hello"],
                 timeout=30,
             )
         finally:

@@ -27,7 +27,7 @@ def words(text: str) -> list[str]:
 
 
 def shown(telegram: FakeTelegram, chat_id: int) -> str:
-    return "\n".join(m.text or "" for m in telegram.bot_messages(chat_id))
+    return "\n".join(telegram.texts(chat_id))
 
 
 async def test_every_corpus_reply_arrives_formatted_whole_and_without_a_400(

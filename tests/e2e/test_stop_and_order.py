@@ -17,10 +17,6 @@ def slow(text: str) -> ReplyScript:
     return ReplyScript(text, chunk_size=8, chunk_delay=0.05)
 
 
-def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
 def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
     messages = telegram.bot_messages(chat_id)
     return bool(messages) and messages[-1].reply_markup is not None
@@ -36,7 +32,7 @@ async def test_the_live_reply_carries_a_stop_button_from_its_first_edit_until_it
     upstream.script(slow(LONG))
     async with running_bot(make_settings(telegram, upstream, tmp_path / "bot.sqlite3")):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: visible(telegram, 10) == [LONG], timeout=20)
+        await telegram.wait_until(lambda: telegram.texts(10) == [LONG], timeout=20)
     first_send, first_edit = (
         telegram.calls_to("sendMessage")[0],
         telegram.calls_to("editMessageText")[0],
@@ -57,9 +53,9 @@ async def test_the_stop_button_stops_the_generation_keeps_the_text_and_stores_it
         await telegram.wait_until(lambda: has_stop_button(telegram, 10))
         [live] = telegram.bot_messages(10)
         telegram.press_button(10, live.message_id, "stop:1")
-        await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, 10)[0])
+        await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(10)[0])
         await upstream.wait_until(lambda: upstream.disconnects == 1)  # the request was closed
-    [shown] = visible(telegram, 10)
+    [shown] = telegram.texts(10)
     kept = shown.removesuffix("\n\n⚠️ Stopped.")
     assert LONG.startswith(kept)
     assert kept != LONG
@@ -85,7 +81,7 @@ async def test_stop_pressed_by_someone_else_in_a_group_is_refused_and_the_asker_
         telegram.press_button(-5, live.message_id, data, user_id=2002)
         await telegram.wait_until(lambda: len(button_answers(telegram)) == 1)
         telegram.press_button(-5, live.message_id, data, user_id=1001)
-        await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, -5)[0])
+        await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(-5)[0])
     assert button_answers(telegram) == [
         "Only the person who asked, or an admin, can stop this reply.",
         "Stopping…",
@@ -102,8 +98,8 @@ async def test_the_stop_command_stops_the_reply_in_progress(
         telegram.user_sends(10, "question")
         await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
         telegram.user_sends(10, "/stop")
-        await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, 10)[0])
-    assert len(visible(telegram, 10)) == 1  # /stop itself gets no extra message
+        await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(10)[0])
+    assert len(telegram.texts(10)) == 1  # /stop itself gets no extra message
     assert [s.status for s in await stored_messages(database, 10)] == ["complete", "stopped"]
 
 
@@ -117,7 +113,7 @@ async def test_a_second_message_during_a_reply_is_answered_after_it_in_order(
         await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
         telegram.user_sends(10, "second")
         await telegram.wait_until(
-            lambda: visible(telegram, 10) == [LONG, "Second answer."], timeout=20
+            lambda: telegram.texts(10) == [LONG, "Second answer."], timeout=20
         )
     first, second = telegram.bot_messages(10)
     assert second.sent_at >= max(first.edit_times)  # never interleaved

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.conversation.generation import STOPPED_NOTICE
 from bot.conversation.service import (
     EMPTY_REPLY_NOTICE,
@@ -18,32 +15,11 @@ from bot.conversation.service import (
 )
 from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore
-from bot.upstream.client import AudioReply, Timeouts, UpstreamClient
+from bot.upstream.client import AudioReply
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
+from tests.support import RecordingSink
 
 CHAT = ChatKey(42)
-
-
-class RecordingSink:
-    """A reply sink that remembers what it was given."""
-
-    def __init__(self) -> None:
-        self.started = False
-        self.updates: list[str] = []
-        self.final: str | None = None
-        self.notice: str | None = None
-        self.first_update = asyncio.Event()
-
-    async def start(self) -> None:
-        self.started = True
-
-    async def update(self, text: str) -> None:
-        self.updates.append(text)
-        self.first_update.set()
-
-    async def finish(self, text: str, *, notice: str | None = None) -> None:
-        self.final = text
-        self.notice = notice
 
 
 class SpeakingSink(RecordingSink):
@@ -59,39 +35,6 @@ class SpeakingSink(RecordingSink):
 
     async def speak(self, audio: AudioReply) -> None:
         self.spoken = audio
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(tmp_path: Path, upstream: FakeUpstream) -> Settings:
-    return Settings(
-        telegram_bot_token="1:test",  # type: ignore[arg-type]
-        gpt_api_base_url=upstream.base_url,
-        database_path=tmp_path / "bot.sqlite3",
-        system_prompt="Be brief.",
-        upstream_retries=0,
-    )
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[ChatStore]:
-    opened = await ChatStore.open(settings.database_path)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-async def service(settings: Settings, store: ChatStore) -> AsyncIterator[ConversationService]:
-    client = UpstreamClient(
-        settings.gpt_api_base_url, timeouts=Timeouts(first_token=2, idle=0.3), retries=0
-    )
-    yield ConversationService(store, client, settings)
-    await client.aclose()
 
 
 async def test_reply_streams_growing_text_and_finishes_with_the_whole_reply(
@@ -172,7 +115,7 @@ async def test_a_redelivered_message_that_was_answered_is_not_answered_again(
 
 
 async def test_a_stream_cut_midway_keeps_the_text_and_says_why(
-    service: ConversationService, upstream: FakeUpstream, settings: Settings
+    service: ConversationService, upstream: FakeUpstream
 ) -> None:
     upstream.script(ReplyScript("abcdefghijkl", fault=Fault.CUT_MID_STREAM, after_chunks=2))
     sink = RecordingSink()

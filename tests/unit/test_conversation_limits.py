@@ -3,80 +3,17 @@ store, the fake upstream over HTTP and an injected clock; no Telegram."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from bot.config import Settings
-from bot.conversation.limits import Quotas, UsageLimits
 from bot.conversation.service import ConversationService, Origin, UserTurn
 from bot.store import ChatKey, ChatStore
-from bot.upstream.client import Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream
+from tests.support import FakeClock, RecordingSink
 
 CHAT = ChatKey(42)
 USER = 42
 DAILY_QUOTA = 1
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.notice: str | None = None
-
-    async def start(self) -> None:
-        self.calls.append("start")
-
-    async def update(self, text: str) -> None:
-        self.calls.append("update")
-
-    async def finish(self, text: str, *, notice: str | None = None) -> None:
-        self.calls.append("finish")
-        self.notice = notice
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ChatStore]:
-    store = await ChatStore.open(tmp_path / "bot.sqlite3", clock=clock)
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def service(
-    tmp_path: Path, upstream: FakeUpstream, store: ChatStore, clock: FakeClock
-) -> AsyncIterator[ConversationService]:
-    settings = Settings(
-        telegram_bot_token="1:test",  # type: ignore[arg-type]
-        gpt_api_base_url=upstream.base_url,
-        database_path=tmp_path / "bot.sqlite3",
-        upstream_retries=0,
-    )
-    client = UpstreamClient(upstream.base_url, timeouts=Timeouts(first_token=2, idle=1), retries=0)
-    limits = UsageLimits(store, Quotas(daily_messages=DAILY_QUOTA), clock=clock)
-    yield ConversationService(store, client, settings, limits=limits)
-    await client.aclose()
+pytestmark = pytest.mark.quotas(daily_messages=DAILY_QUOTA)
 
 
 async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,37 +24,13 @@ from bot.store import (
     UsageTotals,
     split_statements,
 )
+from tests.support import FakeClock
 
 ALICE = 101
 BOB = 202
 CAROL = 303
 PRIVATE = ChatKey(ALICE)
 GROUP = ChatKey(-500)
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "bot.sqlite3"
-
-
-@pytest.fixture
-async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[ChatStore]:
-    store = await ChatStore.open(db_path, clock=clock)
-    yield store
-    await store.close()
 
 
 def _query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -102,20 +76,20 @@ async def answer(store: ChatStore, key: ChatKey, text: str) -> None:
 # Opening and migrations
 
 
-async def test_open_creates_the_folder_and_a_file_only_the_owner_can_read(db_path: Path) -> None:
-    store = await ChatStore.open(db_path)
+async def test_open_creates_the_folder_and_a_file_only_the_owner_can_read(database: Path) -> None:
+    store = await ChatStore.open(database)
     await store.close()
 
-    assert await file_mode(db_path) == 0o600
+    assert await file_mode(database) == 0o600
 
 
-async def test_open_leaves_the_mode_of_an_existing_file_alone(db_path: Path) -> None:
-    await asyncio.to_thread(create_file, db_path, 0o640)
+async def test_open_leaves_the_mode_of_an_existing_file_alone(database: Path) -> None:
+    await asyncio.to_thread(create_file, database, 0o640)
 
-    store = await ChatStore.open(db_path)
+    store = await ChatStore.open(database)
     await store.close()
 
-    assert await file_mode(db_path) == 0o640
+    assert await file_mode(database) == 0o640
 
 
 async def test_connection_uses_wal_foreign_keys_normal_sync_and_a_busy_timeout(
@@ -132,12 +106,12 @@ async def test_schema_version_is_the_highest_migration_number(store: ChatStore) 
     assert await store.schema_version() == highest
 
 
-async def test_opening_twice_applies_migrations_once(db_path: Path) -> None:
-    first = await ChatStore.open(db_path)
+async def test_opening_twice_applies_migrations_once(database: Path) -> None:
+    first = await ChatStore.open(database)
     version = await first.schema_version()
     await first.close()
 
-    second = await ChatStore.open(db_path)
+    second = await ChatStore.open(database)
     try:
         assert await second.schema_version() == version
         assert await second.integrity_ok() is True
@@ -246,10 +220,10 @@ def test_split_statements_respects_strings_comments_and_triggers() -> None:
 
 
 async def test_an_unknown_chat_has_default_settings_and_gets_no_row(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     assert await store.settings(PRIVATE) == ChatSettings()
-    assert await query(db_path, "SELECT COUNT(*) FROM chats") == [(0,)]
+    assert await query(database, "SELECT COUNT(*) FROM chats") == [(0,)]
 
 
 async def test_update_settings_changes_only_the_named_fields(store: ChatStore) -> None:
@@ -342,21 +316,21 @@ async def test_recent_turns_keeps_group_sender_names(store: ChatStore) -> None:
 
 
 async def test_recent_turns_query_searches_the_context_index(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     await say(store, PRIVATE, "hello")
 
-    plan = await query(db_path, f"EXPLAIN QUERY PLAN {_RECENT_TURNS_PAGE}", (1, 2**62, 64))
+    plan = await query(database, f"EXPLAIN QUERY PLAN {_RECENT_TURNS_PAGE}", (1, 2**62, 64))
 
     assert [row[3] for row in plan] == [
         "SEARCH messages USING INDEX messages_context (conversation_id=? AND id<?)"
     ]
 
 
-async def test_usage_query_searches_the_usage_index(store: ChatStore, db_path: Path) -> None:
+async def test_usage_query_searches_the_usage_index(store: ChatStore, database: Path) -> None:
     await say(store, PRIVATE, "hello")
 
-    plan = await query(db_path, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0))
+    plan = await query(database, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0))
 
     assert [row[3] for row in plan] == [
         "SEARCH messages USING INDEX messages_usage (user_id=? AND created_at>?)"
@@ -364,7 +338,7 @@ async def test_usage_query_searches_the_usage_index(store: ChatStore, db_path: P
 
 
 async def test_new_conversation_hides_old_turns_but_keeps_them_stored(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     await say(store, PRIVATE, "old question")
     await answer(store, PRIVATE, "old answer")
@@ -375,7 +349,7 @@ async def test_new_conversation_hides_old_turns_but_keeps_them_stored(
 
     assert hidden == []
     assert await store.recent_turns(PRIVATE, char_budget=1_000) == [Turn("user", "new question")]
-    assert await query(db_path, "SELECT content FROM messages ORDER BY id") == [
+    assert await query(database, "SELECT content FROM messages ORDER BY id") == [
         ("old question",),
         ("old answer",),
         ("new question",),
@@ -386,13 +360,13 @@ async def test_new_conversation_hides_old_turns_but_keeps_them_stored(
 
 
 async def test_a_redelivered_telegram_message_is_stored_once(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     first = await store.add_user_message(PRIVATE, "hi", telegram_message_id=42, user_id=ALICE)
     again = await store.add_user_message(PRIVATE, "hi", telegram_message_id=42, user_id=ALICE)
 
     assert (isinstance(first, int), again) == (True, None)
-    assert await query(db_path, "SELECT COUNT(*) FROM messages") == [(1,)]
+    assert await query(database, "SELECT COUNT(*) FROM messages") == [(1,)]
 
 
 async def test_the_same_telegram_id_in_another_chat_or_without_id_is_not_a_duplicate(
@@ -408,12 +382,12 @@ async def test_the_same_telegram_id_in_another_chat_or_without_id_is_not_a_dupli
     assert None not in stored
 
 
-async def test_duplicates_are_recognised_after_a_restart(db_path: Path) -> None:
-    store = await ChatStore.open(db_path)
+async def test_duplicates_are_recognised_after_a_restart(database: Path) -> None:
+    store = await ChatStore.open(database)
     await say(store, PRIVATE, "hi", message_id=42)
     await store.close()
 
-    store = await ChatStore.open(db_path)
+    store = await ChatStore.open(database)
     try:
         assert (
             await store.add_user_message(PRIVATE, "hi", telegram_message_id=42, user_id=ALICE)
@@ -432,13 +406,13 @@ async def test_has_reply_to_is_false_until_an_answer_is_stored(store: ChatStore)
     assert await store.has_reply_to(PRIVATE, 43) is False
 
 
-async def test_history_and_settings_survive_close_and_reopen(db_path: Path) -> None:
-    store = await ChatStore.open(db_path)
+async def test_history_and_settings_survive_close_and_reopen(database: Path) -> None:
+    store = await ChatStore.open(database)
     await store.update_settings(PRIVATE, model="gpt-4o")
     await say(store, PRIVATE, "remember me")
     await store.close()
 
-    store = await ChatStore.open(db_path)
+    store = await ChatStore.open(database)
     try:
         assert await store.settings(PRIVATE) == ChatSettings(model="gpt-4o")
         assert await store.recent_turns(PRIVATE, char_budget=100) == [Turn("user", "remember me")]
@@ -556,18 +530,18 @@ async def test_integrity_ok_is_true_for_a_sound_database(store: ChatStore) -> No
 
 
 async def test_integrity_ok_is_false_when_a_row_breaks_a_foreign_key(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     # A plain sqlite3 connection does not enforce foreign keys, like a careless manual edit.
     await query(
-        db_path, "INSERT INTO conversations (chat_id, thread_id, started_at) VALUES (9, 0, 0)"
+        database, "INSERT INTO conversations (chat_id, thread_id, started_at) VALUES (9, 0, 0)"
     )
 
     assert await store.integrity_ok() is False
 
 
 async def test_concurrent_user_messages_from_many_tasks_are_all_stored(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     async def send(number: int) -> int | None:
         return await store.add_user_message(
@@ -579,4 +553,4 @@ async def test_concurrent_user_messages_from_many_tasks_are_all_stored(
     turns = await store.recent_turns(GROUP, char_budget=100_000)
     assert None not in stored
     assert sorted(turn.content for turn in turns) == sorted(f"m{n}" for n in range(50))
-    assert await query(db_path, "SELECT COUNT(*) FROM conversations") == [(1,)]
+    assert await query(database, "SELECT COUNT(*) FROM conversations") == [(1,)]

@@ -227,6 +227,11 @@ class FakeTelegram(TelegramDriver):
             if m.chat_id == chat_id and (include_deleted or not m.deleted)
         ]
 
+    def texts(self, chat_id: int) -> list[str]:
+        """The text of each message the bot shows in `chat_id`, in send order ("" for a message
+        without text, such as a voice note)."""
+        return [m.text or "" for m in self.bot_messages(chat_id)]
+
     def drafts_in(self, chat_id: int) -> list[Draft]:
         return [draft for draft in self.drafts if draft.chat_id == chat_id]
 

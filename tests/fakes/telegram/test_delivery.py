@@ -16,6 +16,7 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.telegram.client import OPUS, bot_for
+from tests.support import FakeClock
 
 
 def buttons(*data: str) -> InlineKeyboardMarkup:
@@ -88,14 +89,6 @@ async def test_wait_until_times_out_with_recent_calls(
 # --- flood control ---------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 # PTB itself reads RetryAfter.retry_after while building the exception.
 IGNORE_RETRY_AFTER_DEPRECATION = pytest.mark.filterwarnings(
     "ignore::telegram.warnings.PTBDeprecationWarning"
@@ -104,7 +97,7 @@ IGNORE_RETRY_AFTER_DEPRECATION = pytest.mark.filterwarnings(
 
 @IGNORE_RETRY_AFTER_DEPRECATION
 async def test_private_chat_over_its_bucket_gets_429_until_retry_after() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     async with FakeTelegram(clock=clock) as fake, bot_for(fake) as bot:
         fake.user_sends(42, "hi")
         for _ in range(3):
@@ -140,7 +133,7 @@ async def test_429_payload_carries_retry_after() -> None:
 
 @IGNORE_RETRY_AFTER_DEPRECATION
 async def test_group_gets_twenty_messages_a_minute() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     async with FakeTelegram(clock=clock) as fake, bot_for(fake) as bot:
         fake.user_sends(-100, "/ask go")
         for _ in range(20):

@@ -1,0 +1,66 @@
+"""Small test doubles that several test modules share: a clock moved by hand, a reply sink.
+
+Fixtures built on them (`clock`, `store`, `service`, ...) are in `tests/conftest.py`; the fake
+Telegram and the fake upstream are in `tests/fakes/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+# 2026-03-14 21:40:00 UTC: a real wall-clock instant, so UTC days and months mean something,
+# 2 h 20 min before midnight, so a test can move on by minutes without reaching the next day.
+EVENING = datetime(2026, 3, 14, 21, 40, tzinfo=UTC).timestamp()
+
+
+@dataclass
+class FakeClock:
+    """A clock the test moves by hand (`clock.now += 30`), for code that takes a `clock`
+    callable (time.time or time.monotonic). With `tick`, each reading first moves it on by
+    that many seconds."""
+
+    now: float = EVENING
+    tick: float = 0.0
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+class RecordingSink:
+    """A reply sink (the protocol `ConversationService` writes into) that remembers what it was
+    given: the calls in order, every text shown, the final text and its notice."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.started = False
+        self.updates: list[str] = []
+        self.final: str | None = None
+        self.notice: str | None = None
+        self.first_update = asyncio.Event()
+
+    async def start(self) -> None:
+        self.calls.append("start")
+        self.started = True
+
+    async def update(self, text: str) -> None:
+        self.calls.append("update")
+        self.updates.append(text)
+        self.first_update.set()
+
+    async def finish(self, text: str, *, notice: str | None = None) -> None:
+        self.calls.append("finish")
+        self.final = text
+        self.notice = notice
+
+
+def marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any] | None:
+    """The keyword arguments of the test's closest `name` marker; None when it has none."""
+    node: pytest.Item = request.node
+    marker = node.get_closest_marker(name)
+    return None if marker is None else dict(marker.kwargs)
