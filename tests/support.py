@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bot.config import Settings, load_settings
 
 # 2026-03-14 21:40:00 UTC: a real wall-clock instant, so UTC days and months mean something,
 # 2 h 20 min before midnight, so a test can move on by minutes without reaching the next day.
@@ -64,3 +67,10 @@ def marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any] |
     node: pytest.Item = request.node
     marker = node.get_closest_marker(name)
     return None if marker is None else dict(marker.kwargs)
+
+
+def settings_from(**values: Any) -> Settings:
+    """Settings as the bot loads them at startup (errors as users read them), from `values` and
+    the environment but no .env file; a token and a database path unless given."""
+    defaults: dict[str, Any] = {"telegram_bot_token": "1:test", "database_path": Path("unused")}
+    return load_settings(_env_file=None, **(defaults | values))

@@ -9,48 +9,26 @@ SIGTERM: replies in progress end at once with what they have, marked, stored; th
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
+from tests.e2e.chat import has_stop_button
+from tests.e2e.harness import bot_env, run_bot
 from tests.e2e.stored import Stored, integrity_check, stored_messages
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
-ROOT = Path(__file__).resolve().parents[2]
 LONG = " ".join(f"word{i}" for i in range(80))  # about 8 s at 4 characters every 0.1 s
+SLOW = ReplyScript(LONG, chunk_size=4, chunk_delay=0.1)
 EXIT_WITHIN = 10.0  # seconds; generous for a loaded machine, far below a reply's length
-
-
-def slow() -> ReplyScript:
-    return ReplyScript(LONG, chunk_size=4, chunk_delay=0.1)
 
 
 async def start_bot(
     telegram: FakeTelegram, upstream: FakeUpstream, folder: Path, run: int
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GPT_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        TELEGRAM_BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_root,
-        GPT_API_BASE_URL=upstream.base_url,
-        DATABASE_PATH=str(folder / "data" / "bot.sqlite3"),
-        UPSTREAM_RETRIES="0",
-        LOG_LEVEL="INFO",
-    )
-    # A file, not a pipe: a pipe nobody reads would fill up and freeze the bot.
-    with (folder / f"bot-{run}.log").open("wb") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=folder, env=env, stdout=log, stderr=log
-        )
-
-
-def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
-    messages = telegram.bot_messages(chat_id)
-    return bool(messages) and messages[-1].reply_markup is not None
+    env = bot_env(telegram, upstream, folder, UPSTREAM_RETRIES="0", LOG_LEVEL="INFO")
+    return await run_bot(env, log=folder / f"bot-{run}.log")
 
 
 def confirmed(telegram: FakeTelegram, update_id: int) -> bool:
@@ -63,7 +41,7 @@ async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
 ) -> None:
     database = tmp_path / "data" / "bot.sqlite3"
     async with FakeTelegram() as telegram, FakeUpstream() as upstream:
-        upstream.script(slow(), slow())
+        upstream.script(SLOW, SLOW)
         first_run = await start_bot(telegram, upstream, tmp_path, 1)
         try:
             telegram.user_sends(10, "first")
@@ -122,7 +100,7 @@ async def test_sigterm_finishes_replies_in_progress_with_what_they_have_and_exit
 ) -> None:
     database = tmp_path / "data" / "bot.sqlite3"
     async with FakeTelegram() as telegram, FakeUpstream() as upstream:
-        upstream.script(slow())
+        upstream.script(SLOW)
         process = await start_bot(telegram, upstream, tmp_path, 1)
         try:
             telegram.user_sends(10, "first")

@@ -15,18 +15,15 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
 LONG = " ".join(f"word{i}" for i in range(30))  # about 3 s at 8 characters every 0.1 s
+SLOW = ReplyScript(LONG, chunk_size=8, chunk_delay=0.1)
 SHORT = "Short and sweet."
 CHANGES = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
-
-
-def slow(text: str) -> ReplyScript:
-    return ReplyScript(text, chunk_size=8, chunk_delay=0.1)
 
 
 async def test_a_flood_limit_in_one_chat_holds_only_that_chat_and_the_final_text_follows(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG), slow(LONG))
+    upstream.script(SLOW, SLOW)
     telegram.fail_next(
         "editMessageText",
         error_code=429,
@@ -103,7 +100,7 @@ async def test_an_edit_whose_answer_was_lost_is_not_modified_on_retry_and_that_i
 async def test_a_live_message_the_user_deleted_continues_in_a_new_message(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
@@ -118,7 +115,7 @@ async def test_a_live_message_the_user_deleted_continues_in_a_new_message(
 async def test_a_user_who_blocks_the_bot_mid_reply_is_left_alone_and_the_reply_is_stored(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
@@ -138,7 +135,7 @@ async def test_a_user_who_blocks_the_bot_mid_reply_is_left_alone_and_the_reply_i
 async def test_a_group_that_becomes_a_supergroup_mid_reply_gets_the_rest_there(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     settings = make_settings(telegram, upstream, database, group_edit_interval=0.5)
     supergroup = -1_000_000_005

@@ -15,22 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import make_settings, running_bot
+from tests.e2e.harness import free_port, make_settings, running_bot
 from tests.e2e.stored import Stored, stored_messages
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 ANSWER = "The answer is forty-two."
 FIRST_TWO_CHUNKS = "The answ"  # the fake streams 4 characters a chunk
-
-
-@contextlib.contextmanager
-def closed_port() -> Iterator[int]:
-    """A local port nobody listens on: connecting is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    yield port
 
 
 @contextlib.contextmanager
@@ -256,10 +247,9 @@ async def test_a_refused_connection_is_explained(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     database = tmp_path / "bot.sqlite3"
-    with closed_port() as port:
-        texts, stored, question = await ask_once(
-            telegram, upstream, database, gpt_api_base_url=f"http://127.0.0.1:{port}"
-        )
+    texts, stored, question = await ask_once(
+        telegram, upstream, database, gpt_api_base_url=f"http://127.0.0.1:{free_port()}"
+    )
     assert texts == ["⚠️ The AI service can't be reached right now. Please try again in a minute."]
     assert stored == [Stored("user", "question", "complete", question)]
 

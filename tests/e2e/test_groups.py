@@ -33,10 +33,6 @@ BOB = 1002
 IN_GROUP: dict[str, Any] = {"chat_type": "supergroup"}
 
 
-def last_user_turn(upstream: FakeUpstream) -> Any:
-    return upstream.chat_requests()[-1].body["messages"][-1]
-
-
 async def say(telegram: FakeTelegram, chat_id: int, text: str, reply: str, **kwargs: Any) -> int:
     """A user writes in the chat; once the bot's answer is whole (it ends with `reply`; quotes
     are rendered as Telegram block quotes, so their text shows without "> "), its message id."""

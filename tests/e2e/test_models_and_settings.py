@@ -6,13 +6,22 @@ chosen and sent upstream, not about timing.
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.config import Settings
+from tests.e2e.chat import (
+    answer_to,
+    ask,
+    ask_in_group,
+    button_data,
+    callback_answers,
+    edits_of,
+    forge_press,
+    joined,
+    press,
+)
 from tests.e2e.harness import fast_settings, running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import DEFAULT_MODELS, FakeUpstream
@@ -26,25 +35,6 @@ MEMBER = 1001
 MARKS = ("✅", "🔊")
 CHAT_MODELS = sorted(m for m in DEFAULT_MODELS if "embedding" not in m)
 
-_forged_ids = itertools.count(1)
-
-
-def last(telegram: FakeTelegram, chat_id: int) -> SentMessage | None:
-    messages = telegram.bot_messages(chat_id)
-    return messages[-1] if messages else None
-
-
-def last_text(telegram: FakeTelegram, chat_id: int) -> str:
-    """The text of the bot's latest message, or its caption (audio models answer by voice)."""
-    message = last(telegram, chat_id)
-    return (message.text or message.caption or "") if message else ""
-
-
-def buttons(message: SentMessage) -> dict[str, str]:
-    """Label -> callback data of every button under a message."""
-    rows = (message.reply_markup or {}).get("inline_keyboard", [])
-    return {button["text"]: button["callback_data"] for row in rows for button in row}
-
 
 def unmarked(label: str) -> str:
     for mark in MARKS:
@@ -53,90 +43,22 @@ def unmarked(label: str) -> str:
 
 
 def model_buttons(message: SentMessage) -> dict[str, str]:
-    return {unmarked(k): v for k, v in buttons(message).items() if v.startswith("m:s:")}
-
-
-def edits_of(telegram: FakeTelegram, message: SentMessage) -> list[str | None]:
-    """Texts the bot asked to put into `message` (accepted or not)."""
-    return [
-        call.params.get("text")
-        for call in telegram.calls_to("editMessageText")
-        if (call.params["chat_id"], call.params["message_id"])
-        == (message.chat_id, message.message_id)
-    ]
-
-
-def callback_answers(telegram: FakeTelegram) -> list[str | None]:
-    return [call.params.get("text") for call in telegram.calls_to("answerCallbackQuery")]
-
-
-def forge_press(telegram: FakeTelegram, chat_id: int, message_id: int, data: str) -> None:
-    """A button press with data the message's keyboard never had (a modified client)."""
-    query_id = f"forged{next(_forged_ids)}"
-    telegram.callback_queries[query_id] = False
-    telegram.enqueue_update(
-        {
-            "callback_query": {
-                "id": query_id,
-                "from": {"id": chat_id, "is_bot": False, "first_name": "Mallory"},
-                "message": telegram.messages[(chat_id, message_id)],
-                "chat_instance": "1",
-                "data": data,
-            }
-        }
-    )
-
-
-async def press(
-    telegram: FakeTelegram, chat_id: int, message: SentMessage, data: str, **kwargs: Any
-) -> None:
-    """Press a button and wait until the bot has answered the press."""
-    answered = len(telegram.calls_to("answerCallbackQuery"))
-    telegram.press_button(chat_id, message.message_id, data, **kwargs)
-    await telegram.wait_until(lambda: len(telegram.calls_to("answerCallbackQuery")) > answered)
-
-
-async def ask(telegram: FakeTelegram, upstream: FakeUpstream, chat_id: int, text: str) -> Any:
-    """Send a message, wait for the reply, and return the body of the request it caused."""
-    before = len(upstream.chat_requests())
-    telegram.user_sends(chat_id, text)
-    await telegram.wait_until(lambda: last_text(telegram, chat_id) == f"You said: {text}")
-    assert len(upstream.chat_requests()) == before + 1
-    return upstream.chat_requests()[-1].body
-
-
-async def ask_in_group(telegram: FakeTelegram, question: str, **kwargs: Any) -> None:
-    """Ask with /ask in the group and wait for the reply."""
-    telegram.user_sends(GROUP, f"/ask {question}", chat_type="supergroup", **kwargs)
-    await telegram.wait_until(lambda: last_text(telegram, GROUP) == f"You said: {question}")
-
-
-async def joined(telegram: FakeTelegram) -> None:
-    """Wait for the usage note the bot posts when it is added to the group."""
-    await telegram.wait_until(lambda: len(telegram.bot_messages(GROUP)) == 1)
-
-
-async def command(telegram: FakeTelegram, chat_id: int, text: str, **kwargs: Any) -> str:
-    """Send a command and return the text of the bot's answer to it."""
-    before = len(telegram.bot_messages(chat_id))
-    telegram.user_sends(chat_id, text, **kwargs)
-    await telegram.wait_until(lambda: len(telegram.bot_messages(chat_id)) > before)
-    return last_text(telegram, chat_id)
+    return {unmarked(k): v for k, v in button_data(message).items() if v.startswith("m:s:")}
 
 
 async def test_the_model_keyboard_lists_exactly_the_upstreams_chat_models(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await command(telegram, CHAT, "/model")
+        await answer_to(telegram, CHAT, "/model")
         message = telegram.bot_messages(CHAT)[0]
         opened_at = message.text or ""
         current_page = model_buttons(message)
-        current_labels = list(buttons(message))
-        await press(telegram, CHAT, message, buttons(message)["◀ Back"])
+        current_labels = list(button_data(message))
+        await press(telegram, CHAT, message, button_data(message)["◀ Back"])
         await telegram.wait_until(lambda: "Page 1 of 2" in (message.text or ""))
         first_page = model_buttons(message)
-        first_labels = list(buttons(message))
+        first_labels = list(button_data(message))
     assert sorted([*first_page, *current_page]) == CHAT_MODELS
     assert len(first_page) == 10
     assert opened_at == (
@@ -156,16 +78,16 @@ async def test_a_button_press_switches_the_model_and_the_next_request_uses_it_an
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await command(telegram, CHAT, "/model")
+        await answer_to(telegram, CHAT, "/model")
         keyboard = telegram.bot_messages(CHAT)[0]
         await press(telegram, CHAT, keyboard, "m:p:0")
-        await telegram.wait_until(lambda: "m:s:gpt-4" in buttons(keyboard).values())
+        await telegram.wait_until(lambda: "m:s:gpt-4" in button_data(keyboard).values())
         await press(telegram, CHAT, keyboard, "m:s:gpt-4")
-        await telegram.wait_until(lambda: "✅ gpt-4" in buttons(keyboard))
-        await command(telegram, CHAT, "/settings")
+        await telegram.wait_until(lambda: "✅ gpt-4" in button_data(keyboard))
+        await answer_to(telegram, CHAT, "/settings")
         panel = telegram.bot_messages(CHAT)[1]
-        await press(telegram, CHAT, panel, buttons(panel)["temperature"])
-        await telegram.wait_until(lambda: "s:s:temperature:0.7" in buttons(panel).values())
+        await press(telegram, CHAT, panel, button_data(panel)["temperature"])
+        await telegram.wait_until(lambda: "s:s:temperature:0.7" in button_data(panel).values())
         await press(telegram, CHAT, panel, "s:s:temperature:0.7")
         await telegram.wait_until(lambda: "• temperature: 0.7" in (panel.text or ""))
         body = await ask(telegram, upstream, CHAT, "hello")
@@ -186,7 +108,7 @@ async def test_pressing_the_current_model_again_is_answered_quietly(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await command(telegram, CHAT, "/model")
+        await answer_to(telegram, CHAT, "/model")
         keyboard = telegram.bot_messages(CHAT)[0]
         await press(telegram, CHAT, keyboard, "m:s:gpt-4o-mini")
         await press(telegram, CHAT, keyboard, "m:s:gpt-4o-mini")
@@ -204,7 +126,7 @@ async def test_model_with_an_id_switches_directly_and_the_choice_survives_a_rest
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        answer = await command(telegram, CHAT, "/model gpt-4o-audio-preview")
+        answer = await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
     async with running_bot(settings):
         body = await ask(telegram, upstream, CHAT, "still you?")
     assert answer == (
@@ -217,8 +139,8 @@ async def test_an_unknown_model_id_gets_close_matches_and_changes_nothing(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        unknown = await command(telegram, CHAT, "/model gpt-5")
-        embedding = await command(telegram, CHAT, "/model text-embedding-3-small")
+        unknown = await answer_to(telegram, CHAT, "/model gpt-5")
+        embedding = await answer_to(telegram, CHAT, "/model text-embedding-3-small")
         body = await ask(telegram, upstream, CHAT, "which model?")
     assert unknown == (
         "There is no chat model “gpt-5”. Did you mean: gpt-4, gpt-4o?"
@@ -232,8 +154,8 @@ async def test_model_default_returns_to_the_configured_model(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await command(telegram, CHAT, "/model gpt-4")
-        answer = await command(telegram, CHAT, "/model default")
+        await answer_to(telegram, CHAT, "/model gpt-4")
+        answer = await answer_to(telegram, CHAT, "/model default")
         body = await ask(telegram, upstream, CHAT, "back?")
     assert answer == "This chat uses the default model again: gpt-4o-mini."
     assert body["model"] == "gpt-4o-mini"
@@ -246,8 +168,8 @@ async def test_when_the_upstream_cannot_list_models_the_default_model_still_answ
         FakeUpstream(models_path="/nowhere") as upstream,
         running_bot(fast_settings(telegram, upstream, tmp_path)),
     ):
-        keyboard_answer = await command(telegram, CHAT, "/model")
-        direct_answer = await command(telegram, CHAT, "/model gpt-4")
+        keyboard_answer = await answer_to(telegram, CHAT, "/model")
+        direct_answer = await answer_to(telegram, CHAT, "/model gpt-4")
         body = await ask(telegram, upstream, CHAT, "are you there?")
     failed = (
         "The AI service isn't listing its models right now, so I can't show or check them."
@@ -282,7 +204,7 @@ async def test_forged_button_data_is_answered_with_a_notice_and_changes_nothing(
         ),
     }
     async with running_bot(settings):
-        await command(telegram, CHAT, "/model")
+        await answer_to(telegram, CHAT, "/model")
         keyboard = telegram.bot_messages(CHAT)[0]
         for data in forged:
             forge_press(telegram, CHAT, keyboard.message_id, data)
@@ -303,10 +225,10 @@ async def test_an_old_keyboard_whose_model_and_page_are_gone_is_answered_as_stal
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await command(telegram, CHAT, "/model")
+        await answer_to(telegram, CHAT, "/model")
         keyboard = telegram.bot_messages(CHAT)[0]
         await press(telegram, CHAT, keyboard, "m:p:0")
-        await telegram.wait_until(lambda: "m:p:1" in buttons(keyboard).values())
+        await telegram.wait_until(lambda: "m:p:1" in button_data(keyboard).values())
     upstream.models = ("gpt-4o-mini", "gpt-4o")
     async with running_bot(settings):
         await press(telegram, CHAT, keyboard, "m:s:gpt-4")
@@ -322,19 +244,19 @@ async def test_settings_are_shown_and_changed_by_typing_with_ranges_enforced(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        shown = await command(telegram, CHAT, "/settings")
-        too_hot = await command(telegram, CHAT, "/settings temperature 3")
+        shown = await answer_to(telegram, CHAT, "/settings")
+        too_hot = await answer_to(telegram, CHAT, "/settings temperature 3")
         changed = [
-            await command(telegram, CHAT, "/settings temperature 0,4"),
-            await command(telegram, CHAT, "/settings top_p 0.9"),
-            await command(telegram, CHAT, "/settings presence_penalty -1"),
-            await command(telegram, CHAT, "/settings frequency_penalty 0.5"),
-            await command(telegram, CHAT, "/settings top_p default"),
-            await command(telegram, CHAT, "/system Answer like a pirate.\nBe brief."),
+            await answer_to(telegram, CHAT, "/settings temperature 0,4"),
+            await answer_to(telegram, CHAT, "/settings top_p 0.9"),
+            await answer_to(telegram, CHAT, "/settings presence_penalty -1"),
+            await answer_to(telegram, CHAT, "/settings frequency_penalty 0.5"),
+            await answer_to(telegram, CHAT, "/settings top_p default"),
+            await answer_to(telegram, CHAT, "/system Answer like a pirate.\nBe brief."),
         ]
         body = await ask(telegram, upstream, CHAT, "ahoy")
-        prompt = await command(telegram, CHAT, "/system")
-        reset = await command(telegram, CHAT, "/system reset")
+        prompt = await answer_to(telegram, CHAT, "/system")
+        reset = await answer_to(telegram, CHAT, "/system reset")
         after_reset = await ask(telegram, upstream, CHAT, "and now?")
     assert shown.splitlines()[:9] == [
         "Settings for this chat",
@@ -378,7 +300,7 @@ async def test_a_system_prompt_over_the_limit_is_refused(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        answer = await command(telegram, CHAT, "/system " + "a" * 4001)
+        answer = await answer_to(telegram, CHAT, "/system " + "a" * 4001)
     assert answer == "The system prompt can be at most 4000 characters; this one has 4001."
 
 
@@ -386,13 +308,13 @@ async def test_the_voice_buttons_set_a_voice_and_default_resets_it(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await command(telegram, CHAT, "/settings voice")
+        await answer_to(telegram, CHAT, "/settings voice")
         panel = telegram.bot_messages(CHAT)[0]
-        labels = list(buttons(panel))
+        labels = list(button_data(panel))
         await press(telegram, CHAT, panel, "s:s:voice:nova")
         await telegram.wait_until(lambda: "• voice: nova" in (panel.text or ""))
         await press(telegram, CHAT, panel, "s:o:voice")
-        await telegram.wait_until(lambda: "✅ nova" in buttons(panel))
+        await telegram.wait_until(lambda: "✅ nova" in button_data(panel))
         await press(telegram, CHAT, panel, "s:s:voice:default")
         await telegram.wait_until(lambda: "• voice: default" in (panel.text or ""))
     assert labels == ["alloy", "echo", "fable", "onyx", "nova", "shimmer", "✅ Default", "« Back"]
@@ -407,20 +329,20 @@ async def test_in_a_group_only_admins_may_change_the_model_and_settings(
     telegram.add_to_group(GROUP, chat_type="supergroup")
     telegram.set_chat_admins(GROUP, [ADMIN])
     async with running_bot(settings):
-        await joined(telegram)
+        await joined(telegram, GROUP)
         refusals = [
-            await command(telegram, GROUP, "/model gpt-4", user_id=MEMBER, **group),
-            await command(telegram, GROUP, "/settings temperature 1", user_id=MEMBER, **group),
-            await command(telegram, GROUP, "/system Be rude.", user_id=MEMBER, **group),
+            await answer_to(telegram, GROUP, "/model gpt-4", user_id=MEMBER, **group),
+            await answer_to(telegram, GROUP, "/settings temperature 1", user_id=MEMBER, **group),
+            await answer_to(telegram, GROUP, "/system Be rude.", user_id=MEMBER, **group),
         ]
-        await command(telegram, GROUP, "/model", user_id=MEMBER, **group)
+        await answer_to(telegram, GROUP, "/model", user_id=MEMBER, **group)
         keyboard = telegram.bot_messages(GROUP)[-1]
         await press(telegram, GROUP, keyboard, "m:s:gpt-4o-mini-2024-07-18", user_id=MEMBER)
-        admin_answer = await command(telegram, GROUP, "/model gpt-4o", user_id=ADMIN, **group)
-        admin_settings = await command(
+        admin_answer = await answer_to(telegram, GROUP, "/model gpt-4o", user_id=ADMIN, **group)
+        admin_settings = await answer_to(
             telegram, GROUP, "/settings temperature 1", user_id=ADMIN, **group
         )
-        await ask_in_group(telegram, "hi", user_id=MEMBER)
+        await ask_in_group(telegram, GROUP, "hi", user_id=MEMBER)
     assert refusals == [
         "Sorry, only this group's admins can change the model.",
         "Sorry, only this group's admins can change the settings.",
@@ -444,7 +366,7 @@ async def test_bot_admins_may_change_settings_in_any_group(
         update={"admin_user_ids": frozenset({MEMBER})}
     )
     async with running_bot(settings):
-        answer = await command(
+        answer = await answer_to(
             telegram, GROUP, "/model gpt-4", user_id=MEMBER, chat_type="supergroup"
         )
     assert answer == "Model for this chat: gpt-4."
@@ -458,14 +380,14 @@ async def test_each_forum_topic_keeps_its_own_model(
     telegram.set_chat_admins(GROUP, [ADMIN])
     admin = {"chat_type": "supergroup", "user_id": ADMIN}
     async with running_bot(settings):
-        await joined(telegram)
-        typed = await command(telegram, GROUP, "/model gpt-4", message_thread_id=500, **admin)
-        await command(telegram, GROUP, "/model", message_thread_id=700, **admin)
+        await joined(telegram, GROUP)
+        typed = await answer_to(telegram, GROUP, "/model gpt-4", message_thread_id=500, **admin)
+        await answer_to(telegram, GROUP, "/model", message_thread_id=700, **admin)
         keyboard = telegram.bot_messages(GROUP)[-1]
         await press(telegram, GROUP, keyboard, "m:s:gpt-4o-mini-2024-07-18", user_id=ADMIN)
-        await ask_in_group(telegram, "in five", user_id=ADMIN, message_thread_id=500)
-        await ask_in_group(telegram, "in seven", user_id=ADMIN, message_thread_id=700)
-        await ask_in_group(telegram, "in general", user_id=ADMIN)
+        await ask_in_group(telegram, GROUP, "in five", user_id=ADMIN, message_thread_id=500)
+        await ask_in_group(telegram, GROUP, "in seven", user_id=ADMIN, message_thread_id=700)
+        await ask_in_group(telegram, GROUP, "in general", user_id=ADMIN)
     assert typed == "Model for this chat: gpt-4."
     assert keyboard.message_thread_id == 700
     assert [r.body["model"] for r in upstream.chat_requests()] == [
@@ -484,11 +406,11 @@ async def test_a_model_id_too_long_for_button_data_is_chosen_by_its_digest(
         FakeUpstream(models=("gpt-4o-mini", long_id)) as upstream,
         running_bot(fast_settings(telegram, upstream, tmp_path)),
     ):
-        await command(telegram, CHAT, "/model")
+        await answer_to(telegram, CHAT, "/model")
         keyboard = telegram.bot_messages(CHAT)[0]
-        data = buttons(keyboard)[long_id]
+        data = button_data(keyboard)[long_id]
         await press(telegram, CHAT, keyboard, data)
-        await telegram.wait_until(lambda: f"✅ {long_id}" in buttons(keyboard))
+        await telegram.wait_until(lambda: f"✅ {long_id}" in button_data(keyboard))
         body = await ask(telegram, upstream, CHAT, "long?")
     assert data.startswith("m:h:")
     assert len(data.encode()) <= 64 < len(f"m:s:{long_id}".encode())

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 
 import aiohttp
 import telegram as ptb
 from telegram import Update
 
-from tests.e2e.harness import make_settings, running_bot
-from tests.e2e.test_process import bot_env, run_bot
+from tests.e2e.harness import bot_env, free_port, make_settings, run_bot, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
@@ -27,13 +25,6 @@ POEM = (
     "a boat drifts homeward.\n"
     "Nobody calls it back."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def webhook_env(

@@ -10,22 +10,13 @@ import httpx
 import pytest
 import telegram
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.fakes.telegram import FakeTelegram, FloodLimits
-from tests.fakes.telegram.client import OPUS, bot_for
+from tests.fakes.telegram.client import OPUS, bot_for, buttons, last_error
 from tests.support import FakeClock
-
-
-def buttons(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
-
-
-def last_error(fake: FakeTelegram) -> str | None:
-    return fake.rejections[-1].error if fake.rejections else None
-
 
 # --- protocol --------------------------------------------------------------------------------
 
