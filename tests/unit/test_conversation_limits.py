@@ -19,10 +19,14 @@ pytestmark = pytest.mark.quotas(daily_messages=DAILY_QUOTA)
 async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     sink = RecordingSink()
 
-    outcome = await service.reply(CHAT, UserTurn("second", 2, USER), sink)
+    outcome = await service.reply(
+        CHAT, UserTurn("second", telegram_message_id=2, user_id=USER), sink
+    )
 
     assert (outcome.refused, outcome.text) == (True, "")
     assert sink.calls == ["finish"]
@@ -35,12 +39,14 @@ async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
 async def test_a_pending_turn_of_a_user_over_the_quota_is_refused_before_it_is_built(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     built: list[int] = []
 
     async def photo_turn() -> UserTurn:
         built.append(2)  # where the photo would be downloaded
-        return UserTurn("[photo 1280x720]", 2, USER)
+        return UserTurn("[photo 1280x720]", telegram_message_id=2, user_id=USER)
 
     sink = RecordingSink()
     outcome = await service.reply(CHAT, photo_turn, sink, origin=Origin(USER, 2))
@@ -55,7 +61,7 @@ async def test_a_pending_turn_within_the_limits_is_built_and_answered(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
     async def photo_turn() -> UserTurn:
-        return UserTurn("[photo 1280x720]", 1, USER)
+        return UserTurn("[photo 1280x720]", telegram_message_id=1, user_id=USER)
 
     outcome = await service.reply(CHAT, photo_turn, RecordingSink(), origin=Origin(USER, 1))
 
@@ -66,13 +72,15 @@ async def test_a_pending_turn_within_the_limits_is_built_and_answered(
 async def test_a_user_told_a_moment_ago_is_refused_in_silence(
     service: ConversationService, clock: FakeClock
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     told, silent, told_again = RecordingSink(), RecordingSink(), RecordingSink()
-    await service.reply(CHAT, UserTurn("second", 2, USER), told)
+    await service.reply(CHAT, UserTurn("second", telegram_message_id=2, user_id=USER), told)
     clock.now += 30
-    await service.reply(CHAT, UserTurn("third", 3, USER), silent)
+    await service.reply(CHAT, UserTurn("third", telegram_message_id=3, user_id=USER), silent)
     clock.now += 30
-    await service.reply(CHAT, UserTurn("fourth", 4, USER), told_again)
+    await service.reply(CHAT, UserTurn("fourth", telegram_message_id=4, user_id=USER), told_again)
 
     assert (told.calls, silent.calls, told_again.calls) == (["finish"], [], ["finish"])
 
@@ -80,10 +88,14 @@ async def test_a_user_told_a_moment_ago_is_refused_in_silence(
 async def test_a_message_redelivered_after_a_restart_is_not_counted_twice(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     sink = RecordingSink()
 
-    outcome = await service.reply(CHAT, UserTurn("first", 1, USER), sink)
+    outcome = await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), sink
+    )
 
     assert (outcome.duplicate, outcome.refused, sink.calls) == (True, False, [])
     assert len(upstream.chat_requests()) == 1
