@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import telegram
 
@@ -24,6 +26,7 @@ from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.telegram.client import bot_for
 from tests.fakes.upstream import FakeUpstream
 from tests.support import FakeClock, marker_kwargs
+from tests.unit.upstream_answers import BASE, Handler, MakeClient
 
 
 @pytest.fixture
@@ -102,3 +105,20 @@ async def service(
     )
     yield ConversationService(store, client, settings, limits=limits)
     await client.aclose()
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[MakeClient]:
+    """Builds upstream clients on a scripted handler (tests/unit/upstream_answers.py), without
+    pauses between retries; closes them after the test."""
+    clients: list[UpstreamClient] = []
+
+    def make(handler: Handler, **options: Any) -> UpstreamClient:
+        options.setdefault("retry_backoff", 0.0)
+        client = UpstreamClient(BASE, transport=httpx.MockTransport(handler), **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
