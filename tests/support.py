@@ -7,6 +7,8 @@ Telegram and the fake upstream are in `tests/fakes/`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,3 +76,15 @@ def settings_from(**values: Any) -> Settings:
     the environment but no .env file; a token and a database path unless given."""
     defaults: dict[str, Any] = {"telegram_bot_token": "1:test", "database_path": Path("unused")}
     return load_settings(_env_file=None, **(defaults | values))
+
+
+def run_sql(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on a database file through a second, plain connection, as an
+    operator's sqlite3 shell would, and commit it; the rows it gave (`query` runs it off the
+    event loop)."""
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        return [tuple(row) for row in connection.execute(sql, parameters)]
+
+
+async def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    return await asyncio.to_thread(run_sql, path, sql, parameters)

@@ -7,13 +7,12 @@ finishes well inside a minute, and no assertion depends on what the time is.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
+from tests.support import run_sql
 
 ALICE, BOB, ADMIN = 11, 12, 99
 GROUP = -700
@@ -36,14 +35,6 @@ def asked(upstream: FakeUpstream) -> list[str]:
     return [r.body["messages"][-1]["content"] for r in upstream.chat_requests()]
 
 
-def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(database)
-    try:
-        return [tuple(row) for row in connection.execute(sql)]
-    finally:
-        connection.close()
-
-
 async def test_the_message_past_the_rate_limit_is_told_when_to_continue_and_not_sent(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
@@ -60,7 +51,7 @@ async def test_the_message_past_the_rate_limit_is_told_when_to_continue_and_not_
     assert (first, second) == ("You said: question 1", "You said: question 2")
     assert RATE_REFUSAL.fullmatch(refusal), refusal
     assert asked(upstream) == ["question 1", "question 2", "my own minute"]
-    stored = rows(database, "SELECT content FROM messages WHERE role = 'user' ORDER BY id")
+    stored = run_sql(database, "SELECT content FROM messages WHERE role = 'user' ORDER BY id")
     assert stored == [("question 1",), ("question 2",), ("my own minute",)]
 
 
@@ -133,13 +124,13 @@ async def test_a_daily_token_quota_counts_the_upstreams_usage(
     async with running_bot(settings):
         telegram.user_sends(ALICE, "spend")
         # A turn is checked on arrival: wait until the first reply's tokens are stored.
-        await telegram.wait_until(lambda: bool(rows(database, ASSISTANT_TOKENS)))
+        await telegram.wait_until(lambda: bool(run_sql(database, ASSISTANT_TOKENS)))
         telegram.user_sends(ALICE, "more")
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
     assert telegram.texts(ALICE)[1].startswith("⚠️ You've used today's quota of 30 tokens.")
     assert asked(upstream) == ["spend"]
-    assert rows(database, ASSISTANT_TOKENS) == [
+    assert run_sql(database, ASSISTANT_TOKENS) == [
         (5, 50, 0)
     ]  # the fake: system prompt and question, 20 chars
 
@@ -180,7 +171,9 @@ async def test_a_message_over_the_length_limit_is_explained_and_never_sent_or_st
         "You said: short enough",
     ]
     assert asked(upstream) == ["short enough"]
-    assert rows(database, "SELECT content FROM messages WHERE role = 'user'") == [("short enough",)]
+    assert run_sql(database, "SELECT content FROM messages WHERE role = 'user'") == [
+        ("short enough",)
+    ]
 
 
 async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_none(
@@ -195,7 +188,7 @@ async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_no
         telegram.user_sends(ALICE, "/stats")
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
-    assert rows(database, ASSISTANT_TOKENS) == [
+    assert run_sql(database, ASSISTANT_TOKENS) == [
         (6, 3, 1)
     ]  # "You are a test." + "12345678" = 23 chars; 9 chars
     assert telegram.texts(ALICE)[1] == (

@@ -3,8 +3,6 @@ UTC periods; token estimates; the usage queries behind /stats and their indexes.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from bot.conversation.limits import (
 )
 from bot.store import _TOP_USERS, _TOP_USERS_ORDER, ChatKey, ChatStore, UsageTotals
 from bot.upstream.sse import Usage
-from tests.support import EVENING, FakeClock
+from tests.support import EVENING, FakeClock, query
 
 ALICE, BOB, CAROL, ADMIN = 101, 202, 303, 909
 CHAT = ChatKey(-500)
@@ -283,14 +281,6 @@ async def test_the_top_users_query_reads_only_its_covering_index(
     await asks(store, ALICE, tokens=(1, 1))
     sql = _TOP_USERS.format(order=_TOP_USERS_ORDER[order])
 
-    plan = await asyncio.to_thread(_plan, database, sql)
+    plan = [row[3] for row in await query(database, f"EXPLAIN QUERY PLAN {sql}", (0.0, 10))]
 
     assert "SEARCH messages USING COVERING INDEX messages_period (created_at>?)" in plan
-
-
-def _plan(path: Path, sql: str) -> list[str]:
-    connection = sqlite3.connect(path)
-    try:
-        return [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", (0.0, 10))]
-    finally:
-        connection.close()
