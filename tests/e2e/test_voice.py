@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from tests.e2e.chat import answer_to, ask, shown
+from tests.e2e.chat import answer_to, ask, button_data, callback_answers, press, shown
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript, make_wav
@@ -263,28 +263,27 @@ async def test_without_ffmpeg_a_voice_note_is_answered_with_what_is_missing(
     assert telegram.calls_to("sendVoice") == []
 
 
-async def test_voice_shows_buttons_and_sets_the_voice_by_button_or_name(
+async def test_voice_shows_the_voices_as_buttons_and_a_press_sets_one(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
         await answer_to(telegram, CHAT, "/voice")
         [keyboard] = bot_messages(telegram)
-        markup = keyboard.reply_markup or {}
-        labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
-        answered_presses = len(telegram.calls_to("answerCallbackQuery"))
-        telegram.press_button(CHAT, keyboard.message_id, "v:shimmer")
-        await telegram.wait_until(
-            lambda: len(telegram.calls_to("answerCallbackQuery")) > answered_presses
-        )
+        labels = list(button_data(keyboard))
+        await press(telegram, CHAT, keyboard, "v:shimmer")
+    assert labels == ["alloy", "echo", "fable", "onyx", "nova", "shimmer", "✅ Default (alloy)"]
+    assert callback_answers(telegram)[-1] == "Voice for this chat: shimmer."
+    assert "Voice for this chat: shimmer\n" in (keyboard.text or "")
+
+
+async def test_voice_with_a_name_sets_the_voice_the_next_spoken_reply_uses(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
         refused = await answer_to(telegram, CHAT, "/voice robot")
         chosen = await answer_to(telegram, CHAT, "/voice Echo")
         await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
         await answer_to(telegram, CHAT, "hello")
-    assert labels == ["alloy", "echo", "fable", "onyx", "nova", "shimmer", "✅ Default (alloy)"]
-    assert telegram.calls_to("answerCallbackQuery")[-1].params["text"] == (
-        "Voice for this chat: shimmer."
-    )
-    assert "Voice for this chat: shimmer\n" in (keyboard.text or "")
     assert refused == (
         "There is no voice “robot”. Voices: alloy, echo, fable, onyx, nova, shimmer"
         " (or “default”). /voice shows them as buttons."
