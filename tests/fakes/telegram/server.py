@@ -4,10 +4,10 @@ Owns: the aiohttp server on 127.0.0.1 (`/bot{token}/{method}` and `/file/bot{tok
 reading requests as the Bot API server does (query string, form, multipart, JSON body), the order
 of checks (token, method, parameters, fault injection, flood control, then the method), fault
 injection (Telegram errors, dropped connections, answers that never come, each optionally for
-one chat only), and the observing API (`calls`, `bot_messages`, `wait_until`, ...). What single
-methods do lives in telegram_methods / telegram_media_methods / telegram_bot_methods, Telegram's
-rules in telegram_rules / telegram_schema / telegram_flood, the user side in telegram_driving /
-telegram_events, webhook POSTs in telegram_webhook.
+one chat only), and the observing API (`calls`, `bot_messages`, `texts`, `wait_until`, ...).
+What single methods do lives in methods.py / media_methods.py / bot_methods.py, Telegram's rules
+in rules.py / schema.py / flood.py, the world it keeps in state.py, the user side in driving.py /
+events.py (media.py reads uploaded bytes), webhook POSTs in webhook.py.
 
     async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
         bot = telegram.Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
