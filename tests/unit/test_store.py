@@ -26,11 +26,13 @@ PRIVATE = ChatKey(ALICE)
 GROUP = ChatKey(-500)
 
 
-async def say(store: ChatStore, key: ChatKey, text: str, message_id: int | None = None) -> None:
+async def alice_says(
+    store: ChatStore, key: ChatKey, text: str, message_id: int | None = None
+) -> None:
     await store.add_user_message(key, text, telegram_message_id=message_id, user_id=ALICE)
 
 
-async def answer(store: ChatStore, key: ChatKey, text: str) -> None:
+async def bot_answers(store: ChatStore, key: ChatKey, text: str) -> None:
     await store.add_assistant_message(key, text, model="gpt-test", user_id=ALICE)
 
 
@@ -83,10 +85,10 @@ async def test_update_settings_refuses_a_value_of_the_wrong_type(store: ChatStor
 async def test_recent_turns_takes_the_newest_whole_turns_that_fit_oldest_first(
     store: ChatStore,
 ) -> None:
-    await say(store, PRIVATE, "a" * 10)
-    await answer(store, PRIVATE, "b" * 10)
-    await say(store, PRIVATE, "c" * 10)
-    await answer(store, PRIVATE, "d" * 10)
+    await alice_says(store, PRIVATE, "a" * 10)
+    await bot_answers(store, PRIVATE, "b" * 10)
+    await alice_says(store, PRIVATE, "c" * 10)
+    await bot_answers(store, PRIVATE, "d" * 10)
 
     assert await store.recent_turns(PRIVATE, char_budget=25) == [
         Turn("user", "c" * 10),
@@ -97,8 +99,8 @@ async def test_recent_turns_takes_the_newest_whole_turns_that_fit_oldest_first(
 async def test_recent_turns_includes_a_turn_that_fills_the_budget_exactly(
     store: ChatStore,
 ) -> None:
-    await say(store, PRIVATE, "a" * 10)
-    await answer(store, PRIVATE, "b" * 10)
+    await alice_says(store, PRIVATE, "a" * 10)
+    await bot_answers(store, PRIVATE, "b" * 10)
 
     assert len(await store.recent_turns(PRIVATE, char_budget=20)) == 2
 
@@ -106,8 +108,8 @@ async def test_recent_turns_includes_a_turn_that_fills_the_budget_exactly(
 async def test_recent_turns_always_includes_the_newest_turn_even_over_budget(
     store: ChatStore,
 ) -> None:
-    await say(store, PRIVATE, "short")
-    await say(store, PRIVATE, "x" * 500)
+    await alice_says(store, PRIVATE, "short")
+    await alice_says(store, PRIVATE, "x" * 500)
 
     assert await store.recent_turns(PRIVATE, char_budget=10) == [Turn("user", "x" * 500)]
 
@@ -118,7 +120,7 @@ async def test_recent_turns_of_an_unknown_chat_is_empty(store: ChatStore) -> Non
 
 async def test_recent_turns_pages_through_a_long_conversation(store: ChatStore) -> None:
     for number in range(150):
-        await say(store, PRIVATE, f"m{number}")
+        await alice_says(store, PRIVATE, f"m{number}")
 
     turns = await store.recent_turns(PRIVATE, char_budget=100_000)
 
@@ -136,7 +138,7 @@ async def test_recent_turns_keeps_group_sender_names(store: ChatStore) -> None:
 async def test_recent_turns_query_searches_the_context_index(
     store: ChatStore, database: Path
 ) -> None:
-    await say(store, PRIVATE, "hello")
+    await alice_says(store, PRIVATE, "hello")
 
     plan = await query(database, f"EXPLAIN QUERY PLAN {_RECENT_TURNS_PAGE}", (1, 2**62, 64))
 
@@ -146,7 +148,7 @@ async def test_recent_turns_query_searches_the_context_index(
 
 
 async def test_usage_query_searches_the_usage_index(store: ChatStore, database: Path) -> None:
-    await say(store, PRIVATE, "hello")
+    await alice_says(store, PRIVATE, "hello")
 
     plan = await query(database, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0))
 
@@ -158,12 +160,12 @@ async def test_usage_query_searches_the_usage_index(store: ChatStore, database: 
 async def test_new_conversation_hides_old_turns_but_keeps_them_stored(
     store: ChatStore, database: Path
 ) -> None:
-    await say(store, PRIVATE, "old question")
-    await answer(store, PRIVATE, "old answer")
+    await alice_says(store, PRIVATE, "old question")
+    await bot_answers(store, PRIVATE, "old answer")
 
     await store.start_conversation(PRIVATE)
     hidden = await store.recent_turns(PRIVATE, char_budget=1_000)
-    await say(store, PRIVATE, "new question")
+    await alice_says(store, PRIVATE, "new question")
 
     assert hidden == []
     assert await store.recent_turns(PRIVATE, char_budget=1_000) == [Turn("user", "new question")]
@@ -202,7 +204,7 @@ async def test_the_same_telegram_id_in_another_chat_or_without_id_is_not_a_dupli
 
 async def test_duplicates_are_recognised_after_a_restart(database: Path) -> None:
     store = await ChatStore.open(database)
-    await say(store, PRIVATE, "hi", message_id=42)
+    await alice_says(store, PRIVATE, "hi", message_id=42)
     await store.close()
 
     store = await ChatStore.open(database)
@@ -216,9 +218,9 @@ async def test_duplicates_are_recognised_after_a_restart(database: Path) -> None
 
 
 async def test_has_reply_to_is_false_until_an_answer_is_stored(store: ChatStore) -> None:
-    await say(store, PRIVATE, "question", message_id=42)
+    await alice_says(store, PRIVATE, "question", message_id=42)
     before = await store.has_reply_to(PRIVATE, 42)
-    await answer(store, PRIVATE, "answer")
+    await bot_answers(store, PRIVATE, "answer")
 
     assert (before, await store.has_reply_to(PRIVATE, 42)) == (False, True)
     assert await store.has_reply_to(PRIVATE, 43) is False
@@ -227,7 +229,7 @@ async def test_has_reply_to_is_false_until_an_answer_is_stored(store: ChatStore)
 async def test_history_and_settings_survive_close_and_reopen(database: Path) -> None:
     store = await ChatStore.open(database)
     await store.update_settings(PRIVATE, model="gpt-4o")
-    await say(store, PRIVATE, "remember me")
+    await alice_says(store, PRIVATE, "remember me")
     await store.close()
 
     store = await ChatStore.open(database)
@@ -244,8 +246,8 @@ async def test_history_and_settings_survive_close_and_reopen(database: Path) -> 
 async def test_migrate_chat_moves_history_and_settings_of_every_topic(store: ChatStore) -> None:
     old, topic = ChatKey(-100), ChatKey(-100, thread_id=3)
     await store.update_settings(old, model="gpt-4o")
-    await say(store, old, "in the group")
-    await say(store, topic, "in a topic")
+    await alice_says(store, old, "in the group")
+    await alice_says(store, topic, "in a topic")
 
     await store.migrate_chat(-100, -1_000_100)
 
@@ -268,10 +270,10 @@ async def test_migrate_chat_into_a_chat_already_seen_keeps_the_old_history_and_s
 ) -> None:
     old, new = ChatKey(-100), ChatKey(-1_000_100)
     await store.update_settings(old, model="old-model")
-    await say(store, old, "old question", message_id=5)
-    await answer(store, old, "old answer")
+    await alice_says(store, old, "old question", message_id=5)
+    await bot_answers(store, old, "old answer")
     await store.update_settings(new, model="new-model", voice="nova")
-    await say(store, new, "first supergroup message", message_id=5)
+    await alice_says(store, new, "first supergroup message", message_id=5)
 
     await store.migrate_chat(-100, -1_000_100)
 
@@ -285,7 +287,7 @@ async def test_migrate_chat_into_a_chat_already_seen_keeps_the_old_history_and_s
 
 
 async def test_a_migrated_chat_accepts_message_ids_the_old_group_used(store: ChatStore) -> None:
-    await say(store, ChatKey(-100), "in the group", message_id=7)
+    await alice_says(store, ChatKey(-100), "in the group", message_id=7)
     await store.migrate_chat(-100, -1_000_100)
 
     stored = await store.add_user_message(
@@ -303,7 +305,7 @@ async def test_usage_counts_a_users_messages_and_reply_tokens_since_a_time(
 ) -> None:
     for now, prompt, completion in ((100.0, 10, 20), (200.0, 5, 7)):
         clock.now = now
-        await say(store, PRIVATE, "question")
+        await alice_says(store, PRIVATE, "question")
         await store.add_assistant_message(
             PRIVATE,
             "answer",
