@@ -1,9 +1,10 @@
-"""Fixtures: both fakes on 127.0.0.1, and settings that point the bot at them.
+"""Fixtures: the fake Telegram as the bot sees it, and settings that point the bot at both fakes
+(the fake upstream is `upstream`, from `tests/conftest.py`).
 
 A module marked `pytest.mark.relaxed` (optionally with Settings overrides, e.g.
 `relaxed(album_wait=0.3)`) gets Telegram's flood limits relaxed and edits every 20 ms: its tests
 are about what is sent, not about pacing. Every other module runs under Telegram's strict limits
-and the bot's default pacing.
+(or those of a `flood_limits(...)` marker) and the bot's default pacing.
 """
 
 from __future__ import annotations
@@ -17,23 +18,16 @@ from bot.config import Settings
 from tests.e2e.harness import fast_settings, make_settings
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.upstream import FakeUpstream
-
-
-def _relaxed(request: pytest.FixtureRequest) -> pytest.Mark | None:
-    node: pytest.Item = request.node
-    return node.get_closest_marker("relaxed")
+from tests.support import marker_kwargs
 
 
 @pytest.fixture
 async def telegram(request: pytest.FixtureRequest) -> AsyncIterator[FakeTelegram]:
-    limits = FloodLimits.relaxed() if _relaxed(request) else FloodLimits()
+    if marker_kwargs(request, "relaxed") is not None:
+        limits = FloodLimits.relaxed()
+    else:
+        limits = FloodLimits(**(marker_kwargs(request, "flood_limits") or {}))
     async with FakeTelegram(limits=limits) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as fake:
         yield fake
 
 
@@ -41,7 +35,7 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
 def settings(
     request: pytest.FixtureRequest, telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> Settings:
-    relaxed = _relaxed(request)
+    relaxed = marker_kwargs(request, "relaxed")
     if relaxed is None:
         return make_settings(telegram, upstream, tmp_path / "bot.sqlite3")
-    return fast_settings(telegram, upstream, tmp_path, **relaxed.kwargs)
+    return fast_settings(telegram, upstream, tmp_path, **relaxed)

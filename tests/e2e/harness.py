@@ -1,7 +1,12 @@
-"""Runs the real bot Application in-process against the fake Telegram and the fake upstream."""
+"""Runs the real bot against the fake Telegram and the fake upstream: its Application in this
+process (`running_bot`), or `python -m bot` as operators run it (`bot_env`, `run_bot`)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +17,8 @@ from bot.config import Settings
 from bot.handlers.context import BotApplication
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_settings(
@@ -61,3 +68,50 @@ async def running_bot(settings: Settings) -> AsyncIterator[BotApplication]:
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
         await application.shutdown()
+
+
+def bot_env(
+    telegram: FakeTelegram, upstream: FakeUpstream, folder: Path, **variables: str
+) -> dict[str, str]:
+    """The environment of `python -m bot` against the fakes, with its database in `folder/data`,
+    an API key to keep secret and DEBUG logging, then `variables`. Nothing TELEGRAM_* or GPT_*
+    comes from this process's environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GPT_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.api_root,
+        GPT_API_BASE_URL=upstream.base_url,
+        GPT_API_KEY="sk-test-secret-key",
+        DATABASE_PATH=str(folder / "data" / "bot.sqlite3"),
+        LOG_LEVEL="DEBUG",
+    )
+    env.update(variables)
+    return env
+
+
+async def run_bot(
+    env: dict[str, str], *args: str, log: Path | None = None
+) -> asyncio.subprocess.Process:
+    """`python -m bot *args`, its output piped, or written to `log` for a bot that runs on while
+    nobody reads it (a full pipe would freeze it). It runs in the folder above its database,
+    outside the repository, so a developer's .env can't leak into the test."""
+    command = (sys.executable, "-m", "bot", *args)
+    folder = Path(env["DATABASE_PATH"]).parent.parent
+    if log is None:
+        pipe = asyncio.subprocess.PIPE
+        return await asyncio.create_subprocess_exec(
+            *command, cwd=folder, env=env, stdout=pipe, stderr=pipe
+        )
+    with log.open("wb") as output:
+        return await asyncio.create_subprocess_exec(
+            *command, cwd=folder, env=env, stdout=output, stderr=output
+        )
+
+
+def free_port() -> int:
+    """A local port nobody listens on: free for a server, refused at once for a client."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

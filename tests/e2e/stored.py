@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support import query
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,29 +19,20 @@ class Stored:
     telegram_message_id: int | None = None
 
 
-def _read(path: Path, chat_id: int) -> list[Stored]:
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        rows = db.execute(
-            "SELECT role, content, status, telegram_message_id FROM messages"
-            " WHERE chat_id = ? ORDER BY id",
-            (chat_id,),
-        ).fetchall()
-    return [Stored(*row) for row in rows]
-
-
 async def stored_messages(path: Path, chat_id: int) -> list[Stored]:
     """Every message stored for `chat_id`, oldest first."""
-    return await asyncio.to_thread(_read, path, chat_id)
-
-
-def _integrity(path: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        return [row[0] for row in db.execute("PRAGMA integrity_check")]
+    rows = await query(
+        path,
+        "SELECT role, content, status, telegram_message_id FROM messages"
+        " WHERE chat_id = ? ORDER BY id",
+        (chat_id,),
+    )
+    return [Stored(*row) for row in rows]
 
 
 async def integrity_check(path: Path) -> list[str]:
     """SQLite's verdict on the file: `["ok"]` when sound."""
-    return await asyncio.to_thread(_integrity, path)
+    return [row[0] for row in await query(path, "PRAGMA integrity_check")]
 
 
 async def stored_eventually(

@@ -11,14 +11,11 @@ from bot.handlers.context import BotApplication, Services
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
+from tests.support import FakeClock
 
 ALLOWED, STRANGER, ADMIN = 1, 2, 9
 OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"OpusHead"
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
-
-
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
 
 
 async def test_a_stranger_is_told_once_with_their_id_and_nothing_reaches_the_upstream(
@@ -29,13 +26,13 @@ async def test_a_stranger_is_told_once_with_their_id_and_nothing_reaches_the_ups
     )
     async with running_bot(settings):
         telegram.user_sends(STRANGER, "hello", user_id=STRANGER)
-        await telegram.wait_until(lambda: len(texts(telegram, STRANGER)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(STRANGER)) == 1)
         telegram.user_sends(STRANGER, "/new", user_id=STRANGER)
         telegram.user_sends(STRANGER, "hello again", user_id=STRANGER)
         telegram.user_sends(ALLOWED, "I may", user_id=ALLOWED)
-        await telegram.wait_until(lambda: texts(telegram, ALLOWED) == ["You said: I may"])
+        await telegram.wait_until(lambda: telegram.texts(ALLOWED) == ["You said: I may"])
         await telegram.wait_until(lambda: telegram.updates_confirmed >= 4)
-    [refusal] = texts(telegram, STRANGER)
+    [refusal] = telegram.texts(STRANGER)
     assert refusal is not None
     assert "not allowed" in refusal
     assert str(STRANGER) in refusal
@@ -61,7 +58,7 @@ async def test_a_strangers_button_press_is_answered_and_changes_nothing(
     [answered] = telegram.calls_to("answerCallbackQuery")
     assert "not allowed" not in str(answered.params.get("text", ""))  # member of allowed group
     assert telegram.unanswered_callbacks == []
-    [refusal] = texts(telegram, -600)
+    [refusal] = telegram.texts(-600)
     assert refusal is not None
     assert "not allowed" in refusal
 
@@ -78,29 +75,11 @@ async def test_an_admin_passes_every_allowlist(
     )
     async with running_bot(settings):
         telegram.user_sends(ADMIN, "admin here", user_id=ADMIN)
-        await telegram.wait_until(lambda: texts(telegram, ADMIN) == ["You said: admin here"])
+        await telegram.wait_until(lambda: telegram.texts(ADMIN) == ["You said: admin here"])
     assert len(upstream.chat_requests()) == 1
 
 
-class StepClock:
-    """A clock the test moves by hand, for the once-a-minute refusal."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class LeapingClock(StepClock):
-    """Every reading is a minute after the one before: each refusal may be told."""
-
-    def __call__(self) -> float:
-        self.now += 61.0
-        return self.now
-
-
-def gate_with_clock(application: BotApplication, clock: StepClock, **lists: frozenset[int]) -> None:
+def gate_with_clock(application: BotApplication, clock: FakeClock, **lists: frozenset[int]) -> None:
     """Swap the running bot's access policy for one with these lists on a hand-moved clock."""
     services: Services = application.bot_data["services"]
     policy = AccessPolicy(
@@ -132,11 +111,11 @@ async def test_every_kind_of_message_from_a_stranger_is_refused_with_their_id(
     async with running_bot(settings):
         for chat_id, send in kinds.items():
             send(chat_id)
-        await telegram.wait_until(lambda: all(texts(telegram, chat) for chat in kinds))
+        await telegram.wait_until(lambda: all(telegram.texts(chat) for chat in kinds))
         await telegram.wait_until(lambda: telegram.updates_confirmed >= len(kinds))
 
     for stranger in kinds:
-        assert texts(telegram, stranger) == [refusal_text(stranger)]
+        assert telegram.texts(stranger) == [refusal_text(stranger)]
     assert upstream.chat_requests() == []
     assert telegram.calls_to("getFile") == []  # nothing of a stranger's media is even fetched
 
@@ -144,28 +123,28 @@ async def test_every_kind_of_message_from_a_stranger_is_refused_with_their_id(
 async def test_an_edit_from_a_user_no_longer_allowed_is_refused_and_told_once_a_minute(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    clock = StepClock()
+    clock = FakeClock(0.0)
     async with running_bot(make_settings(telegram, upstream, tmp_path / "db.sqlite3")) as app:
         sent = telegram.user_sends(STRANGER, "hello")  # still open
-        await telegram.wait_until(lambda: texts(telegram, STRANGER) == ["You said: hello"])
+        await telegram.wait_until(lambda: telegram.texts(STRANGER) == ["You said: hello"])
         gate_with_clock(app, clock, users=frozenset({ALLOWED}))
         telegram.user_edits(STRANGER, sent["message_id"], "hello?")
-        await telegram.wait_until(lambda: len(texts(telegram, STRANGER)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(STRANGER)) == 2)
         telegram.user_sends_voice(STRANGER, OGG, duration=1)
         telegram.user_edits(STRANGER, sent["message_id"], "hello!!")
         telegram.user_sends(STRANGER, "/help")
         await telegram.wait_until(lambda: telegram.updates_confirmed >= 5)
         telegram.user_sends(ALLOWED, "/help")  # handled after the three above, in practice
-        await telegram.wait_until(lambda: bool(texts(telegram, ALLOWED)))
+        await telegram.wait_until(lambda: bool(telegram.texts(ALLOWED)))
 
-    assert texts(telegram, STRANGER) == ["You said: hello", refusal_text(STRANGER)]
+    assert telegram.texts(STRANGER) == ["You said: hello", refusal_text(STRANGER)]
     assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == ["hello"]
 
 
 async def test_a_strangers_button_press_gets_the_refusal_as_an_alert(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    clock = StepClock()
+    clock = FakeClock(0.0)
     async with running_bot(make_settings(telegram, upstream, tmp_path / "db.sqlite3")) as app:
         telegram.user_sends(STRANGER, "/model")  # still open: the keyboard arrives
         await telegram.wait_until(lambda: bool(telegram.bot_messages(STRANGER)))
@@ -187,7 +166,8 @@ async def test_a_strangers_button_press_gets_the_refusal_as_an_alert(
 async def test_in_a_group_a_stranger_is_refused_only_when_addressing_the_bot(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    clock = LeapingClock()
+    # Every reading is a minute after the one before: each refusal may be told.
+    clock = FakeClock(0.0, tick=61.0)
     chatter: list[Callable[[], object]] = [
         lambda: telegram.user_sends(-900, "among ourselves", user_id=STRANGER, chat_type="group"),
         lambda: telegram.user_sends_sticker(-900, user_id=STRANGER),
@@ -200,9 +180,9 @@ async def test_in_a_group_a_stranger_is_refused_only_when_addressing_the_bot(
         telegram.user_sends(-900, f"@{app.bot.username} hi", user_id=STRANGER)
         # Answers in one group leave in order: this one comes after any refusal above.
         telegram.user_sends(-900, "/help", user_id=ALLOWED)
-        await telegram.wait_until(lambda: len(texts(telegram, -900)) >= 2)
+        await telegram.wait_until(lambda: len(telegram.texts(-900)) >= 2)
 
-    refusal, help_text = texts(telegram, -900)
+    refusal, help_text = telegram.texts(-900)
     assert refusal == refusal_text(STRANGER)
     assert (help_text or "").startswith("In a group I answer only messages addressed to me")
     assert upstream.chat_requests() == []

@@ -23,10 +23,6 @@ def group_settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Pat
     return make_settings(telegram, upstream, tmp_path / "db.sqlite3", group_edit_interval=0.5)
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
-
-
 async def test_each_unsupported_kind_is_named_and_what_is_supported_is_said(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
@@ -47,15 +43,15 @@ async def test_each_unsupported_kind_is_named_and_what_is_supported_is_said(
         telegram.user_sends_sticker(20)
         telegram.user_sends_location(21)
         await telegram.wait_until(
-            lambda: all(texts(telegram, c) for c in (*range(1, len(OTHER_KINDS) + 1), 20, 21))
+            lambda: all(telegram.texts(c) for c in (*range(1, len(OTHER_KINDS) + 1), 20, 21))
         )
 
-    answers = {kind: texts(telegram, c) for c, kind in enumerate(OTHER_KINDS, start=1)}
+    answers = {kind: telegram.texts(c) for c, kind in enumerate(OTHER_KINDS, start=1)}
     assert answers == {
         kind: [f"I can't read {name}. I understand {READS}."] for kind, name in names.items()
     }
-    assert texts(telegram, 20) == [f"I can't read stickers. I understand {READS}."]
-    assert texts(telegram, 21) == [f"I can't read locations. I understand {READS}."]
+    assert telegram.texts(20) == [f"I can't read stickers. I understand {READS}."]
+    assert telegram.texts(21) == [f"I can't read locations. I understand {READS}."]
     assert upstream.chat_requests() == []
 
 
@@ -64,15 +60,15 @@ async def test_in_a_group_unsupported_content_is_answered_only_when_it_replies_t
 ) -> None:
     async with running_bot(group_settings(telegram, upstream, tmp_path)):
         telegram.user_sends(GROUP, "/help", chat_type="group")
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 1)
         help_message = telegram.bot_messages(GROUP)[0].message_id
         telegram.user_sends_other(GROUP, "dice")
         telegram.user_sends_other(GROUP, "poll", reply_to_message_id=help_message)
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 2)
         telegram.user_sends(GROUP, "/about")  # handled after the dice, so the dice was ignored
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 3)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 3)
 
-    assert texts(telegram, GROUP)[1] == f"I can't read polls. I understand {READS}."
+    assert telegram.texts(GROUP)[1] == f"I can't read polls. I understand {READS}."
     assert upstream.chat_requests() == []
 
 
@@ -81,17 +77,17 @@ async def test_an_edited_message_is_not_answered_again_and_the_user_is_told_once
 ) -> None:
     async with running_bot(settings):
         sent = telegram.user_sends(5, "what is 2+2?")
-        await telegram.wait_until(lambda: texts(telegram, 5) == ["You said: what is 2+2?"])
+        await telegram.wait_until(lambda: telegram.texts(5) == ["You said: what is 2+2?"])
         telegram.user_edits(5, sent["message_id"], "what is 3+3?")
-        await telegram.wait_until(lambda: len(texts(telegram, 5)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(5)) == 2)
         telegram.user_edits(5, sent["message_id"], "what is 4+4?")
         command = telegram.user_sends(5, "/about")
-        await telegram.wait_until(lambda: len(texts(telegram, 5)) == 3)
+        await telegram.wait_until(lambda: len(telegram.texts(5)) == 3)
         telegram.user_edits(5, command["message_id"], "/new")
         telegram.user_sends(5, "/help")
-        await telegram.wait_until(lambda: len(texts(telegram, 5)) == 4)
+        await telegram.wait_until(lambda: len(telegram.texts(5)) == 4)
 
-    shown = texts(telegram, 5)
+    shown = telegram.texts(5)
     assert shown[:2] == ["You said: what is 2+2?", EDIT_NOTICE]
     assert (shown[2] or "").startswith("gpt-telegram-bot")
     assert (shown[3] or "").startswith("Write me anything")
@@ -105,11 +101,11 @@ async def test_an_edit_in_a_group_that_does_not_address_the_bot_is_ignored(
         chatter = telegram.user_sends(GROUP, "lunch?", chat_type="group")
         telegram.user_edits(GROUP, chatter["message_id"], "lunch at one?")
         asking = telegram.user_sends(GROUP, "/ask hi")
-        await telegram.wait_until(lambda: texts(telegram, GROUP) == ["You said: hi"])
+        await telegram.wait_until(lambda: telegram.texts(GROUP) == ["You said: hi"])
         telegram.user_edits(GROUP, asking["message_id"], "/ask hello")
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 2)
 
-    assert texts(telegram, GROUP) == ["You said: hi", EDIT_NOTICE]
+    assert telegram.texts(GROUP) == ["You said: hi", EDIT_NOTICE]
     assert len(upstream.chat_requests()) == 1
 
 
@@ -119,7 +115,7 @@ async def test_an_unknown_command_in_a_private_chat_is_answered(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends(7, command)
-        await telegram.wait_until(lambda: len(texts(telegram, 7)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(7)) == 1)
 
-    assert texts(telegram, 7) == ["I don't know that command. /help lists what I can do."]
+    assert telegram.texts(7) == ["I don't know that command. /help lists what I can do."]
     assert upstream.chat_requests() == []

@@ -11,10 +11,6 @@ from tests.fakes.upstream import FakeUpstream
 READS = "text messages, photos, text files, voice notes and audio files"
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
-
-
 async def test_the_command_menu_is_published_at_startup(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
@@ -29,10 +25,10 @@ async def test_start_and_help_explain_the_commands(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends(10, "/start", first_name="Ada")
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 1)
         telegram.user_sends(10, "/help")
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 2)
-    start, help_ = texts(telegram, 10)
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 2)
+    start, help_ = telegram.texts(10)
     assert start is not None
     assert help_ is not None
     assert start.startswith("Hi Ada!")
@@ -46,8 +42,8 @@ async def test_about_shows_the_version_and_the_upstream_about(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends(10, "/about")
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 1)
-    [about] = texts(telegram, 10)
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 1)
+    [about] = telegram.texts(10)
     assert about is not None
     assert about.startswith("gpt-telegram-bot 0.1.0")
     assert any(r.path == "/about" for r in upstream.requests)
@@ -59,10 +55,10 @@ async def test_ask_in_a_private_chat_is_answered_like_plain_text(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends(10, "/ask what is 2+2?")
-        await telegram.wait_until(lambda: texts(telegram, 10) == ["You said: what is 2+2?"])
+        await telegram.wait_until(lambda: telegram.texts(10) == ["You said: what is 2+2?"])
         telegram.user_sends(10, "/ask")
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 2)
-    assert texts(telegram, 10)[1] == "Usage: /ask <question>"
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 2)
+    assert telegram.texts(10)[1] == "Usage: /ask <question>"
 
 
 async def test_unknown_commands_and_stickers_get_a_short_answer_and_no_upstream_call(
@@ -70,10 +66,10 @@ async def test_unknown_commands_and_stickers_get_a_short_answer_and_no_upstream_
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends(10, "/frobnicate")
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 1)
         telegram.user_sends_sticker(10)
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 2)
-    assert texts(telegram, 10) == [
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 2)
+    assert telegram.texts(10) == [
         "I don't know that command. /help lists what I can do.",
         f"I can't read stickers. I understand {READS}.",
     ]
@@ -85,5 +81,5 @@ async def test_stop_with_nothing_running_says_so(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends(10, "/stop")
-        await telegram.wait_until(lambda: len(texts(telegram, 10)) == 1)
-    assert texts(telegram, 10) == ["Nothing to stop: no reply is being written."]
+        await telegram.wait_until(lambda: len(telegram.texts(10)) == 1)
+    assert telegram.texts(10) == ["Nothing to stop: no reply is being written."]

@@ -9,52 +9,26 @@ SIGTERM: replies in progress end at once with what they have, marked, stored; th
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
+from tests.e2e.chat import has_stop_button
+from tests.e2e.harness import bot_env, run_bot
 from tests.e2e.stored import Stored, integrity_check, stored_messages
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
-ROOT = Path(__file__).resolve().parents[2]
 LONG = " ".join(f"word{i}" for i in range(80))  # about 8 s at 4 characters every 0.1 s
+SLOW = ReplyScript(LONG, chunk_size=4, chunk_delay=0.1)
 EXIT_WITHIN = 10.0  # seconds; generous for a loaded machine, far below a reply's length
-
-
-def slow() -> ReplyScript:
-    return ReplyScript(LONG, chunk_size=4, chunk_delay=0.1)
 
 
 async def start_bot(
     telegram: FakeTelegram, upstream: FakeUpstream, folder: Path, run: int
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GPT_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        TELEGRAM_BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_root,
-        GPT_API_BASE_URL=upstream.base_url,
-        DATABASE_PATH=str(folder / "data" / "bot.sqlite3"),
-        UPSTREAM_RETRIES="0",
-        LOG_LEVEL="INFO",
-    )
-    # A file, not a pipe: a pipe nobody reads would fill up and freeze the bot.
-    with (folder / f"bot-{run}.log").open("wb") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=folder, env=env, stdout=log, stderr=log
-        )
-
-
-def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
-def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
-    messages = telegram.bot_messages(chat_id)
-    return bool(messages) and messages[-1].reply_markup is not None
+    env = bot_env(telegram, upstream, folder, UPSTREAM_RETRIES="0", LOG_LEVEL="INFO")
+    return await run_bot(env, log=folder / f"bot-{run}.log")
 
 
 def confirmed(telegram: FakeTelegram, update_id: int) -> bool:
@@ -67,7 +41,7 @@ async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
 ) -> None:
     database = tmp_path / "data" / "bot.sqlite3"
     async with FakeTelegram() as telegram, FakeUpstream() as upstream:
-        upstream.script(slow(), slow())
+        upstream.script(SLOW, SLOW)
         first_run = await start_bot(telegram, upstream, tmp_path, 1)
         try:
             telegram.user_sends(10, "first")
@@ -91,9 +65,9 @@ async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
             telegram.user_sends(30, "new")
             await telegram.wait_until(
                 lambda: (
-                    visible(telegram, 30) == ["You said: new"]
-                    and "You said: hello" in visible(telegram, 20)
-                    and "You said: second" in visible(telegram, 10)
+                    telegram.texts(30) == ["You said: new"]
+                    and "You said: hello" in telegram.texts(20)
+                    and "You said: second" in telegram.texts(10)
                 ),
                 timeout=30,
             )
@@ -115,7 +89,7 @@ async def test_sigkill_mid_reply_loses_and_doubles_nothing_after_a_restart(
     assert users == {"first": 1, "second": 1, "hello": 1, "new": 1}
     answers = [r.content for r in rows if r.role == "assistant"]
     assert sorted(answers) == ["You said: hello", "You said: new", "You said: second"]
-    assert visible(telegram, 20).count("You said: hello") == 1
+    assert telegram.texts(20).count("You said: hello") == 1
     assert telegram.calls_to("answerCallbackQuery")[0].params["text"] == (
         "This reply has already finished."
     )
@@ -126,7 +100,7 @@ async def test_sigterm_finishes_replies_in_progress_with_what_they_have_and_exit
 ) -> None:
     database = tmp_path / "data" / "bot.sqlite3"
     async with FakeTelegram() as telegram, FakeUpstream() as upstream:
-        upstream.script(slow())
+        upstream.script(SLOW)
         process = await start_bot(telegram, upstream, tmp_path, 1)
         try:
             telegram.user_sends(10, "first")
@@ -138,7 +112,7 @@ async def test_sigterm_finishes_replies_in_progress_with_what_they_have_and_exit
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), EXIT_WITHIN)
         assert process.returncode == 0
-        shown = visible(telegram, 10)
+        shown = telegram.texts(10)
     cut = "\n\n⚠️ The bot restarted, so this reply was cut short. Please ask again."
     assert shown[0].endswith(cut)
     partial = shown[0].removesuffix(cut)

@@ -15,22 +15,15 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
 LONG = " ".join(f"word{i}" for i in range(30))  # about 3 s at 8 characters every 0.1 s
+SLOW = ReplyScript(LONG, chunk_size=8, chunk_delay=0.1)
 SHORT = "Short and sweet."
 CHANGES = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
-
-
-def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
-def slow(text: str) -> ReplyScript:
-    return ReplyScript(text, chunk_size=8, chunk_delay=0.1)
 
 
 async def test_a_flood_limit_in_one_chat_holds_only_that_chat_and_the_final_text_follows(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG), slow(LONG))
+    upstream.script(SLOW, SLOW)
     telegram.fail_next(
         "editMessageText",
         error_code=429,
@@ -43,7 +36,7 @@ async def test_a_flood_limit_in_one_chat_holds_only_that_chat_and_the_final_text
         telegram.user_sends(10, "first")
         telegram.user_sends(20, "second")
         await telegram.wait_until(
-            lambda: visible(telegram, 10) == [LONG] and visible(telegram, 20) == [LONG],
+            lambda: telegram.texts(10) == [LONG] and telegram.texts(20) == [LONG],
             timeout=30,
         )
     [flood] = [c for c in telegram.calls if c.error_code == 429]
@@ -63,9 +56,9 @@ async def test_a_timed_out_call_is_retried_and_the_reply_arrives_once(
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database, telegram_timeout=0.5)):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: visible(telegram, 10) == [SHORT])
+        await telegram.wait_until(lambda: telegram.texts(10) == [SHORT])
     assert len(telegram.calls_to("sendMessage")) == 2  # the one that timed out, the retry
-    assert visible(telegram, 10) == [SHORT]
+    assert telegram.texts(10) == [SHORT]
     assert await stored_messages(database, 10) == [
         Stored("user", "question", "complete", 1),
         Stored("assistant", SHORT, "complete"),
@@ -80,9 +73,9 @@ async def test_a_dropped_connection_is_retried_and_the_reply_arrives_once(
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: visible(telegram, 10) == [SHORT])
+        await telegram.wait_until(lambda: telegram.texts(10) == [SHORT])
     assert [c.dropped for c in telegram.calls_to("sendMessage")] == [True, False]
-    assert visible(telegram, 10) == [SHORT]
+    assert telegram.texts(10) == [SHORT]
 
 
 async def test_an_edit_whose_answer_was_lost_is_not_modified_on_retry_and_that_is_fine(
@@ -95,26 +88,26 @@ async def test_an_edit_whose_answer_was_lost_is_not_modified_on_retry_and_that_i
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: visible(telegram, 10) == [LONG], timeout=30)
+        await telegram.wait_until(lambda: telegram.texts(10) == [LONG], timeout=30)
     assert [c.error for c in telegram.rejections] == [
         "Bad Request: message is not modified: specified new message content and reply markup "
         "are exactly the same as a current content and reply markup of the message"
     ]
-    assert visible(telegram, 10) == [LONG]  # no warning, no second message
+    assert telegram.texts(10) == [LONG]  # no warning, no second message
     assert (await stored_messages(database, 10))[-1] == Stored("assistant", LONG, "complete")
 
 
 async def test_a_live_message_the_user_deleted_continues_in_a_new_message(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
         await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
         [first] = telegram.bot_messages(10)
         telegram.delete_message(10, first.message_id)
-        await telegram.wait_until(lambda: visible(telegram, 10) == [LONG], timeout=30)
+        await telegram.wait_until(lambda: telegram.texts(10) == [LONG], timeout=30)
     assert len(telegram.bot_messages(10, include_deleted=True)) == 2
     assert (await stored_messages(database, 10))[-1] == Stored("assistant", LONG, "complete")
 
@@ -122,7 +115,7 @@ async def test_a_live_message_the_user_deleted_continues_in_a_new_message(
 async def test_a_user_who_blocks_the_bot_mid_reply_is_left_alone_and_the_reply_is_stored(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
@@ -142,7 +135,7 @@ async def test_a_user_who_blocks_the_bot_mid_reply_is_left_alone_and_the_reply_i
 async def test_a_group_that_becomes_a_supergroup_mid_reply_gets_the_rest_there(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     settings = make_settings(telegram, upstream, database, group_edit_interval=0.5)
     supergroup = -1_000_000_005
@@ -150,9 +143,9 @@ async def test_a_group_that_becomes_a_supergroup_mid_reply_gets_the_rest_there(
         telegram.user_sends(-5, "/ask question", chat_type="group")
         await telegram.wait_until(lambda: len(telegram.bot_messages(-5)) == 1)
         telegram.migrate_group(-5, supergroup)
-        await telegram.wait_until(lambda: visible(telegram, supergroup) == [LONG], timeout=30)
+        await telegram.wait_until(lambda: telegram.texts(supergroup) == [LONG], timeout=30)
         stored = await stored_eventually(database, supergroup, 2)
-    [partial] = visible(telegram, -5)
+    [partial] = telegram.texts(-5)
     # What was shown before the migration stays in the old group, cut where it was.
     assert LONG.startswith(partial)
     assert partial != LONG

@@ -15,22 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import make_settings, running_bot
+from tests.e2e.harness import free_port, make_settings, running_bot
 from tests.e2e.stored import Stored, stored_messages
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 ANSWER = "The answer is forty-two."
 FIRST_TWO_CHUNKS = "The answ"  # the fake streams 4 characters a chunk
-
-
-@contextlib.contextmanager
-def closed_port() -> Iterator[int]:
-    """A local port nobody listens on: connecting is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    yield port
 
 
 @contextlib.contextmanager
@@ -63,7 +54,7 @@ async def ask_once(
         await telegram.wait_until(
             lambda: any("⚠️" in (m.text or "") for m in telegram.bot_messages(10)), timeout=20
         )
-    texts = [m.text or "" for m in telegram.bot_messages(10)]
+    texts = telegram.texts(10)
     return texts, await stored_messages(database, 10), int(question["message_id"])
 
 
@@ -134,9 +125,7 @@ async def test_a_short_retry_after_is_waited_out_and_the_answer_arrives(
     settings = make_settings(telegram, upstream, database, upstream_retries=1)
     async with running_bot(settings):
         question = telegram.user_sends(10, "question")
-        await telegram.wait_until(
-            lambda: [m.text for m in telegram.bot_messages(10)] == [ANSWER], timeout=20
-        )
+        await telegram.wait_until(lambda: telegram.texts(10) == [ANSWER], timeout=20)
     first, second = upstream.chat_requests()
     assert second.at - first.at >= 0.9  # Retry-After: 1 was honoured
     assert await stored_messages(database, 10) == [
@@ -159,9 +148,7 @@ async def test_server_errors_before_the_first_token_are_retried_with_backoff(
     )
     async with running_bot(settings):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(
-            lambda: [m.text for m in telegram.bot_messages(10)] == [ANSWER], timeout=20
-        )
+        await telegram.wait_until(lambda: telegram.texts(10) == [ANSWER], timeout=20)
     times = [r.at for r in upstream.chat_requests()]
     assert len(times) == 3
     assert times[1] - times[0] >= 0.2 - 0.01  # backoff, then doubled
@@ -260,10 +247,9 @@ async def test_a_refused_connection_is_explained(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
     database = tmp_path / "bot.sqlite3"
-    with closed_port() as port:
-        texts, stored, question = await ask_once(
-            telegram, upstream, database, gpt_api_base_url=f"http://127.0.0.1:{port}"
-        )
+    texts, stored, question = await ask_once(
+        telegram, upstream, database, gpt_api_base_url=f"http://127.0.0.1:{free_port()}"
+    )
     assert texts == ["⚠️ The AI service can't be reached right now. Please try again in a minute."]
     assert stored == [Stored("user", "question", "complete", question)]
 

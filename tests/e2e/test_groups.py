@@ -33,14 +33,6 @@ BOB = 1002
 IN_GROUP: dict[str, Any] = {"chat_type": "supergroup"}
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
-
-
-def last_user_turn(upstream: FakeUpstream) -> Any:
-    return upstream.chat_requests()[-1].body["messages"][-1]
-
-
 async def say(telegram: FakeTelegram, chat_id: int, text: str, reply: str, **kwargs: Any) -> int:
     """A user writes in the chat; once the bot's answer is whole (it ends with `reply`; quotes
     are rendered as Telegram block quotes, so their text shows without "> "), its message id."""
@@ -48,8 +40,8 @@ async def say(telegram: FakeTelegram, chat_id: int, text: str, reply: str, **kwa
     telegram.user_sends(chat_id, text, **kwargs)
     await telegram.wait_until(
         lambda: (
-            len(texts(telegram, chat_id)) == before + 1
-            and str(texts(telegram, chat_id)[-1]).endswith(reply)
+            len(telegram.texts(chat_id)) == before + 1
+            and str(telegram.texts(chat_id)[-1]).endswith(reply)
         )
     )
     return telegram.bot_messages(chat_id)[-1].message_id
@@ -62,7 +54,7 @@ async def test_an_unaddressed_group_message_is_ignored_and_never_sent_upstream(
         telegram.user_sends(GROUP, "hello everyone", **IN_GROUP)
         telegram.user_sends(GROUP, "gpt_test_bot is a bot", entities=[], **IN_GROUP)
         await say(telegram, GROUP, "/ask ping", "You said: ping", **IN_GROUP)
-    assert texts(telegram, GROUP) == ["You said: ping"]
+    assert telegram.texts(GROUP) == ["You said: ping"]
     [request] = upstream.chat_requests()
     assert [m["content"] for m in request.body["messages"]] == ["You are a test.", "ping"]
 
@@ -90,7 +82,7 @@ async def test_commands_for_another_bot_are_ignored(
         telegram.user_sends(GROUP, "/help@other_bot", **IN_GROUP)
         telegram.user_sends(GROUP, "/new@other_bot", **IN_GROUP)
         await say(telegram, GROUP, f"/ask@{BOT_NAME} mine", "You said: mine", **IN_GROUP)
-    assert texts(telegram, GROUP) == ["You said: mine"]
+    assert telegram.texts(GROUP) == ["You said: mine"]
     assert len(upstream.chat_requests()) == 1
 
 
@@ -123,7 +115,7 @@ async def test_a_bare_mention_is_answered_with_how_to_ask(
     async with running_bot(settings):
         usage = f"Yes? Write your question after the mention, e.g. @{BOT_NAME} what is 2+2?"
         await say(telegram, GROUP, f"@{BOT_NAME}", usage, **IN_GROUP)
-    assert len(texts(telegram, GROUP)) == 1
+    assert len(telegram.texts(GROUP)) == 1
     assert upstream.chat_requests() == []
 
 
@@ -185,9 +177,9 @@ async def test_the_bot_posts_a_usage_note_once_when_added_and_help_explains_priv
 ) -> None:
     telegram.add_to_group(GROUP, chat_type="supergroup")
     async with running_bot(settings):
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 1)
         await say(telegram, GROUP, "/help", group_help(BOT_NAME), **IN_GROUP)
-    assert texts(telegram, GROUP) == [usage_note(BOT_NAME), group_help(BOT_NAME)]
+    assert telegram.texts(GROUP) == [usage_note(BOT_NAME), group_help(BOT_NAME)]
     assert "privacy mode" in group_help(BOT_NAME)
     assert upstream.chat_requests() == []
 
@@ -224,7 +216,7 @@ async def test_migration_to_a_supergroup_keeps_the_history_and_settings(
         "and now?",
     ]
     assert body["temperature"] == 0.5
-    assert texts(telegram, SUPERGROUP) == ["You said: and now?"]
+    assert telegram.texts(SUPERGROUP) == ["You said: and now?"]
 
 
 async def history_moved(database: Path, chat_id: int) -> None:
@@ -257,7 +249,7 @@ async def test_group_edits_wait_3_s_across_replies_first_and_final_texts_1_s_no_
             telegram.user_sends(GROUP, "/ask two", message_thread_id=700, **forum)
             finals = [one.strip(), two.strip()]
             await telegram.wait_until(
-                lambda: sorted(str(t) for t in texts(telegram, GROUP)) == finals, timeout=35
+                lambda: sorted(str(t) for t in telegram.texts(GROUP)) == finals, timeout=35
             )
     changes = [
         c

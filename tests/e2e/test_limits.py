@@ -7,13 +7,12 @@ finishes well inside a minute, and no assertion depends on what the time is.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
+from tests.support import run_sql
 
 ALICE, BOB, ADMIN = 11, 12, 99
 GROUP = -700
@@ -32,20 +31,8 @@ ASSISTANT_TOKENS = (
 )
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
 def asked(upstream: FakeUpstream) -> list[str]:
     return [r.body["messages"][-1]["content"] for r in upstream.chat_requests()]
-
-
-def rows(database: Path, sql: str) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(database)
-    try:
-        return [tuple(row) for row in connection.execute(sql)]
-    finally:
-        connection.close()
 
 
 async def test_the_message_past_the_rate_limit_is_told_when_to_continue_and_not_sent(
@@ -56,15 +43,15 @@ async def test_the_message_past_the_rate_limit_is_told_when_to_continue_and_not_
     async with running_bot(settings):
         for n in (1, 2, 3):
             telegram.user_sends(ALICE, f"question {n}")
-            await telegram.wait_until(lambda n=n: len(texts(telegram, ALICE)) == n)  # type: ignore[misc]
+            await telegram.wait_until(lambda n=n: len(telegram.texts(ALICE)) == n)  # type: ignore[misc]
         telegram.user_sends(BOB, "my own minute")
-        await telegram.wait_until(lambda: len(texts(telegram, BOB)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(BOB)) == 1)
 
-    first, second, refusal = texts(telegram, ALICE)
+    first, second, refusal = telegram.texts(ALICE)
     assert (first, second) == ("You said: question 1", "You said: question 2")
     assert RATE_REFUSAL.fullmatch(refusal), refusal
     assert asked(upstream) == ["question 1", "question 2", "my own minute"]
-    stored = rows(database, "SELECT content FROM messages WHERE role = 'user' ORDER BY id")
+    stored = run_sql(database, "SELECT content FROM messages WHERE role = 'user' ORDER BY id")
     assert stored == [("question 1",), ("question 2",), ("my own minute",)]
 
 
@@ -76,12 +63,12 @@ async def test_a_burst_past_the_limit_gets_one_refusal_not_one_per_message(
         for n in range(6):
             telegram.user_sends(ALICE, f"burst {n}")
         await telegram.wait_until(lambda: telegram.updates_confirmed >= 6)
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 3)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 3)
         await upstream.wait_until(lambda: len(upstream.chat_requests()) == 2)
         telegram.user_sends(ALICE, "/help")  # a last update, so the ones before are all handled
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 4)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 4)
 
-    answers = texts(telegram, ALICE)[:3]
+    answers = telegram.texts(ALICE)[:3]
     assert sum(bool(RATE_REFUSAL.fullmatch(text)) for text in answers) == 1
     assert len(upstream.chat_requests()) == 2
 
@@ -98,11 +85,11 @@ async def test_a_daily_message_quota_refuses_ask_in_a_group_until_midnight_utc(
     )
     async with running_bot(settings):
         telegram.user_sends(GROUP, "/ask first", user_id=ALICE, chat_type="group")
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 1)
         asking = telegram.user_sends(GROUP, "/ask second", user_id=ALICE)
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 2)
         telegram.user_sends(GROUP, "/ask mine", user_id=BOB)
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 3)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 3)
 
     answer, refusal, bobs = telegram.bot_messages(GROUP)
     assert (answer.text, bobs.text) == ("You said: first", "You said: mine")
@@ -119,11 +106,11 @@ async def test_a_photo_past_the_daily_quota_is_refused_without_being_downloaded(
     settings = make_settings(telegram, upstream, tmp_path / "db.sqlite3", daily_message_quota=1)
     async with running_bot(settings):
         telegram.user_sends(ALICE, "first")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 1)
         telegram.user_sends_photo(ALICE, PHOTO, 1280, 720, caption="and this?")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
-    assert texts(telegram, ALICE)[1].startswith("⚠️ You've used today's quota of 1 messages.")
+    assert telegram.texts(ALICE)[1].startswith("⚠️ You've used today's quota of 1 messages.")
     assert telegram.calls_to("getFile") == []
     assert asked(upstream) == ["first"]
 
@@ -137,13 +124,13 @@ async def test_a_daily_token_quota_counts_the_upstreams_usage(
     async with running_bot(settings):
         telegram.user_sends(ALICE, "spend")
         # A turn is checked on arrival: wait until the first reply's tokens are stored.
-        await telegram.wait_until(lambda: bool(rows(database, ASSISTANT_TOKENS)))
+        await telegram.wait_until(lambda: bool(run_sql(database, ASSISTANT_TOKENS)))
         telegram.user_sends(ALICE, "more")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
-    assert texts(telegram, ALICE)[1].startswith("⚠️ You've used today's quota of 30 tokens.")
+    assert telegram.texts(ALICE)[1].startswith("⚠️ You've used today's quota of 30 tokens.")
     assert asked(upstream) == ["spend"]
-    assert rows(database, ASSISTANT_TOKENS) == [
+    assert run_sql(database, ASSISTANT_TOKENS) == [
         (5, 50, 0)
     ]  # the fake: system prompt and question, 20 chars
 
@@ -162,9 +149,9 @@ async def test_admins_are_not_limited(
     async with running_bot(settings):
         for n in (1, 2, 3):
             telegram.user_sends(ADMIN, f"admin {n}")
-            await telegram.wait_until(lambda n=n: len(texts(telegram, ADMIN)) == n)  # type: ignore[misc]
+            await telegram.wait_until(lambda n=n: len(telegram.texts(ADMIN)) == n)  # type: ignore[misc]
 
-    assert texts(telegram, ADMIN) == ["You said: admin 1", "You said: admin 2", "You said: admin 3"]
+    assert telegram.texts(ADMIN) == ["You said: admin 1", "You said: admin 2", "You said: admin 3"]
 
 
 async def test_a_message_over_the_length_limit_is_explained_and_never_sent_or_stored(
@@ -174,17 +161,19 @@ async def test_a_message_over_the_length_limit_is_explained_and_never_sent_or_st
     settings = make_settings(telegram, upstream, database, max_message_chars=20)
     async with running_bot(settings):
         telegram.user_sends(ALICE, "a" * 21)
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 1)
         telegram.user_sends(ALICE, "short enough")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
-    assert texts(telegram, ALICE) == [
+    assert telegram.texts(ALICE) == [
         "⚠️ Your message is too long: 21 characters (with any message it replies to), "
         "and I take at most 20. Please shorten it or send it in parts.",
         "You said: short enough",
     ]
     assert asked(upstream) == ["short enough"]
-    assert rows(database, "SELECT content FROM messages WHERE role = 'user'") == [("short enough",)]
+    assert run_sql(database, "SELECT content FROM messages WHERE role = 'user'") == [
+        ("short enough",)
+    ]
 
 
 async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_none(
@@ -195,14 +184,14 @@ async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_no
     upstream.script(ReplyScript("abcdefghi", usage=False))
     async with running_bot(settings):
         telegram.user_sends(ALICE, "12345678")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 1)
         telegram.user_sends(ALICE, "/stats")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
-    assert rows(database, ASSISTANT_TOKENS) == [
+    assert run_sql(database, ASSISTANT_TOKENS) == [
         (6, 3, 1)
     ]  # "You are a test." + "12345678" = 23 chars; 9 chars
-    assert texts(telegram, ALICE)[1] == (
+    assert telegram.texts(ALICE)[1] == (
         "Your usage (days and months begin at 00:00 UTC):\n"
         "today: 1 message, 9 tokens\n"
         "this month: 1 message, 9 tokens\n"
@@ -226,17 +215,17 @@ async def test_stats_shows_a_user_their_usage_and_limits_and_an_admin_the_top_us
     upstream.script(ReplyScript("x" * 40), ReplyScript("y" * 400))
     async with running_bot(settings):
         telegram.user_sends(ALICE, "hello")  # 5 prompt tokens (20 chars), 10 completion
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 1)
         telegram.user_sends(BOB, "hi")  # 4 prompt tokens (17 chars), 100 completion
-        await telegram.wait_until(lambda: len(texts(telegram, BOB)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(BOB)) == 1)
         telegram.user_sends(ALICE, "/stats")
-        await telegram.wait_until(lambda: len(texts(telegram, ALICE)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
         telegram.user_sends(ADMIN, "/stats")
-        await telegram.wait_until(lambda: len(texts(telegram, ADMIN)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(ADMIN)) == 1)
         telegram.user_sends(GROUP, "/stats", user_id=ADMIN, chat_type="group")
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 1)
 
-    assert texts(telegram, ALICE)[1] == (
+    assert telegram.texts(ALICE)[1] == (
         "Your usage (days and months begin at 00:00 UTC):\n"
         "today: 1 message, 15 tokens\n"
         "this month: 1 message, 15 tokens\n"
@@ -250,12 +239,12 @@ async def test_stats_shows_a_user_their_usage_and_limits_and_an_admin_the_top_us
         "all time: 0 messages, 0 tokens\n"
         "You are an admin: no limits apply to you."
     )
-    assert texts(telegram, ADMIN) == [
+    assert telegram.texts(ADMIN) == [
         f"{own}\n\nTop users this month, by tokens:\n"
         f"1. user {BOB}: 1 message, 104 tokens\n"
         f"2. user {ALICE}: 1 message, 15 tokens"
     ]
-    assert texts(telegram, GROUP) == [own]  # the group doesn't see everyone's usage
+    assert telegram.texts(GROUP) == [own]  # the group doesn't see everyone's usage
 
 
 async def test_stats_is_in_the_command_menus_of_private_chats_and_groups(

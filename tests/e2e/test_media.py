@@ -29,10 +29,6 @@ PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
 OTHER_PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(255, -1, -1)) + b"\xff\xd9"
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
-
-
 def last_user_content(upstream: FakeUpstream) -> Any:
     return upstream.chat_requests()[-1].body["messages"][-1]["content"]
 
@@ -56,7 +52,7 @@ async def test_a_photo_with_a_caption_goes_upstream_as_an_image_part_with_the_ca
     upstream.script(ReplyScript("A test pattern."))
     async with running_bot(settings):
         telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, caption="What is this?")
-        await telegram.wait_until(lambda: texts(telegram, CHAT) == ["A test pattern."])
+        await telegram.wait_until(lambda: telegram.texts(CHAT) == ["A test pattern."])
     request = upstream.chat_requests()[-1].body
     text, image = request["messages"][-1]["content"]
     assert request["model"] == "gpt-4o-mini"
@@ -73,7 +69,7 @@ async def test_the_largest_photo_size_under_the_cap_is_the_one_sent(
     small = PHOTO[:150]  # the original (269 bytes) is over the cap, the 320 px size is under it
     async with running_bot(settings):
         telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, scaled={"s": small[:50], "m": small})
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 1)
     text, image = last_user_content(upstream)
     assert text == {"type": "text", "text": "[photo 320x180]"}
     assert image_bytes(image) == small
@@ -88,9 +84,9 @@ async def test_a_photo_in_a_chat_with_a_text_only_model_is_seen_by_the_vision_mo
     upstream.script(ReplyScript("A cat on a mat."), ReplyScript("You're welcome."))
     async with running_bot(settings):
         telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, caption="What is it?")
-        await telegram.wait_until(lambda: texts(telegram, CHAT) == ["A cat on a mat."])
+        await telegram.wait_until(lambda: telegram.texts(CHAT) == ["A cat on a mat."])
         telegram.user_sends(CHAT, "thanks")
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 2)
     photo_turn, later = (request.body for request in upstream.chat_requests())
     assert photo_turn["model"] == "gpt-4o-mini"
     assert later["model"] == "gpt-3.5-turbo"
@@ -111,7 +107,7 @@ async def test_an_album_becomes_one_request_with_every_photo_in_order(
             CHAT, PHOTO, 1280, 720, caption="Compare these", media_group_id="album-1"
         )
         telegram.user_sends_photo(CHAT, OTHER_PHOTO, 800, 600, media_group_id="album-1")
-        await telegram.wait_until(lambda: texts(telegram, CHAT) == ["Two pictures."])
+        await telegram.wait_until(lambda: telegram.texts(CHAT) == ["Two pictures."])
     [request] = upstream.chat_requests()
     text, first, second = request.body["messages"][-1]["content"]
     assert text["text"] == "[photo 1280x720] [photo 800x600]\nCompare these"
@@ -125,7 +121,7 @@ async def test_a_message_sent_right_after_an_album_is_answered_after_it(
         telegram.user_sends_photo(CHAT, PHOTO, 1280, 720, media_group_id="album-2")
         telegram.user_sends_photo(CHAT, OTHER_PHOTO, 800, 600, media_group_id="album-2")
         telegram.user_sends(CHAT, "which one is brighter?")
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 2)
     album, question = (request.body["messages"][-1] for request in upstream.chat_requests())
     assert album["content"][0]["text"] == "[photo 1280x720] [photo 800x600]"
     assert question["content"] == "which one is brighter?"
@@ -139,7 +135,7 @@ async def test_a_text_document_is_included_with_its_name_size_and_the_question(
         telegram.user_sends_document(
             CHAT, code.encode(), "greet.py", "text/x-python", caption="What does it print?"
         )
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 1)
     assert last_user_content(upstream) == (
         f"[document greet.py, 33 B]\n```py\n{code}```\n\nWhat does it print?"
     )
@@ -153,9 +149,9 @@ async def test_a_long_document_is_cut_to_its_share_of_the_context_and_stays_for_
     upstream.script(ReplyScript("Rows."), ReplyScript("Row 00100, I think."))
     async with running_bot(settings):
         telegram.user_sends_document(CHAT, lines.encode(), "rows.csv", "text/csv")
-        await telegram.wait_until(lambda: texts(telegram, CHAT)[-1:] == ["Rows."])
+        await telegram.wait_until(lambda: telegram.texts(CHAT)[-1:] == ["Rows."])
         telegram.user_sends(CHAT, "Which row is the last one you see?")
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 3)
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 3)
     asked, followed_up = (request.body["messages"] for request in upstream.chat_requests())
     content = asked[-1]["content"]
     shown = content.split("```csv\n", 1)[1].split("```", 1)[0]
@@ -163,7 +159,7 @@ async def test_a_long_document_is_cut_to_its_share_of_the_context_and_stays_for_
     assert lines.startswith(shown)
     assert shown.endswith("\n")  # cut at a line end
     assert f"[truncated: only the first {len(shown):,} of 10,000 characters" in content
-    assert texts(telegram, CHAT)[0] == (
+    assert telegram.texts(CHAT)[0] == (
         f"rows.csv is longer than I can read at once: "
         f"I'm reading its first {len(shown):,} of 10,000 characters."
     )
@@ -182,8 +178,8 @@ async def test_a_binary_document_is_refused_with_what_the_bot_can_read(
         telegram.user_sends_document(CHAT, b"%PDF-1.7", "paper.pdf", "application/pdf")
         telegram.user_sends_document(CHAT, b"ab\x00\xff", "notes.txt", "text/plain")
         telegram.user_sends_document(CHAT, PHOTO, "cat.jpg", "image/jpeg")
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 4)
-    assert sorted(map(str, texts(telegram, CHAT))) == sorted(
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 4)
+    assert sorted(map(str, telegram.texts(CHAT))) == sorted(
         [
             f"I can't read tool. {SUPPORTED}",
             f"I can't read paper.pdf. {SUPPORTED}",
@@ -201,8 +197,8 @@ async def test_an_oversized_document_is_refused_without_downloading_it(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends_document(CHAT, b"a,b\n", "big.csv", "text/csv", file_size=3_000_000)
-        await telegram.wait_until(lambda: len(texts(telegram, CHAT)) == 1)
-    assert texts(telegram, CHAT) == ["big.csv is 3.0 MB; the most I can read is 1.0 MB."]
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 1)
+    assert telegram.texts(CHAT) == ["big.csv is 3.0 MB; the most I can read is 1.0 MB."]
     assert telegram.downloads == []
     assert upstream.chat_requests() == []
 
@@ -218,16 +214,16 @@ async def test_in_a_group_only_photos_and_files_addressed_to_the_bot_are_read(
         telegram.user_sends_photo(
             GROUP, PHOTO, 1280, 720, caption="@gpt_test_bot what is this?", **IN_GROUP
         )
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 1)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 1)
         telegram.user_sends_photo(GROUP, PHOTO, 640, 480, media_group_id="g2", **IN_GROUP)
         telegram.user_sends_photo(
             GROUP, PHOTO, 640, 480, caption="/ask compare", media_group_id="g2", **IN_GROUP
         )
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 2)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 2)
         telegram.user_sends_document(
             GROUP, b"x = 1\n", "a.py", "text/x-python", caption="/ask@gpt_test_bot", **IN_GROUP
         )
-        await telegram.wait_until(lambda: len(texts(telegram, GROUP)) == 3)
+        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 3)
     prompts = [request.body["messages"][-1]["content"] for request in upstream.chat_requests()]
     assert [p[0]["text"] if isinstance(p, list) else p for p in prompts] == [
         "[photo 1280x720]\nwhat is this?",

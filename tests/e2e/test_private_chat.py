@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.delivery.pacing import SAFETY_MARGIN
+from tests.e2e.chat import last_text
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
@@ -17,11 +18,6 @@ INDIA = (
     "Its capital is New Delhi.\n"
     "The Himalayas lie along its northern border."
 )
-
-
-def last_text(telegram: FakeTelegram, chat_id: int) -> str | None:
-    messages = telegram.bot_messages(chat_id)
-    return messages[-1].text if messages else None
 
 
 async def test_a_streamed_reply_grows_in_paced_edits_and_ends_whole(
@@ -101,7 +97,7 @@ async def test_new_starts_a_fresh_context(
         telegram.user_sends(10, "remember 7")
         await telegram.wait_until(lambda: last_text(telegram, 10) == "You said: remember 7")
         telegram.user_sends(10, "/new")
-        await telegram.wait_until(lambda: "new conversation" in (last_text(telegram, 10) or ""))
+        await telegram.wait_until(lambda: "new conversation" in last_text(telegram, 10))
         telegram.user_sends(10, "which number?")
         await telegram.wait_until(lambda: last_text(telegram, 10) == "You said: which number?")
     assert upstream.chat_requests()[-1].body["messages"] == [
@@ -144,7 +140,7 @@ async def test_upstream_down_is_explained_and_the_next_message_works(
     upstream.script(ReplyScript("", fault=Fault.HTTP_500))
     async with running_bot(settings):
         telegram.user_sends(10, "hello")
-        await telegram.wait_until(lambda: last_text(telegram, 10) is not None)
+        await telegram.wait_until(lambda: last_text(telegram, 10) != "")
         assert last_text(telegram, 10) == (
             "⚠️ The AI service had an internal error (500). Please try again."
         )
@@ -160,7 +156,7 @@ async def test_a_stream_cut_midway_keeps_the_text_marked_as_interrupted(
     )
     async with running_bot(settings):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: "⚠️" in (last_text(telegram, 10) or ""))
+        await telegram.wait_until(lambda: "⚠️" in last_text(telegram, 10))
     [reply] = telegram.bot_messages(10)
     assert reply.text == (
         "The answer i\n\n⚠️ The AI service sent a reply the bot could not read (stream cut)."
@@ -175,7 +171,7 @@ async def test_upstream_unreachable_is_explained(
     settings = settings.model_copy(update={"gpt_api_base_url": "http://127.0.0.1:9"})
     async with running_bot(settings):
         telegram.user_sends(10, "hello")
-        await telegram.wait_until(lambda: last_text(telegram, 10) is not None)
+        await telegram.wait_until(lambda: last_text(telegram, 10) != "")
     assert last_text(telegram, 10) == (
         "⚠️ The AI service can't be reached right now. Please try again in a minute."
     )

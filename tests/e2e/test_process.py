@@ -3,48 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
+from tests.e2e.harness import bot_env, run_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def bot_env(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GPT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_root,
-        GPT_API_BASE_URL=upstream.base_url,
-        GPT_API_KEY="sk-test-secret-key",
-        DATABASE_PATH=str(tmp_path / "data" / "bot.sqlite3"),
-        LOG_LEVEL="DEBUG",
-    )
-    return env
-
-
-async def run_bot(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_cwd(env),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-def tmp_cwd(env: dict[str, str]) -> str:
-    # Run outside the repository so a developer's .env can't leak into the test.
-    folder = Path(env["DATABASE_PATH"]).parent.parent
-    env["PYTHONPATH"] = str(ROOT)
-    return str(folder)
 
 
 async def test_the_bot_process_answers_stops_on_sigterm_and_never_logs_secrets(
@@ -56,7 +20,7 @@ async def test_the_bot_process_answers_stops_on_sigterm_and_never_logs_secrets(
         try:
             telegram.user_sends(10, "hello")
             await telegram.wait_until(
-                lambda: [m.text for m in telegram.bot_messages(10)] == ["You said: hello"],
+                lambda: telegram.texts(10) == ["You said: hello"],
                 timeout=30,
             )
         finally:

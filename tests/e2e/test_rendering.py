@@ -26,8 +26,9 @@ def words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text)
 
 
-def shown(telegram: FakeTelegram, chat_id: int) -> str:
-    return "\n".join(m.text or "" for m in telegram.bot_messages(chat_id))
+def chat_text(telegram: FakeTelegram, chat_id: int) -> str:
+    """Every text the bot shows in the chat, one per line."""
+    return "\n".join(telegram.texts(chat_id))
 
 
 async def test_every_corpus_reply_arrives_formatted_whole_and_without_a_400(
@@ -45,10 +46,11 @@ async def test_every_corpus_reply_arrives_formatted_whole_and_without_a_400(
         messages = telegram.bot_messages(chat_id)
         assert messages, f"no reply in chat {chat_id}"
         assert all(utf16_len(m.text or "") <= 4096 for m in messages)
-        assert words(shown(telegram, chat_id)) == words(render(source).text), CORPUS[chat_id - 1]
+        expected = words(render(source).text)
+        assert words(chat_text(telegram, chat_id)) == expected, CORPUS[chat_id - 1]
         assert any(m.entities for m in messages)
         # No markup left on screen: a closed **pair** is always turned into bold.
-        assert re.search(r"\*\*\w[^*\n]*\w\*\*", shown(telegram, chat_id)) is None
+        assert re.search(r"\*\*\w[^*\n]*\w\*\*", chat_text(telegram, chat_id)) is None
 
 
 async def test_a_long_reply_continues_in_further_messages_losing_nothing(
@@ -61,11 +63,11 @@ async def test_a_long_reply_continues_in_further_messages_losing_nothing(
         telegram.user_sends(5, "a long guide please")
         await telegram.wait_until(lambda: len(upstream.chat_requests()) == 1)
         await telegram.wait_until(
-            lambda: words(shown(telegram, 5))[-3:] == words(source)[-3:], timeout=30
+            lambda: words(chat_text(telegram, 5))[-3:] == words(source)[-3:], timeout=30
         )
     messages = telegram.bot_messages(5)
     assert len(messages) >= 3
-    assert words(shown(telegram, 5)) == words(render(source).text)
+    assert words(chat_text(telegram, 5)) == words(render(source).text)
     assert telegram.rejections == []
 
 
@@ -76,7 +78,7 @@ async def test_every_streamed_edit_is_formatted_and_an_open_code_fence_shows_as_
     upstream.script(ReplyScript(source, chunk_size=3, chunk_delay=0.03))
     async with running_bot(settings):
         telegram.user_sends(6, "show me code")
-        await telegram.wait_until(lambda: shown(telegram, 6).endswith("Done."), timeout=20)
+        await telegram.wait_until(lambda: chat_text(telegram, 6).endswith("Done."), timeout=20)
     [reply] = telegram.bot_messages(6)
     assert len(reply.history) >= 4
     for state in reply.history:
@@ -102,7 +104,7 @@ async def test_a_formatted_message_refused_by_telegram_is_resent_as_plain_text(
     with caplog.at_level(logging.WARNING, logger="bot.delivery.live_reply"):
         async with running_bot(settings):
             telegram.user_sends(7, "hi")
-            await telegram.wait_until(lambda: shown(telegram, 7) == "Hello world")
+            await telegram.wait_until(lambda: chat_text(telegram, 7) == "Hello world")
     [reply] = telegram.bot_messages(7)
     assert (reply.text, reply.entities) == ("Hello world", [])
     assert "Telegram refused formatting" in caplog.text
@@ -116,5 +118,5 @@ async def test_an_empty_model_reply_gives_a_short_notice_instead_of_an_error(
     async with running_bot(settings):
         telegram.user_sends(8, "say nothing")
         await telegram.wait_until(lambda: bool(telegram.bot_messages(8)))
-    assert shown(telegram, 8) == f"⚠️ {EMPTY_REPLY_NOTICE}"
+    assert chat_text(telegram, 8) == f"⚠️ {EMPTY_REPLY_NOTICE}"
     assert telegram.rejections == []

@@ -8,30 +8,20 @@ Replies beyond UPSTREAM_CONCURRENCY wait their turn without holding up anything 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import make_settings, running_bot
-from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
 RATE = 5
+pytestmark = pytest.mark.flood_limits(global_per_second=RATE)
 PRIVATE_CHATS = [2001 + i for i in range(8)]
 GROUPS = [-1002001, -1002002]
 REPLY = " ".join(f"word{i}" for i in range(30))
 CHUNK = 8  # characters per streamed chunk
-
-
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits(global_per_second=RATE)) as fake:
-        yield fake
 
 
 async def test_ten_chats_share_five_calls_a_second_and_every_reply_completes_without_a_429(
@@ -47,7 +37,7 @@ async def test_ten_chats_share_five_calls_a_second_and_every_reply_completes_wit
         for group in GROUPS:
             telegram.user_sends(group, "/ask tell me", chat_type="supergroup", chat_title="G")
         await telegram.wait_until(
-            lambda: all([m.text for m in telegram.bot_messages(chat)] == [REPLY] for chat in chats),
+            lambda: all(telegram.texts(chat) == [REPLY] for chat in chats),
             timeout=40,
         )
     assert telegram.flood_rejections == 0
@@ -85,9 +75,9 @@ async def test_a_reply_past_the_upstream_concurrency_waits_its_turn_while_comman
         await asyncio.sleep(1.0)  # twice the first-token timeout: waiting must not count
         assert len(upstream.chat_requests()) == 1  # the one reply slot is still taken
         telegram.user_sends(first, "/stop")
-        await telegram.wait_until(lambda: texts(telegram, waiting) == ["You said: my turn next"])
+        await telegram.wait_until(lambda: telegram.texts(waiting) == ["You said: my turn next"])
 
-    assert texts(telegram, first)[0].endswith("⚠️ Stopped.")
+    assert telegram.texts(first)[0].endswith("⚠️ Stopped.")
     assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == [
         "a reply that stalls",
         "my turn next",

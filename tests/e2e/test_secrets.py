@@ -66,7 +66,7 @@ async def test_the_token_and_key_appear_in_no_log_line_message_or_database_file(
             telegram.user_sends(10, text)
             await telegram.wait_until(partial(finished, telegram, count), timeout=20)
     log = captured_log.getvalue()
-    shown = "\n".join(m.text or "" for m in telegram.bot_messages(10))
+    shown = "\n".join(telegram.texts(10))
     stored = await asyncio.to_thread(read_bytes, folder)
 
     assert "getUpdates" in log  # DEBUG really was on, request URLs included
@@ -85,6 +85,6 @@ async def test_the_token_and_key_appear_in_no_log_line_message_or_database_file(
 
 
 def finished(telegram: FakeTelegram, replies: int) -> bool:
-    texts = [m.text or "" for m in telegram.bot_messages(10)]
+    texts = telegram.texts(10)
     done = [t for t in texts if "⚠️" in t or t.startswith("Sorry") or t == "All good."]
     return len(done) >= replies

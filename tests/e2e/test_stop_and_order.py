@@ -4,39 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.e2e.chat import callback_answers, has_stop_button
 from tests.e2e.harness import make_settings, running_bot
 from tests.e2e.stored import Stored, stored_messages
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
 LONG = " ".join(f"word{i}" for i in range(60))  # about 3 s at 8 characters every 0.05 s
+SLOW = ReplyScript(LONG, chunk_size=8, chunk_delay=0.05)
 STOP_KEYBOARD = {"inline_keyboard": [[{"text": "⏹ Stop", "callback_data": "stop:1"}]]}
-
-
-def slow(text: str) -> ReplyScript:
-    return ReplyScript(text, chunk_size=8, chunk_delay=0.05)
-
-
-def visible(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in telegram.bot_messages(chat_id)]
-
-
-def has_stop_button(telegram: FakeTelegram, chat_id: int) -> bool:
-    messages = telegram.bot_messages(chat_id)
-    return bool(messages) and messages[-1].reply_markup is not None
-
-
-def button_answers(telegram: FakeTelegram) -> list[str | None]:
-    return [c.params.get("text") for c in telegram.calls_to("answerCallbackQuery")]
 
 
 async def test_the_live_reply_carries_a_stop_button_from_its_first_edit_until_it_ends(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     async with running_bot(make_settings(telegram, upstream, tmp_path / "bot.sqlite3")):
         telegram.user_sends(10, "question")
-        await telegram.wait_until(lambda: visible(telegram, 10) == [LONG], timeout=20)
+        await telegram.wait_until(lambda: telegram.texts(10) == [LONG], timeout=20)
     first_send, first_edit = (
         telegram.calls_to("sendMessage")[0],
         telegram.calls_to("editMessageText")[0],
@@ -50,21 +35,21 @@ async def test_the_live_reply_carries_a_stop_button_from_its_first_edit_until_it
 async def test_the_stop_button_stops_the_generation_keeps_the_text_and_stores_it(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
         await telegram.wait_until(lambda: has_stop_button(telegram, 10))
         [live] = telegram.bot_messages(10)
         telegram.press_button(10, live.message_id, "stop:1")
-        await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, 10)[0])
+        await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(10)[0])
         await upstream.wait_until(lambda: upstream.disconnects == 1)  # the request was closed
-    [shown] = visible(telegram, 10)
+    [shown] = telegram.texts(10)
     kept = shown.removesuffix("\n\n⚠️ Stopped.")
     assert LONG.startswith(kept)
     assert kept != LONG
     assert telegram.bot_messages(10)[0].reply_markup is None
-    assert button_answers(telegram) == ["Stopping…"]
+    assert callback_answers(telegram) == ["Stopping…"]
     assert await stored_messages(database, 10) == [
         Stored("user", "question", "complete", 1),
         Stored("assistant", kept, "stopped"),
@@ -74,7 +59,7 @@ async def test_the_stop_button_stops_the_generation_keeps_the_text_and_stores_it
 async def test_stop_pressed_by_someone_else_in_a_group_is_refused_and_the_asker_may(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     settings = make_settings(telegram, upstream, database, group_edit_interval=0.5)
     async with running_bot(settings):
@@ -83,10 +68,10 @@ async def test_stop_pressed_by_someone_else_in_a_group_is_refused_and_the_asker_
         [live] = telegram.bot_messages(-5)
         data = f"stop:{asked['message_id']}"
         telegram.press_button(-5, live.message_id, data, user_id=2002)
-        await telegram.wait_until(lambda: len(button_answers(telegram)) == 1)
+        await telegram.wait_until(lambda: len(callback_answers(telegram)) == 1)
         telegram.press_button(-5, live.message_id, data, user_id=1001)
-        await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, -5)[0])
-    assert button_answers(telegram) == [
+        await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(-5)[0])
+    assert callback_answers(telegram) == [
         "Only the person who asked, or an admin, can stop this reply.",
         "Stopping…",
     ]
@@ -96,28 +81,28 @@ async def test_stop_pressed_by_someone_else_in_a_group_is_refused_and_the_asker_
 async def test_the_stop_command_stops_the_reply_in_progress(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG))
+    upstream.script(SLOW)
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "question")
         await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
         telegram.user_sends(10, "/stop")
-        await telegram.wait_until(lambda: "⚠️ Stopped." in visible(telegram, 10)[0])
-    assert len(visible(telegram, 10)) == 1  # /stop itself gets no extra message
+        await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(10)[0])
+    assert len(telegram.texts(10)) == 1  # /stop itself gets no extra message
     assert [s.status for s in await stored_messages(database, 10)] == ["complete", "stopped"]
 
 
 async def test_a_second_message_during_a_reply_is_answered_after_it_in_order(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    upstream.script(slow(LONG), ReplyScript("Second answer."))
+    upstream.script(SLOW, ReplyScript("Second answer."))
     database = tmp_path / "bot.sqlite3"
     async with running_bot(make_settings(telegram, upstream, database)):
         telegram.user_sends(10, "first")
         await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
         telegram.user_sends(10, "second")
         await telegram.wait_until(
-            lambda: visible(telegram, 10) == [LONG, "Second answer."], timeout=20
+            lambda: telegram.texts(10) == [LONG, "Second answer."], timeout=20
         )
     first, second = telegram.bot_messages(10)
     assert second.sent_at >= max(first.edit_times)  # never interleaved

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from tests.e2e.chat import answer_to, ask, button_data, callback_answers, press, shown
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript, make_wav
@@ -68,28 +69,8 @@ def ffprobe(data: bytes) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.split())  # fmt: skip
 
 
-async def asks(telegram: FakeTelegram, chat_id: int, text: str) -> None:
-    """Send `text` and wait until the echoed streamed answer is complete."""
-    telegram.user_sends(chat_id, text)
-    await telegram.wait_until(
-        lambda: shown(telegram.bot_messages(chat_id)[-1]) == f"You said: {text}"
-    )
-
-
 def bot_messages(telegram: FakeTelegram) -> list[SentMessage]:
     return telegram.bot_messages(CHAT)
-
-
-def shown(message: SentMessage) -> str:
-    return message.text or message.caption or ""
-
-
-async def says(telegram: FakeTelegram, chat_id: int, text: str) -> str:
-    """Send `text` and return the text of the bot's answer to it."""
-    before = len(telegram.bot_messages(chat_id))
-    telegram.user_sends(chat_id, text)
-    await telegram.wait_until(lambda: len(telegram.bot_messages(chat_id)) > before)
-    return shown(telegram.bot_messages(chat_id)[-1])
 
 
 async def answered(telegram: FakeTelegram, chat_id: int, count: int) -> list[SentMessage]:
@@ -112,10 +93,10 @@ async def test_an_audio_model_answers_with_a_voice_note_captioned_with_its_trans
 ) -> None:
     upstream.script(ReplyScript(JOKE, audio_seconds=2.0))
     async with running_bot(settings):
-        await says(telegram, CHAT, "/model gpt-4o-audio-preview")
+        await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
         asked = telegram.user_sends(CHAT, "Tell me a joke")
         [_, spoken] = await answered(telegram, CHAT, 2)
-        await asks(telegram, CHAT, "Another one")
+        await ask(telegram, upstream, CHAT, "Another one")
     assert spoken.kind == "voice"
     assert spoken.caption == JOKE
     assert spoken.reply_to_message_id == asked["message_id"]
@@ -144,7 +125,7 @@ async def test_a_voice_note_reaches_the_audio_model_as_a_wav_input_audio_part(
     async with running_bot(settings):
         telegram.user_sends_voice(CHAT, voice_note, duration=3)
         [spoken] = await answered(telegram, CHAT, 1)
-        await asks(telegram, CHAT, "and in writing?")
+        await ask(telegram, upstream, CHAT, "and in writing?")
     heard, written = (call.body for call in upstream.chat_requests())
     assert heard["model"] == "gpt-4o-audio-preview"
     text_part, audio_part = user_message(heard["messages"])["content"]
@@ -216,7 +197,7 @@ async def test_when_voice_messages_are_forbidden_the_reply_is_an_audio_file_with
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings, voice_note: bytes
 ) -> None:
     async with running_bot(settings):
-        await says(telegram, CHAT, "/voice nova")
+        await answer_to(telegram, CHAT, "/voice nova")
         telegram.forbid_voice(CHAT)
         asked = telegram.user_sends_voice(CHAT, voice_note, duration=3)
         [_, track] = await answered(telegram, CHAT, 2)
@@ -237,7 +218,7 @@ async def test_a_transcript_longer_than_a_caption_follows_the_voice_note_as_text
     long = " ".join(["The quick brown fox jumps over the lazy dog."] * 30)
     upstream.script(ReplyScript(long, audio_seconds=1.0))
     async with running_bot(settings):
-        await says(telegram, CHAT, "/model gpt-4o-audio-preview")
+        await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
         telegram.user_sends(CHAT, "Talk for a while")
         [_, spoken, written] = await answered(telegram, CHAT, 3)
     assert (spoken.kind, spoken.caption) == ("voice", None)
@@ -249,8 +230,8 @@ async def test_when_the_upstream_sends_no_audio_the_answer_comes_as_text_with_a_
 ) -> None:
     upstream.script(ReplyScript("Just words.", fault=Fault.NO_AUDIO))
     async with running_bot(settings):
-        await says(telegram, CHAT, "/model gpt-4o-audio-preview")
-        answer = await says(telegram, CHAT, "Say something")
+        await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
+        answer = await answer_to(telegram, CHAT, "Say something")
     assert answer == (
         "Just words.\n\n⚠️ The AI service sent no audio this time, so here is the answer as text."
     )
@@ -274,7 +255,7 @@ async def test_without_ffmpeg_a_voice_note_is_answered_with_what_is_missing(
         telegram.user_sends_voice(CHAT, voice_note, duration=3)
         [answer] = await answered(telegram, CHAT, 1)
         assert upstream.chat_requests() == []
-        await says(telegram, CHAT, "/model gpt-4o-audio-preview")
+        await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
         telegram.user_sends(CHAT, "speak")
         [*_, written] = await answered(telegram, CHAT, 3)
     assert answer.text == missing
@@ -282,28 +263,27 @@ async def test_without_ffmpeg_a_voice_note_is_answered_with_what_is_missing(
     assert telegram.calls_to("sendVoice") == []
 
 
-async def test_voice_shows_buttons_and_sets_the_voice_by_button_or_name(
+async def test_voice_shows_the_voices_as_buttons_and_a_press_sets_one(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await says(telegram, CHAT, "/voice")
+        await answer_to(telegram, CHAT, "/voice")
         [keyboard] = bot_messages(telegram)
-        markup = keyboard.reply_markup or {}
-        labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
-        answered_presses = len(telegram.calls_to("answerCallbackQuery"))
-        telegram.press_button(CHAT, keyboard.message_id, "v:shimmer")
-        await telegram.wait_until(
-            lambda: len(telegram.calls_to("answerCallbackQuery")) > answered_presses
-        )
-        refused = await says(telegram, CHAT, "/voice robot")
-        chosen = await says(telegram, CHAT, "/voice Echo")
-        await says(telegram, CHAT, "/model gpt-4o-audio-preview")
-        await says(telegram, CHAT, "hello")
+        labels = list(button_data(keyboard))
+        await press(telegram, CHAT, keyboard, "v:shimmer")
     assert labels == ["alloy", "echo", "fable", "onyx", "nova", "shimmer", "✅ Default (alloy)"]
-    assert telegram.calls_to("answerCallbackQuery")[-1].params["text"] == (
-        "Voice for this chat: shimmer."
-    )
+    assert callback_answers(telegram)[-1] == "Voice for this chat: shimmer."
     assert "Voice for this chat: shimmer\n" in (keyboard.text or "")
+
+
+async def test_voice_with_a_name_sets_the_voice_the_next_spoken_reply_uses(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        refused = await answer_to(telegram, CHAT, "/voice robot")
+        chosen = await answer_to(telegram, CHAT, "/voice Echo")
+        await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
+        await answer_to(telegram, CHAT, "hello")
     assert refused == (
         "There is no voice “robot”. Voices: alloy, echo, fable, onyx, nova, shimmer"
         " (or “default”). /voice shows them as buttons."

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 
 import aiohttp
 import telegram as ptb
 from telegram import Update
 
-from tests.e2e.harness import make_settings, running_bot
-from tests.e2e.test_process import bot_env, run_bot
+from tests.e2e.harness import bot_env, free_port, make_settings, run_bot, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 
@@ -27,13 +25,6 @@ POEM = (
     "a boat drifts homeward.\n"
     "Nobody calls it back."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def webhook_env(
@@ -70,10 +61,6 @@ def forged_update(chat_id: int, text: str) -> dict[str, object]:
     return {"update_id": 900_000, "message": message}
 
 
-def texts(telegram: FakeTelegram, chat_id: int) -> list[str | None]:
-    return [m.text for m in telegram.bot_messages(chat_id)]
-
-
 async def test_a_message_telegram_posts_to_the_webhook_gets_a_streamed_answer(
     tmp_path: Path,
 ) -> None:
@@ -84,7 +71,7 @@ async def test_a_message_telegram_posts_to_the_webhook_gets_a_streamed_answer(
         try:
             await telegram.wait_until(lambda: telegram.webhook is not None, timeout=30)
             telegram.user_sends(10, "A short poem, please")
-            await telegram.wait_until(lambda: texts(telegram, 10) == [POEM], timeout=30)
+            await telegram.wait_until(lambda: telegram.texts(10) == [POEM], timeout=30)
         finally:
             log = await stop(process)
         hook = telegram.webhook
@@ -118,7 +105,7 @@ async def test_a_post_with_a_wrong_or_missing_secret_is_refused_and_never_reache
                 for headers in ({"X-Telegram-Bot-Api-Secret-Token": "guess"}, {}):
                     statuses.append(await _post(http, port, forged, headers))
             telegram.user_sends(10, "hello")
-            await telegram.wait_until(lambda: texts(telegram, 10) == ["You said: hello"], 30)
+            await telegram.wait_until(lambda: telegram.texts(10) == ["You said: hello"], 30)
         finally:
             log = await stop(process)
     assert process.returncode == 0, log
@@ -157,7 +144,7 @@ async def test_a_slow_reply_does_not_hold_up_the_webhook_answer_or_other_chats(
             telegram.user_sends(10, "something slow")
             await upstream.wait_until(lambda: len(upstream.chat_requests()) == 1, within=30)
             telegram.user_sends(11, "hello")
-            await telegram.wait_until(lambda: texts(telegram, 11) == ["You said: hello"], 30)
+            await telegram.wait_until(lambda: telegram.texts(11) == ["You said: hello"], 30)
             still_waiting = upstream.disconnects == 0
         finally:
             log = await stop(process)
@@ -211,7 +198,7 @@ async def test_switching_back_to_polling_deletes_the_webhook_and_answers(tmp_pat
         settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3")
         async with running_bot(settings):
             telegram.user_sends(10, "hello")
-            await telegram.wait_until(lambda: texts(telegram, 10) == ["You said: hello"])
+            await telegram.wait_until(lambda: telegram.texts(10) == ["You said: hello"])
         methods = [c.method for c in telegram.calls if c.method in ("deleteWebhook", "getUpdates")]
     assert telegram.webhook is None
     assert methods[0] == "deleteWebhook"

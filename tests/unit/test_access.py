@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from bot.handlers.access_policy import REFUSAL_INTERVAL, AccessPolicy, refusal_text
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import FakeClock
 
 
 def policy(
@@ -46,7 +39,7 @@ def test_updates_without_a_user_are_refused_when_lists_are_set() -> None:
 
 
 def test_a_refused_user_is_told_at_most_once_a_minute() -> None:
-    clock = Clock()
+    clock = FakeClock(0.0)
     gate = AccessPolicy(
         allowed_users=frozenset({1}), allowed_chats=frozenset(), admins=frozenset(), clock=clock
     )

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.conversation.generation import STOPPED_NOTICE
 from bot.conversation.service import (
     EMPTY_REPLY_NOTICE,
@@ -19,33 +16,12 @@ from bot.conversation.service import (
 from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore
 from bot.types import ImagePart
-from bot.upstream.client import Timeouts, UpstreamClient
 from bot.upstream.types import AudioReply
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
+from tests.support import RecordingSink
 
 CHAT = ChatKey(42)
-
-
-class RecordingSink:
-    """A reply sink that remembers what it was given."""
-
-    def __init__(self) -> None:
-        self.started = False
-        self.updates: list[str] = []
-        self.final: str | None = None
-        self.notice: str | None = None
-        self.first_update = asyncio.Event()
-
-    async def start(self) -> None:
-        self.started = True
-
-    async def update(self, text: str) -> None:
-        self.updates.append(text)
-        self.first_update.set()
-
-    async def finish(self, text: str, *, notice: str | None = None) -> None:
-        self.final = text
-        self.notice = notice
+USER = 7
 
 
 class SpeakingSink(RecordingSink):
@@ -63,45 +39,14 @@ class SpeakingSink(RecordingSink):
         self.spoken = audio
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(tmp_path: Path, upstream: FakeUpstream) -> Settings:
-    return Settings(
-        telegram_bot_token="1:test",  # type: ignore[arg-type]
-        gpt_api_base_url=upstream.base_url,
-        database_path=tmp_path / "bot.sqlite3",
-        system_prompt="Be brief.",
-        upstream_retries=0,
-    )
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[ChatStore]:
-    opened = await ChatStore.open(settings.database_path)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-async def service(settings: Settings, store: ChatStore) -> AsyncIterator[ConversationService]:
-    client = UpstreamClient(
-        settings.gpt_api_base_url, timeouts=Timeouts(first_token=2, idle=0.3), retries=0
-    )
-    yield ConversationService(store, client, settings)
-    await client.aclose()
-
-
 async def test_reply_streams_growing_text_and_finishes_with_the_whole_reply(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
     upstream.script(ReplyScript("India is a large country in South Asia."))
     sink = RecordingSink()
-    outcome = await service.reply(CHAT, UserTurn("Write 10 lines on India", 1, 7), sink)
+    outcome = await service.reply(
+        CHAT, UserTurn("Write 10 lines on India", telegram_message_id=1, user_id=USER), sink
+    )
     assert sink.started
     assert sink.updates[-1] == "India is a large country in South Asia."
     assert all(b.startswith(a) for a, b in zip(sink.updates, sink.updates[1:], strict=False))
@@ -113,8 +58,14 @@ async def test_second_message_carries_the_first_exchange_and_the_system_prompt(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
     upstream.script(ReplyScript("First answer."), ReplyScript("Shorter."))
-    await service.reply(CHAT, UserTurn("Write 10 lines on India", 1, 7), RecordingSink())
-    await service.reply(CHAT, UserTurn("now shorter", 2, 7), RecordingSink())
+    await service.reply(
+        CHAT,
+        UserTurn("Write 10 lines on India", telegram_message_id=1, user_id=USER),
+        RecordingSink(),
+    )
+    await service.reply(
+        CHAT, UserTurn("now shorter", telegram_message_id=2, user_id=USER), RecordingSink()
+    )
     sent = upstream.chat_requests()[-1].body["messages"]
     assert sent == [
         {"role": "system", "content": "Be brief."},
@@ -132,9 +83,17 @@ async def test_attached_parts_go_with_this_turn_only_and_history_keeps_its_text(
         "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="},
     }
     upstream.script(ReplyScript("A cat."), ReplyScript("Grey."))
-    turn = UserTurn("[photo 2x2]\nWhat is this?", 1, 7, parts=(image,), model="gpt-4o")
+    turn = UserTurn(
+        "[photo 2x2]\nWhat is this?",
+        telegram_message_id=1,
+        user_id=USER,
+        parts=(image,),
+        model="gpt-4o",
+    )
     first = await service.reply(CHAT, turn, RecordingSink())
-    await service.reply(CHAT, UserTurn("What colour?", 2, 7), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("What colour?", telegram_message_id=2, user_id=USER), RecordingSink()
+    )
     asked, followed_up = (r.body for r in upstream.chat_requests())
     assert (first.model, asked["model"], followed_up["model"]) == (
         "gpt-4o",
@@ -155,9 +114,13 @@ async def test_attached_parts_go_with_this_turn_only_and_history_keeps_its_text(
 async def test_new_conversation_stops_sending_earlier_turns(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
-    await service.reply(CHAT, UserTurn("remember 7", 1, 7), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("remember 7", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     await service.new_conversation(CHAT)
-    await service.reply(CHAT, UserTurn("what number?", 2, 7), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("what number?", telegram_message_id=2, user_id=USER), RecordingSink()
+    )
     sent = upstream.chat_requests()[-1].body["messages"]
     assert sent == [
         {"role": "system", "content": "Be brief."},
@@ -168,20 +131,24 @@ async def test_new_conversation_stops_sending_earlier_turns(
 async def test_a_redelivered_message_that_was_answered_is_not_answered_again(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
-    await service.reply(CHAT, UserTurn("hello", 5, 7), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("hello", telegram_message_id=5, user_id=USER), RecordingSink()
+    )
     sink = RecordingSink()
-    outcome = await service.reply(CHAT, UserTurn("hello", 5, 7), sink)
+    outcome = await service.reply(
+        CHAT, UserTurn("hello", telegram_message_id=5, user_id=USER), sink
+    )
     assert outcome.duplicate
     assert len(upstream.chat_requests()) == 1
     assert sink.final is None
 
 
 async def test_a_stream_cut_midway_keeps_the_text_and_says_why(
-    service: ConversationService, upstream: FakeUpstream, settings: Settings
+    service: ConversationService, upstream: FakeUpstream
 ) -> None:
     upstream.script(ReplyScript("abcdefghijkl", fault=Fault.CUT_MID_STREAM, after_chunks=2))
     sink = RecordingSink()
-    outcome = await service.reply(CHAT, UserTurn("go", 1, 7), sink)
+    outcome = await service.reply(CHAT, UserTurn("go", telegram_message_id=1, user_id=USER), sink)
     assert (outcome.status, sink.final) == ("interrupted", "abcdefgh")
     assert sink.notice is not None
     assert "could not read" in sink.notice
@@ -191,8 +158,10 @@ async def test_an_interrupted_reply_is_stored_and_sent_as_context_next_time(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
     upstream.script(ReplyScript("abcdefghijkl", fault=Fault.STALL_MID_STREAM, after_chunks=1))
-    await service.reply(CHAT, UserTurn("go", 1, 7), RecordingSink())
-    await service.reply(CHAT, UserTurn("continue", 2, 7), RecordingSink())
+    await service.reply(CHAT, UserTurn("go", telegram_message_id=1, user_id=USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("continue", telegram_message_id=2, user_id=USER), RecordingSink()
+    )
     sent = upstream.chat_requests()[-1].body["messages"]
     assert sent[-2:] == [
         {"role": "assistant", "content": "abcd"},
@@ -205,11 +174,11 @@ async def test_upstream_down_gives_a_readable_notice_and_the_next_message_works(
 ) -> None:
     upstream.script(ReplyScript("", fault=Fault.HTTP_500))
     sink = RecordingSink()
-    outcome = await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    outcome = await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
     assert (outcome.status, sink.final) == ("interrupted", "")
     assert sink.notice == "The AI service had an internal error (500). Please try again."
     second = RecordingSink()
-    await service.reply(CHAT, UserTurn("hi again", 2, 7), second)
+    await service.reply(CHAT, UserTurn("hi again", telegram_message_id=2, user_id=USER), second)
     assert (second.final, second.notice) == ("You said: hi again", None)
 
 
@@ -218,7 +187,7 @@ async def test_an_empty_model_reply_gives_a_notice(
 ) -> None:
     upstream.script(ReplyScript(""))
     sink = RecordingSink()
-    await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
     assert (sink.final, sink.notice) == ("", EMPTY_REPLY_NOTICE)
 
 
@@ -227,7 +196,9 @@ async def test_stop_ends_the_reply_keeps_its_text_and_closes_the_upstream_reques
 ) -> None:
     upstream.script(ReplyScript("a" * 400, chunk_size=4, chunk_delay=0.02))
     sink = RecordingSink()
-    replying = asyncio.create_task(service.reply(CHAT, UserTurn("long", 1, 7), sink))
+    replying = asyncio.create_task(
+        service.reply(CHAT, UserTurn("long", telegram_message_id=1, user_id=USER), sink)
+    )
     await sink.first_update.wait()
     assert service.stop(CHAT)
     outcome = await replying
@@ -245,8 +216,8 @@ async def test_turns_of_one_chat_are_answered_in_arrival_order(
     upstream.script(ReplyScript("one", chunk_delay=0.05), ReplyScript("two"))
     first, second = RecordingSink(), RecordingSink()
     await asyncio.gather(
-        service.reply(CHAT, UserTurn("1", 1, 7), first),
-        service.reply(CHAT, UserTurn("2", 2, 7), second),
+        service.reply(CHAT, UserTurn("1", telegram_message_id=1, user_id=USER), first),
+        service.reply(CHAT, UserTurn("2", telegram_message_id=2, user_id=USER), second),
     )
     assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == ["1", "2"]
     assert upstream.chat_requests()[1].body["messages"][-2] == {
@@ -260,11 +231,13 @@ async def test_a_pending_turn_is_prepared_in_arrival_order_before_a_later_turn(
 ) -> None:
     async def slow_photo() -> UserTurn:
         await asyncio.sleep(0.1)  # a download
-        return UserTurn("[photo 2x2]", 1, 7)
+        return UserTurn("[photo 2x2]", telegram_message_id=1, user_id=USER)
 
     await asyncio.gather(
         service.reply(CHAT, slow_photo, RecordingSink()),
-        service.reply(CHAT, UserTurn("and now?", 2, 7), RecordingSink()),
+        service.reply(
+            CHAT, UserTurn("and now?", telegram_message_id=2, user_id=USER), RecordingSink()
+        ),
     )
     actual = [r.body["messages"][-1]["content"] for r in upstream.chat_requests()]
     assert actual == ["[photo 2x2]", "and now?"]
@@ -279,7 +252,9 @@ async def test_a_pending_turn_that_is_refused_stores_nothing_and_frees_the_chat(
     sink = RecordingSink()
     with pytest.raises(AttachmentRefused):
         await service.reply(CHAT, unreadable, sink)
-    await service.reply(CHAT, UserTurn("hello", 2, 7), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("hello", telegram_message_id=2, user_id=USER), RecordingSink()
+    )
     assert sink.started is False
     assert upstream.chat_requests()[-1].body["messages"][1:] == [
         {"role": "user", "content": "hello"}
@@ -292,8 +267,12 @@ async def test_an_audio_model_speaks_with_the_chats_voice_and_history_keeps_the_
     await store.update_settings(CHAT, model="gpt-4o-audio-preview", voice="onyx")
     upstream.script(ReplyScript("Hello there.", audio_seconds=0.5), ReplyScript("Again."))
     sink = SpeakingSink()
-    outcome = await service.reply(CHAT, UserTurn("Say hello", 1, 7), sink)
-    await service.reply(CHAT, UserTurn("once more", 2, 7), SpeakingSink())
+    outcome = await service.reply(
+        CHAT, UserTurn("Say hello", telegram_message_id=1, user_id=USER), sink
+    )
+    await service.reply(
+        CHAT, UserTurn("once more", telegram_message_id=2, user_id=USER), SpeakingSink()
+    )
     asked, again = (request.body for request in upstream.chat_requests())
     assert (sink.recording, sink.started, sink.final) == (True, False, None)
     assert sink.spoken is not None
@@ -307,7 +286,9 @@ async def test_an_audio_model_speaks_with_the_chats_voice_and_history_keeps_the_
 async def test_without_a_voice_the_default_voice_speaks(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
-    turn = UserTurn("[voice note, 2 s]", 1, 7, model="gpt-4o-audio-preview")
+    turn = UserTurn(
+        "[voice note, 2 s]", telegram_message_id=1, user_id=USER, model="gpt-4o-audio-preview"
+    )
     await service.reply(CHAT, turn, SpeakingSink())
     assert upstream.chat_requests()[0].body["audio"] == {"voice": "alloy", "format": "wav"}
 
@@ -318,7 +299,7 @@ async def test_a_sink_that_cannot_speak_gets_the_audio_models_text_streamed(
     await store.update_settings(CHAT, model="gpt-4o-audio-preview")
     upstream.script(ReplyScript("Written words."))
     sink = RecordingSink()
-    await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
     [request] = upstream.chat_requests()
     assert (request.body["stream"], "audio" in request.body) == (True, False)
     assert sink.final == "Written words."
@@ -330,7 +311,7 @@ async def test_an_audio_reply_without_audio_is_finished_as_text_with_a_notice(
     await store.update_settings(CHAT, model="gpt-4o-audio-preview")
     upstream.script(ReplyScript("Only text.", fault=Fault.NO_AUDIO))
     sink = SpeakingSink()
-    await service.reply(CHAT, UserTurn("hi", 1, 7), sink)
+    await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
     assert (sink.spoken, sink.final, sink.notice) == (None, "Only text.", NO_AUDIO_NOTICE)
 
 
@@ -340,7 +321,9 @@ async def test_stopping_a_spoken_reply_finishes_it_as_stopped_and_speaks_nothing
     await store.update_settings(CHAT, model="gpt-4o-audio-preview")
     upstream.script(ReplyScript("Too late.", first_token_delay=5))
     sink = SpeakingSink()
-    replying = asyncio.create_task(service.reply(CHAT, UserTurn("hi", 1, 7), sink))
+    replying = asyncio.create_task(
+        service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
+    )
     await upstream.wait_until(lambda: len(upstream.chat_requests()) == 1)
     assert service.stop(CHAT)
     outcome = await replying

@@ -3,89 +3,30 @@ store, the fake upstream over HTTP and an injected clock; no Telegram."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from bot.config import Settings
-from bot.conversation.limits import Quotas, UsageLimits
 from bot.conversation.service import ConversationService, Origin, UserTurn
 from bot.store import ChatKey, ChatStore
-from bot.upstream.client import Timeouts, UpstreamClient
 from tests.fakes.upstream import FakeUpstream
+from tests.support import FakeClock, RecordingSink
 
 CHAT = ChatKey(42)
 USER = 42
 DAILY_QUOTA = 1
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.notice: str | None = None
-
-    async def start(self) -> None:
-        self.calls.append("start")
-
-    async def update(self, text: str) -> None:
-        self.calls.append("update")
-
-    async def finish(self, text: str, *, notice: str | None = None) -> None:
-        self.calls.append("finish")
-        self.notice = notice
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ChatStore]:
-    store = await ChatStore.open(tmp_path / "bot.sqlite3", clock=clock)
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def service(
-    tmp_path: Path, upstream: FakeUpstream, store: ChatStore, clock: FakeClock
-) -> AsyncIterator[ConversationService]:
-    settings = Settings(
-        telegram_bot_token="1:test",  # type: ignore[arg-type]
-        gpt_api_base_url=upstream.base_url,
-        database_path=tmp_path / "bot.sqlite3",
-        upstream_retries=0,
-    )
-    client = UpstreamClient(upstream.base_url, timeouts=Timeouts(first_token=2, idle=1), retries=0)
-    limits = UsageLimits(store, Quotas(daily_messages=DAILY_QUOTA), clock=clock)
-    yield ConversationService(store, client, settings, limits=limits)
-    await client.aclose()
+pytestmark = pytest.mark.quotas(daily_messages=DAILY_QUOTA)
 
 
 async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     sink = RecordingSink()
 
-    outcome = await service.reply(CHAT, UserTurn("second", 2, USER), sink)
+    outcome = await service.reply(
+        CHAT, UserTurn("second", telegram_message_id=2, user_id=USER), sink
+    )
 
     assert (outcome.refused, outcome.text) == (True, "")
     assert sink.calls == ["finish"]
@@ -98,12 +39,14 @@ async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
 async def test_a_pending_turn_of_a_user_over_the_quota_is_refused_before_it_is_built(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     built: list[int] = []
 
     async def photo_turn() -> UserTurn:
         built.append(2)  # where the photo would be downloaded
-        return UserTurn("[photo 1280x720]", 2, USER)
+        return UserTurn("[photo 1280x720]", telegram_message_id=2, user_id=USER)
 
     sink = RecordingSink()
     outcome = await service.reply(CHAT, photo_turn, sink, origin=Origin(USER, 2))
@@ -118,7 +61,7 @@ async def test_a_pending_turn_within_the_limits_is_built_and_answered(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
     async def photo_turn() -> UserTurn:
-        return UserTurn("[photo 1280x720]", 1, USER)
+        return UserTurn("[photo 1280x720]", telegram_message_id=1, user_id=USER)
 
     outcome = await service.reply(CHAT, photo_turn, RecordingSink(), origin=Origin(USER, 1))
 
@@ -129,13 +72,15 @@ async def test_a_pending_turn_within_the_limits_is_built_and_answered(
 async def test_a_user_told_a_moment_ago_is_refused_in_silence(
     service: ConversationService, clock: FakeClock
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     told, silent, told_again = RecordingSink(), RecordingSink(), RecordingSink()
-    await service.reply(CHAT, UserTurn("second", 2, USER), told)
+    await service.reply(CHAT, UserTurn("second", telegram_message_id=2, user_id=USER), told)
     clock.now += 30
-    await service.reply(CHAT, UserTurn("third", 3, USER), silent)
+    await service.reply(CHAT, UserTurn("third", telegram_message_id=3, user_id=USER), silent)
     clock.now += 30
-    await service.reply(CHAT, UserTurn("fourth", 4, USER), told_again)
+    await service.reply(CHAT, UserTurn("fourth", telegram_message_id=4, user_id=USER), told_again)
 
     assert (told.calls, silent.calls, told_again.calls) == (["finish"], [], ["finish"])
 
@@ -143,10 +88,14 @@ async def test_a_user_told_a_moment_ago_is_refused_in_silence(
 async def test_a_message_redelivered_after_a_restart_is_not_counted_twice(
     service: ConversationService, upstream: FakeUpstream
 ) -> None:
-    await service.reply(CHAT, UserTurn("first", 1, USER), RecordingSink())
+    await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
     sink = RecordingSink()
 
-    outcome = await service.reply(CHAT, UserTurn("first", 1, USER), sink)
+    outcome = await service.reply(
+        CHAT, UserTurn("first", telegram_message_id=1, user_id=USER), sink
+    )
 
     assert (outcome.duplicate, outcome.refused, sink.calls) == (True, False, [])
     assert len(upstream.chat_requests()) == 1

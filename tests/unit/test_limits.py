@@ -3,10 +3,6 @@ UTC periods; token estimates; the usage queries behind /stats and their indexes.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,32 +24,12 @@ from bot.conversation.limits import (
 )
 from bot.store import _TOP_USERS, _TOP_USERS_ORDER, ChatKey, ChatStore, UsageTotals
 from bot.upstream.types import Usage
+from tests.support import EVENING, FakeClock, query
 
 ALICE, BOB, CAROL, ADMIN = 101, 202, 303, 909
 CHAT = ChatKey(-500)
-# 2026-03-14 21:40:00 UTC: 2 h 20 min before midnight.
-EVENING = datetime(2026, 3, 14, 21, 40, tzinfo=UTC).timestamp()
+# EVENING (the clock's start) is 2 h 20 min before midnight.
 MIDNIGHT = datetime(2026, 3, 15, tzinfo=UTC).timestamp()
-
-
-@dataclass
-class FakeClock:
-    now: float = EVENING
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ChatStore]:
-    store = await ChatStore.open(tmp_path / "bot.sqlite3", clock=clock)
-    yield store
-    await store.close()
 
 
 def limits(store: ChatStore, clock: FakeClock, **quotas: int) -> UsageLimits:
@@ -300,19 +276,11 @@ async def test_top_users_by_tokens_rank_the_biggest_spenders_first(
 
 @pytest.mark.parametrize("order", sorted(_TOP_USERS_ORDER))
 async def test_the_top_users_query_reads_only_its_covering_index(
-    store: ChatStore, tmp_path: Path, order: str
+    store: ChatStore, database: Path, order: str
 ) -> None:
     await asks(store, ALICE, tokens=(1, 1))
     sql = _TOP_USERS.format(order=_TOP_USERS_ORDER[order])
 
-    plan = await asyncio.to_thread(_plan, tmp_path / "bot.sqlite3", sql)
+    plan = [row[3] for row in await query(database, f"EXPLAIN QUERY PLAN {sql}", (0.0, 10))]
 
     assert "SEARCH messages USING COVERING INDEX messages_period (created_at>?)" in plan
-
-
-def _plan(path: Path, sql: str) -> list[str]:
-    connection = sqlite3.connect(path)
-    try:
-        return [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", (0.0, 10))]
-    finally:
-        connection.close()

@@ -7,7 +7,7 @@ asserted is which texts reached the chat and in what order, never how long anyth
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 import telegram
@@ -15,22 +15,17 @@ import telegram
 from bot.delivery.destination import Destination
 from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import Outbox
-from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.telegram import FakeTelegram
+
+pytestmark = pytest.mark.flood_limits()  # Telegram's own limits
 
 CHAT = 42
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(limits=FloodLimits()) as server:
-        server.user_sends(CHAT, "hello")  # the chat exists once its user has written
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(fake.token, base_url=fake.base_url) as client:
-        yield client
+@pytest.fixture(autouse=True)
+def chat(fake: FakeTelegram) -> None:
+    """The chat exists once its user has written."""
+    fake.user_sends(CHAT, "hello")
 
 
 def live(bot: telegram.Bot, outbox: Outbox, *, typing_interval: float = 4.0) -> LiveReply:
@@ -91,14 +86,13 @@ async def test_a_final_text_without_room_for_its_notice_gets_the_notice_in_a_mes
     reply = live(bot, Outbox(private_interval=0.05))
     text = "x" * 4090
     await reply.finish(text, notice="The answer was cut short.")
-    texts = [m.text for m in fake.bot_messages(CHAT)]
-    assert texts == [text, "⚠️ The answer was cut short."]
+    assert fake.texts(CHAT) == [text, "⚠️ The answer was cut short."]
 
 
 async def test_an_empty_reply_says_so(fake: FakeTelegram, bot: telegram.Bot) -> None:
     reply = live(bot, Outbox(private_interval=0.05))
     await reply.finish("")
-    assert [m.text for m in fake.bot_messages(CHAT)] == ["⚠️ (empty reply)"]
+    assert fake.texts(CHAT) == ["⚠️ (empty reply)"]
 
 
 async def test_a_queued_edit_made_needless_by_the_final_text_is_not_sent(

@@ -7,7 +7,6 @@ with a hand-turned clock for the cache.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -25,6 +24,7 @@ from bot.upstream.catalog import (
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import ModelInfo
 from tests.fakes.upstream import FakeUpstream
+from tests.support import FakeClock
 
 SEED_CHAT_MODELS = (
     "gpt-3.5-turbo",
@@ -42,29 +42,8 @@ SEED_CHAT_MODELS = (
 )
 
 
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def models_requests(upstream: FakeUpstream) -> int:
     return sum(1 for r in upstream.requests if r.path in ("/models", "/v1/models"))
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(upstream: FakeUpstream) -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient(upstream.base_url, retries=0)
-    yield client
-    await client.aclose()
 
 
 @pytest.mark.parametrize(
@@ -144,9 +123,9 @@ def test_close_matches_of_nothing_alike_are_empty() -> None:
 
 
 async def test_the_catalogue_lists_exactly_the_upstreams_chat_models(
-    client: UpstreamClient,
+    upstream_client: UpstreamClient,
 ) -> None:
-    models = await ModelCatalog(client).chat_models()
+    models = await ModelCatalog(upstream_client).chat_models()
     assert [m.id for m in models] == list(SEED_CHAT_MODELS)
     assert [m.id for m in models if m.audio] == [
         "gpt-4o-audio-preview",
@@ -165,10 +144,10 @@ async def test_an_openai_style_upstream_is_listed_from_v1_models() -> None:
 
 
 async def test_the_listing_is_cached_until_the_ttl_has_passed(
-    upstream: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    clock = ManualClock()
-    catalog = ModelCatalog(client, clock=clock)
+    clock = FakeClock()
+    catalog = ModelCatalog(upstream_client, clock=clock)
     first = await catalog.chat_models()
     clock.now += CACHE_SECONDS - 1
     assert await catalog.chat_models() == first
@@ -179,9 +158,9 @@ async def test_the_listing_is_cached_until_the_ttl_has_passed(
 
 
 async def test_callers_arriving_together_share_one_listing(
-    upstream: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    catalog = ModelCatalog(client)
+    catalog = ModelCatalog(upstream_client)
     results = await asyncio.gather(*(catalog.chat_models() for _ in range(10)))
     assert models_requests(upstream) == 1
     assert all(result == results[0] for result in results)
@@ -198,10 +177,10 @@ async def test_a_first_listing_that_fails_raises_the_upstream_error() -> None:
 
 
 async def test_a_failed_refresh_keeps_the_previous_list(
-    upstream: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    clock = ManualClock()
-    catalog = ModelCatalog(client, clock=clock)
+    clock = FakeClock()
+    catalog = ModelCatalog(upstream_client, clock=clock)
     before = await catalog.chat_models()
     await upstream.stop()
     clock.now += CACHE_SECONDS

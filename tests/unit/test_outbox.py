@@ -16,6 +16,7 @@ import pytest
 from telegram.error import BadRequest, RetryAfter, TimedOut
 
 from bot.delivery.outbox import NothingToSend, Outbox, Priority, retry_after_seconds
+from tests.support import FakeClock
 
 
 def fast(**options: Any) -> Outbox:
@@ -195,12 +196,12 @@ async def test_retry_after_from_several_chats_holds_every_chat() -> None:
 
 
 async def test_chat_actions_go_only_while_the_bot_has_capacity_to_spare() -> None:
-    skipped = [0.0]
-    outbox = fast(global_rate=8, window=60, margin=0.0, clock=lambda: skipped[0])
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=8, window=60, margin=0.0, clock=clock)
     calls = Recorder()
     for chat in (1, 2, 3):
         await outbox.spare_call(chat, calls.call(f"typing {chat}"))
-        skipped[0] += 5  # past the spacing between calls, well within the 60 s window
+        clock.now += 5  # past the spacing between calls, well within the 60 s window
     assert calls.order == ["typing 1", "typing 2"]  # then a quarter of the 8 places was used
     await outbox.call(4, calls.call("reply 4"))  # replies may use the rest
     assert calls.order == ["typing 1", "typing 2", "reply 4"]
@@ -217,8 +218,8 @@ async def test_a_chat_action_right_after_a_reply_waits_out_the_spacing_instead_o
 
 
 async def test_a_call_that_finds_nothing_to_send_gives_its_place_back_uncounted() -> None:
-    now = [0.0]
-    outbox = fast(global_rate=1, window=60, margin=0.0, clock=lambda: now[0])
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=1, window=60, margin=0.0, clock=clock)
     calls = Recorder()
 
     async def already_shown() -> None:
@@ -226,7 +227,7 @@ async def test_a_call_that_finds_nothing_to_send_gives_its_place_back_uncounted(
 
     with pytest.raises(NothingToSend):
         await outbox.call(1, already_shown)
-    now[0] = 31.0  # past the spacing between calls (30 s here), well inside the 60 s window
+    clock.now = 31.0  # past the spacing between calls (30 s here), well inside the 60 s window
     # Counted, the call would hold the bot's only place for 60 s and the chat's pacing would
     # start from it: on this frozen clock, the next call would never go.
     await asyncio.wait_for(outbox.call(1, calls.call("the next text")), 5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.delivery.pacing import SAFETY_MARGIN, ChatPacer, SlidingWindow, pacer_for
 from tests.fakes.telegram.flood import FloodLimiter, FloodLimits
+from tests.support import FakeClock
 
 
 def private_pacer() -> ChatPacer:
@@ -132,14 +132,6 @@ def test_a_release_without_a_take_is_a_bug() -> None:
 # --- simulations against the fake Telegram's limiter --------------------------------------------
 
 
-@dataclass
-class SimClock:
-    now: float = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 # How late a request reaches Telegram after we let it go, and its answer reaches us after that.
 Lateness = st.tuples(st.floats(0.0, 0.4), st.floats(0.0, 0.4))
 
@@ -149,7 +141,7 @@ Lateness = st.tuples(st.floats(0.0, 0.4), st.floats(0.0, 0.4))
 def test_the_global_window_never_trips_telegrams_limit_however_late_calls_are(
     lateness: list[tuple[float, float]],
 ) -> None:
-    clock = SimClock()
+    clock = FakeClock(0.0)
     telegram = FloodLimiter(FloodLimits(), clock)
     window = SlidingWindow(limit=30)
     events: list[tuple[float, int, str]] = []  # (time, call, "arrive" | "answer")
@@ -178,7 +170,7 @@ def test_the_global_window_never_trips_telegrams_limit_however_late_calls_are(
 def test_a_chats_pacing_never_trips_telegrams_chat_limits(
     calls: list[tuple[bool, tuple[float, float]]], group: bool
 ) -> None:
-    clock = SimClock()
+    clock = FakeClock(0.0)
     telegram = FloodLimiter(FloodLimits(), clock)
     chat_id = -1001234 if group else 42
     pacer = pacer_for(chat_id, private=1.0, group=3.0, margin=SAFETY_MARGIN)

@@ -20,12 +20,19 @@ outside the BMP). What is guaranteed, and tested:
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render.convert import Piece, render, split_markdown
-from tests.unit.test_render import UNLIMITED, assert_in_order, assert_sendable
+from bot.render.convert import render, split_markdown
+from tests.unit.render_checks import (
+    UNLIMITED,
+    assert_in_order,
+    assert_sendable,
+    streamed,
+    texts,
+)
 
 UNICODE_WORDS = (
     "مرحبا",
@@ -160,10 +167,6 @@ def markdown_documents(draw: st.DrawFn) -> tuple[str, list[str]]:
     return document, words.shown
 
 
-def joined(pieces: list[Piece]) -> str:
-    return "".join(piece.rendered.text for piece in pieces)
-
-
 def assert_each_token_once(text: str, words: list[str]) -> None:
     tokens = [w for w in words if TOKEN.fullmatch(w)]
     assert TOKEN.findall(text) == tokens
@@ -216,8 +219,9 @@ def test_split_pieces_fit_and_keep_every_word_exactly_once(
     ends = [piece.end for piece in pieces]
     assert ends == sorted(set(ends))
     assert ends[-1:] == [len(source)]
-    assert_in_order(words, joined(pieces))
-    assert_each_token_once(joined(pieces), words)
+    shown = "".join(texts(pieces))
+    assert_in_order(words, shown)
+    assert_each_token_once(shown, words)
 
 
 @PROPERTY
@@ -242,22 +246,14 @@ def test_streamed_split_keeps_every_word_exactly_once(
     document: tuple[str, list[str]], limit: int, steps: list[int]
 ) -> None:
     source, words = document
-    frozen: list[Piece] = []
-    start, carry, end = 0, "", 0
-    live: list[Piece] = []
-    for step in [*steps, len(source)]:
-        end = min(len(source), end + step)
-        pieces = split_markdown(source[:end], start=start, carry=carry, limit=limit)
-        frozen += pieces[:-1]
-        if len(pieces) > 1:
-            start, carry = pieces[-2].end, pieces[-2].carry
-        live = pieces[-1:]
-    messages = frozen + live
+    ends = [min(len(source), end) for end in accumulate([*steps, len(source)])]
+    messages = streamed(source, ends, limit)
 
     for piece in messages:
         assert_sendable(piece.rendered, limit)
     ends = [piece.end for piece in messages]
     assert ends == sorted(set(ends))
     assert ends[-1:] == [len(source)]
-    assert_in_order(words, joined(messages))
-    assert_each_token_once(joined(messages), words)
+    shown = "".join(texts(messages))
+    assert_in_order(words, shown)
+    assert_each_token_once(shown, words)

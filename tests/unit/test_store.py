@@ -1,31 +1,23 @@
-"""ChatStore on real SQLite files: migrations, settings, history window, dedup, usage, migration
-of a group to a supergroup, and that the hot queries use their indexes."""
+"""ChatStore on a real SQLite file: settings, the history window, redelivered updates, a group
+that becomes a supergroup, usage, and that the hot queries use their indexes (the file itself
+and its migrations: test_store_file.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-import stat
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.store import (
     _RECENT_TURNS_PAGE,
     _USAGE,
-    DEFAULT_MIGRATIONS_DIR,
     ChatKey,
     ChatSettings,
     ChatStore,
-    MigrationError,
-    StorePragmas,
     Turn,
     UsageTotals,
-    split_statements,
 )
+from tests.support import FakeClock, query
 
 ALICE = 101
 BOB = 202
@@ -34,222 +26,24 @@ PRIVATE = ChatKey(ALICE)
 GROUP = ChatKey(-500)
 
 
-@dataclass
-class FakeClock:
-    now: float = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "bot.sqlite3"
-
-
-@pytest.fixture
-async def store(db_path: Path, clock: FakeClock) -> AsyncIterator[ChatStore]:
-    store = await ChatStore.open(db_path, clock=clock)
-    yield store
-    await store.close()
-
-
-def _query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Read the file through a second, plain connection, as an operator's sqlite3 shell would."""
-    connection = sqlite3.connect(path)
-    try:
-        with connection:
-            return [tuple(row) for row in connection.execute(sql, parameters)]
-    finally:
-        connection.close()
-
-
-async def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    return await asyncio.to_thread(_query, path, sql, parameters)
-
-
-def create_file(path: Path, mode: int) -> None:
-    path.parent.mkdir(parents=True)
-    path.touch()
-    path.chmod(mode)
-
-
-async def file_mode(path: Path) -> int:
-    status = await asyncio.to_thread(path.stat)
-    return stat.S_IMODE(status.st_mode)
-
-
-def write_migrations(folder: Path, files: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, sql in files.items():
-        (folder / name).write_text(sql, encoding="utf-8")
-    return folder
-
-
-async def say(store: ChatStore, key: ChatKey, text: str, message_id: int | None = None) -> None:
+async def alice_says(
+    store: ChatStore, key: ChatKey, text: str, message_id: int | None = None
+) -> None:
     await store.add_user_message(key, text, telegram_message_id=message_id, user_id=ALICE)
 
 
-async def answer(store: ChatStore, key: ChatKey, text: str) -> None:
+async def bot_answers(store: ChatStore, key: ChatKey, text: str) -> None:
     await store.add_assistant_message(key, text, model="gpt-test", user_id=ALICE)
-
-
-# Opening and migrations
-
-
-async def test_open_creates_the_folder_and_a_file_only_the_owner_can_read(db_path: Path) -> None:
-    store = await ChatStore.open(db_path)
-    await store.close()
-
-    assert await file_mode(db_path) == 0o600
-
-
-async def test_open_leaves_the_mode_of_an_existing_file_alone(db_path: Path) -> None:
-    await asyncio.to_thread(create_file, db_path, 0o640)
-
-    store = await ChatStore.open(db_path)
-    await store.close()
-
-    assert await file_mode(db_path) == 0o640
-
-
-async def test_connection_uses_wal_foreign_keys_normal_sync_and_a_busy_timeout(
-    store: ChatStore,
-) -> None:
-    assert await store.pragmas() == StorePragmas(
-        journal_mode="wal", foreign_keys=True, synchronous=1, busy_timeout_ms=5_000
-    )
-
-
-async def test_schema_version_is_the_highest_migration_number(store: ChatStore) -> None:
-    highest = max(int(path.name[:4]) for path in DEFAULT_MIGRATIONS_DIR.glob("*.sql"))
-
-    assert await store.schema_version() == highest
-
-
-async def test_opening_twice_applies_migrations_once(db_path: Path) -> None:
-    first = await ChatStore.open(db_path)
-    version = await first.schema_version()
-    await first.close()
-
-    second = await ChatStore.open(db_path)
-    try:
-        assert await second.schema_version() == version
-        assert await second.integrity_ok() is True
-    finally:
-        await second.close()
-
-
-async def test_a_new_migration_is_applied_on_the_next_open(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    folder = write_migrations(tmp_path / "m", {"0001_one.sql": "CREATE TABLE one (x INTEGER);"})
-    store = await ChatStore.open(path, migrations_dir=folder)
-    await store.close()
-    write_migrations(folder, {"0002_two.sql": "CREATE TABLE two (y INTEGER);"})
-
-    store = await ChatStore.open(path, migrations_dir=folder)
-    await store.close()
-
-    assert await query(path, "PRAGMA user_version") == [(2,)]
-    assert await query(path, "SELECT name FROM sqlite_master WHERE type = 'table'") == [
-        ("one",),
-        ("two",),
-    ]
-
-
-async def test_a_failing_migration_rolls_back_entirely_and_names_its_file(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    folder = write_migrations(
-        tmp_path / "m",
-        {
-            "0001_one.sql": "CREATE TABLE one (x INTEGER);",
-            "0002_broken.sql": "CREATE TABLE two (y INTEGER);\nINSERT INTO missing VALUES (1);",
-        },
-    )
-
-    with pytest.raises(MigrationError, match=r"0002_broken\.sql .*no such table: missing"):
-        await ChatStore.open(path, migrations_dir=folder)
-
-    assert await query(path, "PRAGMA user_version") == [(1,)]
-    assert await query(path, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("one",)]
-
-
-async def test_a_gap_in_migration_numbers_is_refused_before_touching_the_database(
-    tmp_path: Path,
-) -> None:
-    folder = write_migrations(
-        tmp_path / "m",
-        {"0001_one.sql": "CREATE TABLE one (x INTEGER);", "0003_three.sql": "SELECT 1;"},
-    )
-
-    with pytest.raises(MigrationError, match=r"0003_three\.sql.*expected 0002"):
-        await ChatStore.open(tmp_path / "bot.sqlite3", migrations_dir=folder)
-
-    assert (tmp_path / "bot.sqlite3").exists() is False
-
-
-async def test_a_duplicate_migration_number_is_refused(tmp_path: Path) -> None:
-    folder = write_migrations(
-        tmp_path / "m", {"0001_one.sql": "SELECT 1;", "0001_again.sql": "SELECT 2;"}
-    )
-
-    with pytest.raises(MigrationError, match=r"0001_again\.sql and 0001_one\.sql share number"):
-        await ChatStore.open(tmp_path / "bot.sqlite3", migrations_dir=folder)
-
-
-async def test_a_migration_that_commits_by_itself_is_refused(tmp_path: Path) -> None:
-    folder = write_migrations(
-        tmp_path / "m", {"0001_one.sql": "CREATE TABLE one (x INTEGER);\n-- done\nCOMMIT;"}
-    )
-
-    with pytest.raises(MigrationError, match=r"0001_one\.sql: must not control transactions"):
-        await ChatStore.open(tmp_path / "bot.sqlite3", migrations_dir=folder)
-
-
-async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    newer = write_migrations(
-        tmp_path / "newer", {"0001_one.sql": "SELECT 1;", "0002_two.sql": "SELECT 2;"}
-    )
-    older = write_migrations(tmp_path / "older", {"0001_one.sql": "SELECT 1;"})
-    store = await ChatStore.open(path, migrations_dir=newer)
-    await store.close()
-
-    with pytest.raises(MigrationError, match="schema version 2 is newer"):
-        await ChatStore.open(path, migrations_dir=older)
-
-
-def test_split_statements_respects_strings_comments_and_triggers() -> None:
-    script = """
-        -- a comment; with a semicolon
-        CREATE TABLE t (x TEXT DEFAULT 'a;b');
-        CREATE TRIGGER t_insert AFTER INSERT ON t BEGIN
-            UPDATE t SET x = 'c;d';
-        END;
-        /* trailing; comment */
-        SELECT 1
-    """
-
-    assert [" ".join(s.split()) for s in split_statements(script)] == [
-        "-- a comment; with a semicolon CREATE TABLE t (x TEXT DEFAULT 'a;b');",
-        "CREATE TRIGGER t_insert AFTER INSERT ON t BEGIN UPDATE t SET x = 'c;d'; END;",
-        "/* trailing; comment */ SELECT 1",
-    ]
 
 
 # Settings
 
 
 async def test_an_unknown_chat_has_default_settings_and_gets_no_row(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     assert await store.settings(PRIVATE) == ChatSettings()
-    assert await query(db_path, "SELECT COUNT(*) FROM chats") == [(0,)]
+    assert await query(database, "SELECT COUNT(*) FROM chats") == [(0,)]
 
 
 async def test_update_settings_changes_only_the_named_fields(store: ChatStore) -> None:
@@ -291,10 +85,10 @@ async def test_update_settings_refuses_a_value_of_the_wrong_type(store: ChatStor
 async def test_recent_turns_takes_the_newest_whole_turns_that_fit_oldest_first(
     store: ChatStore,
 ) -> None:
-    await say(store, PRIVATE, "a" * 10)
-    await answer(store, PRIVATE, "b" * 10)
-    await say(store, PRIVATE, "c" * 10)
-    await answer(store, PRIVATE, "d" * 10)
+    await alice_says(store, PRIVATE, "a" * 10)
+    await bot_answers(store, PRIVATE, "b" * 10)
+    await alice_says(store, PRIVATE, "c" * 10)
+    await bot_answers(store, PRIVATE, "d" * 10)
 
     assert await store.recent_turns(PRIVATE, char_budget=25) == [
         Turn("user", "c" * 10),
@@ -305,8 +99,8 @@ async def test_recent_turns_takes_the_newest_whole_turns_that_fit_oldest_first(
 async def test_recent_turns_includes_a_turn_that_fills_the_budget_exactly(
     store: ChatStore,
 ) -> None:
-    await say(store, PRIVATE, "a" * 10)
-    await answer(store, PRIVATE, "b" * 10)
+    await alice_says(store, PRIVATE, "a" * 10)
+    await bot_answers(store, PRIVATE, "b" * 10)
 
     assert len(await store.recent_turns(PRIVATE, char_budget=20)) == 2
 
@@ -314,8 +108,8 @@ async def test_recent_turns_includes_a_turn_that_fills_the_budget_exactly(
 async def test_recent_turns_always_includes_the_newest_turn_even_over_budget(
     store: ChatStore,
 ) -> None:
-    await say(store, PRIVATE, "short")
-    await say(store, PRIVATE, "x" * 500)
+    await alice_says(store, PRIVATE, "short")
+    await alice_says(store, PRIVATE, "x" * 500)
 
     assert await store.recent_turns(PRIVATE, char_budget=10) == [Turn("user", "x" * 500)]
 
@@ -326,7 +120,7 @@ async def test_recent_turns_of_an_unknown_chat_is_empty(store: ChatStore) -> Non
 
 async def test_recent_turns_pages_through_a_long_conversation(store: ChatStore) -> None:
     for number in range(150):
-        await say(store, PRIVATE, f"m{number}")
+        await alice_says(store, PRIVATE, f"m{number}")
 
     turns = await store.recent_turns(PRIVATE, char_budget=100_000)
 
@@ -342,21 +136,21 @@ async def test_recent_turns_keeps_group_sender_names(store: ChatStore) -> None:
 
 
 async def test_recent_turns_query_searches_the_context_index(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
-    await say(store, PRIVATE, "hello")
+    await alice_says(store, PRIVATE, "hello")
 
-    plan = await query(db_path, f"EXPLAIN QUERY PLAN {_RECENT_TURNS_PAGE}", (1, 2**62, 64))
+    plan = await query(database, f"EXPLAIN QUERY PLAN {_RECENT_TURNS_PAGE}", (1, 2**62, 64))
 
     assert [row[3] for row in plan] == [
         "SEARCH messages USING INDEX messages_context (conversation_id=? AND id<?)"
     ]
 
 
-async def test_usage_query_searches_the_usage_index(store: ChatStore, db_path: Path) -> None:
-    await say(store, PRIVATE, "hello")
+async def test_usage_query_searches_the_usage_index(store: ChatStore, database: Path) -> None:
+    await alice_says(store, PRIVATE, "hello")
 
-    plan = await query(db_path, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0))
+    plan = await query(database, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0))
 
     assert [row[3] for row in plan] == [
         "SEARCH messages USING INDEX messages_usage (user_id=? AND created_at>?)"
@@ -364,18 +158,18 @@ async def test_usage_query_searches_the_usage_index(store: ChatStore, db_path: P
 
 
 async def test_new_conversation_hides_old_turns_but_keeps_them_stored(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
-    await say(store, PRIVATE, "old question")
-    await answer(store, PRIVATE, "old answer")
+    await alice_says(store, PRIVATE, "old question")
+    await bot_answers(store, PRIVATE, "old answer")
 
     await store.start_conversation(PRIVATE)
     hidden = await store.recent_turns(PRIVATE, char_budget=1_000)
-    await say(store, PRIVATE, "new question")
+    await alice_says(store, PRIVATE, "new question")
 
     assert hidden == []
     assert await store.recent_turns(PRIVATE, char_budget=1_000) == [Turn("user", "new question")]
-    assert await query(db_path, "SELECT content FROM messages ORDER BY id") == [
+    assert await query(database, "SELECT content FROM messages ORDER BY id") == [
         ("old question",),
         ("old answer",),
         ("new question",),
@@ -386,13 +180,13 @@ async def test_new_conversation_hides_old_turns_but_keeps_them_stored(
 
 
 async def test_a_redelivered_telegram_message_is_stored_once(
-    store: ChatStore, db_path: Path
+    store: ChatStore, database: Path
 ) -> None:
     first = await store.add_user_message(PRIVATE, "hi", telegram_message_id=42, user_id=ALICE)
     again = await store.add_user_message(PRIVATE, "hi", telegram_message_id=42, user_id=ALICE)
 
     assert (isinstance(first, int), again) == (True, None)
-    assert await query(db_path, "SELECT COUNT(*) FROM messages") == [(1,)]
+    assert await query(database, "SELECT COUNT(*) FROM messages") == [(1,)]
 
 
 async def test_the_same_telegram_id_in_another_chat_or_without_id_is_not_a_duplicate(
@@ -408,12 +202,12 @@ async def test_the_same_telegram_id_in_another_chat_or_without_id_is_not_a_dupli
     assert None not in stored
 
 
-async def test_duplicates_are_recognised_after_a_restart(db_path: Path) -> None:
-    store = await ChatStore.open(db_path)
-    await say(store, PRIVATE, "hi", message_id=42)
+async def test_duplicates_are_recognised_after_a_restart(database: Path) -> None:
+    store = await ChatStore.open(database)
+    await alice_says(store, PRIVATE, "hi", message_id=42)
     await store.close()
 
-    store = await ChatStore.open(db_path)
+    store = await ChatStore.open(database)
     try:
         assert (
             await store.add_user_message(PRIVATE, "hi", telegram_message_id=42, user_id=ALICE)
@@ -424,21 +218,21 @@ async def test_duplicates_are_recognised_after_a_restart(db_path: Path) -> None:
 
 
 async def test_has_reply_to_is_false_until_an_answer_is_stored(store: ChatStore) -> None:
-    await say(store, PRIVATE, "question", message_id=42)
+    await alice_says(store, PRIVATE, "question", message_id=42)
     before = await store.has_reply_to(PRIVATE, 42)
-    await answer(store, PRIVATE, "answer")
+    await bot_answers(store, PRIVATE, "answer")
 
     assert (before, await store.has_reply_to(PRIVATE, 42)) == (False, True)
     assert await store.has_reply_to(PRIVATE, 43) is False
 
 
-async def test_history_and_settings_survive_close_and_reopen(db_path: Path) -> None:
-    store = await ChatStore.open(db_path)
+async def test_history_and_settings_survive_close_and_reopen(database: Path) -> None:
+    store = await ChatStore.open(database)
     await store.update_settings(PRIVATE, model="gpt-4o")
-    await say(store, PRIVATE, "remember me")
+    await alice_says(store, PRIVATE, "remember me")
     await store.close()
 
-    store = await ChatStore.open(db_path)
+    store = await ChatStore.open(database)
     try:
         assert await store.settings(PRIVATE) == ChatSettings(model="gpt-4o")
         assert await store.recent_turns(PRIVATE, char_budget=100) == [Turn("user", "remember me")]
@@ -452,8 +246,8 @@ async def test_history_and_settings_survive_close_and_reopen(db_path: Path) -> N
 async def test_migrate_chat_moves_history_and_settings_of_every_topic(store: ChatStore) -> None:
     old, topic = ChatKey(-100), ChatKey(-100, thread_id=3)
     await store.update_settings(old, model="gpt-4o")
-    await say(store, old, "in the group")
-    await say(store, topic, "in a topic")
+    await alice_says(store, old, "in the group")
+    await alice_says(store, topic, "in a topic")
 
     await store.migrate_chat(-100, -1_000_100)
 
@@ -476,10 +270,10 @@ async def test_migrate_chat_into_a_chat_already_seen_keeps_the_old_history_and_s
 ) -> None:
     old, new = ChatKey(-100), ChatKey(-1_000_100)
     await store.update_settings(old, model="old-model")
-    await say(store, old, "old question", message_id=5)
-    await answer(store, old, "old answer")
+    await alice_says(store, old, "old question", message_id=5)
+    await bot_answers(store, old, "old answer")
     await store.update_settings(new, model="new-model", voice="nova")
-    await say(store, new, "first supergroup message", message_id=5)
+    await alice_says(store, new, "first supergroup message", message_id=5)
 
     await store.migrate_chat(-100, -1_000_100)
 
@@ -493,7 +287,7 @@ async def test_migrate_chat_into_a_chat_already_seen_keeps_the_old_history_and_s
 
 
 async def test_a_migrated_chat_accepts_message_ids_the_old_group_used(store: ChatStore) -> None:
-    await say(store, ChatKey(-100), "in the group", message_id=7)
+    await alice_says(store, ChatKey(-100), "in the group", message_id=7)
     await store.migrate_chat(-100, -1_000_100)
 
     stored = await store.add_user_message(
@@ -511,7 +305,7 @@ async def test_usage_counts_a_users_messages_and_reply_tokens_since_a_time(
 ) -> None:
     for now, prompt, completion in ((100.0, 10, 20), (200.0, 5, 7)):
         clock.now = now
-        await say(store, PRIVATE, "question")
+        await alice_says(store, PRIVATE, "question")
         await store.add_assistant_message(
             PRIVATE,
             "answer",
@@ -544,39 +338,3 @@ async def test_top_users_ranks_by_messages_then_tokens_and_respects_the_limit(
         (ALICE, UsageTotals(2, 0, 0)),
     ]
     assert await store.top_users(since=clock.now - 50) == [(ALICE, UsageTotals(1, 0, 0))]
-
-
-# Health and concurrency
-
-
-async def test_integrity_ok_is_true_for_a_sound_database(store: ChatStore) -> None:
-    await say(store, PRIVATE, "hello")
-
-    assert await store.integrity_ok() is True
-
-
-async def test_integrity_ok_is_false_when_a_row_breaks_a_foreign_key(
-    store: ChatStore, db_path: Path
-) -> None:
-    # A plain sqlite3 connection does not enforce foreign keys, like a careless manual edit.
-    await query(
-        db_path, "INSERT INTO conversations (chat_id, thread_id, started_at) VALUES (9, 0, 0)"
-    )
-
-    assert await store.integrity_ok() is False
-
-
-async def test_concurrent_user_messages_from_many_tasks_are_all_stored(
-    store: ChatStore, db_path: Path
-) -> None:
-    async def send(number: int) -> int | None:
-        return await store.add_user_message(
-            GROUP, f"m{number}", telegram_message_id=number, user_id=number
-        )
-
-    stored = await asyncio.gather(*(send(number) for number in range(50)))
-
-    turns = await store.recent_turns(GROUP, char_budget=100_000)
-    assert None not in stored
-    assert sorted(turn.content for turn in turns) == sorted(f"m{n}" for n in range(50))
-    assert await query(db_path, "SELECT COUNT(*) FROM conversations") == [(1,)]

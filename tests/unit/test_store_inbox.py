@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.store import ChatKey, ChatStore, Received
 
 CHAT = ChatKey(10)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[ChatStore]:
-    opened = await ChatStore.open(tmp_path / "bot.sqlite3")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_received_messages_wait_in_the_inbox_oldest_first(store: ChatStore) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError
 from bot.conversation.preferences import VOICES
-
-
-def settings(**values: object) -> Settings:
-    return load_settings(_env_file=None, telegram_bot_token="1:test", **values)
+from tests.support import settings_from
 
 
 def test_the_voice_defaults_are_alloy_ten_megabytes_and_five_minutes() -> None:
-    defaults = settings()
+    defaults = settings_from()
     assert (defaults.default_voice, defaults.voice_max_bytes, defaults.voice_max_seconds) == (
         "alloy",
         10 * 1024 * 1024,
@@ -22,7 +19,8 @@ def test_the_voice_defaults_are_alloy_ten_megabytes_and_five_minutes() -> None:
 
 
 def test_every_voice_a_chat_may_choose_may_be_the_default() -> None:
-    assert [settings(default_voice=voice.upper()).default_voice for voice in VOICES] == list(VOICES)
+    defaults = [settings_from(default_voice=voice.upper()).default_voice for voice in VOICES]
+    assert defaults == list(VOICES)
 
 
 @pytest.mark.parametrize(
@@ -35,5 +33,5 @@ def test_every_voice_a_chat_may_choose_may_be_the_default() -> None:
 )
 def test_bad_voice_settings_name_the_variable(name: str, value: object, problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        settings(**{name: value})
+        settings_from(**{name: value})
     assert str(caught.value).startswith(problem)

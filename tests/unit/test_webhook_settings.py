@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -10,16 +10,15 @@ import telegram
 from telegram.error import BadRequest
 
 from bot.check import CheckFailed, check_webhook
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings
 from bot.webhook import webhook_problems
 from tests.fakes.telegram import FakeTelegram
+from tests.support import settings_from
 
 TOKEN = "123456:AAHsecretHALFofTheToken"
 
 
-def settings(**values: Any) -> Settings:
-    values.setdefault("telegram_bot_token", TOKEN)
-    return load_settings(_env_file=None, database_path=Path("unused"), **values)
+settings = partial(settings_from, telegram_bot_token=TOKEN)
 
 
 def config_error(**values: Any) -> str:

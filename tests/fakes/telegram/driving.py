@@ -1,10 +1,11 @@
-"""The user side of the fake Telegram: people writing, pressing buttons, adding the bot to groups.
+"""The user side of the fake Telegram: people writing to the bot.
 
-Owns: every "something happens in Telegram" action a test performs (`user_sends`, `press_button`,
-`migrate_group`, ...) and the chat settings that shape later bot calls (`block_bot`,
-`forbid_voice`, `set_chat_admins`). Each action stores what Telegram would store and queues the
-Update the bot would receive. Must not handle bot requests; a test that drives something
-impossible (pressing a button that does not exist) gets a ValueError at once.
+Owns: the messages a test has a user send (`user_sends`, `user_sends_voice`, `_audio`, `_photo`,
+`_document`, `_sticker`, `_location`), the chats, users and forum topics they create on the way,
+and the entities Telegram adds to incoming text. Each action stores what Telegram would store and
+queues the Update the bot would receive. Everything else that happens in a chat (edits, button
+presses, groups, chat settings) is in events.py, built on this. Must not handle bot requests; a
+test that drives something impossible gets a ValueError at once.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Owns: sendMessage, editMessageText/ReplyMarkup/Caption, deleteMessage, sendChatA
 answerCallbackQuery and sendMessageDraft, plus the checks every send shares, in Telegram's order:
 chat (blocked? migrated?), topic, reply target, content, keyboard. Parameters arrive typed and
 complete (the schema layer checked required ones); flood control and fault injection happen
-before these run. Media sends build on this in telegram_media_methods. Must not speak HTTP.
+before these run. Media sends build on this in media_methods.py. Must not speak HTTP.
 """
 
 from __future__ import annotations

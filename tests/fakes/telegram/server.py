@@ -4,10 +4,10 @@ Owns: the aiohttp server on 127.0.0.1 (`/bot{token}/{method}` and `/file/bot{tok
 reading requests as the Bot API server does (query string, form, multipart, JSON body), the order
 of checks (token, method, parameters, fault injection, flood control, then the method), fault
 injection (Telegram errors, dropped connections, answers that never come, each optionally for
-one chat only), and the observing API (`calls`, `bot_messages`, `wait_until`, ...). What single
-methods do lives in telegram_methods / telegram_media_methods / telegram_bot_methods, Telegram's
-rules in telegram_rules / telegram_schema / telegram_flood, the user side in telegram_driving /
-telegram_events, webhook POSTs in telegram_webhook.
+one chat only), and the observing API (`calls`, `bot_messages`, `texts`, `wait_until`, ...).
+What single methods do lives in methods.py / media_methods.py / bot_methods.py, Telegram's rules
+in rules.py / schema.py / flood.py, the world it keeps in state.py, the user side in driving.py /
+events.py (media.py reads uploaded bytes), webhook POSTs in webhook.py.
 
     async with FakeTelegram(limits=FloodLimits.relaxed()) as fake:
         bot = telegram.Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
@@ -226,6 +226,11 @@ class FakeTelegram(TelegramDriver):
             for m in self.sent_order
             if m.chat_id == chat_id and (include_deleted or not m.deleted)
         ]
+
+    def texts(self, chat_id: int) -> list[str]:
+        """The text of each message the bot shows in `chat_id`, in send order ("" for a message
+        without text, such as a voice note)."""
+        return [m.text or "" for m in self.bot_messages(chat_id)]
 
     def drafts_in(self, chat_id: int) -> list[Draft]:
         return [draft for draft in self.drafts if draft.chat_id == chat_id]

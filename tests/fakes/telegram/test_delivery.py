@@ -10,21 +10,13 @@ import httpx
 import pytest
 import telegram
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.fakes.telegram import FakeTelegram, FloodLimits
-from tests.fakes.telegram.client import OPUS, bot_for
-
-
-def buttons(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
-
-
-def last_error(fake: FakeTelegram) -> str | None:
-    return fake.rejections[-1].error if fake.rejections else None
-
+from tests.fakes.telegram.client import OPUS, bot_for, buttons, last_error
+from tests.support import FakeClock
 
 # --- protocol --------------------------------------------------------------------------------
 
@@ -88,14 +80,6 @@ async def test_wait_until_times_out_with_recent_calls(
 # --- flood control ---------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 # PTB itself reads RetryAfter.retry_after while building the exception.
 IGNORE_RETRY_AFTER_DEPRECATION = pytest.mark.filterwarnings(
     "ignore::telegram.warnings.PTBDeprecationWarning"
@@ -104,7 +88,7 @@ IGNORE_RETRY_AFTER_DEPRECATION = pytest.mark.filterwarnings(
 
 @IGNORE_RETRY_AFTER_DEPRECATION
 async def test_private_chat_over_its_bucket_gets_429_until_retry_after() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     async with FakeTelegram(clock=clock) as fake, bot_for(fake) as bot:
         fake.user_sends(42, "hi")
         for _ in range(3):
@@ -140,7 +124,7 @@ async def test_429_payload_carries_retry_after() -> None:
 
 @IGNORE_RETRY_AFTER_DEPRECATION
 async def test_group_gets_twenty_messages_a_minute() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     async with FakeTelegram(clock=clock) as fake, bot_for(fake) as bot:
         fake.user_sends(-100, "/ask go")
         for _ in range(20):

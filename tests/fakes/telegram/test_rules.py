@@ -1,4 +1,5 @@
-"""Pure rules of the fake Telegram: text, entities, keyboards, commands, schema, flood, media."""
+"""Telegram's rules in the fake (rules.py), pure functions: text, entities, keyboards, commands.
+The schema and media sniffing are tested in test_schema.py, flood limits in test_flood.py."""
 
 from __future__ import annotations
 

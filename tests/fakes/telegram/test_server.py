@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import pytest
 import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from telegram import MessageEntity
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram.client import OPUS
+from tests.fakes.telegram.client import OPUS, buttons, last_error
 
 EMOJI = "😀"
-
-
-def last_error(fake: FakeTelegram) -> str | None:
-    return fake.rejections[-1].error if fake.rejections else None
-
-
-def buttons(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
 
 
 # --- sending and editing ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ X-Telegram-Bot-Api-Secret-Token header when a secret is set), and recording each
 filtered; that is the world's.
 
 Two differences from Telegram, both for tests: the URL may be http://127.0.0.1 (setWebhook in
-telegram_bot_methods accepts loopback URLs, which Telegram refuses: it wants https on port 443,
+bot_methods.py accepts loopback URLs, which Telegram refuses: it wants https on port 443,
 80, 88 or 8443), and updates go one at a time where Telegram may use up to `max_connections`
 parallel requests — stricter, since a receiver that answers slowly then holds up everything.
 """

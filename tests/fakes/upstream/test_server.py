@@ -8,7 +8,6 @@ import contextlib
 import io
 import json
 import wave
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -32,36 +31,23 @@ ROOMY = Timeouts(connect=2, first_token=5, idle=5)
 SHORT = Timeouts(connect=2, first_token=0.2, idle=0.2)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstream]:
-    async with FakeUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeUpstream) -> AsyncIterator[UpstreamClient]:
-    upstream = UpstreamClient(fake.base_url, timeouts=ROOMY, retries=0)
-    yield upstream
-    await upstream.aclose()
-
-
 async def text_of(client: UpstreamClient, request: ChatRequest = HELLO) -> str:
     return "".join([delta.text async for delta in client.stream_chat(request)])
 
 
 async def test_streamed_text_equals_the_scripted_text(
-    fake: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    fake.script(ReplyScript(STORY, chunk_size=5, chunk_delay=0.001))
-    deltas = [delta async for delta in client.stream_chat(HELLO)]
+    upstream.script(ReplyScript(STORY, chunk_size=5, chunk_delay=0.001))
+    deltas = [delta async for delta in upstream_client.stream_chat(HELLO)]
     assert "".join(d.text for d in deltas) == STORY
     assert len(deltas) == 13  # twelve pieces of five characters or fewer, then the finish
     assert (deltas[-1].finish_reason, deltas[-1].usage is not None) == ("stop", True)
-    assert fake.disconnects == 0
+    assert upstream.disconnects == 0
 
 
 async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
-    client: UpstreamClient,
+    upstream_client: UpstreamClient,
 ) -> None:
     parts: list[ContentPart] = [
         {"type": "text", "text": "What is this?"},
@@ -76,7 +62,7 @@ async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
             {"role": "user", "content": parts},
         ),
     )
-    assert await text_of(client, request) == "You said: What is this? [audio]"
+    assert await text_of(upstream_client, request) == "You said: What is this? [audio]"
 
 
 @pytest.mark.parametrize(
@@ -88,22 +74,22 @@ async def test_unscripted_reply_echoes_the_last_user_text_with_audio_noted(
     ids=["text-model", "corrupt-wav"],
 )
 async def test_input_audio_is_refused_by_text_models_and_when_it_does_not_decode(
-    client: UpstreamClient, model: str, data: str, problem: str
+    upstream_client: UpstreamClient, model: str, data: str, problem: str
 ) -> None:
     part: ContentPart = {"type": "input_audio", "input_audio": {"data": data, "format": "wav"}}
     request = ChatRequest(model, ({"role": "user", "content": [part]},))
     with pytest.raises(UpstreamHTTPError) as caught:
-        await text_of(client, request)
+        await text_of(upstream_client, request)
     assert caught.value.status == 400
     assert problem in caught.value.message
 
 
 async def test_the_client_sends_what_the_seed_documents(
-    fake: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
     params = SamplingParams(temperature=0.5, top_p=1, presence_penalty=0, frequency_penalty=0)
-    await text_of(client, ChatRequest("gpt-4o", HELLO.messages, params))
-    (recorded,) = fake.chat_requests()
+    await text_of(upstream_client, ChatRequest("gpt-4o", HELLO.messages, params))
+    (recorded,) = upstream.chat_requests()
     assert recorded.body == {
         "model": "gpt-4o",
         "messages": [{"role": "user", "content": "Hello"}],
@@ -136,10 +122,10 @@ STREAM_FAULTS: list[tuple[Fault, type[UpstreamError], int | str]] = [
     ("fault", "error", "detail"), STREAM_FAULTS, ids=[f.name for f, _, _ in STREAM_FAULTS]
 )
 async def test_each_stream_fault_raises_its_documented_error(
-    fake: FakeUpstream, fault: Fault, error: type[UpstreamError], detail: int | str
+    upstream: FakeUpstream, fault: Fault, error: type[UpstreamError], detail: int | str
 ) -> None:
-    fake.script(ReplyScript(STORY, fault=fault, after_chunks=2))
-    client = UpstreamClient(fake.base_url, timeouts=SHORT, retries=0)
+    upstream.script(ReplyScript(STORY, fault=fault, after_chunks=2))
+    client = UpstreamClient(upstream.base_url, timeouts=SHORT, retries=0)
     try:
         with pytest.raises(error) as caught:
             await text_of(client)
@@ -156,35 +142,35 @@ async def test_each_stream_fault_raises_its_documented_error(
 
 
 async def test_timed_out_streams_are_closed_so_the_fake_sees_the_client_leave(
-    fake: FakeUpstream,
+    upstream: FakeUpstream,
 ) -> None:
-    fake.script(ReplyScript(STORY, fault=Fault.HANG_BEFORE_FIRST_TOKEN))
-    async with contextlib.aclosing(UpstreamClient(fake.base_url, timeouts=SHORT)) as client:
+    upstream.script(ReplyScript(STORY, fault=Fault.HANG_BEFORE_FIRST_TOKEN))
+    async with contextlib.aclosing(UpstreamClient(upstream.base_url, timeouts=SHORT)) as client:
         with pytest.raises(UpstreamTimeout):
             await text_of(client)
-    await fake.wait_until(lambda: fake.disconnects == 1, within=2)
+    await upstream.wait_until(lambda: upstream.disconnects == 1, within=2)
 
 
 async def test_closing_the_stream_early_closes_the_connection(
-    fake: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    fake.script(ReplyScript(STORY, chunk_size=2, chunk_delay=0.02))
-    stream = client.stream_chat(HELLO)
+    upstream.script(ReplyScript(STORY, chunk_size=2, chunk_delay=0.02))
+    stream = upstream_client.stream_chat(HELLO)
     first = await anext(stream)
     await stream.aclose()
-    await fake.wait_until(lambda: fake.disconnects == 1, within=2)
-    assert (first, fake.disconnects) == (Delta("On"), 1)
+    await upstream.wait_until(lambda: upstream.disconnects == 1, within=2)
+    assert (first, upstream.disconnects) == (Delta("On"), 1)
 
 
 async def test_cancelling_the_consumer_closes_the_connection(
-    fake: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    fake.script(ReplyScript(STORY, chunk_size=2, chunk_delay=0.02))
+    upstream.script(ReplyScript(STORY, chunk_size=2, chunk_delay=0.02))
     received: list[str] = []
     streaming = asyncio.Event()
 
     async def consume() -> None:
-        async for delta in client.stream_chat(HELLO):
+        async for delta in upstream_client.stream_chat(HELLO):
             received.append(delta.text)
             streaming.set()
 
@@ -193,24 +179,25 @@ async def test_cancelling_the_consumer_closes_the_connection(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await fake.wait_until(lambda: fake.disconnects == 1, within=2)
+    await upstream.wait_until(lambda: upstream.disconnects == 1, within=2)
     assert "".join(received) != STORY
 
 
-async def test_429_with_a_short_retry_after_is_retried(fake: FakeUpstream) -> None:
-    fake.script(ReplyScript("", fault=Fault.HTTP_429, retry_after=0), ReplyScript("Second try"))
-    upstream = UpstreamClient(fake.base_url, timeouts=ROOMY, retry_backoff=0.01)
-    async with contextlib.aclosing(upstream) as client:
+async def test_429_with_a_short_retry_after_is_retried(upstream: FakeUpstream) -> None:
+    upstream.script(ReplyScript("", fault=Fault.HTTP_429, retry_after=0), ReplyScript("Second try"))
+    async with contextlib.aclosing(
+        UpstreamClient(upstream.base_url, timeouts=ROOMY, retry_backoff=0.01)
+    ) as client:
         assert await text_of(client) == "Second try"
-    assert len(fake.chat_requests()) == 2
+    assert len(upstream.chat_requests()) == 2
 
 
 async def test_audio_reply_decodes_to_a_valid_wav(
-    fake: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    fake.script(ReplyScript("Hello in a voice", audio_seconds=0.75))
+    upstream.script(ReplyScript("Hello in a voice", audio_seconds=0.75))
     request = ChatRequest("gpt-4o-audio-preview", HELLO.messages, voice="alloy")
-    completion = await client.complete_chat(request)
+    completion = await upstream_client.complete_chat(request)
     assert completion.audio is not None
     with wave.open(io.BytesIO(completion.audio.data)) as wav:
         shape = (wav.getnchannels(), wav.getsampwidth(), wav.getframerate(), wav.getnframes())
@@ -221,21 +208,21 @@ async def test_audio_reply_decodes_to_a_valid_wav(
 
 
 async def test_audio_without_a_scripted_length_lasts_at_least_half_a_second(
-    client: UpstreamClient,
+    upstream_client: UpstreamClient,
 ) -> None:
     request = ChatRequest("gpt-4o-audio-preview", HELLO.messages, voice="nova")
-    completion = await client.complete_chat(request)
+    completion = await upstream_client.complete_chat(request)
     assert completion.audio is not None
     with wave.open(io.BytesIO(completion.audio.data)) as wav:
         assert wav.getnframes() >= 12_000
 
 
 async def test_no_audio_fault_answers_with_text_only(
-    fake: FakeUpstream, client: UpstreamClient
+    upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
-    fake.script(ReplyScript("Just text", fault=Fault.NO_AUDIO))
+    upstream.script(ReplyScript("Just text", fault=Fault.NO_AUDIO))
     request = ChatRequest("gpt-4o-audio-preview", HELLO.messages, voice="echo")
-    completion = await client.complete_chat(request)
+    completion = await upstream_client.complete_chat(request)
     assert (completion.text, completion.audio) == ("Just text", None)
 
 
@@ -254,11 +241,12 @@ WHOLE_REPLY_FAULTS: list[tuple[Fault, type[UpstreamError]]] = [
     ("fault", "error"), WHOLE_REPLY_FAULTS, ids=[f.name for f, _ in WHOLE_REPLY_FAULTS]
 )
 async def test_whole_reply_faults_raise_typed_errors(
-    fake: FakeUpstream, fault: Fault, error: type[UpstreamError]
+    upstream: FakeUpstream, fault: Fault, error: type[UpstreamError]
 ) -> None:
-    fake.script(ReplyScript(STORY, fault=fault))
-    upstream = UpstreamClient(fake.base_url, timeouts=SHORT, retries=0)
-    async with contextlib.aclosing(upstream) as client:
+    upstream.script(ReplyScript(STORY, fault=fault))
+    async with contextlib.aclosing(
+        UpstreamClient(upstream.base_url, timeouts=SHORT, retries=0)
+    ) as client:
         with pytest.raises(error):
             await client.complete_chat(HELLO)
 
@@ -266,49 +254,49 @@ async def test_whole_reply_faults_raise_typed_errors(
 @pytest.mark.parametrize("models_path", ["/models", "/v1/models"])
 async def test_models_are_listed_from_either_path(models_path: str) -> None:
     async with (
-        FakeUpstream(models_path=models_path) as fake,
-        contextlib.aclosing(UpstreamClient(fake.base_url, timeouts=ROOMY)) as client,
+        FakeUpstream(models_path=models_path) as upstream,
+        contextlib.aclosing(UpstreamClient(upstream.base_url, timeouts=ROOMY)) as client,
     ):
         models = await client.list_models()
     assert [model.id for model in models] == list(DEFAULT_MODELS)
     expected_paths = ["/models"] if models_path == "/models" else ["/models", "/v1/models"]
-    assert [r.path for r in fake.requests] == expected_paths
+    assert [r.path for r in upstream.requests] == expected_paths
 
 
-async def test_about_reads_as_lines(client: UpstreamClient) -> None:
-    about = await client.about()
+async def test_about_reads_as_lines(upstream_client: UpstreamClient) -> None:
+    about = await upstream_client.about()
     assert about.splitlines()[:2] == ["name: GPT API Service (fake)", "version: 1.0.0"]
     assert "  expertise: Python Development, Testing" in about.splitlines()
 
 
 async def test_a_required_key_is_accepted_and_a_wrong_one_refused() -> None:
-    async with FakeUpstream(require_key="sk-right") as fake:
-        good = UpstreamClient(fake.base_url, api_key="sk-right", timeouts=ROOMY)
+    async with FakeUpstream(require_key="sk-right") as upstream:
+        good = UpstreamClient(upstream.base_url, api_key="sk-right", timeouts=ROOMY)
         async with contextlib.aclosing(good):
             assert await text_of(good) == "You said: Hello"
-        bad = UpstreamClient(fake.base_url, api_key="sk-wrong", timeouts=ROOMY)
+        bad = UpstreamClient(upstream.base_url, api_key="sk-wrong", timeouts=ROOMY)
         async with contextlib.aclosing(bad):
             with pytest.raises(UpstreamHTTPError) as caught:
                 await text_of(bad)
     assert (caught.value.status, caught.value.message) == (401, "Incorrect API key provided.")
-    assert fake.requests[0].headers["authorization"] == "Bearer sk-right"
+    assert upstream.requests[0].headers["authorization"] == "Bearer sk-right"
 
 
-async def test_unknown_model_is_a_404_naming_the_model(client: UpstreamClient) -> None:
+async def test_unknown_model_is_a_404_naming_the_model(upstream_client: UpstreamClient) -> None:
     with pytest.raises(UpstreamHTTPError) as caught:
-        await text_of(client, ChatRequest("gpt-9", HELLO.messages))
+        await text_of(upstream_client, ChatRequest("gpt-9", HELLO.messages))
     assert caught.value.status == 404
     assert caught.value.message.startswith("The model `gpt-9` does not exist")
 
 
-async def test_embedding_model_cannot_chat(client: UpstreamClient) -> None:
+async def test_embedding_model_cannot_chat(upstream_client: UpstreamClient) -> None:
     with pytest.raises(UpstreamHTTPError) as caught:
-        await text_of(client, ChatRequest("text-embedding-3-small", HELLO.messages))
+        await text_of(upstream_client, ChatRequest("text-embedding-3-small", HELLO.messages))
     assert caught.value.status == 400
 
 
-async def test_fake_rejects_what_the_real_api_rejects(fake: FakeUpstream) -> None:
-    url = f"{fake.base_url}/v1/chat/completions"
+async def test_fake_rejects_what_the_real_api_rejects(upstream: FakeUpstream) -> None:
+    url = f"{upstream.base_url}/v1/chat/completions"
     hello = [{"role": "user", "content": "hi"}]
     bodies = [
         {"model": "gpt-4o", "messages": []},
@@ -335,14 +323,14 @@ async def test_fake_rejects_what_the_real_api_rejects(fake: FakeUpstream) -> Non
         answers = [await http.post(url, json=body) for body in bodies]
     assert [a.status_code for a in answers] == [400] * len(bodies)
     assert all(set(a.json()["error"]) == {"message", "type", "param", "code"} for a in answers)
-    assert fake.chat_requests()[4].body["stream_options"] == {"include_usage": True}
+    assert upstream.chat_requests()[4].body["stream_options"] == {"include_usage": True}
 
 
-async def test_fake_streams_chunks_in_openai_shape(fake: FakeUpstream) -> None:
-    fake.script(ReplyScript("abcdef", chunk_size=3))
+async def test_fake_streams_chunks_in_openai_shape(upstream: FakeUpstream) -> None:
+    upstream.script(ReplyScript("abcdef", chunk_size=3))
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
     async with httpx.AsyncClient() as http:
-        answer = await http.post(f"{fake.base_url}/v1/chat/completions", json=body)
+        answer = await http.post(f"{upstream.base_url}/v1/chat/completions", json=body)
     events = [line.removeprefix("data: ") for line in answer.text.split("\n\n") if line]
     assert answer.headers["content-type"].startswith("text/event-stream")
     assert events[-1] == "[DONE]"
@@ -368,14 +356,15 @@ def with_image(model: str, url: str) -> ChatRequest:
 
 
 async def test_images_are_read_by_the_gpt_4o_family_and_refused_by_other_models(
-    client: UpstreamClient,
+    upstream_client: UpstreamClient,
 ) -> None:
     png = "data:image/png;base64,iVBORw0KGgo="
     assert (
-        await text_of(client, with_image("gpt-4o-mini", png)) == "You said: What is this? [image]"
+        await text_of(upstream_client, with_image("gpt-4o-mini", png))
+        == "You said: What is this? [image]"
     )
     with pytest.raises(UpstreamHTTPError) as caught:
-        await text_of(client, with_image("gpt-3.5-turbo", png))
+        await text_of(upstream_client, with_image("gpt-3.5-turbo", png))
     assert (caught.value.status, caught.value.message) == (
         400,
         "Invalid content type. image_url is only supported by certain models.",
@@ -386,9 +375,9 @@ async def test_images_are_read_by_the_gpt_4o_family_and_refused_by_other_models(
     "url", ["data:image/png;base64,not base64!", "data:application/pdf;base64,JVBERg==", "cat.jpg"]
 )
 async def test_an_image_part_that_is_no_url_nor_base64_image_is_refused(
-    client: UpstreamClient, url: str
+    upstream_client: UpstreamClient, url: str
 ) -> None:
     with pytest.raises(UpstreamHTTPError) as caught:
-        await text_of(client, with_image("gpt-4o", url))
+        await text_of(upstream_client, with_image("gpt-4o", url))
     assert caught.value.status == 400
     assert caught.value.message.startswith("Invalid image in 'messages[0].content[1]'")
