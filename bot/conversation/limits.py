@@ -48,7 +48,7 @@ class Quotas:
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class LimitReached:
     """A turn that may not go to the model: which limit, and when the user may continue."""
 
     kind: LimitKind
@@ -113,7 +113,7 @@ class UsageLimits:
         limited = quotas.per_minute or quotas.daily_messages or quotas.daily_tokens
         return bool(limited) and user_id is not None and user_id not in self._exempt
 
-    async def admit(self, user_id: int | None, *, count: bool = True) -> Refusal | None:
+    async def admit(self, user_id: int | None, *, count: bool = True) -> LimitReached | None:
         """None when this turn may go ahead (and it is counted), else why not and until when.
 
         Turns without a known user (a channel writing in a group) are not limited. With
@@ -127,9 +127,11 @@ class UsageLimits:
             refusal = self._rate_refusal(user_id, self._clock(), count=count)
         if refusal is None:
             return None
-        return Refusal(refusal.kind, refusal.limit, refusal.retry_at, self._told.ready(user_id))
+        return LimitReached(
+            refusal.kind, refusal.limit, refusal.retry_at, self._told.ready(user_id)
+        )
 
-    async def _daily_refusal(self, user_id: int) -> Refusal | None:
+    async def _daily_refusal(self, user_id: int) -> LimitReached | None:
         quotas = self._quotas
         if not quotas.daily_messages and not quotas.daily_tokens:
             return None
@@ -137,12 +139,12 @@ class UsageLimits:
         used = await self._store.usage(user_id, since=day_start(now))
         tomorrow = next_day_start(now)
         if quotas.daily_messages and used.messages >= quotas.daily_messages:
-            return Refusal("messages", quotas.daily_messages, tomorrow)
+            return LimitReached("messages", quotas.daily_messages, tomorrow)
         if quotas.daily_tokens and used.tokens >= quotas.daily_tokens:
-            return Refusal("tokens", quotas.daily_tokens, tomorrow)
+            return LimitReached("tokens", quotas.daily_tokens, tomorrow)
         return None
 
-    def _rate_refusal(self, user_id: int, now: float, *, count: bool) -> Refusal | None:
+    def _rate_refusal(self, user_id: int, now: float, *, count: bool) -> LimitReached | None:
         limit = self._quotas.per_minute
         if not limit:
             return None
@@ -154,7 +156,7 @@ class UsageLimits:
         while window and window[0] <= now - RATE_WINDOW:
             window.popleft()
         if len(window) >= limit:
-            return Refusal("rate", limit, window[0] + RATE_WINDOW)
+            return LimitReached("rate", limit, window[0] + RATE_WINDOW)
         if count:
             window.append(now)
         return None
@@ -167,7 +169,7 @@ class UsageLimits:
         }
 
 
-def refusal_text(refusal: Refusal, now: float) -> str:
+def limit_reached_text(refusal: LimitReached, now: float) -> str:
     """What a limited user reads: which limit they reached and when they can continue."""
     if refusal.kind == "rate":
         reached = f"You've sent {refusal.limit} messages within a minute, the most I answer."

@@ -33,13 +33,13 @@ _ALIASES = {
 }
 
 
-class SettingError(ValueError):
+class PreferenceError(ValueError):
     """A name or value that cannot be used; the message is for the user and says what is."""
 
 
 @dataclass(frozen=True, slots=True)
-class Setting:
-    """One changeable setting; `name` is its ChatSettings field."""
+class Preference:
+    """One changeable setting; `name` is its ChatPreferences field."""
 
     name: str
     kind: Kind
@@ -61,10 +61,10 @@ class Setting:
         return f"text of up to {SYSTEM_PROMPT_LIMIT} characters"
 
 
-SETTINGS: dict[str, Setting] = {
+PREFERENCES: dict[str, Preference] = {
     setting.name: setting
     for setting in (
-        Setting(
+        Preference(
             "temperature",
             "number",
             "Lower is more focused and predictable, higher more varied.",
@@ -72,7 +72,7 @@ SETTINGS: dict[str, Setting] = {
             0.0,
             2.0,
         ),
-        Setting(
+        Preference(
             "top_p",
             "number",
             "Only the likeliest words that add up to this share are considered.",
@@ -80,7 +80,7 @@ SETTINGS: dict[str, Setting] = {
             0.0,
             1.0,
         ),
-        Setting(
+        Preference(
             "presence_penalty",
             "number",
             "Above 0 nudges the model towards new topics.",
@@ -88,7 +88,7 @@ SETTINGS: dict[str, Setting] = {
             -2.0,
             2.0,
         ),
-        Setting(
+        Preference(
             "frequency_penalty",
             "number",
             "Above 0 makes the model repeat itself less.",
@@ -96,25 +96,25 @@ SETTINGS: dict[str, Setting] = {
             -2.0,
             2.0,
         ),
-        Setting("voice", "choice", "The voice of spoken replies.", VOICES),
-        Setting("system_prompt", "text", "Instructions the model reads before every chat."),
+        Preference("voice", "choice", "The voice of spoken replies.", VOICES),
+        Preference("system_prompt", "text", "Instructions the model reads before every chat."),
     )
 }
 
 
-def find_setting(name: str) -> Setting:
+def find_preference(name: str) -> Preference:
     """The setting a user means by `name` ("temperature", "top-p", "Temp", ...)."""
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key == "model":
-        raise SettingError("The model is chosen with /model.")
-    setting = SETTINGS.get(key)
+        raise PreferenceError("The model is chosen with /model.")
+    setting = PREFERENCES.get(key)
     if setting is None:
-        raise SettingError(f"There is no setting “{name}”. Settings: {', '.join(SETTINGS)}.")
+        raise PreferenceError(f"There is no setting “{name}”. Settings: {', '.join(PREFERENCES)}.")
     return setting
 
 
-def parse(setting: Setting, text: str) -> Value:
+def parse(setting: Preference, text: str) -> Value:
     """The value to store for what a user typed; None means back to the default."""
     typed = text.strip()
     if typed.lower() in RESET_WORDS:
@@ -123,7 +123,7 @@ def parse(setting: Setting, text: str) -> Value:
         return _number(setting, typed)
     if setting.kind == "choice":
         if typed.lower() not in setting.presets:
-            raise SettingError(
+            raise PreferenceError(
                 f"{setting.label} must be {setting.allowed()} (or “default”); “{typed}” is not."
             )
         return typed.lower()
@@ -136,9 +136,9 @@ def parse_system_prompt(text: str) -> str | None:
     if prompt.lower() in RESET_WORDS:
         return None
     if not prompt:
-        raise SettingError("The system prompt is empty. Write it after /system.")
+        raise PreferenceError("The system prompt is empty. Write it after /system.")
     if len(prompt) > SYSTEM_PROMPT_LIMIT:
-        raise SettingError(
+        raise PreferenceError(
             f"The system prompt can be at most {SYSTEM_PROMPT_LIMIT} characters;"
             f" this one has {len(prompt)}."
         )
@@ -161,17 +161,17 @@ def same_value(a: Value, b: Value) -> bool:
     return a == b
 
 
-def _number(setting: Setting, typed: str) -> float:
+def _number(setting: Preference, typed: str) -> float:
     # A decimal comma is how much of the world writes 0,7.
     candidate = typed.replace(",", ".")
     problem = (
         f"{setting.label} must be {setting.allowed()} (or “default”); “{_short(typed)}” is not."
     )
     if not _NUMBER.fullmatch(candidate):
-        raise SettingError(problem)
+        raise PreferenceError(problem)
     value = float(candidate) + 0.0  # -0 is 0
     if not setting.low <= value <= setting.high:
-        raise SettingError(problem)
+        raise PreferenceError(problem)
     return value
 
 

@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 from bot.config import Settings
-from bot.store import ChatSettings, Turn
+from bot.store import ChatPreferences, Turn
 from bot.types import AttachmentPart, ChatMessage, ContentPart
 from bot.upstream.types import ChatRequest, SamplingParams
 
@@ -21,7 +21,7 @@ NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
 def build_request(
     settings: Settings,
-    chat: ChatSettings,
+    chat: ChatPreferences,
     model: str,
     turns: list[Turn],
     parts: tuple[AttachmentPart, ...] = (),

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 from bot import __version__
 from bot.config import Settings
-from bot.conversation.admission import Admission
-from bot.conversation.admission import Refusal as AdmissionRefusal
+from bot.conversation.admission import Admission, TurnRefusal
 from bot.conversation.generation import Generated, Running, Status, generate
 from bot.conversation.limits import UsageLimits, estimated_usage
 from bot.conversation.locks import ChatLocks
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
-from bot.store import ChatKey, ChatSettings, ChatStore
+from bot.store import ChatKey, ChatPreferences, ChatStore
 from bot.types import AttachmentPart
 from bot.upstream.catalog import is_audio_model
 from bot.upstream.client import UpstreamClient
@@ -171,7 +170,7 @@ class ConversationService:
         return await self._refusal_shown(refusal, turn.model, sink)
 
     async def _refusal_shown(
-        self, refusal: AdmissionRefusal | None, model: str | None, sink: ReplySink
+        self, refusal: TurnRefusal | None, model: str | None, sink: ReplySink
     ) -> Outcome | None:
         if refusal is None:
             return None
@@ -202,7 +201,7 @@ class ConversationService:
             user_id=turn.user_id,
             sender_name=turn.sender_name,
         )
-        chat = await self._store.settings(key)
+        chat = await self._store.preferences(key)
         model = turn.model or chat.model or self._settings.default_model
         redelivered = stored is None and turn.telegram_message_id is not None
         if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
@@ -305,7 +304,7 @@ class ConversationService:
     async def _request(
         self,
         key: ChatKey,
-        chat: ChatSettings,
+        chat: ChatPreferences,
         model: str,
         parts: tuple[AttachmentPart, ...] = (),
         voice: str | None = None,
@@ -313,7 +312,7 @@ class ConversationService:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
         return build_request(self._settings, chat, model, turns, parts, voice)
 
-    def _voice(self, chat: ChatSettings, model: str, sink: ReplySink) -> str | None:
+    def _voice(self, chat: ChatPreferences, model: str, sink: ReplySink) -> str | None:
         """The voice to answer in, or None for a written (streamed) reply."""
         if not isinstance(sink, VoiceSink) or not is_audio_model(model):
             return None

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.handlers.access_policy import refusal_text
+from bot.handlers.access_policy import not_allowed_text
 from bot.handlers.addressing import speaks_to_bot
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
@@ -32,9 +32,9 @@ async def on_any_update(update: Update, context: BotContext) -> None:
     if _answerable(update, context) and policy.should_tell(user.id):
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(refusal_text(user.id), show_alert=True)
+                await update.callback_query.answer(not_allowed_text(user.id), show_alert=True)
             elif update.effective_message is not None:
-                await answer(update, context, refusal_text(user.id))
+                await answer(update, context, not_allowed_text(user.id))
         except TelegramError as exc:
             log.info("could not tell user %s they are refused: %s", user.id, exc)
     elif update.callback_query is not None:

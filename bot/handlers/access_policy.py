@@ -55,7 +55,7 @@ class AccessPolicy:
         return True
 
 
-def refusal_text(user_id: int) -> str:
+def not_allowed_text(user_id: int) -> str:
     """What a refused user reads: why, and the id the operator needs."""
     return (
         "Sorry, you are not allowed to use this bot. "

@@ -123,7 +123,7 @@ async def _photo_turn(context: BotContext, lead: Message, photos: list[Message])
     question = "" if captioned is None else caption_question(captioned, context.bot.username)
     markers = " ".join(attachments.photo_marker(size.width, size.height) for size in chosen)
     text = quoted(lead, f"{markers}\n{question}" if question else markers, context)
-    chat = await services.store.settings(chat_key(lead))
+    chat = await services.store.preferences(chat_key(lead))
     model = chat.model or settings.default_model
     vision = is_vision_model(model, settings.vision_models)
     return user_turn(lead, text, parts=parts, model=None if vision else settings.vision_model)

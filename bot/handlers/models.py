@@ -62,7 +62,7 @@ async def on_model(update: Update, context: BotContext) -> None:
         await answer(update, context, GROUP_ONLY_ADMINS)
         return
     if wanted.lower() in RESET_WORDS:
-        await context.services.store.update_settings(chat_key(message), model=None)
+        await context.services.store.update_preferences(chat_key(message), model=None)
         default = context.services.settings.default_model
         await answer(update, context, f"This chat uses the default model again: {default}.")
         return
@@ -142,7 +142,7 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
         return Pressed(STALE)
     if not await context.services.admins.may_change(message.chat, query.from_user):
         return Pressed(GROUP_ONLY_ADMINS)
-    await context.services.store.update_settings(chat_key(message), model=chosen.id)
+    await context.services.store.update_preferences(chat_key(message), model=chosen.id)
     view = model_view(models, chosen.id, _page_of(models, chosen.id))
     return Pressed(f"Model: {chosen.id}", view)
 
@@ -156,13 +156,13 @@ async def _switch_by_name(
         matches = close_matches(wanted, [model.id for model in models])
         hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
         return f"There is no chat model “{wanted}”.{hint} /model lists them all. Nothing changed."
-    await context.services.store.update_settings(chat_key(message), model=chosen.id)
+    await context.services.store.update_preferences(chat_key(message), model=chosen.id)
     voice = " It understands and speaks voice notes." if chosen.audio else ""
     return f"Model for this chat: {chosen.id}.{voice}"
 
 
 async def _current_model(message: Message, context: BotContext) -> str:
-    chosen = (await context.services.store.settings(chat_key(message))).model
+    chosen = (await context.services.store.preferences(chat_key(message))).model
     return chosen or context.services.settings.default_model
 
 

@@ -20,11 +20,11 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 
 from bot.config import Settings
 from bot.conversation.preferences import (
-    SETTINGS,
-    Setting,
-    SettingError,
+    PREFERENCES,
+    Preference,
+    PreferenceError,
     Value,
-    find_setting,
+    find_preference,
     format_value,
     parse,
     parse_system_prompt,
@@ -40,7 +40,7 @@ from bot.handlers.keyboards import (
     handle_press,
     send_view,
 )
-from bot.store import ChatSettings
+from bot.store import ChatPreferences
 
 BUTTON_PATTERN = r"^s:"
 GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the settings."
@@ -60,13 +60,13 @@ async def on_settings(update: Update, context: BotContext) -> None:
         return
     words = _after_command(message).split(None, 1)
     key = chat_key(message)
-    chat = await context.services.store.settings(key)
+    chat = await context.services.store.preferences(key)
     defaults = context.services.settings
     if not words:
         await send_view(context, message, overview(chat, defaults))
         return
     try:
-        setting = find_setting(words[0])
+        setting = find_preference(words[0])
         if len(words) == 1:
             await send_view(context, message, choices(setting, chat, defaults))
             return
@@ -74,10 +74,10 @@ async def on_settings(update: Update, context: BotContext) -> None:
             await answer(update, context, GROUP_ONLY_ADMINS)
             return
         value = parse(setting, words[1])
-    except SettingError as exc:
+    except PreferenceError as exc:
         await answer(update, context, str(exc))
         return
-    await context.services.store.update_settings(key, **{setting.name: value})
+    await context.services.store.update_preferences(key, **{setting.name: value})
     await answer(update, context, _changed(setting, value))
 
 
@@ -89,7 +89,7 @@ async def on_system(update: Update, context: BotContext) -> None:
     text = _after_command(message)
     key = chat_key(message)
     if not text:
-        chat = await context.services.store.settings(key)
+        chat = await context.services.store.preferences(key)
         await answer(update, context, _system_prompt_text(chat, context.services.settings))
         return
     if not await _may_change(message, context):
@@ -97,11 +97,11 @@ async def on_system(update: Update, context: BotContext) -> None:
         return
     try:
         prompt = parse_system_prompt(text)
-    except SettingError as exc:
+    except PreferenceError as exc:
         await answer(update, context, str(exc))
         return
-    await context.services.store.update_settings(key, system_prompt=prompt)
-    await answer(update, context, _changed(SETTINGS["system_prompt"], prompt))
+    await context.services.store.update_preferences(key, system_prompt=prompt)
+    await answer(update, context, _changed(PREFERENCES["system_prompt"], prompt))
 
 
 async def on_settings_button(update: Update, context: BotContext) -> None:
@@ -109,11 +109,11 @@ async def on_settings_button(update: Update, context: BotContext) -> None:
     await handle_press(update, context, _press)
 
 
-def overview(chat: ChatSettings, defaults: Settings) -> View:
+def overview(chat: ChatPreferences, defaults: Settings) -> View:
     """Every setting of the chat, with a button per changeable one."""
     model = chat.model or f"{defaults.default_model} (default)"
     lines = ["Settings for this chat", f"• model: {model} — change with /model"]
-    for setting in SETTINGS.values():
+    for setting in PREFERENCES.values():
         lines.append(f"• {setting.label}: {_shown(setting, chat, defaults, PROMPT_PREVIEW)}")
     lines.append(
         "\nTap a setting to change it, or type /settings <name> <value>,"
@@ -121,13 +121,13 @@ def overview(chat: ChatSettings, defaults: Settings) -> View:
     )
     buttons = [
         InlineKeyboardButton(setting.label, callback_data=f"s:o:{setting.name}")
-        for setting in SETTINGS.values()
+        for setting in PREFERENCES.values()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return View("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-def choices(setting: Setting, chat: ChatSettings, defaults: Settings) -> View:
+def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> View:
     """One setting: its value, what it accepts, and a button per offered value."""
     current = _value(setting, chat)
     shown = _shown(setting, chat, defaults, PROMPT_SHOWN)
@@ -163,11 +163,11 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
         return Pressed(EXPIRED)
     parts = (query.data or "").split(":", 3)
     key = chat_key(message)
-    chat = await context.services.store.settings(key)
+    chat = await context.services.store.preferences(key)
     defaults = context.services.settings
     if parts == ["s", "v"]:
         return Pressed(None, overview(chat, defaults))
-    setting = SETTINGS.get(parts[2]) if len(parts) >= 3 else None
+    setting = PREFERENCES.get(parts[2]) if len(parts) >= 3 else None
     if setting is None:
         return Pressed(INVALID)
     if parts[1] == "o" and len(parts) == 3:
@@ -176,11 +176,11 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
         return Pressed(INVALID)
     try:
         value = parse(setting, parts[3])
-    except SettingError as exc:
+    except PreferenceError as exc:
         return Pressed(str(exc))
     if not await context.services.admins.may_change(message.chat, query.from_user):
         return Pressed(GROUP_ONLY_ADMINS)
-    chat = await context.services.store.update_settings(key, **{setting.name: value})
+    chat = await context.services.store.update_preferences(key, **{setting.name: value})
     return Pressed(_changed(setting, value), overview(chat, defaults))
 
 
@@ -196,11 +196,11 @@ def _after_command(message: Message) -> str:
     return words[1].strip() if len(words) == 2 else ""
 
 
-def _value(setting: Setting, chat: ChatSettings) -> Value:
+def _value(setting: Preference, chat: ChatPreferences) -> Value:
     return cast(Value, getattr(chat, setting.name))
 
 
-def _shown(setting: Setting, chat: ChatSettings, defaults: Settings, limit: int) -> str:
+def _shown(setting: Preference, chat: ChatPreferences, defaults: Settings, limit: int) -> str:
     value = _value(setting, chat)
     if setting.kind == "text":
         prompt = defaults.system_prompt if value is None else str(value)
@@ -211,7 +211,7 @@ def _shown(setting: Setting, chat: ChatSettings, defaults: Settings, limit: int)
     return format_value(value)
 
 
-def _changed(setting: Setting, value: Value) -> str:
+def _changed(setting: Preference, value: Value) -> str:
     if value is None:
         return f"Back to the default {setting.label}."
     if setting.kind == "text":
@@ -223,7 +223,7 @@ def _marked(label: str, current: bool) -> str:
     return f"{CURRENT_MARK} {label}" if current else label
 
 
-def _system_prompt_text(chat: ChatSettings, defaults: Settings) -> str:
+def _system_prompt_text(chat: ChatPreferences, defaults: Settings) -> str:
     if chat.system_prompt is None:
         whose, prompt = "the default system prompt", defaults.system_prompt or "(none)"
     else:

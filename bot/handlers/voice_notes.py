@@ -70,7 +70,7 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
             raise
         if wav.duration > settings.voice_max_seconds + 1:
             raise _Refused(_too_long(incoming.kind, wav.duration, settings))
-        chosen = (await context.services.store.settings(chat_key(message))).model
+        chosen = (await context.services.store.preferences(chat_key(message))).model
         model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
         part: AudioPart = {
             "type": "input_audio",

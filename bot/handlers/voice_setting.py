@@ -15,11 +15,11 @@ from __future__ import annotations
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.config import Settings
-from bot.conversation.preferences import SETTINGS, VOICES, SettingError, parse
+from bot.conversation.preferences import PREFERENCES, VOICES, PreferenceError, parse
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
 from bot.handlers.keyboards import CURRENT_MARK, EXPIRED, Pressed, View, handle_press, send_view
-from bot.store import ChatSettings
+from bot.store import ChatPreferences
 
 BUTTON_PATTERN = r"^v:"
 COLUMNS = 3
@@ -34,13 +34,13 @@ async def on_voice_command(update: Update, context: BotContext) -> None:
         return
     wanted = " ".join(context.args or []).strip()
     key = chat_key(message)
-    chat = await context.services.store.settings(key)
+    chat = await context.services.store.preferences(key)
     if not wanted:
         await send_view(context, message, voice_view(chat, context.services.settings))
         return
     try:
-        value = parse(SETTINGS["voice"], wanted)
-    except SettingError:
+        value = parse(PREFERENCES["voice"], wanted)
+    except PreferenceError:
         await answer(update, context, f"There is no voice “{wanted}”. {_choices()}")
         return
     if not await context.services.admins.may_change(
@@ -48,7 +48,7 @@ async def on_voice_command(update: Update, context: BotContext) -> None:
     ):
         await answer(update, context, GROUP_ONLY_ADMINS)
         return
-    chat = await context.services.store.update_settings(key, voice=value)
+    chat = await context.services.store.update_preferences(key, voice=value)
     await answer(update, context, _chosen(chat, context.services.settings))
 
 
@@ -57,7 +57,7 @@ async def on_voice_button(update: Update, context: BotContext) -> None:
     await handle_press(update, context, _press)
 
 
-def voice_view(chat: ChatSettings, defaults: Settings) -> View:
+def voice_view(chat: ChatPreferences, defaults: Settings) -> View:
     """The six voices as buttons, the chat's current one marked."""
     current = chat.voice or defaults.default_voice
     # A chat on the default has "Default" marked, not the voice it stands for today.
@@ -91,17 +91,17 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
         return Pressed(EXPIRED)
     wanted = (query.data or "").removeprefix("v:")
     try:
-        value = parse(SETTINGS["voice"], wanted)
-    except SettingError:
+        value = parse(PREFERENCES["voice"], wanted)
+    except PreferenceError:
         return Pressed(STALE)
     if not await context.services.admins.may_change(message.chat, query.from_user):
         return Pressed(GROUP_ONLY_ADMINS)
-    chat = await context.services.store.update_settings(chat_key(message), voice=value)
+    chat = await context.services.store.update_preferences(chat_key(message), voice=value)
     defaults = context.services.settings
     return Pressed(_chosen(chat, defaults), voice_view(chat, defaults))
 
 
-def _chosen(chat: ChatSettings, defaults: Settings) -> str:
+def _chosen(chat: ChatPreferences, defaults: Settings) -> str:
     if chat.voice is None:
         return f"Back to the default voice: {defaults.default_voice}."
     return f"Voice for this chat: {chat.voice}."

@@ -30,7 +30,7 @@ from bot.store.migrations import (
 )
 from bot.store.records import (
     ChatKey,
-    ChatSettings,
+    ChatPreferences,
     Received,
     ReplyStatus,
     Role,
@@ -47,7 +47,7 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "DEFAULT_MIGRATIONS_DIR",
     "ChatKey",
-    "ChatSettings",
+    "ChatPreferences",
     "ChatStore",
     "Migration",
     "MigrationError",

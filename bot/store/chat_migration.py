@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from bot.store.chats import settings_row, write_settings
+from bot.store.chats import preferences_row, write_preferences
 from bot.store.connection import StoreBase
 from bot.store.conversations import current_conversation_id, set_current_conversation
 from bot.store.records import ChatKey, StoreError
@@ -44,19 +44,19 @@ class ChatMigrationStore(StoreBase):
             threads = await self._db.execute_fetchall(_SELECT_CHAT_THREADS, (old_chat_id,))
             for (thread_id,) in list(threads):
                 old, new = ChatKey(old_chat_id, thread_id), ChatKey(new_chat_id, thread_id)
-                if await settings_row(self._db, new) is not None:
+                if await preferences_row(self._db, new) is not None:
                     await _merge_chat(self._db, old, new, now)
                 else:
                     await self._db.execute(_MOVE_CHAT, (new_chat_id, now, old_chat_id, thread_id))
 
 
 async def _merge_chat(db: aiosqlite.Connection, old: ChatKey, new: ChatKey, now: float) -> None:
-    old_row = await settings_row(db, old)
-    new_row = await settings_row(db, new)
+    old_row = await preferences_row(db, old)
+    new_row = await preferences_row(db, new)
     if old_row is None or new_row is None:
         raise StoreError(f"cannot merge {old} into {new}: a chat row is missing")
     merged = [o if o is not None else n for o, n in zip(old_row, new_row, strict=True)]
-    await write_settings(db, new, merged, now)
+    await write_preferences(db, new, merged, now)
 
     kept = await current_conversation_id(db, old)
     absorbed = await current_conversation_id(db, new)

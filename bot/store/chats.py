@@ -15,9 +15,9 @@ from typing import Any
 import aiosqlite
 
 from bot.store.connection import StoreBase, fetchone
-from bot.store.records import ChatKey, ChatSettings
+from bot.store.records import ChatKey, ChatPreferences
 
-_SETTING_NAMES = tuple(field.name for field in dataclasses.fields(ChatSettings))
+_SETTING_NAMES = tuple(field.name for field in dataclasses.fields(ChatPreferences))
 _FLOAT_SETTINGS = frozenset({"temperature", "top_p", "presence_penalty", "frequency_penalty"})
 
 _INSERT_CHAT = """
@@ -39,24 +39,24 @@ _UPDATE_SETTINGS = """
 class ChatSettingsStore(StoreBase):
     """Reading and changing a chat's settings."""
 
-    async def settings(self, key: ChatKey) -> ChatSettings:
+    async def preferences(self, key: ChatKey) -> ChatPreferences:
         """The chat's settings; all defaults for a chat never seen (no row is created)."""
         async with self._lock:
-            row = await settings_row(self._db, key)
-        return ChatSettings() if row is None else ChatSettings(*row)
+            row = await preferences_row(self._db, key)
+        return ChatPreferences() if row is None else ChatPreferences(*row)
 
-    async def update_settings(self, key: ChatKey, **changes: object) -> ChatSettings:
+    async def update_preferences(self, key: ChatKey, **changes: object) -> ChatPreferences:
         """Change some settings (None resets one to the default) and return them all."""
         checked: dict[str, Any] = {
-            name: _checked_setting(name, value) for name, value in changes.items()
+            name: _checked_preference(name, value) for name, value in changes.items()
         }
         async with self._transaction() as now:
             await ensure_chat(self._db, key, now)
-            row = await settings_row(self._db, key)
+            row = await preferences_row(self._db, key)
             assert row is not None  # ensure_chat just made sure of it
-            updated = dataclasses.replace(ChatSettings(*row), **checked)
+            updated = dataclasses.replace(ChatPreferences(*row), **checked)
             values = [getattr(updated, name) for name in _SETTING_NAMES]
-            await write_settings(self._db, key, values, now)
+            await write_preferences(self._db, key, values, now)
         return updated
 
 
@@ -65,19 +65,19 @@ async def ensure_chat(db: aiosqlite.Connection, key: ChatKey, now: float) -> Non
     await db.execute(_INSERT_CHAT, (key.chat_id, key.thread_id, now, now))
 
 
-async def settings_row(db: aiosqlite.Connection, key: ChatKey) -> sqlite3.Row | None:
-    """The chat's settings as stored, in ChatSettings' field order; None for no row."""
+async def preferences_row(db: aiosqlite.Connection, key: ChatKey) -> sqlite3.Row | None:
+    """The chat's settings as stored, in ChatPreferences' field order; None for no row."""
     return await fetchone(db, _SELECT_SETTINGS, (key.chat_id, key.thread_id))
 
 
-async def write_settings(
+async def write_preferences(
     db: aiosqlite.Connection, key: ChatKey, values: Sequence[object], now: float
 ) -> None:
-    """Store all settings of an existing chat row, in ChatSettings' field order."""
+    """Store all settings of an existing chat row, in ChatPreferences' field order."""
     await db.execute(_UPDATE_SETTINGS, (*values, now, key.chat_id, key.thread_id))
 
 
-def _checked_setting(name: str, value: object) -> object:
+def _checked_preference(name: str, value: object) -> object:
     """The value to store for a setting, or ValueError/TypeError naming what is wrong."""
     if name not in _SETTING_NAMES:
         raise ValueError(f"unknown chat setting {name!r}; known: {', '.join(_SETTING_NAMES)}")

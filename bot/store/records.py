@@ -21,7 +21,7 @@ class ChatKey:
 
 
 @dataclass(frozen=True, slots=True)
-class ChatSettings:
+class ChatPreferences:
     """A chat's own choices; None means "use the bot's default"."""
 
     model: str | None = None

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.handlers.access_policy import AccessPolicy, refusal_text
+from bot.handlers.access_policy import AccessPolicy, not_allowed_text
 from bot.handlers.context import BotApplication, Services
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
@@ -115,7 +115,7 @@ async def test_every_kind_of_message_from_a_stranger_is_refused_with_their_id(
         await telegram.wait_until(lambda: telegram.updates_confirmed >= len(kinds))
 
     for stranger in kinds:
-        assert telegram.texts(stranger) == [refusal_text(stranger)]
+        assert telegram.texts(stranger) == [not_allowed_text(stranger)]
     assert upstream.chat_requests() == []
     assert telegram.calls_to("getFile") == []  # nothing of a stranger's media is even fetched
 
@@ -137,7 +137,7 @@ async def test_an_edit_from_a_user_no_longer_allowed_is_refused_and_told_once_a_
         telegram.user_sends(ALLOWED, "/help")  # handled after the three above, in practice
         await telegram.wait_until(lambda: bool(telegram.texts(ALLOWED)))
 
-    assert telegram.texts(STRANGER) == ["You said: hello", refusal_text(STRANGER)]
+    assert telegram.texts(STRANGER) == ["You said: hello", not_allowed_text(STRANGER)]
     assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == ["hello"]
 
 
@@ -157,7 +157,7 @@ async def test_a_strangers_button_press_gets_the_refusal_as_an_alert(
         await telegram.wait_until(lambda: len(telegram.calls_to("answerCallbackQuery")) == 2)
 
     alert, quiet = (call.params for call in telegram.calls_to("answerCallbackQuery"))
-    assert (alert.get("text"), alert.get("show_alert")) == (refusal_text(STRANGER), True)
+    assert (alert.get("text"), alert.get("show_alert")) == (not_allowed_text(STRANGER), True)
     assert "text" not in quiet  # the second press within a minute only stops the spinner
     assert telegram.unanswered_callbacks == []
     assert len(telegram.bot_messages(STRANGER)) == 1  # the model was not changed
@@ -183,6 +183,6 @@ async def test_in_a_group_a_stranger_is_refused_only_when_addressing_the_bot(
         await telegram.wait_until(lambda: len(telegram.texts(-900)) >= 2)
 
     refusal, help_text = telegram.texts(-900)
-    assert refusal == refusal_text(STRANGER)
+    assert refusal == not_allowed_text(STRANGER)
     assert (help_text or "").startswith("In a group I answer only messages addressed to me")
     assert upstream.chat_requests() == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.access_policy import REFUSAL_INTERVAL, AccessPolicy, refusal_text
+from bot.handlers.access_policy import REFUSAL_INTERVAL, AccessPolicy, not_allowed_text
 from tests.support import FakeClock
 
 
@@ -53,6 +53,6 @@ def test_a_refused_user_is_told_at_most_once_a_minute() -> None:
 
 
 def test_the_refusal_names_the_users_id_and_the_setting() -> None:
-    text = refusal_text(4242)
+    text = not_allowed_text(4242)
     assert "4242" in text
     assert "ALLOWED_USER_IDS" in text

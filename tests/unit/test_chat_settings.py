@@ -5,30 +5,30 @@ from __future__ import annotations
 import pytest
 
 from bot.conversation.preferences import (
-    SETTINGS,
+    PREFERENCES,
     SYSTEM_PROMPT_LIMIT,
-    SettingError,
+    PreferenceError,
     Value,
-    find_setting,
+    find_preference,
     format_value,
     parse,
     parse_system_prompt,
     same_value,
 )
-from bot.store import ChatSettings
+from bot.store import ChatPreferences
 
-TEMPERATURE = SETTINGS["temperature"]
+TEMPERATURE = PREFERENCES["temperature"]
 
 
 def error_of(name: str, text: str) -> str:
-    with pytest.raises(SettingError) as caught:
-        parse(SETTINGS[name], text)
+    with pytest.raises(PreferenceError) as caught:
+        parse(PREFERENCES[name], text)
     return str(caught.value)
 
 
 def test_every_setting_is_a_field_of_the_stored_chat_settings() -> None:
-    assert set(SETTINGS) <= set(ChatSettings.__dataclass_fields__)
-    assert list(SETTINGS) == [
+    assert set(PREFERENCES) <= set(ChatPreferences.__dataclass_fields__)
+    assert list(PREFERENCES) == [
         "temperature",
         "top_p",
         "presence_penalty",
@@ -55,7 +55,7 @@ def test_every_setting_is_a_field_of_the_stored_chat_settings() -> None:
     ],
 )
 def test_values_within_the_api_ranges_are_accepted(name: str, text: str, expected: Value) -> None:
-    assert parse(SETTINGS[name], text) == expected
+    assert parse(PREFERENCES[name], text) == expected
 
 
 @pytest.mark.parametrize(
@@ -69,13 +69,13 @@ def test_values_within_the_api_ranges_are_accepted(name: str, text: str, expecte
     ],
 )
 def test_values_outside_the_api_ranges_are_refused(name: str, text: str) -> None:
-    with pytest.raises(SettingError):
-        parse(SETTINGS[name], text)
+    with pytest.raises(PreferenceError):
+        parse(PREFERENCES[name], text)
 
 
 @pytest.mark.parametrize("text", ["warm", "nan", "inf", "1e1", "0x1", "1_0", "0.5.1", ""])
 def test_text_that_is_not_a_plain_number_is_refused(text: str) -> None:
-    with pytest.raises(SettingError):
+    with pytest.raises(PreferenceError):
         parse(TEMPERATURE, text)
 
 
@@ -103,9 +103,9 @@ def test_an_unknown_voice_is_refused_with_the_voices() -> None:
 
 
 @pytest.mark.parametrize("word", ["default", "reset", "Default", " RESET "])
-@pytest.mark.parametrize("name", list(SETTINGS))
+@pytest.mark.parametrize("name", list(PREFERENCES))
 def test_default_or_reset_puts_any_setting_back_to_the_default(name: str, word: str) -> None:
-    assert parse(SETTINGS[name], word) is None
+    assert parse(PREFERENCES[name], word) is None
 
 
 @pytest.mark.parametrize(
@@ -122,12 +122,12 @@ def test_default_or_reset_puts_any_setting_back_to_the_default(name: str, word: 
     ],
 )
 def test_settings_are_found_by_name_case_dashes_or_short_name(typed: str, expected: str) -> None:
-    assert find_setting(typed).name == expected
+    assert find_preference(typed).name == expected
 
 
 def test_an_unknown_setting_lists_the_settings() -> None:
-    with pytest.raises(SettingError) as caught:
-        find_setting("colour")
+    with pytest.raises(PreferenceError) as caught:
+        find_preference("colour")
     assert str(caught.value) == (
         "There is no setting “colour”. Settings: temperature, top_p, presence_penalty,"
         " frequency_penalty, voice, system_prompt."
@@ -135,8 +135,8 @@ def test_an_unknown_setting_lists_the_settings() -> None:
 
 
 def test_the_model_is_not_a_setting_but_points_to_the_model_command() -> None:
-    with pytest.raises(SettingError) as caught:
-        find_setting("model")
+    with pytest.raises(PreferenceError) as caught:
+        find_preference("model")
     assert str(caught.value) == "The model is chosen with /model."
 
 
@@ -144,7 +144,7 @@ def test_a_system_prompt_is_kept_whole_and_trimmed_at_the_ends() -> None:
     assert parse_system_prompt("  Answer like a pirate.\nAlways.  ") == (
         "Answer like a pirate.\nAlways."
     )
-    assert parse(SETTINGS["system_prompt"], "Be brief.") == "Be brief."
+    assert parse(PREFERENCES["system_prompt"], "Be brief.") == "Be brief."
 
 
 def test_a_system_prompt_up_to_the_limit_is_accepted() -> None:
@@ -153,7 +153,7 @@ def test_a_system_prompt_up_to_the_limit_is_accepted() -> None:
 
 
 def test_a_system_prompt_over_the_limit_is_refused_with_its_length() -> None:
-    with pytest.raises(SettingError) as caught:
+    with pytest.raises(PreferenceError) as caught:
         parse_system_prompt("a" * (SYSTEM_PROMPT_LIMIT + 1))
     assert str(caught.value) == (
         "The system prompt can be at most 4000 characters; this one has 4001."
@@ -161,7 +161,7 @@ def test_a_system_prompt_over_the_limit_is_refused_with_its_length() -> None:
 
 
 def test_an_empty_system_prompt_is_refused() -> None:
-    with pytest.raises(SettingError):
+    with pytest.raises(PreferenceError):
         parse_system_prompt("   ")
 
 
@@ -177,7 +177,7 @@ def test_values_are_shown_as_people_write_them() -> None:
 
 
 def test_every_offered_preset_is_a_valid_value_of_its_setting() -> None:
-    for setting in SETTINGS.values():
+    for setting in PREFERENCES.values():
         for preset in setting.presets:
             assert format_value(parse(setting, preset)) == preset
 

@@ -264,7 +264,7 @@ async def test_a_pending_turn_that_is_refused_stores_nothing_and_frees_the_chat(
 async def test_an_audio_model_speaks_with_the_chats_voice_and_history_keeps_the_transcript(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await store.update_settings(CHAT, model="gpt-4o-audio-preview", voice="onyx")
+    await store.update_preferences(CHAT, model="gpt-4o-audio-preview", voice="onyx")
     upstream.script(ReplyScript("Hello there.", audio_seconds=0.5), ReplyScript("Again."))
     sink = SpeakingSink()
     outcome = await service.reply(
@@ -296,7 +296,7 @@ async def test_without_a_voice_the_default_voice_speaks(
 async def test_a_sink_that_cannot_speak_gets_the_audio_models_text_streamed(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await store.update_settings(CHAT, model="gpt-4o-audio-preview")
+    await store.update_preferences(CHAT, model="gpt-4o-audio-preview")
     upstream.script(ReplyScript("Written words."))
     sink = RecordingSink()
     await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
@@ -308,7 +308,7 @@ async def test_a_sink_that_cannot_speak_gets_the_audio_models_text_streamed(
 async def test_an_audio_reply_without_audio_is_finished_as_text_with_a_notice(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await store.update_settings(CHAT, model="gpt-4o-audio-preview")
+    await store.update_preferences(CHAT, model="gpt-4o-audio-preview")
     upstream.script(ReplyScript("Only text.", fault=Fault.NO_AUDIO))
     sink = SpeakingSink()
     await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
@@ -318,7 +318,7 @@ async def test_an_audio_reply_without_audio_is_finished_as_text_with_a_notice(
 async def test_stopping_a_spoken_reply_finishes_it_as_stopped_and_speaks_nothing(
     service: ConversationService, upstream: FakeUpstream, store: ChatStore
 ) -> None:
-    await store.update_settings(CHAT, model="gpt-4o-audio-preview")
+    await store.update_preferences(CHAT, model="gpt-4o-audio-preview")
     upstream.script(ReplyScript("Too late.", first_token_delay=5))
     sink = SpeakingSink()
     replying = asyncio.create_task(

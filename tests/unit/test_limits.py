@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from bot.conversation.limits import (
+    LimitReached,
     Quotas,
-    Refusal,
     Throttle,
     UsageLimits,
     day_start,
     estimated_usage,
+    limit_reached_text,
     month_start,
     next_day_start,
-    refusal_text,
     too_long_text,
     when,
 )
@@ -72,7 +72,7 @@ async def test_the_turn_past_the_rate_limit_is_refused_until_the_oldest_leaves_t
     assert await service.admit(ALICE) is None
     clock.now += 26
 
-    assert await service.admit(ALICE) == Refusal("rate", 2, first + 60)
+    assert await service.admit(ALICE) == LimitReached("rate", 2, first + 60)
     clock.now = first + 60
     assert await service.admit(ALICE) is None
     assert await service.admit(BOB) is None  # every user has their own minute
@@ -97,7 +97,7 @@ async def test_a_look_without_counting_refuses_as_admit_would_but_uses_up_nothin
         assert await service.admit(ALICE, count=False) is None
     assert await service.admit(ALICE) is None  # the only turn the minute allows
 
-    assert await service.admit(ALICE, count=False) == Refusal("rate", 1, clock.now + 60)
+    assert await service.admit(ALICE, count=False) == LimitReached("rate", 1, clock.now + 60)
 
 
 async def test_the_daily_message_quota_counts_stored_messages_until_utc_midnight(
@@ -111,7 +111,7 @@ async def test_the_daily_message_quota_counts_stored_messages_until_utc_midnight
     assert await service.admit(ALICE) is None
     await asks(store, ALICE)
 
-    assert await service.admit(ALICE) == Refusal("messages", 2, MIDNIGHT)
+    assert await service.admit(ALICE) == LimitReached("messages", 2, MIDNIGHT)
     clock.now = MIDNIGHT
     assert await service.admit(ALICE) is None
 
@@ -124,7 +124,7 @@ async def test_the_daily_token_quota_counts_prompt_and_completion_tokens(
     assert await service.admit(ALICE) is None
     await asks(store, ALICE, tokens=(1, 0))
 
-    assert await service.admit(ALICE) == Refusal("tokens", 1000, MIDNIGHT)
+    assert await service.admit(ALICE) == LimitReached("tokens", 1000, MIDNIGHT)
     assert await service.admit(BOB) is None
 
 
@@ -158,20 +158,20 @@ async def test_a_limited_user_is_told_at_most_once_a_minute(
 
 
 def test_a_rate_refusal_says_when_to_continue_in_seconds_and_in_utc() -> None:
-    refusal = Refusal("rate", 5, EVENING + 14)
+    refusal = LimitReached("rate", 5, EVENING + 14)
 
-    assert refusal_text(refusal, EVENING + 0.3) == (
+    assert limit_reached_text(refusal, EVENING + 0.3) == (
         "You've sent 5 messages within a minute, the most I answer. "
         "You can continue in 14 s (at 21:40:14 UTC)."
     )
 
 
 def test_a_daily_refusal_says_tomorrow_at_midnight_utc_and_how_long_that_is() -> None:
-    assert refusal_text(Refusal("messages", 50, MIDNIGHT), EVENING) == (
+    assert limit_reached_text(LimitReached("messages", 50, MIDNIGHT), EVENING) == (
         "You've used today's quota of 50 messages. "
         "You can continue tomorrow at 00:00 UTC (in 2 h 20 min)."
     )
-    assert refusal_text(Refusal("tokens", 20_000, MIDNIGHT), MIDNIGHT - 90) == (
+    assert limit_reached_text(LimitReached("tokens", 20_000, MIDNIGHT), MIDNIGHT - 90) == (
         "You've used today's quota of 20,000 tokens. "
         "You can continue tomorrow at 00:00 UTC (in 1 min 30 s)."
     )

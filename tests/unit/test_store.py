@@ -12,7 +12,7 @@ from bot.store import (
     _RECENT_TURNS_PAGE,
     _USAGE,
     ChatKey,
-    ChatSettings,
+    ChatPreferences,
     ChatStore,
     Turn,
     UsageTotals,
@@ -42,41 +42,41 @@ async def bot_answers(store: ChatStore, key: ChatKey, text: str) -> None:
 async def test_an_unknown_chat_has_default_settings_and_gets_no_row(
     store: ChatStore, database: Path
 ) -> None:
-    assert await store.settings(PRIVATE) == ChatSettings()
+    assert await store.preferences(PRIVATE) == ChatPreferences()
     assert await query(database, "SELECT COUNT(*) FROM chats") == [(0,)]
 
 
 async def test_update_settings_changes_only_the_named_fields(store: ChatStore) -> None:
-    await store.update_settings(PRIVATE, model="gpt-4o", temperature=1)
+    await store.update_preferences(PRIVATE, model="gpt-4o", temperature=1)
 
-    updated = await store.update_settings(PRIVATE, voice="nova")
+    updated = await store.update_preferences(PRIVATE, voice="nova")
 
-    expected = ChatSettings(model="gpt-4o", voice="nova", temperature=1.0)
-    assert (updated, await store.settings(PRIVATE)) == (expected, expected)
+    expected = ChatPreferences(model="gpt-4o", voice="nova", temperature=1.0)
+    assert (updated, await store.preferences(PRIVATE)) == (expected, expected)
 
 
 async def test_update_settings_with_none_resets_a_field_to_the_default(store: ChatStore) -> None:
-    await store.update_settings(PRIVATE, model="gpt-4o", system_prompt="Be brief.")
+    await store.update_preferences(PRIVATE, model="gpt-4o", system_prompt="Be brief.")
 
-    assert await store.update_settings(PRIVATE, model=None) == ChatSettings(
+    assert await store.update_preferences(PRIVATE, model=None) == ChatPreferences(
         system_prompt="Be brief."
     )
 
 
 async def test_settings_of_a_forum_topic_are_its_own(store: ChatStore) -> None:
-    await store.update_settings(ChatKey(GROUP.chat_id, thread_id=7), model="topic-model")
+    await store.update_preferences(ChatKey(GROUP.chat_id, thread_id=7), model="topic-model")
 
-    assert await store.settings(GROUP) == ChatSettings()
+    assert await store.preferences(GROUP) == ChatPreferences()
 
 
 async def test_update_settings_refuses_an_unknown_field(store: ChatStore) -> None:
     with pytest.raises(ValueError, match="unknown chat setting 'bot_token'"):
-        await store.update_settings(PRIVATE, bot_token="123:abc")
+        await store.update_preferences(PRIVATE, bot_token="123:abc")
 
 
 async def test_update_settings_refuses_a_value_of_the_wrong_type(store: ChatStore) -> None:
     with pytest.raises(TypeError, match="temperature must be a number, got str"):
-        await store.update_settings(PRIVATE, temperature="hot")
+        await store.update_preferences(PRIVATE, temperature="hot")
 
 
 # The history window
@@ -228,13 +228,13 @@ async def test_has_reply_to_is_false_until_an_answer_is_stored(store: ChatStore)
 
 async def test_history_and_settings_survive_close_and_reopen(database: Path) -> None:
     store = await ChatStore.open(database)
-    await store.update_settings(PRIVATE, model="gpt-4o")
+    await store.update_preferences(PRIVATE, model="gpt-4o")
     await alice_says(store, PRIVATE, "remember me")
     await store.close()
 
     store = await ChatStore.open(database)
     try:
-        assert await store.settings(PRIVATE) == ChatSettings(model="gpt-4o")
+        assert await store.preferences(PRIVATE) == ChatPreferences(model="gpt-4o")
         assert await store.recent_turns(PRIVATE, char_budget=100) == [Turn("user", "remember me")]
     finally:
         await store.close()
@@ -245,21 +245,21 @@ async def test_history_and_settings_survive_close_and_reopen(database: Path) -> 
 
 async def test_migrate_chat_moves_history_and_settings_of_every_topic(store: ChatStore) -> None:
     old, topic = ChatKey(-100), ChatKey(-100, thread_id=3)
-    await store.update_settings(old, model="gpt-4o")
+    await store.update_preferences(old, model="gpt-4o")
     await alice_says(store, old, "in the group")
     await alice_says(store, topic, "in a topic")
 
     await store.migrate_chat(-100, -1_000_100)
 
-    assert await store.settings(ChatKey(-1_000_100)) == ChatSettings(model="gpt-4o")
+    assert await store.preferences(ChatKey(-1_000_100)) == ChatPreferences(model="gpt-4o")
     assert await store.recent_turns(ChatKey(-1_000_100), char_budget=100) == [
         Turn("user", "in the group")
     ]
     assert await store.recent_turns(ChatKey(-1_000_100, 3), char_budget=100) == [
         Turn("user", "in a topic")
     ]
-    assert (await store.settings(old), await store.recent_turns(old, char_budget=100)) == (
-        ChatSettings(),
+    assert (await store.preferences(old), await store.recent_turns(old, char_budget=100)) == (
+        ChatPreferences(),
         [],
     )
     assert await store.integrity_ok() is True
@@ -269,15 +269,15 @@ async def test_migrate_chat_into_a_chat_already_seen_keeps_the_old_history_and_s
     store: ChatStore,
 ) -> None:
     old, new = ChatKey(-100), ChatKey(-1_000_100)
-    await store.update_settings(old, model="old-model")
+    await store.update_preferences(old, model="old-model")
     await alice_says(store, old, "old question", message_id=5)
     await bot_answers(store, old, "old answer")
-    await store.update_settings(new, model="new-model", voice="nova")
+    await store.update_preferences(new, model="new-model", voice="nova")
     await alice_says(store, new, "first supergroup message", message_id=5)
 
     await store.migrate_chat(-100, -1_000_100)
 
-    assert await store.settings(new) == ChatSettings(model="old-model", voice="nova")
+    assert await store.preferences(new) == ChatPreferences(model="old-model", voice="nova")
     assert await store.recent_turns(new, char_budget=1_000) == [
         Turn("user", "old question"),
         Turn("assistant", "old answer"),
