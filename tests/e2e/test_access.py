@@ -8,10 +8,11 @@ from pathlib import Path
 
 from bot.handlers.access_policy import AccessPolicy, not_allowed_text
 from bot.handlers.context import BotApplication, Services
+from tests.e2e.chat import button_data, press
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
-from tests.support import FakeClock
+from tests.support import FakeClock, query
 
 ALLOWED, STRANGER, ADMIN = 1, 2, 9
 OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"OpusHead"
@@ -186,3 +187,32 @@ async def test_in_a_group_a_stranger_is_refused_only_when_addressing_the_bot(
     assert refusal == not_allowed_text(STRANGER)
     assert (help_text or "").startswith("In a group I answer only messages addressed to me")
     assert upstream.chat_requests() == []
+
+
+async def test_a_refused_press_changes_nothing_even_when_answering_it_fails(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # The stranger administers the group, so only the allowlist stands between their press and
+    # the group's temperature; Telegram refuses to answer their presses (too old).
+    database = tmp_path / "db.sqlite3"
+    settings = make_settings(telegram, upstream, database, allowed_user_ids=frozenset({ALLOWED}))
+    group = -700
+    async with running_bot(settings):
+        telegram.user_sends(group, "/settings temperature", user_id=ALLOWED, chat_type="group")
+        await telegram.wait_until(lambda: bool(telegram.bot_messages(group)))
+        telegram.set_chat_admins(group, [STRANGER])
+        [keyboard] = telegram.bot_messages(group)
+        data = next(d for d in button_data(keyboard).values() if d.startswith("s:s:temperature"))
+        telegram.fail_next(
+            "answerCallbackQuery",
+            error_code=400,
+            description="Bad Request: query is too old and response timeout expired",
+            times=2,
+        )
+        for _ in range(2):  # told with an alert, then only the spinner stopped: both fail
+            await press(telegram, group, keyboard, data, user_id=STRANGER)
+    # Leaving the block waited for every update the bot had fetched to be handled.
+    temperature = await query(database, "SELECT temperature FROM chats WHERE chat_id = ?", (group,))
+    assert temperature in ([], [(None,)])  # never set
+    assert [c.error_code for c in telegram.calls_to("answerCallbackQuery")] == [400, 400]
+    assert telegram.calls_to("editMessageText") == []  # the keyboard was not touched
