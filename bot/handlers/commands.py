@@ -15,11 +15,14 @@ from telegram.constants import ChatType
 
 from bot import __version__
 from bot.errors import UpstreamError
+from bot.handlers import stop
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
+
+NOTHING_TO_STOP = "Nothing to stop: no reply is being written."
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", "Start a new conversation"),
@@ -129,12 +132,18 @@ async def on_new(update: Update, context: BotContext) -> None:
 
 
 async def on_stop(update: Update, context: BotContext) -> None:
-    """Stop the reply being generated in this chat."""
-    if update.effective_message is None:
+    """Stop the reply being generated in this chat, if it is the sender's (or they are an admin)."""
+    message = update.effective_message
+    if message is None:
         return
-    if context.services.conversation.stop(chat_key(update.effective_message)):
-        return  # the reply itself ends with "Stopped."
-    await answer(update, context, "Nothing to stop: no reply is being written.")
+    stopped = await stop.stop_reply(
+        context, message, update.effective_user, sender_chat=message.sender_chat
+    )
+    if stopped is stop.Stop.FOREIGN:
+        await answer(update, context, stop.FOREIGN)
+    elif stopped is stop.Stop.NOTHING:
+        await answer(update, context, NOTHING_TO_STOP)
+    # Stopping: the reply itself ends with "Stopped."
 
 
 async def on_about(update: Update, context: BotContext) -> None:

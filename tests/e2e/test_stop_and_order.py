@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.handlers.stop import FOREIGN
 from tests.e2e.chat import callback_answers, has_stop_button
 from tests.e2e.harness import make_settings, running_bot
 from tests.e2e.stored import Stored, stored_messages
@@ -90,6 +91,36 @@ async def test_the_stop_command_stops_the_reply_in_progress(
         await telegram.wait_until(lambda: "⚠️ Stopped." in telegram.texts(10)[0])
     assert len(telegram.texts(10)) == 1  # /stop itself gets no extra message
     assert [s.status for s in await stored_messages(database, 10)] == ["complete", "stopped"]
+
+
+async def test_the_stop_command_in_a_group_stops_only_the_askers_or_an_admins_reply(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    upstream.script(SLOW, SLOW)
+    database = tmp_path / "bot.sqlite3"
+    settings = make_settings(telegram, upstream, database, group_edit_interval=0.5)
+    asker, member, admin = 1001, 2002, 3003
+    in_group = {"chat_type": "group"}
+    async with running_bot(settings):
+        telegram.user_sends(-5, "/ask first", user_id=asker, **in_group)
+        telegram.set_chat_admins(-5, [admin])
+        await telegram.wait_until(lambda: has_stop_button(telegram, -5))
+        telegram.user_sends(-5, "/stop", user_id=member, **in_group)
+        await telegram.wait_until(lambda: FOREIGN in telegram.texts(-5))
+        assert "Stopped." not in telegram.texts(-5)[0]  # the reply goes on
+        telegram.user_sends(-5, "/stop", user_id=asker, **in_group)
+        await telegram.wait_until(lambda: telegram.texts(-5)[0].endswith("⚠️ Stopped."))
+        telegram.user_sends(-5, "/ask second", user_id=asker, **in_group)
+        await telegram.wait_until(lambda: has_stop_button(telegram, -5))
+        telegram.user_sends(-5, "/stop", user_id=admin, **in_group)
+        await telegram.wait_until(lambda: telegram.texts(-5)[-1].endswith("⚠️ Stopped."))
+    assert [t for t in telegram.texts(-5) if not t.endswith("⚠️ Stopped.")] == [FOREIGN]
+    assert [s.status for s in await stored_messages(database, -5)] == [
+        "complete",
+        "stopped",
+        "complete",
+        "stopped",
+    ]
 
 
 async def test_a_second_message_during_a_reply_is_answered_after_it_in_order(
