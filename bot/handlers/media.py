@@ -58,7 +58,12 @@ async def on_photo(update: Update, context: BotContext) -> None:
         async def album_turn() -> UserTurn:
             return await _photo_turn(context, message, await albums.collect(key, album))
 
-        await _converse(update, message, context, album_turn)
+        try:
+            await _converse(update, message, context, album_turn)
+        finally:
+            # Refused before it was built (a limit, a full queue), the turn never collected
+            # it: forget it, so it does not stay in the collector taking the album's items.
+            albums.discard(key, album)
         return
     photos = await albums.collect(key, album)
     addressed = [photo for photo in photos if is_addressed(photo, context.bot)]

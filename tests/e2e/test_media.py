@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.handlers.context import Services
 from bot.handlers.media import AS_PHOTO
 from bot.media.attachments import SUPPORTED
 from tests.e2e.harness import make_settings, running_bot
@@ -125,6 +126,25 @@ async def test_a_message_sent_right_after_an_album_is_answered_after_it(
     album, question = (request.body["messages"][-1] for request in upstream.chat_requests())
     assert album["content"][0]["text"] == "[photo 1280x720] [photo 800x600]"
     assert question["content"] == "which one is brighter?"
+
+
+@pytest.mark.relaxed(album_wait=0.3, daily_message_quota=1)
+async def test_albums_refused_before_they_are_gathered_are_not_kept(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings) as application:
+        services: Services = application.bot_data["services"]
+        telegram.user_sends(CHAT, "first")
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 1)
+        for album in range(3):
+            for width in (1280, 800):
+                telegram.user_sends_photo(CHAT, PHOTO, width, 600, media_group_id=f"over-{album}")
+        await telegram.wait_until(lambda: telegram.updates_confirmed >= telegram.last_update_id)
+    # Leaving the block waited for every update the bot had fetched to be handled.
+    assert len(services.albums) == 0
+    [_, refusal] = telegram.texts(CHAT)  # told once, the rest of the minute in silence
+    assert refusal.startswith("⚠️ You've used today's quota of 1 messages.")
+    assert telegram.calls_to("getFile") == []
 
 
 async def test_a_text_document_is_included_with_its_name_size_and_the_question(
