@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot.handlers.stop import FOREIGN
 from tests.e2e.chat import callback_answers, has_stop_button
@@ -100,7 +101,7 @@ async def test_the_stop_command_in_a_group_stops_only_the_askers_or_an_admins_re
     database = tmp_path / "bot.sqlite3"
     settings = make_settings(telegram, upstream, database, group_edit_interval=0.5)
     asker, member, admin = 1001, 2002, 3003
-    in_group = {"chat_type": "group"}
+    in_group: dict[str, Any] = {"chat_type": "group"}
     async with running_bot(settings):
         telegram.user_sends(-5, "/ask first", user_id=asker, **in_group)
         telegram.set_chat_admins(-5, [admin])
