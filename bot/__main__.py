@@ -11,25 +11,13 @@ from telegram.error import TelegramError
 
 from bot.app import build_application, handle_stop_signals
 from bot.check import run_checks
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
+from bot.config import ConfigError, load_settings
+from bot.logs import secrets_of, setup_logging
 from bot.webhook import receive_updates
 
 log = logging.getLogger("bot")
 
 USAGE = "usage: python -m bot [run | check]"
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    """What must never be written to a log: the token, its secret half alone, the API key."""
-    token = settings.telegram_bot_token.get_secret_value()
-    return [
-        token,
-        token.partition(":")[2],
-        settings.gpt_api_key.get_secret_value(),
-        # PTB logs setWebhook's parameters at DEBUG.
-        settings.webhook_secret.get_secret_value(),
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """`python -m bot check`: verify a configuration without chatting, one line per check.
 
-Owns the checks (Telegram token, upstream, ffmpeg, database, how updates arrive); it changes
-nothing that a running bot relies on (the database is only opened and migrated, as the bot itself
+Owns the checks (Telegram token, upstream, ffmpeg, database, how updates arrive) and what each
+line says, secrets redacted (logs.redact) since the lines are printed; it changes nothing that
+a running bot relies on (the database is only opened and migrated, as the bot itself
 would; the webhook is only read, never set or deleted).
 The ffmpeg check converts a moment of silence both ways, as voice replies and voice notes will,
 so an ffmpeg without the Opus encoder fails here rather than in a chat.
@@ -22,6 +23,7 @@ from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.errors import AudioError, UpstreamError
+from bot.logs import redact, secrets_of
 from bot.media import audio
 from bot.store import ChatStore
 from bot.upstream.client import UpstreamClient
@@ -154,12 +156,14 @@ CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[str]]], ...] = (
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
-    """Run every check; failures are reported, never raised."""
+    """Run every check; failures are reported, never raised. What a result says is redacted:
+    Telegram's and the upstream's words may quote a secret (PTB's InvalidToken quotes the
+    token it was given)."""
+    secrets = secrets_of(settings)
     results = []
     for name, check in CHECKS:
         try:
-            detail = await asyncio.wait_for(check(settings), CHECK_TIMEOUT)
-            results.append(CheckResult(name, True, detail))
+            ok, detail = True, await asyncio.wait_for(check(settings), CHECK_TIMEOUT)
         except (
             TelegramError,
             UpstreamError,
@@ -168,7 +172,8 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
             RuntimeError,
             TimeoutError,
         ) as exc:
-            results.append(CheckResult(name, False, _describe(exc)))
+            ok, detail = False, _describe(exc)
+        results.append(CheckResult(name, ok, redact(detail, secrets)))
     return results
 
 

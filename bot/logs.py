@@ -1,5 +1,8 @@
-"""Logging set-up: one format, and secrets redacted from every line before it is written.
+"""Logging set-up, and the one redaction every text meant for people goes through.
 
+Owns `redact` and which settings are secrets (`secrets_of`). Every log line (the formatter),
+every line `python -m bot check` prints, and every upstream error text (upstream/client.py)
+passes through `redact`, so a secret is masked the same way wherever it would have shown.
 PTB and httpx log request URLs, and a Bot API URL contains the bot token; redacting in the
 formatter covers messages, arguments and tracebacks alike, at every level.
 """
@@ -11,22 +14,41 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-REDACTED = "[REDACTED]"
+from bot.config import Settings
+
+MASK = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every one of `secrets` replaced by MASK (empty secrets are none)."""
+    # Longest first, so a secret that contains another (the token, its secret half) goes whole.
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What must never be shown or written: the token, its secret half alone, the API key and
+    the webhook secret."""
+    token = settings.telegram_bot_token.get_secret_value()
+    return [
+        token,
+        token.partition(":")[2],
+        settings.gpt_api_key.get_secret_value(),
+        # PTB logs setWebhook's parameters at DEBUG.
+        settings.webhook_secret.get_secret_value(),
+    ]
 
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter that replaces each secret with a marker in the finished line."""
+    """A formatter that redacts secrets from the finished line."""
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
-        # Longest first, so a secret that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets = tuple(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        for secret in self._secrets:
-            line = line.replace(secret, REDACTED)
-        return line
+        return redact(super().format(record), self._secrets)
 
 
 def setup_logging(level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:

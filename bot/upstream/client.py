@@ -5,8 +5,9 @@ failures into `bot.errors` types at this edge (which error means what, and which
 the table in `bot.upstream`). What the bytes that come back mean is `bot.upstream.decode`'s. It
 must not touch Telegram, the store or the history: callers hand it a ready `ChatRequest`.
 
-The API key goes only into the Authorization header; it is scrubbed from every error raised here
-(upstreams that echo a wrong key back must not put it in front of users).
+The API key goes only into the Authorization header; it is scrubbed (logs.redact) from every
+error the public methods raise and from /about's text, whichever path produced them (upstreams
+that echo a wrong key back must not put it in front of users).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from bot.logs import redact
 from bot.upstream import decode
 from bot.upstream.types import ChatRequest, Completion, Delta, ModelInfo, chat_body
 
@@ -121,6 +123,10 @@ class UpstreamClient:
 
     async def list_models(self) -> list[ModelInfo]:
         """The upstream's models: `{base}/models` (the seed), else `{base}/v1/models` (OpenAI)."""
+        with self._scrubbed():
+            return await self._list_models()
+
+    async def _list_models(self) -> list[ModelInfo]:
         for path in ("/models", "/v1/models"):
             try:
                 response = await self._fetch("GET", self.base_url + path)
@@ -135,17 +141,20 @@ class UpstreamClient:
 
     async def about(self) -> str:
         """The upstream's `/about`, as readable `key: value` lines (or its text if not JSON)."""
-        response = await self._fetch("GET", f"{self.base_url}/about")
+        with self._scrubbed():
+            response = await self._fetch("GET", f"{self.base_url}/about")
         payload = decode.json_body(response.content, required=False)
-        if payload is None:
-            return response.text.strip()
-        return decode.readable_text(payload)
+        text = response.text.strip() if payload is None else decode.readable_text(payload)
+        return redact(text, (self._api_key,))
 
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
-        async with self._replies:
-            response = await self._fetch("POST", self.chat_url, chat_body(request, stream=False))
-        return decode.parse_completion(decode.json_body(response.content))
+        with self._scrubbed():
+            async with self._replies:
+                body = chat_body(request, stream=False)
+                response = await self._fetch("POST", self.chat_url, body)
+            # A 200 body may be an {"error": ...} that echoes the key: scrubbed like the rest.
+            return decode.parse_completion(decode.json_body(response.content))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
@@ -156,15 +165,21 @@ class UpstreamClient:
         if request.voice is not None:
             raise ValueError("voice replies are not streamed; use complete_chat")
         body = chat_body(request, stream=True)
-        async with self._replies:
-            deltas = await self._retrying(lambda: self._started_stream(body))
-            async with contextlib.aclosing(deltas):
-                try:
+        with self._scrubbed():
+            async with self._replies:
+                deltas = await self._retrying(lambda: self._started_stream(body))
+                async with contextlib.aclosing(deltas):
                     async for delta in deltas:
                         yield delta
-                except UpstreamError as exc:
-                    self._scrub(exc)
-                    raise
+
+    @contextlib.contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """Scrub the key from any UpstreamError raised inside."""
+        try:
+            yield
+        except UpstreamError as exc:
+            self._scrub(exc)
+            raise
 
     async def _started_stream(self, body: dict[str, Any]) -> _Deltas:
         """A stream whose first delta has arrived: from here on, nothing is retried."""
@@ -210,7 +225,6 @@ class UpstreamClient:
             except UpstreamError as exc:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
-                    self._scrub(exc)
                     raise
                 log.warning(
                     "upstream attempt %d failed (%s); retry in %.2f s", attempt + 1, exc, delay
@@ -241,14 +255,12 @@ class UpstreamClient:
 
     def _scrub(self, exc: UpstreamError) -> None:
         """Replace the API key wherever upstream text in `exc` carried it."""
-        key = self._api_key
-        if not key:
-            return
+        secrets = (self._api_key,)
         for name in ("detail", "message"):
             value = getattr(exc, name, None)
             if isinstance(value, str):
-                setattr(exc, name, value.replace(key, "***"))
-        exc.args = tuple(a.replace(key, "***") if isinstance(a, str) else a for a in exc.args)
+                setattr(exc, name, redact(value, secrets))
+        exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
 
     def _retry_delay(self, exc: UpstreamError, attempt: int) -> float | None:
         """Seconds to wait before trying again, or None when retrying is unsafe or pointless."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.errors import (
+    UpstreamError,
     UpstreamHTTPError,
     UpstreamProtocolError,
     UpstreamTimeout,
@@ -60,6 +61,25 @@ async def test_the_api_key_never_appears_in_an_error_message(make_client: MakeCl
         await collect(make_client(handler, api_key="sk-secret-123"))
     assert caught.value.message == "Incorrect API key provided: ***."
     assert "sk-secret-123" not in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [200, 401])
+async def test_a_whole_reply_never_carries_the_api_key_in_its_error(
+    make_client: MakeClient, status: int
+) -> None:
+    # Spoken replies are asked for whole; some servers answer 200 with an {"error": ...} body.
+    body = {"error": {"message": "Incorrect API key provided: sk-secret-123."}}
+    handler, _ = answering(httpx.Response(status, json=body))
+    with pytest.raises(UpstreamError) as caught:
+        await make_client(handler, api_key="sk-secret-123").complete_chat(HELLO)
+    assert str(caught.value).endswith("Incorrect API key provided: ***.")
+    assert "sk-secret-123" not in caught.value.user_message
+
+
+async def test_about_never_shows_the_api_key(make_client: MakeClient) -> None:
+    handler, _ = answering(httpx.Response(200, json={"service": "x", "your_key": "sk-secret-1"}))
+    about = await make_client(handler, api_key="sk-secret-1").about()
+    assert about == "service: x\nyour_key: ***"
 
 
 def in_an_hour() -> str:

@@ -358,7 +358,8 @@ class FakeUpstream:
             await _until_client_leaves()
         await asyncio.sleep(script.first_token_delay)
         if script.fault is Fault.ERROR_EVENT:
-            return web.json_response({"error": _SERVER_ERROR})
+            said = _message(script, _bearer_key(request), _SERVER_ERROR["message"])
+            return web.json_response({"error": {**_SERVER_ERROR, "message": said}})
         if script.fault is Fault.MALFORMED_JSON:
             return web.Response(
                 text='{"id": "chatcmpl-fake", "choices": [', content_type="application/json"
