@@ -3,8 +3,16 @@
 Owns what the chat sees of a written reply: "typing…" until the first words, paced edits that
 always carry the newest text, rollover past 4096 UTF-16 units without losing or repeating text,
 the final text and its notice, the plain-text fallback when Telegram refuses formatting, the Stop
-button while it is written, and a live message's failures (deleted, bot blocked, group migrated).
+button while it is written (added by edits only, never sent with a new message), and a live
+message's failures (deleted, bot blocked, group migrated, an answer lost).
 When a call may go is the outbox's business; how text looks is render/'s.
+
+A lost answer: a sendMessage Telegram carried out but whose answer never came is, to the bot,
+the same as one that never arrived (the Bot API has no idempotency key and no way to read the
+chat back), and the outbox sends it again rather than risk losing the reply. The user may then
+see the copy Telegram kept above the reply: the text as it was at that moment, never with a
+Stop button and never edited again. An edit whose answer was lost is harmless: its retry meets
+"message is not modified".
 """
 
 from __future__ import annotations
@@ -195,9 +203,12 @@ class LiveReply:
             # its notice, which then follows in a message of its own.
             complete = more or (last and self._notice is not None and not shows_notice)
             freeze = piece if complete else None
-            first_text = self._current is None and not self._message_ids
-            # Not on the first send: a short reply would pay an extra edit just to remove it.
-            button = self._stop_button is not None and not (self._closing or first_text or more)
+            # Only an edit shows the Stop button, never a new message: a sendMessage whose
+            # answer is lost is sent again, and the copy Telegram did keep, whose id the bot
+            # never learnt, must not keep a button nobody can remove. (A short reply done at
+            # once would also pay an extra edit just to remove it.)
+            button = self._stop_button is not None and self._current is not None
+            button = button and not (self._closing or more)
             if self._current is not None and target == self._shown and button == self._shown_button:
                 if freeze is None:
                     return None
@@ -260,10 +271,12 @@ class LiveReply:
         entities = list(rendered.entities) or None
         markup = self._stop_button if button else None
         if self._current is None:
-            message = await self._send(rendered.text, entities, markup)
+            # Without the button, whatever the step wanted (see _next_step); an edit adds it.
+            message = await self._send(rendered.text, entities)
             self._current = message.message_id
             self._message_ids.append(message.message_id)
             self._stop_typing()
+            button = False
         elif rendered == self._shown:
             # Only the button changes; the text on screen (perhaps the plain-text fallback of
             # `rendered`) stays as it is.
@@ -282,12 +295,7 @@ class LiveReply:
             )
         self._shown, self._shown_button = rendered, button
 
-    async def _send(
-        self,
-        text: str,
-        entities: list[MessageEntity] | None,
-        markup: InlineKeyboardMarkup | None = None,
-    ) -> Message:
+    async def _send(self, text: str, entities: list[MessageEntity] | None) -> Message:
         extra: dict[str, Any] = {}
         # Only the first message answers the user's; continuations follow it.
         if self._dest.reply_to is not None and not self._message_ids:
@@ -300,7 +308,6 @@ class LiveReply:
             entities=entities,
             message_thread_id=self._dest.thread_id,
             link_preview_options=NO_PREVIEW,
-            reply_markup=markup,
             **extra,
         )
 

@@ -97,6 +97,51 @@ async def test_an_edit_whose_answer_was_lost_is_not_modified_on_retry_and_that_i
     assert (await stored_messages(database, 10))[-1] == Stored("assistant", LONG, "complete")
 
 
+async def test_a_new_message_whose_answer_was_lost_is_sent_again_and_its_copy_is_inert(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # Telegram shows the first text, but its answer never reaches the bot: to the bot that is
+    # the same as a message that never arrived, so it sends it again.
+    upstream.script(SLOW)
+    telegram.drop_next("sendMessage", after_processing=True, chat_id=10)
+    database = tmp_path / "bot.sqlite3"
+    async with running_bot(make_settings(telegram, upstream, database)):
+        telegram.user_sends(10, "question")
+        await telegram.wait_until(lambda: telegram.texts(10)[-1:] == [LONG], timeout=30)
+    copy, reply = telegram.bot_messages(10)
+    assert [c.dropped for c in telegram.calls_to("sendMessage")] == [True, False]
+    assert copy.text is not None
+    assert LONG.startswith(copy.text)  # the first words, as they were then
+    assert copy.history == [copy.text]  # never edited again
+    assert (copy.reply_markup, reply.reply_markup) == (None, None)
+    assert any(edit.params.get("reply_markup") for edit in telegram.calls_to("editMessageText"))
+    assert await stored_messages(database, 10) == [
+        Stored("user", "question", "complete", 1),
+        Stored("assistant", LONG, "complete"),
+    ]
+
+
+async def test_a_continuation_whose_answer_was_lost_leaves_a_copy_without_a_stop_button(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # A reply of three messages, still streaming when its second message is sent.
+    text = " ".join(f"word{i}" for i in range(1500))  # about 11,000 characters
+    upstream.script(ReplyScript(text, chunk_size=200, chunk_delay=0.1))
+    database = tmp_path / "bot.sqlite3"
+    async with running_bot(make_settings(telegram, upstream, database)):
+        telegram.user_sends(10, "question")
+        await telegram.wait_until(lambda: len(telegram.bot_messages(10)) == 1)
+        telegram.drop_next("sendMessage", after_processing=True, chat_id=10)
+        await telegram.wait_until(lambda: telegram.texts(10)[-1].endswith("word1499"), timeout=30)
+    first, copy, *rest = telegram.bot_messages(10)
+    lost, *_ = [c for c in telegram.calls_to("sendMessage") if c.dropped]
+    assert lost.params["text"] == copy.text
+    assert copy.history == [copy.text]
+    assert [m.reply_markup for m in telegram.bot_messages(10)] == [None] * (2 + len(rest))
+    shown = " ".join(m.text or "" for m in (first, *rest))
+    assert shown.split() == text.split()  # the reply itself is whole, once
+    assert (await stored_messages(database, 10))[-1] == Stored("assistant", text, "complete")
+
 async def test_a_live_message_the_user_deleted_continues_in_a_new_message(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
