@@ -142,6 +142,7 @@ async def test_a_continuation_whose_answer_was_lost_leaves_a_copy_without_a_stop
     assert shown.split() == text.split()  # the reply itself is whole, once
     assert (await stored_messages(database, 10))[-1] == Stored("assistant", text, "complete")
 
+
 async def test_a_live_message_the_user_deleted_continues_in_a_new_message(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
