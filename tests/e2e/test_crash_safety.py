@@ -3,7 +3,8 @@
 SIGKILL: nothing the bot got from Telegram is lost or doubled after a restart — the database is
 sound, every delivered user message is stored once (updates the bot never confirmed come again
 and are recognised), each is answered at most once, and the bot answers new messages.
-SIGTERM: replies in progress end at once with what they have, marked, stored; the process exits.
+SIGTERM: replies in progress end at once with what they have, marked, stored; messages queued
+behind them are told to send again; the process exits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from tests.e2e.chat import has_stop_button
 from tests.e2e.harness import bot_env, run_bot
-from tests.e2e.stored import Stored, integrity_check, stored_messages
+from tests.e2e.stored import Stored, integrity_check, stored_messages, waiting_in_inbox
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 
@@ -118,8 +119,10 @@ async def test_sigterm_finishes_replies_in_progress_with_what_they_have_and_exit
     partial = shown[0].removesuffix(cut)
     assert LONG.startswith(partial)
     assert shown[1:] == ["⚠️ The bot is restarting and could not answer this. Please send it again."]
+    # The queued message was never answered: told to send it again, it is neither kept for the
+    # next start (that would answer it twice) nor stored (it would count against the quotas).
     assert await stored_messages(database, 10) == [
         Stored("user", "first", "complete", 1),
         Stored("assistant", partial, "interrupted"),
-        Stored("user", "second", "complete", 3),
     ]
+    assert await waiting_in_inbox(database) == []
