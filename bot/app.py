@@ -1,8 +1,9 @@
 """Application wiring: build collaborators once, hand them to handlers, open and close them.
 
 Owns the PTB `Application` (concurrent updates, the Bot API root from settings) and the
-lifetime of the store, the upstream client and the outbox. Handlers live in `handlers/`;
-nothing here talks to users.
+lifetime of the store, the upstream client, the outbox and the conversations' workers (the
+inbox's leftovers queued at start, every queued turn ended before the store closes). Handlers
+live in `handlers/`; nothing here talks to users.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
-from bot.handlers.pending import answer_pending
+from bot.handlers.pending import queue_pending
 from bot.media.albums import AlbumCollector
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
@@ -32,12 +33,10 @@ from bot.upstream.client import UpstreamClient
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-PENDING = "answering_pending"  # bot_data key of the task answering earlier runs' messages
 
-# How many updates PTB handles at once; per-chat order is kept by ConversationService's locks.
-# A handler holds its place until its reply is delivered, so this is set well above the replies
-# the upstream is asked for at once (UPSTREAM_CONCURRENCY, at most half of this): with every
-# reply slot taken, a command or a Stop press is still handled at once, not queued behind them.
+# How many updates PTB handles at once. A turn's handler only admits and queues it (each chat's
+# own worker answers it, in order), so a handler holds its place for a moment, never for a
+# reply; the rest of the room is for short answers paced behind others (/help in a busy chat).
 CONCURRENT_UPDATES = 4096
 
 
@@ -56,7 +55,7 @@ def build_application(settings: Settings) -> BotApplication:
         .read_timeout(settings.telegram_timeout)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_open_services)
-        .post_stop(_finish_pending)
+        .post_stop(_finish_conversations)
         .post_shutdown(_close_services)
         .build(),
     )
@@ -92,20 +91,16 @@ async def _open_services(application: BotApplication) -> None:
         limits=limits,
     )
     await publish_commands(application.bot)
-    # Messages an earlier run received but never answered; PTB's own tasks are not yet allowed.
-    application.bot_data[PENDING] = asyncio.create_task(answer_pending(application))
+    # Messages an earlier run received but never answered, queued before any new update.
+    await queue_pending(application)
 
 
-async def _finish_pending(application: BotApplication) -> None:
-    """Wait for the answers to earlier messages (cut short by then if the bot is stopping)."""
-    task = application.bot_data.pop(PENDING, None)
-    if not isinstance(task, asyncio.Task):
-        return
-    try:
-        await task
-    except Exception:
-        # A background task has no handler to report to; stopping must go on regardless.
-        log.exception("answering the messages from before the restart failed")
+async def _finish_conversations(application: BotApplication) -> None:
+    """Wait for every chat's queued turns (cut short by then if the bot is stopping): PTB's
+    stop waited for the handlers only, which return once a turn is queued."""
+    services = application.bot_data.get("services")
+    if isinstance(services, Services):
+        await services.conversation.close()
 
 
 def handle_stop_signals(application: BotApplication) -> None:
@@ -124,8 +119,9 @@ def handle_stop_signals(application: BotApplication) -> None:
 
 
 def _stop_gracefully(application: BotApplication) -> None:
-    """Cut the replies in progress (they are finalised and stored), then stop PTB, which waits
-    for its handlers: without the cut it would wait for every reply to be written in full."""
+    """Cut the replies in progress (they are finalised and stored) and tell the queued turns to
+    send again, then stop PTB; post_stop waits for the chats' workers, which without the cut
+    would write every reply in full."""
     log.info("stop signal received: finishing replies in progress and shutting down")
     services = application.bot_data.get("services")
     if isinstance(services, Services):

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     daily_token_quota: int = Field(default=0, ge=0)
     # Characters of one turn's text (the user's words plus any message they reply to, quoted).
     max_message_chars: int = Field(default=8_000, ge=1)
+    # Turns that may wait behind a chat's running reply: in one chat, and of one user in all
+    # chats. Beyond them a sender is told (once a minute) and nothing more of theirs is queued.
+    max_queued_per_chat: int = Field(default=20, ge=1, le=1_000)
+    max_queued_per_user: int = Field(default=10, ge=1, le=1_000)
 
     @field_validator("default_voice", mode="before")
     @classmethod

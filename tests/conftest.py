@@ -103,7 +103,9 @@ async def service(
     client = UpstreamClient(
         upstream.base_url, timeouts=Timeouts(first_token=2, idle=0.3), retries=0
     )
-    yield ConversationService(store, client, settings, limits=limits)
+    conversations = ConversationService(store, client, settings, limits=limits)
+    yield conversations
+    await conversations.close()
     await client.aclose()
 
 

@@ -39,7 +39,8 @@ class FakeClock:
 
 class RecordingSink:
     """A reply sink (the protocol `ConversationService` writes into) that remembers what it was
-    given: the calls in order, every text shown, the final text and its notice."""
+    given: the calls in order, every text shown, the final text and its notice, and whether the
+    turn closed it."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -48,6 +49,7 @@ class RecordingSink:
         self.final: str | None = None
         self.notice: str | None = None
         self.first_update = asyncio.Event()
+        self.closed = False  # close() is not among `calls`: every turn ends with it
 
     async def start(self) -> None:
         self.calls.append("start")
@@ -62,6 +64,9 @@ class RecordingSink:
         self.calls.append("finish")
         self.final = text
         self.notice = notice
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 def marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any] | None:

@@ -2,10 +2,10 @@
 
 Knows nothing of Telegram: it writes into the reply-sink protocols (`sinks.py`) that `delivery/`
 implements. Import from the modules:
-  service.py      ConversationService: the order of a turn
-  locks.py        one turn at a time per chat
+  service.py      ConversationService: the order of a turn, from arrival to stored reply
+  queues.py       per-chat order: a queue and a worker per busy chat; the backlog counts
   admission.py    refusing a turn that is too long or over its user's limits
-  limits.py       per-user rate limits and quotas
+  limits.py       per-user rate limits and quotas, counted from a turn's arrival
   request.py      the upstream request: history window as OpenAI messages
   generation.py   streaming one reply until it ends, fails or is stopped
   sinks.py        where a reply goes (protocols)

@@ -1,8 +1,11 @@
 """Whether a turn may go on: one too long, or over its user's limits, is refused up front.
 
-Owns the refusal and its words; refused turns are neither stored nor sent upstream. A turn already
-stored (Telegram redelivering it after a restart) was admitted the first time and is never refused
-again. Must not show anything: the service hands the refusal to the sink.
+Owns the refusal and its words; refused turns are neither stored nor sent upstream. A turn is
+admitted when it arrives — counted against its user's limits then, while it waits too (a
+`Reservation`) — and looked at once more when its turn comes: its length, if it could only be
+built then (a file), and the daily token quota, which the replies before it may have used up.
+Whether a message is a redelivery (admitted the first time) is the service's business. Must not
+show anything: the service hands the refusal to the sink.
 """
 
 from __future__ import annotations
@@ -11,8 +14,13 @@ import logging
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.conversation.limits import UsageLimits, limit_reached_text, too_long_text
-from bot.store import ChatKey, ChatStore
+from bot.conversation.limits import (
+    LimitReached,
+    Reservation,
+    UsageLimits,
+    limit_reached_text,
+    too_long_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,40 +35,48 @@ class TurnRefusal:
 class Admission:
     """Checks each turn against the length limit and the per-user usage limits."""
 
-    def __init__(self, store: ChatStore, settings: Settings, limits: UsageLimits) -> None:
-        self._store = store
+    def __init__(self, settings: Settings, limits: UsageLimits) -> None:
         self._settings = settings
         self._limits = limits
 
-    async def refusal(
-        self, key: ChatKey, text: str, *, user_id: int | None, telegram_message_id: int | None
+    async def admit(self, text: str | None, *, user_id: int | None) -> Reservation | TurnRefusal:
+        """The room this turn holds under its user's limits, or why it may not go on. `text` is
+        None for a turn built only when its turn comes (a photo, a file): its length is
+        checked then (`refusal_once_built`)."""
+        if text is not None and (refusal := self.too_long(text)) is not None:
+            return refusal
+        admitted = await self._limits.reserve(user_id)
+        if isinstance(admitted, LimitReached):
+            return self._refusal(user_id, admitted)
+        return admitted
+
+    def hold(self, user_id: int | None) -> Reservation:
+        """Count a turn admitted before a restart, without checking it again."""
+        return self._limits.hold(user_id)
+
+    async def refusal_once_built(
+        self, text: str | None, reservation: Reservation
     ) -> TurnRefusal | None:
-        """Why this turn may not go on, or None when it may (and then it is counted)."""
-        if await self._redelivered(key, telegram_message_id):
-            return None
+        """Why a turn admitted earlier may not start now that it is built and its turn has come
+        (`text` when it was built only now), or None. The caller releases the reservation."""
+        if text is not None and (refusal := self.too_long(text)) is not None:
+            return refusal
+        over = await self._limits.recheck(reservation)
+        return None if over is None else self._refusal(reservation.user_id, over)
+
+    def too_long(self, text: str) -> TurnRefusal | None:
         limit = self._settings.max_message_chars
-        if len(text) > limit:
-            return TurnRefusal(too_long_text(len(text), limit))
-        return await self._over_limits(user_id, count=True)
+        return TurnRefusal(too_long_text(len(text), limit)) if len(text) > limit else None
 
-    async def early_refusal(
-        self, key: ChatKey, *, user_id: int | None, telegram_message_id: int | None
-    ) -> TurnRefusal | None:
-        """Why a turn still to be built (a photo to download) would be refused by the user's
-        limits as they stand, or None; counts nothing, since the turn may never exist."""
-        if not self._limits.limits(user_id) or await self._redelivered(key, telegram_message_id):
-            return None  # with no limits (the default), no look in the database either
-        return await self._over_limits(user_id, count=False)
+    def settle(self, reservation: Reservation) -> None:
+        """The turn is stored; the database counts it from now on."""
+        self._limits.settle(reservation)
 
-    async def _redelivered(self, key: ChatKey, telegram_message_id: int | None) -> bool:
-        # Redelivered after a restart: admitted and counted the first time.
-        return telegram_message_id is not None and await self._store.has_message(
-            key, telegram_message_id
-        )
+    def release(self, reservation: Reservation | None) -> None:
+        """The turn will never run; give its room back (harmless once settled)."""
+        if reservation is not None:
+            self._limits.release(reservation)
 
-    async def _over_limits(self, user_id: int | None, *, count: bool) -> TurnRefusal | None:
-        over = await self._limits.admit(user_id, count=count)
-        if over is None:
-            return None
+    def _refusal(self, user_id: int | None, over: LimitReached) -> TurnRefusal:
         log.info("user %s is over the %s limit until %.0f", user_id, over.kind, over.retry_at)
         return TurnRefusal(limit_reached_text(over, self._limits.now()) if over.tell else None)

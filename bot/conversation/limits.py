@@ -2,16 +2,19 @@
 
 Owns "may this user's turn go to the model now, and if not, from when?" (per minute, daily
 messages, daily tokens; 0 turns one off; ADMIN_USER_IDS are exempt), the words that say so and how
-often, and estimating tokens when the upstream reports no `usage`. Daily counts come from the
-store; the per-minute window lives in memory. No Telegram: the caller shows the refusal.
+often, and estimating tokens when the upstream reports no `usage`. A turn is counted when it is
+admitted, while it still waits behind others: its `Reservation` holds its place in the per-minute
+window and counts as one of the day's messages until the store counts it (`settle`), or is given
+back if the turn never runs (`release`). Daily counts come from the store; the per-minute window
+and the reservations live in memory. No Telegram: the caller shows the refusal.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from collections.abc import Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -58,23 +61,38 @@ class LimitReached:
 
 
 class Throttle:
-    """Says yes to a key at most once per `interval` seconds."""
+    """Says yes to a key at most `burst` times within any `interval` seconds."""
 
-    def __init__(self, interval: float, clock: Clock = time.monotonic) -> None:
+    def __init__(self, interval: float, clock: Clock = time.monotonic, *, burst: int = 1) -> None:
         self._interval = interval
         self._clock = clock
-        self._last: dict[int, float] = {}
+        self._burst = burst
+        self._said: dict[Hashable, deque[float]] = {}
 
-    def ready(self, key: int) -> bool:
+    def ready(self, key: Hashable) -> bool:
         """Whether `key` may be served now (and, if so, remember that it was)."""
         now = self._clock()
-        last = self._last.get(key)
-        if last is not None and now - last < self._interval:
+        said = self._said.get(key)
+        if said is None:
+            if len(self._said) >= _MAX_TRACKED_USERS:
+                self._said = {k: t for k, t in self._said.items() if now - t[-1] < self._interval}
+            said = self._said[key] = deque()
+        while said and now - said[0] >= self._interval:
+            said.popleft()
+        if len(said) >= self._burst:
             return False
-        if len(self._last) >= _MAX_TRACKED_USERS:
-            self._last = {k: t for k, t in self._last.items() if now - t < self._interval}
-        self._last[key] = now
+        said.append(now)
         return True
+
+
+@dataclass(eq=False, slots=True)
+class Reservation:
+    """The room one admitted turn holds under its user's limits: one of the day's messages
+    until the store counts the turn, and its place in the per-minute window."""
+
+    user_id: int | None  # None: no limit applies, nothing is held
+    at: float | None = None  # its place in the per-minute window, when that limit is on
+    open: bool = True
 
 
 class UsageLimits:
@@ -93,6 +111,7 @@ class UsageLimits:
         self._exempt = exempt
         self._clock = clock
         self._recent: dict[int, deque[float]] = {}
+        self._reserved: Counter[int] = Counter()  # turns admitted and not stored yet, per user
         self._told = Throttle(TELL_INTERVAL, clock)
 
     @classmethod
@@ -113,23 +132,78 @@ class UsageLimits:
         limited = quotas.per_minute or quotas.daily_messages or quotas.daily_tokens
         return bool(limited) and user_id is not None and user_id not in self._exempt
 
-    async def admit(self, user_id: int | None, *, count: bool = True) -> LimitReached | None:
-        """None when this turn may go ahead (and it is counted), else why not and until when.
+    async def reserve(self, user_id: int | None) -> Reservation | LimitReached:
+        """Room for one more turn of this user under every limit, or which limit is reached and
+        until when.
 
-        Turns without a known user (a channel writing in a group) are not limited. With
-        `count=False` nothing is counted: a look before work that may end in no turn at all.
+        The turn counts from now on, while it waits behind others too: settle the reservation
+        once the turn is stored (the database counts it from then on), release it if the turn
+        never runs. Turns without a known user (a channel writing in a group) are not limited.
         """
         if user_id is None or not self.limits(user_id):
-            return None
+            return Reservation(None)
         refusal = await self._daily_refusal(user_id)
+        now = self._clock()
         if refusal is None:
-            # Counted only here, after every other check, so refused turns never use up the rate.
-            refusal = self._rate_refusal(user_id, self._clock(), count=count)
-        if refusal is None:
+            # Checked only here, after every other check, so refused turns never use up the rate.
+            refusal = self._rate_refusal(user_id, now)
+        if refusal is not None:
+            return LimitReached(
+                refusal.kind, refusal.limit, refusal.retry_at, self._told.ready(user_id)
+            )
+        # No await since the daily count was read: concurrent turns of one user see each other.
+        at = None
+        if self._quotas.per_minute:
+            at = now
+            self._recent[user_id].append(now)
+        self._reserved[user_id] += 1
+        return Reservation(user_id, at)
+
+    def hold(self, user_id: int | None) -> Reservation:
+        """Count a turn admitted before a restart, without checking it again: it waits in the
+        inbox, which the daily counts don't read."""
+        if user_id is None or not self.limits(user_id):
+            return Reservation(None)
+        self._reserved[user_id] += 1
+        return Reservation(user_id)
+
+    def settle(self, reservation: Reservation) -> None:
+        """The turn is stored: the database counts it from now on. Call it with no await between
+        the store's write and this, so no one counts the turn twice."""
+        if reservation.open and reservation.user_id is not None:
+            self._unreserve(reservation.user_id)
+        reservation.open = False
+
+    def release(self, reservation: Reservation) -> None:
+        """The turn will never run (refused once built, the bot stopping): give its room back.
+        Harmless after `settle` or a first `release`."""
+        if not reservation.open or reservation.user_id is None:
+            reservation.open = False
+            return
+        reservation.open = False
+        self._unreserve(reservation.user_id)
+        window = self._recent.get(reservation.user_id)
+        if window is not None and reservation.at is not None and reservation.at in window:
+            window.remove(reservation.at)
+
+    async def recheck(self, reservation: Reservation) -> LimitReached | None:
+        """Whether a turn admitted a while ago may still start. The daily token quota is read
+        again: the replies the turn waited behind may have used it up (tokens are known only
+        once a reply is done; the other limits counted the turn when it arrived)."""
+        user_id = reservation.user_id
+        quota = self._quotas.daily_tokens
+        if user_id is None or not quota:
             return None
-        return LimitReached(
-            refusal.kind, refusal.limit, refusal.retry_at, self._told.ready(user_id)
-        )
+        now = self._clock()
+        used = await self._store.usage(user_id, since=day_start(now))
+        if used.tokens < quota:
+            return None
+        return LimitReached("tokens", quota, next_day_start(now), self._told.ready(user_id))
+
+    def _unreserve(self, user_id: int) -> None:
+        self._reserved[user_id] -= 1
+        if self._reserved[user_id] <= 0:
+            del self._reserved[user_id]
 
     async def _daily_refusal(self, user_id: int) -> LimitReached | None:
         quotas = self._quotas
@@ -138,13 +212,15 @@ class UsageLimits:
         now = self._clock()
         used = await self._store.usage(user_id, since=day_start(now))
         tomorrow = next_day_start(now)
-        if quotas.daily_messages and used.messages >= quotas.daily_messages:
+        # Turns admitted but not stored yet count as messages; their tokens are not known.
+        messages = used.messages + self._reserved.get(user_id, 0)
+        if quotas.daily_messages and messages >= quotas.daily_messages:
             return LimitReached("messages", quotas.daily_messages, tomorrow)
         if quotas.daily_tokens and used.tokens >= quotas.daily_tokens:
             return LimitReached("tokens", quotas.daily_tokens, tomorrow)
         return None
 
-    def _rate_refusal(self, user_id: int, now: float, *, count: bool) -> LimitReached | None:
+    def _rate_refusal(self, user_id: int, now: float) -> LimitReached | None:
         limit = self._quotas.per_minute
         if not limit:
             return None
@@ -157,8 +233,6 @@ class UsageLimits:
             window.popleft()
         if len(window) >= limit:
             return LimitReached("rate", limit, window[0] + RATE_WINDOW)
-        if count:
-            window.append(now)
         return None
 
     def _forget_idle(self, now: float) -> None:

@@ -24,6 +24,11 @@ class ReplySink(Protocol):
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """The final reply, plus a notice (why it is incomplete) when there is one."""
 
+    async def close(self) -> None:
+        """The turn is over, however it ended (called after `finish`, or instead of it when
+        something failed first): stop whatever still runs — "typing…", a delivery waiting for
+        newer text — and send nothing more. Must not raise; harmless when called twice."""
+
 
 @runtime_checkable
 class VoiceSink(ReplySink, Protocol):

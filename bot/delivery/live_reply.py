@@ -3,8 +3,9 @@
 Owns what the chat sees of a written reply: "typing…" until the first words, paced edits that
 always carry the newest text, rollover past 4096 UTF-16 units without losing or repeating text,
 the final text and its notice, the plain-text fallback when Telegram refuses formatting, the Stop
-button while it is written (added by edits only, never sent with a new message), and a live
-message's failures (deleted, bot blocked, group migrated, an answer lost).
+button while it is written (added by edits only, never sent with a new message), a live message's
+failures (deleted, bot blocked, group migrated, an answer lost), and closing: no task of it
+outlives its turn.
 When a call may go is the outbox's business; how text looks is render/'s.
 
 A lost answer: a sendMessage Telegram carried out but whose answer never came is, to the bot,
@@ -140,6 +141,15 @@ class LiveReply:
         else:
             self._outbox.reprioritize(self._dest.chat_id)  # a waiting edit now carries the final
         await self._runner
+
+    async def close(self) -> None:
+        """Stop "typing…" and any delivery still waiting (the turn is over: `finish` has run,
+        or something failed before it could); nothing more is sent."""
+        tasks = [task for task in (self._typing, self._runner) if task and not task.done()]
+        self._typing = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self) -> None:
         while not self._dead:

@@ -74,6 +74,14 @@ class VoiceReply:
         self._stop_recording()
         await self._text.finish(text, notice=notice)
 
+    async def close(self) -> None:
+        """Stop "recording voice…" and the written reply's loops; nothing more is sent."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            recording.cancel()
+            await asyncio.gather(recording, return_exceptions=True)
+        await self._text.close()
+
     async def start_speaking(self) -> None:
         """Show "recording voice…" until the voice note is sent."""
         if self._recording is None:

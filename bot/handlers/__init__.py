@@ -31,14 +31,8 @@ from bot.handlers import (
     voice_setting,
 )
 from bot.handlers.addressing import AddressedToBot
-from bot.handlers.common import answer
 from bot.handlers.context import BotApplication, BotContext
 from bot.handlers.keyboards import answer_button
-
-
-async def on_unknown_command(update: Update, context: BotContext) -> None:
-    """Say that a command is not known, and where to look."""
-    await answer(update, context, "I don't know that command. /help lists what I can do.")
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
@@ -92,7 +86,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(
         MessageHandler((private | addressed_in_group) & audio, voice_notes.on_voice_message)
     )
-    application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
+    application.add_handler(MessageHandler(private & filters.COMMAND, bad_input.on_unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT, chat.on_text))
     in_group_album = filters.ChatType.GROUPS & media.InAlbum()
     application.add_handler(

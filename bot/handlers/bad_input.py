@@ -1,9 +1,11 @@
-"""Answers to input the bot does not act on: content it can't read, and edited messages.
+"""Answers to input the bot does not act on: content it can't read, unknown commands, edits.
 
 Owns the short explanations and SUPPORTED_CONTENT, the one list of what the bot reads, which every
-such answer quotes (a feature that teaches the bot a new kind of message adds it there). Which
-messages reach these handlers is decided where they are registered, in handlers/__init__.py.
-Edited messages are never answered again; the user is told so at most once a minute.
+such answer quotes (a feature that teaches the bot a new kind of message adds it there), and how
+often a chat gets them: answers to content it can't read, unknown commands and files it can't
+read (media.py) are throttled per chat. Which messages reach these handlers is decided where they
+are registered, in handlers/__init__.py. Edited messages are never answered again; the user is
+told so at most once a minute.
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ EDIT_NOTICE = (
     "I don't answer edited messages again. To ask something different, send it as a new message."
 )
 _EDIT_NOTICES = "edit_notices"  # bot_data key of the Throttle for EDIT_NOTICE
+UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
+
+# Answers to input the bot can't use (stickers and the like, unknown commands, files it can't
+# read) in one chat: at most this many within any BAD_INPUT_WINDOW seconds, the rest ignored in
+# silence. A person who sends a sticker and a GIF gets both answers; a flood gets three a minute.
+BAD_INPUT_ANSWERS = 3
+BAD_INPUT_WINDOW = 60.0
+_BAD_INPUT_ANSWERS = "bad_input_answers"  # bot_data key of the Throttle for those answers
 
 
 def supported_list() -> str:
@@ -75,7 +85,25 @@ async def on_unsupported(update: Update, context: BotContext) -> None:
     """Say that this kind of message can't be read, and what can."""
     message = update.effective_message
     if message is not None:
-        await answer(update, context, unsupported_text(message))
+        await answer_bad_input(update, context, unsupported_text(message))
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """Say that a command is not known, and where to look."""
+    await answer_bad_input(update, context, UNKNOWN_COMMAND)
+
+
+async def answer_bad_input(update: Update, context: BotContext, text: str) -> None:
+    """Answer input the bot can't use, unless the chat had BAD_INPUT_ANSWERS such answers within
+    the last BAD_INPUT_WINDOW seconds: then stay silent, so a flood of them costs nothing."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    throttle = context.bot_data.setdefault(
+        _BAD_INPUT_ANSWERS, Throttle(BAD_INPUT_WINDOW, burst=BAD_INPUT_ANSWERS)
+    )
+    if isinstance(throttle, Throttle) and throttle.ready(chat.id):
+        await answer(update, context, text)
 
 
 async def on_edited(update: Update, context: BotContext) -> None:

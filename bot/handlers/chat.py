@@ -2,24 +2,33 @@
 
 Owns turning an addressed message into the user's turn (the prompt without the mention, the
 replied-to message quoted unless it is the bot's latest answer, the sender's name in groups) and
-`converse`, the way every turn — text, photo, file, voice note — goes to the conversation service
-and back into the chat through a VoiceReply. Which messages are addressed is addressing.py's.
+`converse`, the way every turn — text, photo, file, voice note — goes to the conversation service:
+the handler queues it and returns at once; the chat's worker answers it into a VoiceReply later,
+and a `Followup` hears how it ended (which bot messages the next turn's context holds; a failure
+explained in the chat). `TurnContext` is what building a kept turn needs, whether the message
+just arrived or waited in the inbox across a restart. Which messages are addressed is
+addressing.py's.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from telegram import Message, Update
+from telegram import Bot, Message, Update
 
-from bot.conversation.service import Origin, PendingTurn, UserTurn
+from bot.conversation.service import Origin, Outcome, PendingTurn, UserTurn
+from bot.delivery.destination import Destination
 from bot.delivery.live_reply import LiveReply
 from bot.delivery.voice_reply import VoiceReply
-from bot.handlers.addressing import prompt_of, quote_of, with_quote
+from bot.handlers.addressing import Quote, prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
-from bot.handlers.context import BotContext
+from bot.handlers.context import BotContext, Services
+from bot.handlers.errors import tell_failure
+from bot.handlers.kept import sender_name
 from bot.handlers.stop import stop_data
-from bot.store import ChatKey
+from bot.store import ChatKey, Received
 from bot.types import AttachmentPart
 
 ASK_USAGE = "Usage: /ask <question>"
@@ -31,8 +40,8 @@ ANSWERS = "answers_in_context"
 @dataclass(slots=True)
 class Answers:
     """The bot's answers in one chat or topic whose text the next turn's context will hold:
-    the latest finished one, and those still being written (turns run in order, so they finish
-    before a turn that replies to them starts)."""
+    the latest finished one, and those still being written or waiting (turns run in order, so
+    they finish before a turn that replies to them starts)."""
 
     latest: frozenset[int] = frozenset()
     writing: list[VoiceReply] = field(default_factory=list)
@@ -42,6 +51,21 @@ class Answers:
         return message_id in self.latest or any(
             message_id in reply.message_ids for reply in self.writing
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What building a turn from what the inbox keeps of it needs: the bot (to download), the
+    services, where notices about it go, and the chat's answers (for quoting)."""
+
+    bot: Bot
+    services: Services
+    destination: Destination
+    answers: Answers
+
+    def quoted(self, prompt: str, quote: Quote | None) -> str:
+        """`prompt` preceded by the message it replies to, unless the context holds that."""
+        return quoted_by(prompt, quote, self.answers)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -66,8 +90,7 @@ async def on_ask(update: Update, context: BotContext) -> None:
 
 def forget_latest_reply(context: BotContext, key: ChatKey) -> None:
     """The bot's latest answer in this chat is no longer in the context (a new conversation)."""
-    answers = _answers(context, key)
-    answers.latest = frozenset()
+    answers_in(context.chat_data, key).latest = frozenset()
 
 
 async def _converse(
@@ -82,79 +105,133 @@ async def _converse(
 
 def quoted(message: Message, prompt: str, context: BotContext) -> str:
     """`prompt` preceded by the message it replies to, unless the context holds that already."""
-    quote = quote_of(message, context.bot.id)
-    if quote is None or (
-        quote.author is None and _answers(context, chat_key(message)).hold(quote.message_id)
-    ):
+    answers = answers_in(context.chat_data, chat_key(message))
+    return quoted_by(prompt, quote_of(message, context.bot.id), answers)
+
+
+def quoted_by(prompt: str, quote: Quote | None, answers: Answers) -> str:
+    """`prompt` preceded by `quote`, unless it is a bot message the context holds already."""
+    if quote is None or (quote.author is None and answers.hold(quote.message_id)):
         return prompt
     return with_quote(prompt, quote)
 
 
-def user_turn(
-    message: Message,
-    text: str,
-    *,
-    parts: tuple[AttachmentPart, ...] = (),
-    model: str | None = None,
-) -> UserTurn:
-    """The turn `message` makes, with its sender's name in groups."""
+def user_turn(message: Message, text: str) -> UserTurn:
+    """The text turn `message` makes, with its sender's name in groups."""
     user = message.from_user
     private = message.chat.type == message.chat.PRIVATE
     return UserTurn(
         text=text,
         telegram_message_id=message.message_id,
         user_id=user.id if user else None,
-        sender_name=None if private else _sender_name(message),
+        sender_name=None if private else sender_name(message),
+    )
+
+
+def kept_turn(
+    record: Received,
+    text: str,
+    *,
+    parts: tuple[AttachmentPart, ...] = (),
+    model: str | None = None,
+) -> UserTurn:
+    """The turn a kept message makes once built: its text, attachments and model."""
+    return UserTurn(
+        text=text,
+        telegram_message_id=record.telegram_message_id,
+        user_id=record.user_id,
+        sender_name=record.sender_name,
         parts=parts,
         model=model,
     )
 
 
-async def converse(message: Message, context: BotContext, turn: UserTurn | PendingTurn) -> None:
-    """Stream the model's answer to `turn` into the chat (in groups, as a reply to `message`),
-    and note which bot messages the next turn's context will hold."""
-    key = chat_key(message)
-    answers = _answers(context, key)
-    services = context.services
-    private = message.chat.type == message.chat.PRIVATE
-    written = destination(message, reply=not private)
-    sink = VoiceReply(
-        context.bot,
+def turn_context(message: Message, context: BotContext) -> TurnContext:
+    """What building the turn of `message` needs."""
+    answers = answers_in(context.chat_data, chat_key(message))
+    return TurnContext(context.bot, context.services, destination(message), answers)
+
+
+def reply_sink(bot: Bot, services: Services, written: Destination, answering: int) -> VoiceReply:
+    """The live reply (or voice note) answering the user's message `answering` at `written`."""
+    return VoiceReply(
+        bot,
         services.outbox,
         LiveReply(
-            context.bot,
+            bot,
             services.outbox,
             written,
             typing_interval=services.settings.typing_interval,
-            stop_data=stop_data(message.message_id),
+            stop_data=stop_data(answering),
         ),
         written,
         # A voice note always answers the message it is about, in private chats too.
-        reply_to=message.message_id,
+        reply_to=answering,
         action_interval=services.settings.typing_interval,
     )
+
+
+async def converse(
+    message: Message,
+    context: BotContext,
+    turn: UserTurn | PendingTurn,
+    *,
+    kept: tuple[Received, ...] = (),
+) -> bool:
+    """Queue `turn` behind the chat's earlier ones and return; its answer streams into the chat
+    (in groups, as a reply to `message`) when its turn comes. `kept`: what the inbox keeps of a
+    pending turn meanwhile. False when it was refused instead (the chat was told why)."""
+    key = chat_key(message)
+    services = context.services
+    private = message.chat.type == message.chat.PRIVATE
+    sink = reply_sink(
+        context.bot, services, destination(message, reply=not private), message.message_id
+    )
+    answers = answers_in(context.chat_data, key)
+    followup = Followup(context.bot, services, destination(message), answers, sink)
     answers.writing.append(sink)
-    try:
-        outcome = await services.conversation.reply(key, turn, sink, origin=_origin(message))
-    finally:
-        answers.writing.remove(sink)
-    if outcome.text.strip() and not outcome.duplicate:
-        answers.latest = frozenset(sink.message_ids)
-
-
-def _origin(message: Message) -> Origin:
     user = message.from_user
-    return Origin(user.id if user else None, message.message_id)
+    origin = Origin(user.id if user else None, message.message_id, kept)
+    refused = await services.conversation.submit(key, turn, sink, origin=origin, watcher=followup)
+    if refused is not None:
+        followup.dropped()
+    return refused is None
 
 
-def _sender_name(message: Message) -> str | None:
-    if message.sender_chat is not None:  # an anonymous admin or a linked channel
-        return message.sender_chat.title
-    return message.from_user.first_name if message.from_user else None
+class Followup:
+    """Hears how a queued turn ended (a conversation.service.TurnWatcher): notes which bot
+    messages the next turn's context holds, and explains a failure in the chat."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        services: Services,
+        dest: Destination,
+        answers: Answers,
+        sink: VoiceReply,
+    ) -> None:
+        self._bot = bot
+        self._services = services
+        self._dest = dest
+        self._answers = answers
+        self._sink = sink
+
+    async def answered(self, outcome: Outcome) -> None:
+        self.dropped()
+        if outcome.text.strip() and not outcome.duplicate:
+            self._answers.latest = frozenset(self._sink.message_ids)
+
+    async def failed(self, error: Exception) -> None:
+        self.dropped()
+        await tell_failure(self._bot, self._services.outbox, self._dest, error)
+
+    def dropped(self) -> None:
+        if self._sink in self._answers.writing:
+            self._answers.writing.remove(self._sink)
 
 
-def _answers(context: BotContext, key: ChatKey) -> Answers:
-    chat_data = context.chat_data
+def answers_in(chat_data: MutableMapping[Any, Any] | None, key: ChatKey) -> Answers:
+    """The bot's answers in the chat (or topic) `key`, kept in the chat's data."""
     if chat_data is None:  # only updates without a chat, which never reach these handlers
         return Answers()
     topics: dict[int, Answers] = chat_data.setdefault(ANSWERS, {})

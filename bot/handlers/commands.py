@@ -51,6 +51,8 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "How to talk to me in a group"),
 )
 
+NEW_CONVERSATION = "Started a new conversation. Earlier messages are forgotten."
+
 HELP = (
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
@@ -122,13 +124,22 @@ async def on_help(update: Update, context: BotContext) -> None:
 
 
 async def on_new(update: Update, context: BotContext) -> None:
-    """Start a fresh conversation; the old one stays stored."""
+    """Start a fresh conversation once the messages already sent are answered; the old one
+    stays stored."""
     if update.effective_message is None:
         return
     key = chat_key(update.effective_message)
-    await context.services.conversation.new_conversation(key)
-    forget_latest_reply(context, key)
-    await answer(update, context, "Started a new conversation. Earlier messages are forgotten.")
+    user = update.effective_user
+
+    async def started() -> None:
+        forget_latest_reply(context, key)
+        await answer(update, context, NEW_CONVERSATION)
+
+    refusal = await context.services.conversation.new_conversation(
+        key, user_id=user.id if user else None, then=started
+    )
+    if refusal is not None and refusal.notice is not None:
+        await answer(update, context, f"⚠️ {refusal.notice}")
 
 
 async def on_stop(update: Update, context: BotContext) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Bot, Message, Update
 
 from bot.delivery.destination import Destination
+from bot.delivery.outbox import Outbox
 from bot.handlers.context import BotContext
 from bot.store import ChatKey
 
@@ -33,8 +34,12 @@ async def answer(update: Update, context: BotContext, text: str) -> None:
     message = update.effective_message
     if message is None:
         return
-    dest = destination(message)
-    await context.services.outbox.call(
+    await send_text(context.bot, context.services.outbox, destination(message), text)
+
+
+async def send_text(bot: Bot, outbox: Outbox, dest: Destination, text: str) -> None:
+    """Send a short plain-text message to `dest`'s chat (and topic), paced like every call."""
+    await outbox.call(
         dest.chat_id,
-        lambda: context.bot.send_message(dest.chat_id, text, message_thread_id=dest.thread_id),
+        lambda: bot.send_message(dest.chat_id, text, message_thread_id=dest.thread_id),
     )

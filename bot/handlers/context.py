@@ -36,7 +36,7 @@ class Services:
     admins: Admins
     access: AccessPolicy
     albums: AlbumCollector[Message]
-    # The per-user limits: conversation.reply applies them to every turn; /stats shows them.
+    # The per-user limits: conversation.submit applies them to every turn; /stats shows them.
     limits: UsageLimits
 
 

@@ -1,14 +1,17 @@
-"""The last line: every exception a handler lets through is logged and explained, never shown."""
+"""The last line: every exception a handler (or a queued turn) lets through is logged and
+explained, never shown."""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
 
+from bot.delivery.destination import Destination
+from bot.delivery.outbox import Outbox
 from bot.errors import BotError
-from bot.handlers.common import answer
+from bot.handlers.common import answer, send_text
 from bot.handlers.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -23,8 +26,24 @@ async def on_error(update: object, context: BotContext) -> None:
     log.error("update %s failed: %r", update_id, error, exc_info=error)
     if not isinstance(update, Update) or update.effective_message is None:
         return
-    text = error.user_message if isinstance(error, BotError) else GENERIC
     try:
-        await answer(update, context, text)
+        await answer(update, context, failure_text(error))
     except TelegramError as exc:
         log.warning("update %s: could not tell the chat about the failure: %s", update_id, exc)
+
+
+async def tell_failure(bot: Bot, outbox: Outbox, dest: Destination, error: Exception) -> None:
+    """Explain in the chat why a queued turn could not be answered: an anticipated failure (a
+    file the bot can't read) in its own words; anything else is logged, and the chat told
+    something readable."""
+    if not isinstance(error, BotError):
+        log.error("chat %s: a turn failed: %r", dest.chat_id, error, exc_info=error)
+    try:
+        await send_text(bot, outbox, dest, failure_text(error))
+    except TelegramError as exc:
+        log.warning("chat %s: could not tell the chat about the failure: %s", dest.chat_id, exc)
+
+
+def failure_text(error: BaseException | None) -> str:
+    """What the chat reads about a failure: a BotError's own words, or a generic apology."""
+    return error.user_message if isinstance(error, BotError) else GENERIC

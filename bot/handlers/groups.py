@@ -56,6 +56,10 @@ async def on_migrate(update: Update, context: BotContext) -> None:
     if message is None or message.migrate_to_chat_id is None:
         return
     old, new = message.chat_id, message.migrate_to_chat_id
-    await context.services.conversation.migrate_chat(old, new)
-    context.application.migrate_chat_data(old_chat_id=old, new_chat_id=new)
-    log.info("group %s migrated to supergroup %s", old, new)
+
+    async def moved() -> None:
+        context.application.migrate_chat_data(old_chat_id=old, new_chat_id=new)
+        log.info("group %s migrated to supergroup %s", old, new)
+
+    # Queued behind the group's turns, so the reply in progress moves with its question.
+    await context.services.conversation.migrate_chat(old, new, then=moved)

@@ -2,28 +2,34 @@
 
 Owns turning a photo (or an album: one request for all its photos) into a turn with `image_url`
 parts for a vision model, a text document into a turn holding its text, and the answers for files
-the bot can't read. Reading attachments is media/attachments.py's business, downloading
-delivery/telegram_errors.py's. Downloads happen in the chat's turn, so a message sent after a
-photo is answered after it.
+the bot can't read (at most BAD_INPUT_ANSWERS a minute per chat, like bad_input.py's). A photo
+or file is queued as what the inbox keeps of it (kept.py), and built from that when its turn
+comes: downloaded then, so a message sent after it is answered after it, and built the same way
+after a restart. Reading attachments is media/attachments.py's business, downloading
+delivery/telegram_errors.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-from telegram import Document, Message, Update
+from telegram import Message, Update
 from telegram.ext import filters
 
-from bot.conversation.service import PendingTurn, UserTurn
+from bot.conversation.service import UserTurn
 from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused
-from bot.handlers.addressing import caption_question, is_addressed
-from bot.handlers.chat import converse, quoted, user_turn
-from bot.handlers.common import answer, chat_key
+from bot.handlers.addressing import is_addressed
+from bot.handlers.bad_input import answer_bad_input
+from bot.handlers.chat import TurnContext, converse, kept_turn, turn_context
+from bot.handlers.common import send_text
 from bot.handlers.context import BotContext
+from bot.handlers.kept import document_record, file_of, photo_record, photo_sizes, quote_in
 from bot.media import attachments
 from bot.media.attachments import DocumentKind
+from bot.store import Received
 from bot.upstream.catalog import is_vision_model
 
 log = logging.getLogger(__name__)
@@ -46,7 +52,9 @@ async def on_photo(update: Update, context: BotContext) -> None:
     if message is None or not message.photo:
         return
     if message.media_group_id is None:
-        await _converse(update, message, context, lambda: _photo_turn(context, message, [message]))
+        record = photo_record(message, context.bot)
+        build = turn_context(message, context)
+        await converse(message, context, lambda: photo_turn(build, [record]), kept=(record,))
         return
     albums = context.services.albums
     key = (message.chat_id, message.media_group_id)
@@ -54,22 +62,62 @@ async def on_photo(update: Update, context: BotContext) -> None:
     if album is None:  # the update that opened this album is collecting it
         return
     if message.chat.type == message.chat.PRIVATE:
-        # Collected inside the chat's turn, so a question typed right after the album waits.
-        async def album_turn() -> UserTurn:
-            return await _photo_turn(context, message, await albums.collect(key, album))
-
         try:
-            await _converse(update, message, context, album_turn)
+            await _queue_then_collect(message, context, lambda: albums.collect(key, album))
         finally:
-            # Refused before it was built (a limit, a full queue), the turn never collected
-            # it: forget it, so it does not stay in the collector taking the album's items.
+            # Refused before it was collected (a limit, a full queue): forget it, so it does
+            # not stay in the collector taking the album's items.
             albums.discard(key, album)
         return
     photos = await albums.collect(key, album)
     addressed = [photo for photo in photos if is_addressed(photo, context.bot)]
     if addressed:
         lead = addressed[0]
-        await _converse(update, lead, context, lambda: _photo_turn(context, lead, photos))
+        records = _album_records(lead, photos, context)
+        build = turn_context(lead, context)
+        await converse(lead, context, lambda: photo_turn(build, list(records)), kept=records)
+
+
+async def _queue_then_collect(
+    lead: Message, context: BotContext, collect: Callable[[], Awaitable[list[Message]]]
+) -> None:
+    """A private album: queued at its first photo, so a question typed right after the album
+    waits for it, and built from every photo once they have all come (this handler waits for
+    them, ALBUM_WAIT after the last one; the turn, when its turn comes, waits for this)."""
+    first = photo_record(lead, context.bot)
+    album: asyncio.Future[tuple[Received, ...]] = asyncio.get_running_loop().create_future()
+    build = turn_context(lead, context)
+
+    async def album_turn() -> UserTurn:
+        return await photo_turn(build, list(await asyncio.shield(album)))
+
+    queued = await converse(lead, context, album_turn, kept=(first,))
+    try:
+        photos = await collect()
+        records = _album_records(lead, photos, context)
+        if queued:
+            # Kept before the turn may be built, so the later photos leave the inbox with it.
+            await context.services.conversation.keep_joined(records[1:])
+    except BaseException as error:
+        # The queued turn must not wait forever: it fails with the reason (explained in the
+        # chat); nobody waits for the turn of an album that was refused.
+        if not queued:
+            album.cancel()
+        elif isinstance(error, Exception):
+            album.set_exception(error)
+        else:
+            album.set_exception(RuntimeError("the album's photos were not collected"))
+        raise
+    album.set_result(records)
+
+
+def _album_records(
+    lead: Message, photos: list[Message], context: BotContext
+) -> tuple[Received, ...]:
+    """What the inbox keeps of an album: its lead photo, then the others joined to it."""
+    others = [photo for photo in photos if photo.message_id != lead.message_id]
+    joined = (photo_record(p, context.bot, joined_to=lead.message_id) for p in others)
+    return (photo_record(lead, context.bot), *joined)
 
 
 async def on_document(update: Update, context: BotContext) -> None:
@@ -81,95 +129,83 @@ async def on_document(update: Update, context: BotContext) -> None:
     name = document.file_name or "file"
     kind = attachments.document_kind(document.file_name, document.mime_type)
     if kind is DocumentKind.IMAGE:
-        await answer(update, context, AS_PHOTO)
+        await answer_bad_input(update, context, AS_PHOTO)
         return
     if kind is DocumentKind.OTHER:
-        await answer(update, context, f"I can't read {name}. {attachments.SUPPORTED}")
+        await answer_bad_input(update, context, f"I can't read {name}. {attachments.SUPPORTED}")
         return
     cap = context.services.settings.document_max_bytes
     if document.file_size is not None and document.file_size > cap:
-        await answer(update, context, _too_big(name, document.file_size, cap))
+        await answer_bad_input(update, context, _too_big(name, document.file_size, cap))
         return
-    await _converse(
-        update, message, context, lambda: _document_turn(update, context, message, document)
-    )
+    record = document_record(message, context.bot)
+    build = turn_context(message, context)
+    await converse(message, context, lambda: document_turn(build, record), kept=(record,))
 
 
-async def _converse(
-    update: Update, message: Message, context: BotContext, turn: PendingTurn
-) -> None:
-    try:
-        await converse(message, context, turn)
-    except AttachmentRefused as refusal:
-        await answer(update, context, refusal.user_message)
-
-
-async def _photo_turn(context: BotContext, lead: Message, photos: list[Message]) -> UserTurn:
-    """The turn for one photo or an album: an image part per photo, a marker per photo in the
-    text (all the history keeps of them), then the caption; for a vision model."""
-    services = context.services
-    settings = services.settings
-    photos = sorted(photos, key=lambda photo: photo.message_id)
+async def photo_turn(build: TurnContext, records: list[Received]) -> UserTurn:
+    """The turn for one photo or an album (its lead's record first): an image part per photo,
+    a marker per photo in the text (all the history keeps of them), then the caption; for a
+    vision model."""
+    settings = build.services.settings
+    lead = records[0]
+    records = sorted(records, key=lambda record: record.telegram_message_id)
     chosen = []
-    for photo in photos:
-        size = attachments.largest_photo(photo.photo, settings.photo_max_bytes)
+    for record in records:
+        sizes = photo_sizes(record)
+        size = attachments.largest_photo(sizes, settings.photo_max_bytes)
         if size is None:
-            biggest = max(s.file_size or 0 for s in photo.photo)
+            biggest = max(s.file_size or 0 for s in sizes)
             raise AttachmentRefused(_too_big("This photo", biggest, settings.photo_max_bytes))
         chosen.append(size)
     images = await asyncio.gather(
-        *(
-            _download(context, size.file_id, "This photo", settings.photo_max_bytes)
-            for size in chosen
-        )
+        *(_download(build, size.file_id, "This photo", settings.photo_max_bytes) for size in chosen)
     )
     parts = await asyncio.to_thread(lambda: tuple(attachments.image_part(d) for d in images))
-    captioned = next((photo for photo in photos if photo.caption), None)
-    question = "" if captioned is None else caption_question(captioned, context.bot.username)
+    question = next((record.content for record in records if record.content), "")
     markers = " ".join(attachments.photo_marker(size.width, size.height) for size in chosen)
-    text = quoted(lead, f"{markers}\n{question}" if question else markers, context)
-    chat = await services.store.preferences(chat_key(lead))
+    text = build.quoted(f"{markers}\n{question}" if question else markers, quote_in(lead))
+    chat = await build.services.store.preferences(lead.key)
     model = chat.model or settings.default_model
     vision = is_vision_model(model, settings.vision_models)
-    return user_turn(lead, text, parts=parts, model=None if vision else settings.vision_model)
+    return kept_turn(lead, text, parts=parts, model=None if vision else settings.vision_model)
 
 
-async def _document_turn(
-    update: Update, context: BotContext, message: Message, document: Document
-) -> UserTurn:
+async def document_turn(build: TurnContext, record: Received) -> UserTurn:
     """The turn for a text document: its name, size and text (cut to the context budget, which
     the user is told about), then the caption."""
-    settings = context.services.settings
-    name = document.file_name or "file"
-    data = await _download(context, document.file_id, name, settings.document_max_bytes)
+    settings = build.services.settings
+    document = file_of(record)
+    name = document.name
+    data = await _download(build, document.file_id, name, settings.document_max_bytes)
     content = await asyncio.to_thread(attachments.decode_text, data)
     if content is None:
         raise AttachmentRefused(
             f"I couldn't read {name} as text: it is binary or not UTF-8. "
             f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
         )
-    question = caption_question(message, context.bot.username)
     read = attachments.document_text(
         name,
         len(data),
         content,
-        question,
+        record.content,
         budget=int(settings.history_char_budget * attachments.DOCUMENT_SHARE),
     )
     if read.truncated:
-        await answer(
-            update,
-            context,
+        await send_text(
+            build.bot,
+            build.services.outbox,
+            build.destination,
             f"{name} is longer than I can read at once: "
             f"I'm reading its first {read.shown:,} of {read.total:,} characters.",
         )
-    return user_turn(message, quoted(message, read.text, context))
+    return kept_turn(record, build.quoted(read.text, quote_in(record)))
 
 
-async def _download(context: BotContext, file_id: str, what: str, cap: int) -> bytes:
+async def _download(build: TurnContext, file_id: str, what: str, cap: int) -> bytes:
     """A file's bytes, at most `cap` of them."""
     try:
-        return await telegram_errors.download(context.bot, file_id, cap=cap)
+        return await telegram_errors.download(build.bot, file_id, cap=cap)
     except telegram_errors.DownloadRefused as refused:
         if refused.too_big:
             raise AttachmentRefused(_too_big(what, refused.size, cap)) from None

@@ -1,11 +1,12 @@
 """Voice notes and audio files coming in: listened to, and answered in the conversation.
 
 Owns turning an incoming voice note or audio file into the user's turn: the size and duration
-caps (checked before downloading), the download (delivery/telegram_errors.py), the conversion to
-WAV (media/audio.py, off the event loop), the `input_audio` part, the audio model for chats whose
-model is text-only, and the text the history keeps ("[voice note, 7 s]"; old audio is never sent
-again). Which group messages count as addressed is handlers/addressing.py's business; the reply
-itself handlers/chat.py's `converse`.
+caps (checked before downloading), the download (delivery/telegram_errors.py, by the file id the
+inbox keeps — kept.py — so a restart can build it again), the conversion to WAV (media/audio.py,
+off the event loop), the `input_audio` part, the audio model for chats whose model is text-only,
+and the text the history keeps ("[voice note, 7 s]"; old audio is never sent again). Which group
+messages count as addressed is handlers/addressing.py's business; the reply itself
+handlers/chat.py's `converse`.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from bot.config import Settings
 from bot.conversation.service import UserTurn
 from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused, AudioError
-from bot.handlers.addressing import prompt_of
-from bot.handlers.chat import converse, quoted, user_turn
-from bot.handlers.common import answer, chat_key
+from bot.handlers.chat import TurnContext, converse, kept_turn, turn_context
+from bot.handlers.common import answer
 from bot.handlers.context import BotContext
+from bot.handlers.kept import FileRef, audio_record, file_of, quote_in
 from bot.media import audio
+from bot.store import Received
 from bot.types import AudioPart
 from bot.upstream.catalog import is_audio_model
 
@@ -60,30 +62,36 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
     if refusal is not None:
         await answer(update, context, refusal)
         return
+    heard = FileRef(incoming.file.file_id, incoming.kind, incoming.size, incoming.duration)
+    record = audio_record(message, context.bot, heard)
+    build = turn_context(message, context)
+    # Downloaded and converted in the chat's turn, so a text sent right after it waits.
+    await converse(message, context, lambda: heard_turn(build, record), kept=(record,))
 
-    async def heard() -> UserTurn:
-        # Downloaded and converted in the chat's turn, so a text sent right after it waits.
-        try:
-            wav = await audio.to_wav(await _download(incoming, context))
-        except AudioError as exc:
-            log.warning("chat %s: %s not converted: %s", message.chat_id, incoming.kind, exc)
-            raise
-        if wav.duration > settings.voice_max_seconds + 1:
-            raise _Refused(_too_long(incoming.kind, wav.duration, settings))
-        chosen = (await context.services.store.preferences(chat_key(message))).model
-        model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
-        part: AudioPart = {
-            "type": "input_audio",
-            "input_audio": {"data": base64.b64encode(wav.wav).decode("ascii"), "format": "wav"},
-        }
-        said = marker_text(incoming.kind, wav.duration, prompt_of(message, context.bot.username))
-        text = quoted(message, said, context)
-        return user_turn(message, text, parts=(part,), model=model)
 
+async def heard_turn(build: TurnContext, record: Received) -> UserTurn:
+    """The turn for a voice note or audio file: its audio as WAV for an audio model, and the
+    marker and caption the history keeps. Raises a BotError the user reads when it can't be
+    heard (too big or too long after all, damaged, not downloadable)."""
+    settings = build.services.settings
+    heard = file_of(record)
+    kind = heard.name
     try:
-        await converse(message, context, heard)
-    except (_Refused, AudioError) as refused:
-        await answer(update, context, refused.user_message)
+        wav = await audio.to_wav(await _download(build, heard))
+    except AudioError as exc:
+        log.warning("chat %s: %s not converted: %s", record.key.chat_id, kind, exc)
+        raise
+    if wav.duration > settings.voice_max_seconds + 1:
+        raise _Refused(_too_long(kind, wav.duration, settings))
+    chosen = (await build.services.store.preferences(record.key)).model
+    model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
+    part: AudioPart = {
+        "type": "input_audio",
+        "input_audio": {"data": base64.b64encode(wav.wav).decode("ascii"), "format": "wav"},
+    }
+    said = marker_text(kind, wav.duration, record.content)
+    text = build.quoted(said, quote_in(record))
+    return kept_turn(record, text, parts=(part,), model=model)
 
 
 def marker_text(kind: str, seconds: float, caption: str) -> str:
@@ -125,14 +133,14 @@ def _too_long(kind: str, seconds: float, settings: Settings) -> str:
     )
 
 
-async def _download(incoming: Incoming, context: BotContext) -> bytes:
+async def _download(build: TurnContext, heard: FileRef) -> bytes:
     """The file's bytes, at most VOICE_MAX_BYTES of them."""
-    limit = context.services.settings.voice_max_bytes
+    limit = build.services.settings.voice_max_bytes
     try:
-        return await telegram_errors.download(context.bot, incoming.file.file_id, cap=limit)
+        return await telegram_errors.download(build.bot, heard.file_id, cap=limit)
     except telegram_errors.DownloadRefused as refused:
         if refused.too_big:
-            raise _Refused(_refusal_by_size(incoming.kind, refused.size, limit)) from None
+            raise _Refused(_refusal_by_size(heard.name, refused.size, limit)) from None
         raise _Refused(DOWNLOAD_FAILED) from None
 
 

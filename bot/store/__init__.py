@@ -29,8 +29,10 @@ from bot.store.migrations import (
     split_statements,
 )
 from bot.store.records import (
+    STORE_ERRORS,
     ChatKey,
     ChatPreferences,
+    InboxKind,
     Received,
     ReplyStatus,
     Role,
@@ -46,9 +48,11 @@ from bot.store.usage import _USAGE as _USAGE
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "DEFAULT_MIGRATIONS_DIR",
+    "STORE_ERRORS",
     "ChatKey",
     "ChatPreferences",
     "ChatStore",
+    "InboxKind",
     "Migration",
     "MigrationError",
     "Received",

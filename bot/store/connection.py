@@ -105,7 +105,7 @@ async def configure(db: aiosqlite.Connection, path: Path) -> None:
     await db.execute("PRAGMA foreign_keys = ON")
     if await pragma(db, "foreign_keys") != 1:
         raise StoreError("this SQLite build does not enforce foreign keys")
-    await db.execute("PRAGMA synchronous = NORMAL")
+    await db.execute("PRAGMA synchronous = FULL")
 
 
 async def rollback(db: aiosqlite.Connection) -> None:

@@ -5,11 +5,14 @@ Nothing here touches the database; every other module of the store, and its call
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["user", "assistant"]
 ReplyStatus = Literal["complete", "interrupted", "stopped"]
+# What a waiting message is: its text alone, or an attachment to fetch again by its file id.
+InboxKind = Literal["text", "photo", "document", "audio"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +47,22 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """A user message in the inbox: received from Telegram, its turn not yet started."""
+    """A user message in the inbox: received from Telegram, its turn not yet started.
+
+    A text keeps its text in `content`. A photo, document or audio message keeps its caption
+    there, and in `attachment` the JSON its handler needs to build the turn again (file ids and
+    the like; the store never reads it). `joined_to` names the message whose turn this one
+    belongs to (an album's first photo): the two leave the inbox together.
+    """
 
     key: ChatKey
     content: str
     telegram_message_id: int
     user_id: int | None = None
     sender_name: str | None = None
+    kind: InboxKind = "text"
+    attachment: str | None = None
+    joined_to: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +93,8 @@ class StorePragmas:
 
 class StoreError(Exception):
     """The database cannot be used as this code expects."""
+
+
+# What a failing store raises: its own StoreError, or SQLite's (disk full, database locked, I/O),
+# for callers that must carry on when a write fails.
+STORE_ERRORS: tuple[type[Exception], ...] = (StoreError, sqlite3.Error)

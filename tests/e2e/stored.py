@@ -30,6 +30,14 @@ async def stored_messages(path: Path, chat_id: int) -> list[Stored]:
     return [Stored(*row) for row in rows]
 
 
+async def waiting_in_inbox(path: Path) -> list[tuple[int, int, str]]:
+    """(chat id, Telegram message id, kind) of every message the inbox keeps, oldest first."""
+    rows = await query(
+        path, "SELECT chat_id, telegram_message_id, kind FROM inbox ORDER BY received_at, rowid"
+    )
+    return [(int(chat), int(message), str(kind)) for chat, message, kind in rows]
+
+
 async def integrity_check(path: Path) -> list[str]:
     """SQLite's verdict on the file: `["ok"]` when sound."""
     return [row[0] for row in await query(path, "PRAGMA integrity_check")]

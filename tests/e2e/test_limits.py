@@ -73,6 +73,47 @@ async def test_a_burst_past_the_limit_gets_one_refusal_not_one_per_message(
     assert len(upstream.chat_requests()) == 2
 
 
+async def test_quick_messages_past_the_daily_quota_are_counted_while_they_wait(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    database = tmp_path / "db.sqlite3"
+    settings = make_settings(telegram, upstream, database, daily_message_quota=1)
+    async with running_bot(settings):
+        for n in range(6):  # all in one batch of updates, before the first is answered
+            telegram.user_sends(ALICE, f"quick {n}")
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
+    # Every update is handled and every queued turn done once the bot has stopped.
+
+    assert asked(upstream) == ["quick 0"]
+    # The refusal comes at once, maybe before the answer; it is told once, the rest ignored.
+    answered, refused = sorted(telegram.texts(ALICE), key=lambda text: text.startswith("⚠️"))
+    assert answered == "You said: quick 0"
+    assert refused.startswith("⚠️ You've used today's quota of 1 messages.")
+    stored = run_sql(database, "SELECT content FROM messages WHERE role = 'user'")
+    assert stored == [("quick 0",)]
+    assert run_sql(database, "SELECT count(*) FROM inbox") == [(0,)]
+
+
+async def test_a_message_waiting_behind_the_reply_that_used_up_the_token_quota_is_refused(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    database = tmp_path / "db.sqlite3"
+    settings = make_settings(telegram, upstream, database, daily_token_quota=30)
+    # 50 completion tokens by the fake's count, streamed slowly enough to send another meanwhile.
+    upstream.script(ReplyScript("x" * 200, chunk_size=20, chunk_delay=0.2))
+    async with running_bot(settings):
+        telegram.user_sends(ALICE, "spend")
+        await telegram.wait_until(lambda: len(telegram.bot_messages(ALICE)) == 1)
+        telegram.user_sends(ALICE, "more")  # admitted: no tokens are used yet
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
+
+    # Its turn came once the first reply had used the quota: refused then, never sent upstream.
+    assert telegram.texts(ALICE)[1].startswith("⚠️ You've used today's quota of 30 tokens.")
+    assert asked(upstream) == ["spend"]
+    stored = run_sql(database, "SELECT content FROM messages WHERE role = 'user'")
+    assert stored == [("spend",)]
+
+
 async def test_a_daily_message_quota_refuses_ask_in_a_group_until_midnight_utc(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:

@@ -10,11 +10,14 @@ from bot.conversation.generation import STOPPED_NOTICE
 from bot.conversation.service import (
     EMPTY_REPLY_NOTICE,
     NO_AUDIO_NOTICE,
+    NOT_STARTED_NOTICE,
     ConversationService,
+    Origin,
+    Outcome,
     UserTurn,
 )
 from bot.errors import AttachmentRefused
-from bot.store import ChatKey, ChatStore
+from bot.store import ChatKey, ChatStore, Received
 from bot.types import ImagePart
 from bot.upstream.types import AudioReply
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
@@ -333,3 +336,130 @@ async def test_stopping_a_spoken_reply_finishes_it_as_stopped_and_speaks_nothing
         "",
         STOPPED_NOTICE,
     )
+
+
+class Ended:
+    """A TurnWatcher that remembers how each turn ended."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+        self.errors: list[Exception] = []
+        self.drops = 0
+        self.any = asyncio.Event()
+
+    async def answered(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        self.any.set()
+
+    async def failed(self, error: Exception) -> None:
+        self.errors.append(error)
+        self.any.set()
+
+    def dropped(self) -> None:
+        self.drops += 1
+
+
+async def test_submit_returns_once_the_turn_is_queued_and_its_worker_answers_it(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    upstream.script(ReplyScript("slow", first_token_delay=0.2))
+    sink, ended = RecordingSink(), Ended()
+    queued = await service.submit(
+        CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink, watcher=ended
+    )
+    assert (queued, sink.calls, service.busy(CHAT)) == (None, [], True)
+    assert [r.content for r in await store.inbox()] == ["hi"]  # kept until its turn stores it
+    await ended.any.wait()
+    assert [o.text for o in ended.outcomes] == ["slow"]
+    assert (sink.final, sink.closed, await store.inbox()) == ("slow", True, [])
+
+
+async def test_a_turn_queued_when_the_bot_stops_is_told_to_send_again_and_not_kept(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    upstream.script(ReplyScript("a" * 400, chunk_size=4, chunk_delay=0.02))
+    first, second = RecordingSink(), RecordingSink()
+    replying = asyncio.create_task(
+        service.reply(CHAT, UserTurn("long", telegram_message_id=1, user_id=USER), first)
+    )
+    await first.first_update.wait()
+    waiting = asyncio.create_task(
+        service.reply(CHAT, UserTurn("next", telegram_message_id=2, user_id=USER), second)
+    )
+    await asyncio.sleep(0)  # queued behind the reply
+    service.shut_down()
+    cut, told = await replying, await waiting
+
+    assert (cut.status, told.notice) == ("interrupted", NOT_STARTED_NOTICE)
+    assert (second.calls, second.notice) == (["finish"], NOT_STARTED_NOTICE)
+    assert await store.inbox() == []  # not answered after the restart either
+    assert not await store.has_message(CHAT, 2)
+    assert len(upstream.chat_requests()) == 1
+
+
+async def test_cancelling_close_stops_every_worker_and_keeps_waiting_turns_for_the_next_start(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    upstream.script(ReplyScript("a" * 400, chunk_size=4, chunk_delay=0.05))
+    first, ended = RecordingSink(), Ended()
+    await service.submit(CHAT, UserTurn("long", telegram_message_id=1, user_id=USER), first)
+    await service.submit(
+        CHAT, UserTurn("next", telegram_message_id=2, user_id=USER), RecordingSink(), watcher=ended
+    )
+    await first.first_update.wait()
+    closing = asyncio.create_task(service.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+
+    assert (service.busy_any(), ended.drops, first.closed) == (False, 1, True)
+    assert [t.get_name() for t in asyncio.all_tasks() if "chat-worker" in t.get_name()] == []
+    assert [r.content for r in await store.inbox()] == ["next"]
+
+
+async def test_a_pending_turn_that_fails_to_build_leaves_the_inbox_and_tells_the_watcher(
+    service: ConversationService, store: ChatStore
+) -> None:
+    async def unreadable() -> UserTurn:
+        raise AttachmentRefused("I couldn't read notes.txt as text.")
+
+    ended = Ended()
+    kept = Received(CHAT, "caption", 3, USER, None, "document", '{"file_id": "x"}')
+    await service.submit(
+        CHAT, unreadable, RecordingSink(), origin=Origin(USER, 3, (kept,)), watcher=ended
+    )
+    assert await store.inbox() == [kept]
+    await ended.any.wait()
+
+    assert [str(e) for e in ended.errors] == ["I couldn't read notes.txt as text."]
+    assert await store.inbox() == []
+
+
+async def test_a_message_delivered_twice_while_it_waits_is_queued_once(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("slow", first_token_delay=0.2))
+    turn = UserTurn("hi", telegram_message_id=1, user_id=USER)
+    ended = Ended()
+    assert await service.submit(CHAT, turn, RecordingSink(), watcher=ended) is None
+    again = await service.submit(CHAT, turn, RecordingSink())
+    await ended.any.wait()
+
+    assert again is not None
+    assert again.duplicate
+    assert len(upstream.chat_requests()) == 1
+
+
+async def test_a_message_an_earlier_run_kept_is_not_queued_again_when_telegram_resends_it(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await store.receive(CHAT, "hi", telegram_message_id=1, user_id=USER)  # queued at start
+    again = await service.submit(
+        CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), RecordingSink()
+    )
+
+    assert again is not None
+    assert again.duplicate
+    assert upstream.chat_requests() == []
+    assert [r.content for r in await store.inbox()] == ["hi"]

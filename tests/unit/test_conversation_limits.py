@@ -99,3 +99,36 @@ async def test_a_message_redelivered_after_a_restart_is_not_counted_twice(
 
     assert (outcome.duplicate, outcome.refused, sink.calls) == (True, False, [])
     assert len(upstream.chat_requests()) == 1
+
+
+async def test_a_turn_refused_once_built_gives_its_place_under_the_quota_back(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    async def huge_file() -> UserTurn:
+        return UserTurn("x" * 9_000, telegram_message_id=1, user_id=USER)  # over 8000 chars
+
+    refused = RecordingSink()
+    outcome = await service.reply(CHAT, huge_file, refused, origin=Origin(USER, 1))
+    answered = await service.reply(
+        CHAT, UserTurn("short", telegram_message_id=2, user_id=USER), RecordingSink()
+    )
+
+    assert outcome.refused
+    assert (refused.notice or "").startswith("Your message is too long: 9,000 characters")
+    assert (answered.refused, answered.text) == (False, "You said: short")
+    assert len(upstream.chat_requests()) == 1
+
+
+async def test_a_turn_kept_across_a_restart_counts_against_the_quota_until_answered(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    kept = RecordingSink()
+    await service.resume(CHAT, UserTurn("from before", telegram_message_id=1, user_id=USER), kept)
+    refused = RecordingSink()
+    outcome = await service.reply(
+        CHAT, UserTurn("new", telegram_message_id=2, user_id=USER), refused
+    )
+
+    assert outcome.refused  # the kept turn already holds today's one message
+    assert (refused.notice or "").startswith("You've used today's quota of 1 messages.")
+    await upstream.wait_until(lambda: len(upstream.chat_requests()) == 1)

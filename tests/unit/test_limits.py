@@ -12,6 +12,7 @@ import pytest
 from bot.conversation.limits import (
     LimitReached,
     Quotas,
+    Reservation,
     Throttle,
     UsageLimits,
     day_start,
@@ -52,6 +53,11 @@ async def asks(store: ChatStore, user_id: int, *, tokens: tuple[int, int] = (0, 
 # Admitting and refusing
 
 
+def refused(admitted: Reservation | LimitReached) -> LimitReached | None:
+    """The refusal, or None when the turn was admitted (and holds a reservation)."""
+    return admitted if isinstance(admitted, LimitReached) else None
+
+
 async def test_with_every_limit_off_every_turn_is_admitted(
     store: ChatStore, clock: FakeClock
 ) -> None:
@@ -59,7 +65,7 @@ async def test_with_every_limit_off_every_turn_is_admitted(
     for _ in range(100):
         await asks(store, ALICE, tokens=(1000, 1000))
 
-    assert [await service.admit(ALICE) for _ in range(50)] == [None] * 50
+    assert [refused(await service.reserve(ALICE)) for _ in range(50)] == [None] * 50
 
 
 async def test_the_turn_past_the_rate_limit_is_refused_until_the_oldest_leaves_the_minute(
@@ -67,37 +73,79 @@ async def test_the_turn_past_the_rate_limit_is_refused_until_the_oldest_leaves_t
 ) -> None:
     service = limits(store, clock, per_minute=2)
     first = clock.now
-    assert await service.admit(ALICE) is None
+    assert refused(await service.reserve(ALICE)) is None
     clock.now += 20
-    assert await service.admit(ALICE) is None
+    assert refused(await service.reserve(ALICE)) is None
     clock.now += 26
 
-    assert await service.admit(ALICE) == LimitReached("rate", 2, first + 60)
+    assert await service.reserve(ALICE) == LimitReached("rate", 2, first + 60)
     clock.now = first + 60
-    assert await service.admit(ALICE) is None
-    assert await service.admit(BOB) is None  # every user has their own minute
+    assert refused(await service.reserve(ALICE)) is None
+    assert refused(await service.reserve(BOB)) is None  # every user has their own minute
 
 
 async def test_refused_turns_do_not_use_up_the_rate(store: ChatStore, clock: FakeClock) -> None:
     service = limits(store, clock, per_minute=1)
-    await service.admit(ALICE)
+    await service.reserve(ALICE)
     for _ in range(5):
         clock.now += 10
-        assert await service.admit(ALICE) is not None
+        assert refused(await service.reserve(ALICE)) is not None
     clock.now += 10  # 60 s after the one admitted turn
 
-    assert await service.admit(ALICE) is None
+    assert refused(await service.reserve(ALICE)) is None
 
 
-async def test_a_look_without_counting_refuses_as_admit_would_but_uses_up_nothing(
+async def test_a_released_reservation_gives_its_place_in_the_minute_back(
     store: ChatStore, clock: FakeClock
 ) -> None:
     service = limits(store, clock, per_minute=1)
-    for _ in range(3):
-        assert await service.admit(ALICE, count=False) is None
-    assert await service.admit(ALICE) is None  # the only turn the minute allows
+    held = await service.reserve(ALICE)
+    assert isinstance(held, Reservation)
+    assert refused(await service.reserve(ALICE)) is not None
+    service.release(held)  # its turn never ran
 
-    assert await service.admit(ALICE, count=False) == LimitReached("rate", 1, clock.now + 60)
+    assert refused(await service.reserve(ALICE)) is None
+
+
+async def test_turns_waiting_to_be_stored_count_against_the_daily_message_quota(
+    store: ChatStore, clock: FakeClock
+) -> None:
+    service = limits(store, clock, daily_messages=2)
+    first, second = await service.reserve(ALICE), await service.reserve(ALICE)
+    assert isinstance(first, Reservation)
+    assert isinstance(second, Reservation)
+
+    assert await service.reserve(ALICE) == LimitReached("messages", 2, MIDNIGHT)
+    await asks(store, ALICE)
+    service.settle(first)  # stored: the database counts it now, and only the database
+    assert refused(await service.reserve(ALICE)) is not None
+    service.release(second)  # never ran: its message is free again
+    assert refused(await service.reserve(ALICE)) is None
+
+
+async def test_settling_or_releasing_twice_gives_back_nothing_more(
+    store: ChatStore, clock: FakeClock
+) -> None:
+    service = limits(store, clock, daily_messages=2)
+    held, kept = await service.reserve(ALICE), await service.reserve(ALICE)
+    assert isinstance(held, Reservation)
+    assert isinstance(kept, Reservation)
+    service.release(held)
+    service.release(held)
+    service.settle(held)
+
+    assert refused(await service.reserve(ALICE)) is None  # one free: `kept` still holds one
+    assert refused(await service.reserve(ALICE)) is not None
+
+
+async def test_a_turn_held_across_a_restart_counts_without_being_checked(
+    store: ChatStore, clock: FakeClock
+) -> None:
+    service = limits(store, clock, daily_messages=1)
+    await asks(store, ALICE)
+    service.hold(ALICE)  # admitted by the earlier run, still in the inbox
+
+    assert await service.reserve(ALICE) == LimitReached("messages", 1, MIDNIGHT)
 
 
 async def test_the_daily_message_quota_counts_stored_messages_until_utc_midnight(
@@ -108,12 +156,14 @@ async def test_the_daily_message_quota_counts_stored_messages_until_utc_midnight
     await asks(store, ALICE)
     clock.now = EVENING
     await asks(store, ALICE)
-    assert await service.admit(ALICE) is None
+    admitted = await service.reserve(ALICE)
+    assert isinstance(admitted, Reservation)
     await asks(store, ALICE)
+    service.settle(admitted)
 
-    assert await service.admit(ALICE) == LimitReached("messages", 2, MIDNIGHT)
+    assert await service.reserve(ALICE) == LimitReached("messages", 2, MIDNIGHT)
     clock.now = MIDNIGHT
-    assert await service.admit(ALICE) is None
+    assert refused(await service.reserve(ALICE)) is None
 
 
 async def test_the_daily_token_quota_counts_prompt_and_completion_tokens(
@@ -121,11 +171,23 @@ async def test_the_daily_token_quota_counts_prompt_and_completion_tokens(
 ) -> None:
     service = limits(store, clock, daily_tokens=1000)
     await asks(store, ALICE, tokens=(600, 399))
-    assert await service.admit(ALICE) is None
+    assert refused(await service.reserve(ALICE)) is None
     await asks(store, ALICE, tokens=(1, 0))
 
-    assert await service.admit(ALICE) == LimitReached("tokens", 1000, MIDNIGHT)
-    assert await service.admit(BOB) is None
+    assert await service.reserve(ALICE) == LimitReached("tokens", 1000, MIDNIGHT)
+    assert refused(await service.reserve(BOB)) is None
+
+
+async def test_a_turn_admitted_under_the_token_quota_is_refused_when_replies_used_it_up(
+    store: ChatStore, clock: FakeClock
+) -> None:
+    service = limits(store, clock, daily_tokens=1000)
+    waiting = await service.reserve(ALICE)
+    assert isinstance(waiting, Reservation)
+    assert await service.recheck(waiting) is None
+    await asks(store, ALICE, tokens=(600, 400))  # the reply it waited behind
+
+    assert await service.recheck(waiting) == LimitReached("tokens", 1000, MIDNIGHT)
 
 
 async def test_admins_and_turns_without_a_user_are_never_limited(
@@ -135,8 +197,8 @@ async def test_admins_and_turns_without_a_user_are_never_limited(
     for _ in range(3):
         await asks(store, ADMIN, tokens=(50, 50))
 
-    assert [await service.admit(ADMIN) for _ in range(3)] == [None, None, None]
-    assert [await service.admit(None) for _ in range(3)] == [None, None, None]
+    assert [refused(await service.reserve(ADMIN)) for _ in range(3)] == [None, None, None]
+    assert [refused(await service.reserve(None)) for _ in range(3)] == [None, None, None]
 
 
 async def test_a_limited_user_is_told_at_most_once_a_minute(
@@ -146,7 +208,7 @@ async def test_a_limited_user_is_told_at_most_once_a_minute(
     await asks(store, ALICE)
     told = []
     for _ in range(4):
-        refusal = await service.admit(ALICE)
+        refusal = refused(await service.reserve(ALICE))
         assert refusal is not None
         told.append(refusal.tell)
         clock.now += 30
@@ -234,6 +296,18 @@ def test_a_throttle_says_yes_once_per_interval_per_key() -> None:
     clock.now = 60.0
 
     assert [*answers, throttle.ready(1)] == [True, False, True, True]
+
+
+def test_a_throttle_with_a_burst_says_yes_that_often_within_any_interval() -> None:
+    clock = FakeClock(0.0)
+    throttle = Throttle(60.0, clock, burst=3)
+    answers = []
+    for at in (0.0, 10.0, 20.0, 30.0, 59.0, 60.0, 60.0):
+        clock.now = at
+        answers.append(throttle.ready("chat"))
+
+    # At 60 s the first yes has left the minute: room for one more, not two.
+    assert answers == [True, True, True, False, False, True, False]
 
 
 # The usage queries behind /stats

@@ -61,11 +61,13 @@ async def test_open_leaves_the_mode_of_an_existing_file_alone(database: Path) ->
     assert await file_mode(database) == 0o640
 
 
-async def test_connection_uses_wal_foreign_keys_normal_sync_and_a_busy_timeout(
+async def test_connection_uses_wal_foreign_keys_full_sync_and_a_busy_timeout(
     store: ChatStore,
 ) -> None:
+    # synchronous=FULL (2): every commit reaches the disk before it returns, so a power loss
+    # cannot take back a message the bot has already confirmed to Telegram.
     assert await store.pragmas() == StorePragmas(
-        journal_mode="wal", foreign_keys=True, synchronous=1, busy_timeout_ms=5_000
+        journal_mode="wal", foreign_keys=True, synchronous=2, busy_timeout_ms=5_000
     )
 
 
