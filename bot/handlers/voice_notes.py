@@ -1,11 +1,13 @@
 """Voice notes and audio files coming in: listened to, and answered in the conversation.
 
-Owns turning an incoming voice note or audio file into the user's turn: the size and duration
-caps (checked before downloading), the download (delivery/telegram_errors.py), the conversion to
-WAV (media/audio.py, off the event loop), the `input_audio` part, the audio model for chats whose
-model is text-only, and the text the history keeps ("[voice note, 7 s]"; old audio is never sent
-again). Which group messages count as addressed is handlers/addressing.py's business; the reply
-itself handlers/chat.py's `converse`.
+Owns turning an incoming voice note or audio file into the user's turn: the size and claimed
+duration caps (checked before downloading), the bound on how many are downloaded and converted at
+once (VOICE_CONCURRENCY, one `audio.ConversionLimit` per application), the download
+(delivery/telegram_errors.py), the conversion to WAV (media/audio.py: one bounded ffmpeg run,
+off the event loop) and the real duration it measures, the `input_audio` part, the audio model for
+chats whose model is text-only, and the text the history keeps ("[voice note, 7 s]"; old audio is
+never sent again). Which group messages count as addressed is handlers/addressing.py's business;
+the reply itself handlers/chat.py's `converse`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 
 DOWNLOAD_FAILED = "I couldn't download that audio from Telegram. Please send it again."
 MEGABYTE = 1024 * 1024
+# Clients report whole seconds: audio up to this much over VOICE_MAX_SECONDS is still heard.
+DURATION_GRACE = 1.0
+# bot_data key of the application's `audio.ConversionLimit`, shared by every chat.
+CONVERSIONS = "voice_conversions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +68,11 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
         return
 
     async def heard() -> UserTurn:
-        # Downloaded and converted in the chat's turn, so a text sent right after it waits.
-        try:
-            wav = await audio.to_wav(await _download(incoming, context))
-        except AudioError as exc:
-            log.warning("chat %s: %s not converted: %s", message.chat_id, incoming.kind, exc)
-            raise
-        if wav.duration > settings.voice_max_seconds + 1:
-            raise _Refused(_too_long(incoming.kind, wav.duration, settings))
+        # Downloaded and converted in the chat's turn, so a text sent right after it waits; and
+        # in one of the bot's few conversion slots, so a burst of audio waits without holding
+        # files, threads or processes, and photos, documents and texts never wait behind it.
+        async with conversion_limit(context).slot():
+            wav = await _listened(incoming, message.chat_id, context)
         chosen = (await context.services.store.preferences(chat_key(message))).model
         model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
         part: AudioPart = {
@@ -84,6 +87,35 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
         await converse(message, context, heard)
     except (_Refused, AudioError) as refused:
         await answer(update, context, refused.user_message)
+
+
+def conversion_limit(context: BotContext) -> audio.ConversionLimit:
+    """The application's bound on audio downloaded and converted at once (made on first use)."""
+    limit = context.bot_data.get(CONVERSIONS)
+    if not isinstance(limit, audio.ConversionLimit):
+        limit = audio.ConversionLimit(context.services.settings.voice_concurrency)
+        context.bot_data[CONVERSIONS] = limit
+    return limit
+
+
+async def _listened(incoming: Incoming, chat_id: int, context: BotContext) -> audio.PcmAudio:
+    """The audio, downloaded, as WAV for the model; refused when it really plays longer than
+    allowed, whatever its sender's client claimed. The download is dropped on return."""
+    settings = context.services.settings
+    data = await _download(incoming, context)
+    bounds = audio.Bounds(
+        seconds=settings.voice_max_seconds + DURATION_GRACE,
+        timeout=settings.voice_convert_timeout,
+    )
+    try:
+        return await audio.to_wav(data, bounds)
+    except audio.AudioTooLong:
+        claimed = incoming.duration
+        log.info("chat %s: %s longer than allowed (claimed %g s)", chat_id, incoming.kind, claimed)
+        raise _Refused(_longer_than_allowed(incoming.kind, settings)) from None
+    except AudioError as exc:
+        log.warning("chat %s: %s not converted: %s", chat_id, incoming.kind, exc)
+        raise
 
 
 def marker_text(kind: str, seconds: float, caption: str) -> str:
@@ -121,6 +153,13 @@ def _refusal(incoming: Incoming, settings: Settings) -> str | None:
 def _too_long(kind: str, seconds: float, settings: Settings) -> str:
     return (
         f"That {kind} is {round(seconds)} s long: I can listen to at most"
+        f" {settings.voice_max_seconds} s. Please send a shorter one."
+    )
+
+
+def _longer_than_allowed(kind: str, settings: Settings) -> str:
+    return (
+        f"That {kind} is longer than {settings.voice_max_seconds} s: I can listen to at most"
         f" {settings.voice_max_seconds} s. Please send a shorter one."
     )
 
