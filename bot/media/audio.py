@@ -2,13 +2,14 @@
 
 Owns every ffmpeg run of the bot, the formats (audio for the model 16-bit PCM WAV mono 16 kHz;
 voice notes OGG/Opus mono 48 kHz ~32 kbit/s) and what one run may cost. A run is one ffmpeg
-subprocess driven by asyncio, so no thread waits on it and the event loop keeps serving other
-chats: its input is a file in a private temporary folder (removed afterwards, whatever happens),
-ffmpeg may open nothing but that file (`-protocol_whitelist file`), it decodes straight to the
-output format, its output is read up to a byte cap, and it is killed when it outlives its timeout
-or its caller is cancelled. Audio for the model is decoded only up to its duration limit (`-t`),
-so a long or many-channel file costs no more than a short mono one. `ConversionLimit` bounds how
-many conversions run at once. Failures come out as `bot.errors.AudioError` types (the two about
+subprocess, started from a worker thread (a start waits for the exec) and then read by the event
+loop, so no thread waits while it runs and the loop keeps serving other chats. Its input is a
+file in a private temporary folder (removed afterwards, whatever happens); ffmpeg may open
+nothing but that file (`-protocol_whitelist file`) and decodes straight to the output format;
+its output is read up to a byte cap; it is killed when it outlives its timeout or its caller is
+cancelled. Audio for the model is decoded only up to its duration limit (`-t`), so a long or
+many-channel file costs no more than a short mono one. `ConversionLimit` bounds how many
+conversions run at once. Failures come out as `bot.errors.AudioError` types (the two about
 bounds, `AudioTooLong` and `AudioTimedOut`, are defined here). Knows nothing of Telegram, the
 upstream or the store.
 """
@@ -21,11 +22,13 @@ import io
 import math
 import shutil
 import struct
+import subprocess
 import tempfile
 import warnings
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 with warnings.catch_warnings():
     # pydub imports the stdlib `audioop` (deprecated since 3.11) and warns at import when ffmpeg
@@ -304,33 +307,17 @@ async def _unstage(staging: asyncio.Future[tuple[str, Path]]) -> None:
 
 
 async def _run(ffmpeg: str, arguments: list[str], cap: int) -> bytes:
+    """ffmpeg's output: it is started in a worker thread (starting a process waits until the
+    process runs, which on a busy machine can take tens of milliseconds: not on the event loop),
+    its pipes are read by the event loop, and it is waited for only once it has closed them."""
+    spawning = asyncio.ensure_future(asyncio.to_thread(_spawn, [ffmpeg, *arguments]))
     try:
-        process = await asyncio.create_subprocess_exec(
-            ffmpeg,
-            *arguments,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-    except FileNotFoundError as exc:
-        raise FfmpegMissing() from exc
-    try:
-        assert process.stdout is not None
-        assert process.stderr is not None
-
-        async def output() -> bytes:
-            assert process.stdout is not None
-            read = await _read_at_most(process.stdout, cap + 1)
-            if len(read) > cap:
-                _kill(process)
-            return read
-
-        out, complaint = await asyncio.gather(output(), _last_words(process.stderr))
-        code = await process.wait()
+        # Shielded: if we are cancelled meanwhile, the process is still known, and killed.
+        process = await asyncio.shield(spawning)
+        out, complaint = await _outputs(process, cap)
+        code = await asyncio.to_thread(process.wait)  # it closed its pipes: it is ending
     finally:
-        if process.returncode is None:
-            _kill(process)
-            await process.wait()
+        await _reap(spawning)
     if len(out) > cap:
         raise _OutputOverCap()
     if code != 0:
@@ -338,7 +325,65 @@ async def _run(ffmpeg: str, arguments: list[str], cap: int) -> bytes:
     return out
 
 
-def _kill(process: asyncio.subprocess.Process) -> None:
+def _spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except FileNotFoundError as exc:
+        raise FfmpegMissing() from exc
+
+
+async def _outputs(process: subprocess.Popen[bytes], cap: int) -> tuple[bytes, str]:
+    """At most `cap` + 1 bytes of the process's stdout (killing it once it writes more), and the
+    end of its stderr, both read to their end."""
+    transports: list[asyncio.ReadTransport] = []
+    try:
+        stdout, stderr = [
+            await _stream(pipe, transports) for pipe in (process.stdout, process.stderr)
+        ]
+
+        async def output() -> bytes:
+            read = await _read_at_most(stdout, cap + 1)
+            if len(read) > cap:
+                _kill(process)
+            return read
+
+        out, complaint = await asyncio.gather(output(), _last_words(stderr))
+        return out, complaint
+    finally:
+        for transport in transports:
+            transport.close()
+
+
+async def _stream(
+    pipe: IO[bytes] | None, transports: list[asyncio.ReadTransport]
+) -> asyncio.StreamReader:
+    """A reader of `pipe` on the event loop (its transport added to `transports`)."""
+    reader = asyncio.StreamReader(limit=_READ_CHUNK)
+    protocol = asyncio.StreamReaderProtocol(reader)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(lambda: protocol, pipe)
+    transports.append(transport)
+    return reader
+
+
+async def _reap(spawning: asyncio.Future[subprocess.Popen[bytes]]) -> None:
+    """Kill the process if it still runs, and wait for it to end (whatever became of it)."""
+    if not spawning.done():
+        await asyncio.wait([spawning])
+    if spawning.cancelled() or spawning.exception() is not None:
+        return
+    process = spawning.result()
+    if process.returncode is None:
+        _kill(process)
+        await asyncio.to_thread(process.wait)
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):  # it may have just ended by itself
         process.kill()
 
