@@ -26,6 +26,7 @@ from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.pending import queue_pending
 from bot.media.albums import AlbumCollector
+from bot.media.audio import ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
@@ -89,6 +90,7 @@ async def _open_services(application: BotApplication) -> None:
         ),
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
+        audio_slots=ConversionLimit(settings.voice_concurrency),
     )
     await publish_commands(application.bot)
     # Messages an earlier run received but never answered, queued before any new update.

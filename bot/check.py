@@ -80,7 +80,8 @@ async def check_ffmpeg(settings: Settings) -> str:
     if path is None:
         raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
     note = await audio.wav_to_voice(_silence(0.5))
-    await audio.to_wav(note.ogg)
+    bounds = audio.Bounds(settings.voice_max_seconds, settings.voice_convert_timeout)
+    await audio.to_wav(note.ogg, bounds)
     return f"{path}, converts WAV to OGG/Opus voice notes and back"
 
 

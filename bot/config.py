@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # download cap is 20 MB); 5 minutes of 16 kHz WAV is about 13 MB of base64 upstream.
     voice_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
     voice_max_seconds: int = Field(default=300, gt=0)
+    # Voice notes and audio files downloaded and converted at once, across all chats (the rest
+    # wait their turn, holding nothing), and the seconds one conversion may take before ffmpeg
+    # is stopped and the sender told.
+    voice_concurrency: int = Field(default=2, ge=1, le=64)
+    voice_convert_timeout: float = Field(default=30.0, gt=0, le=600)
     database_path: Path = Path("data/bot.sqlite3")
     allowed_user_ids: IdSet = frozenset()
     allowed_chat_ids: IdSet = frozenset()

@@ -1,5 +1,6 @@
 """Fixtures every kind of test shares: the fakes, a real `telegram.Bot` and upstream client
-talking to them, a clock moved by hand, a store on it, and a conversation service.
+talking to them, a clock moved by hand, a store on it, a conversation service, and an ffmpeg
+whose decoding runs wait at a gate.
 
 Markers adjust them for a module or a test (declared in pyproject.toml):
 `flood_limits(**FloodLimits fields)` gives `fake` Telegram's limits (relaxed ones otherwise), and
@@ -9,6 +10,8 @@ The end-to-end tests add theirs in `tests/e2e/conftest.py`.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from bot.upstream.client import Timeouts, UpstreamClient
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.telegram.client import bot_for
 from tests.fakes.upstream import FakeUpstream
-from tests.support import FakeClock, marker_kwargs
+from tests.support import FakeClock, GatedFfmpeg, marker_kwargs
 from tests.unit.upstream_answers import BASE, Handler, MakeClient
 
 
@@ -124,3 +127,13 @@ async def make_client() -> AsyncIterator[MakeClient]:
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def gated_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GatedFfmpeg:
+    """An `ffmpeg` first on PATH whose decoding runs wait until the test opens the gate."""
+    real = shutil.which("ffmpeg")
+    assert real is not None, "the audio tests need ffmpeg"
+    gate = GatedFfmpeg(tmp_path / "gated-ffmpeg", real)
+    monkeypatch.setenv("PATH", f"{gate.folder}{os.pathsep}{os.environ['PATH']}")
+    return gate

@@ -1,4 +1,5 @@
-"""Small test doubles that several test modules share: a clock moved by hand, a reply sink.
+"""Small test doubles that several test modules share: a clock moved by hand, a reply sink, an
+ffmpeg whose decoding runs wait at a gate.
 
 Fixtures built on them (`clock`, `store`, `service`, ...) are in `tests/conftest.py`; the fake
 Telegram and the fake upstream are in `tests/fakes/`.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,3 +96,85 @@ def run_sql(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tupl
 
 async def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return await asyncio.to_thread(run_sql, path, sql, parameters)
+
+
+def audio_bomb(seconds: float) -> bytes:
+    """A FLAC of `seconds` of silence in 8 channels (7.1) at 192 kHz, as a hostile client might
+    send: 32 KB a minute, which decode at the file's own rate and channels to 3 MB a second."""
+    silence = ["-f", "lavfi", "-i", "anullsrc=r=192000:cl=7.1", "-t", f"{seconds:g}"]
+    flac = ["-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", "-"]
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", *silence, *flac],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+# Decoding runs (audio for the model) are the ones that write 16-bit PCM.
+_GATED_FFMPEG = """#!/bin/sh
+case " $* " in
+  *" pcm_s16le "*)
+    echo "start $$" >> '{folder}/runs'
+    while [ ! -e '{folder}/open' ]; do sleep 0.01; done
+    '{real}' "$@"
+    code=$?
+    echo "end $$" >> '{folder}/runs'
+    exit $code;;
+esac
+exec '{real}' "$@"
+"""
+
+
+class GatedFfmpeg:
+    """An `ffmpeg` script in `folder` that runs the `real` one, except that a decoding run (one
+    turning audio into samples for the model) first waits until the gate is `open()` — forever,
+    if it never is. It records when each such run starts and ends, by process id: the id of the
+    process the bot started, which is the one to kill.
+
+    Put `folder` first on PATH (the `gated_ffmpeg` fixture does) and the bot runs this one.
+    """
+
+    def __init__(self, folder: Path, real: str) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        script = folder / "ffmpeg"
+        script.write_text(_GATED_FFMPEG.format(folder=folder, real=real))
+        script.chmod(0o755)
+
+    def open(self) -> None:
+        """Let every waiting and later decoding run go on."""
+        (self.folder / "open").touch()
+
+    def runs(self) -> list[tuple[str, int]]:
+        """("start" or "end", process id) of the decoding runs, in order."""
+        log = self.folder / "runs"
+        lines = log.read_text().split("\n") if log.exists() else []
+        return [(event, int(pid)) for event, pid in (line.split() for line in lines if line)]
+
+    def started(self) -> list[int]:
+        return [pid for event, pid in self.runs() if event == "start"]
+
+    def most_at_once(self) -> int:
+        """The most decoding runs that were under way at the same time."""
+        running = most = 0
+        for event, _ in self.runs():
+            running += 1 if event == "start" else -1
+            most = max(most, running)
+        return most
+
+    async def wait_for_starts(self, count: int) -> None:
+        """Return once `count` decoding runs have started (AssertionError after 20 s)."""
+        for _ in range(2000):
+            if len(self.started()) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{count} ffmpeg runs expected, {len(self.started())} started")
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id still exists (an ended, reaped one does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

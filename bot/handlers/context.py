@@ -18,6 +18,7 @@ from bot.delivery.outbox import Outbox
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.media.albums import AlbumCollector
+from bot.media.audio import ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
@@ -38,6 +39,8 @@ class Services:
     albums: AlbumCollector[Message]
     # The per-user limits: conversation.submit applies them to every turn; /stats shows them.
     limits: UsageLimits
+    # At most VOICE_CONCURRENCY incoming audio files downloaded and converted at once.
+    audio_slots: ConversionLimit
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

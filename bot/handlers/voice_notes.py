@@ -1,12 +1,13 @@
 """Voice notes and audio files coming in: listened to, and answered in the conversation.
 
-Owns turning an incoming voice note or audio file into the user's turn: the size and duration
-caps (checked before downloading), the download (delivery/telegram_errors.py, by the file id the
-inbox keeps — kept.py — so a restart can build it again), the conversion to WAV (media/audio.py,
-off the event loop), the `input_audio` part, the audio model for chats whose model is text-only,
-and the text the history keeps ("[voice note, 7 s]"; old audio is never sent again). Which group
-messages count as addressed is handlers/addressing.py's business; the reply itself
-handlers/chat.py's `converse`.
+Owns turning an incoming voice note or audio file into the user's turn: the size and claimed
+duration caps (checked before downloading), the download (delivery/telegram_errors.py, by the file
+id the inbox keeps — kept.py — so a restart can build it again) and the conversion to WAV
+(media/audio.py: one bounded ffmpeg run, off the event loop), both inside one of the bot's
+VOICE_CONCURRENCY conversion slots, the real duration the conversion measures, the `input_audio`
+part, the audio model for chats whose model is text-only, and the text the history keeps
+("[voice note, 7 s]"; old audio is never sent again). Which group messages count as addressed is
+handlers/addressing.py's business; the reply itself handlers/chat.py's `converse`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 
 DOWNLOAD_FAILED = "I couldn't download that audio from Telegram. Please send it again."
 MEGABYTE = 1024 * 1024
+# Clients report whole seconds: audio up to this much over VOICE_MAX_SECONDS is still heard.
+DURATION_GRACE = 1.0
+# bot_data key of the application's `audio.ConversionLimit`, shared by every chat.
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +80,25 @@ async def heard_turn(build: TurnContext, record: Received) -> UserTurn:
     settings = build.services.settings
     heard = file_of(record)
     kind = heard.name
-    try:
-        wav = await audio.to_wav(await _download(build, heard))
-    except AudioError as exc:
-        log.warning("chat %s: %s not converted: %s", record.key.chat_id, kind, exc)
-        raise
-    if wav.duration > settings.voice_max_seconds + 1:
-        raise _Refused(_too_long(kind, wav.duration, settings))
+    bounds = audio.Bounds(
+        seconds=settings.voice_max_seconds + DURATION_GRACE,
+        timeout=settings.voice_convert_timeout,
+    )
+    # In one of the bot's few conversion slots: a burst of audio waits without holding files,
+    # threads or processes, and photos, documents and texts never wait behind it.
+    async with build.services.audio_slots.slot():
+        data = await _download(build, heard)
+        try:
+            wav = await audio.to_wav(data, bounds)
+        except audio.AudioTooLong:
+            claimed = heard.duration
+            log.info(
+                "chat %s: %s longer than allowed (claimed %g s)", record.key.chat_id, kind, claimed
+            )
+            raise _Refused(_longer_than_allowed(kind, settings)) from None
+        except AudioError as exc:
+            log.warning("chat %s: %s not converted: %s", record.key.chat_id, kind, exc)
+            raise
     chosen = (await build.services.store.preferences(record.key)).model
     model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
     part: AudioPart = {
@@ -129,6 +145,13 @@ def _refusal(incoming: Incoming, settings: Settings) -> str | None:
 def _too_long(kind: str, seconds: float, settings: Settings) -> str:
     return (
         f"That {kind} is {round(seconds)} s long: I can listen to at most"
+        f" {settings.voice_max_seconds} s. Please send a shorter one."
+    )
+
+
+def _longer_than_allowed(kind: str, settings: Settings) -> str:
+    return (
+        f"That {kind} is longer than {settings.voice_max_seconds} s: I can listen to at most"
         f" {settings.voice_max_seconds} s. Please send a shorter one."
     )
 

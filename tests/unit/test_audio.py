@@ -1,7 +1,10 @@
-"""bot.media.audio with the real ffmpeg: the output is checked by ffprobe and the wave module."""
+"""bot.media.audio with the real ffmpeg: the output is checked by ffprobe and the wave module;
+the bounds of a run (duration, output, time, how many at once) with crafted files and an ffmpeg
+held at a gate (`gated_ffmpeg`)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -14,8 +17,10 @@ import pytest
 from bot.errors import AudioUndecodable, FfmpegMissing
 from bot.media import audio
 from tests.fakes.upstream import make_wav
+from tests.support import GatedFfmpeg, audio_bomb, process_exists
 
 PROBE = ("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams")
+FIVE_MINUTES = audio.Bounds(seconds=300, timeout=30)
 
 
 def probe(data: bytes) -> tuple[str, str, int, int, float]:
@@ -75,7 +80,7 @@ async def test_a_stereo_wav_becomes_a_mono_voice_note() -> None:
 
 async def test_an_ogg_voice_note_round_trips_to_16_bit_mono_wav_of_the_same_length() -> None:
     note = await audio.wav_to_voice(make_wav(5.0))
-    heard = await audio.to_wav(note.ogg)
+    heard = await audio.to_wav(note.ogg, FIVE_MINUTES)
     with wave.open(io.BytesIO(heard.wav), "rb") as wav:
         shape = (wav.getnchannels(), wav.getsampwidth(), wav.getframerate())
         frames = wav.getnframes()
@@ -98,7 +103,7 @@ async def test_a_wav_becomes_an_mp3_for_send_audio() -> None:
 )
 async def test_undecodable_input_is_a_typed_error(data: bytes) -> None:
     with pytest.raises(AudioUndecodable):
-        await audio.to_wav(data)
+        await audio.to_wav(data, FIVE_MINUTES)
 
 
 async def test_a_broken_wav_reply_is_a_typed_error() -> None:
@@ -114,5 +119,108 @@ async def test_without_ffmpeg_on_path_every_conversion_says_so(
     with pytest.raises(FfmpegMissing):
         await audio.wav_to_voice(make_wav(1.0))
     with pytest.raises(FfmpegMissing):
-        await audio.to_wav(b"OggS")
+        await audio.to_wav(b"OggS", FIVE_MINUTES)
     assert "ffmpeg" in FfmpegMissing().user_message
+
+
+def wav_shape(heard: audio.PcmAudio) -> tuple[int, int, int, float]:
+    """(channels, bytes per sample, rate, seconds) of converted audio, read by the wave module."""
+    with wave.open(io.BytesIO(heard.wav), "rb") as wav:
+        rate = wav.getframerate()
+        return (wav.getnchannels(), wav.getsampwidth(), rate, wav.getnframes() / rate)
+
+
+def private_folders(tmp_path: Path) -> list[Path]:
+    return sorted(tmp_path.glob("bot-audio-*"))
+
+
+async def test_an_8_channel_192_khz_flac_becomes_16_khz_mono_of_its_real_length() -> None:
+    heard = await audio.to_wav(audio_bomb(20.0), audio.Bounds(seconds=20, timeout=30))
+    assert wav_shape(heard) == (1, 2, 16_000, 20.0)
+    assert heard.duration == 20.0
+
+
+async def test_audio_longer_than_its_bound_is_refused_as_too_long() -> None:
+    with pytest.raises(audio.AudioTooLong) as refused:
+        await audio.to_wav(audio_bomb(60.0), audio.Bounds(seconds=5, timeout=30))
+    assert refused.value.limit == 5
+    assert "longer than 5 s" in refused.value.user_message
+
+
+async def test_audio_within_its_bound_by_less_than_the_overrun_is_heard_in_full() -> None:
+    heard = await audio.to_wav(audio_bomb(5.0), audio.Bounds(seconds=5, timeout=30))
+    assert wav_shape(heard)[2:] == (16_000, 5.0)
+
+
+async def test_output_over_its_byte_cap_is_refused_as_too_long() -> None:
+    half_a_second = audio.INPUT_BYTES_PER_SECOND // 2
+    bounds = audio.Bounds(seconds=300, timeout=30, output_bytes=half_a_second)
+    with pytest.raises(audio.AudioTooLong):
+        await audio.to_wav(make_wav(3.0), bounds)
+
+
+async def test_a_conversion_over_its_timeout_is_killed_and_leaves_no_file(
+    gated_ffmpeg: GatedFfmpeg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(audio.AudioTimedOut) as timed_out:
+        await audio.to_wav(make_wav(1.0), audio.Bounds(seconds=300, timeout=0.5))
+    [pid] = gated_ffmpeg.started()
+    assert not process_exists(pid)
+    assert private_folders(tmp_path) == []
+    assert timed_out.value.user_message == (
+        "Converting that audio took longer than 0.5 s, so I stopped. Please send a shorter"
+        " recording, or another format (a voice note always works)."
+    )
+
+
+async def test_a_cancelled_conversion_kills_ffmpeg_and_leaves_no_file(
+    gated_ffmpeg: GatedFfmpeg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    converting = asyncio.create_task(audio.to_wav(make_wav(1.0), FIVE_MINUTES))
+    await gated_ffmpeg.wait_for_starts(1)
+    assert len(private_folders(tmp_path)) == 1
+    converting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await converting
+    [pid] = gated_ffmpeg.started()
+    assert not process_exists(pid)
+    assert private_folders(tmp_path) == []
+
+
+async def test_a_finished_conversion_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    await audio.to_wav(make_wav(1.0), FIVE_MINUTES)
+    with pytest.raises(AudioUndecodable):
+        await audio.to_wav(b"not audio at all " * 50, FIVE_MINUTES)
+    await audio.wav_to_voice(make_wav(1.0))
+    assert private_folders(tmp_path) == []
+
+
+async def test_with_a_limit_of_one_a_second_conversion_waits_for_the_first(
+    gated_ffmpeg: GatedFfmpeg,
+) -> None:
+    limit = audio.ConversionLimit(1)
+
+    async def convert() -> audio.PcmAudio:
+        async with limit.slot():
+            return await audio.to_wav(make_wav(1.0), FIVE_MINUTES)
+
+    first = asyncio.create_task(convert())
+    await gated_ffmpeg.wait_for_starts(1)
+    second = asyncio.create_task(convert())
+    await asyncio.sleep(0)  # the second runs up to its wait for a slot
+    assert (limit.running, limit.waiting, len(gated_ffmpeg.started())) == (1, 1, 1)
+    gated_ffmpeg.open()
+    heard = await asyncio.gather(first, second)
+    assert [wav_shape(h)[3] for h in heard] == [1.0, 1.0]
+    assert gated_ffmpeg.most_at_once() == 1
+    assert (limit.running, limit.waiting) == (0, 0)
+
+
+def test_a_conversion_limit_allows_at_least_one() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        audio.ConversionLimit(0)
