@@ -2,9 +2,11 @@
 
 Knows nothing of Telegram: it writes into the reply-sink protocols (`sinks.py`) that `delivery/`
 implements. Import from the modules:
-  service.py      ConversationService: the order of a turn, from arrival to stored reply
+  service.py      ConversationService: the order of a turn, from arrival to its chat's turn
+  turns.py        a turn's shapes: UserTurn, Origin, Outcome, TurnWatcher
+  answer.py       answering a turn whose time has come: store, generate, store and show
   queues.py       per-chat order: a queue and a worker per busy chat; the backlog counts
-  admission.py    refusing a turn that is too long or over its user's limits
+  admission.py    refusing a turn: too long, over its user's limits, too much waiting
   limits.py       per-user rate limits and quotas, counted from a turn's arrival
   request.py      the upstream request: history window as OpenAI messages
   generation.py   streaming one reply until it ends, fails or is stopped

@@ -80,3 +80,21 @@ class Admission:
     def _refusal(self, user_id: int | None, over: LimitReached) -> TurnRefusal:
         log.info("user %s is over the %s limit until %.0f", user_id, over.kind, over.retry_at)
         return TurnRefusal(limit_reached_text(over, self._limits.now()) if over.tell else None)
+
+
+def user_backlog_text(waiting: int) -> str:
+    """What a user reads who has MAX_QUEUED_PER_USER messages waiting already."""
+    messages = "message" if waiting == 1 else "messages"
+    return (
+        f"You have {waiting} {messages} waiting for my answer. I'm not taking new ones until "
+        "I've answered those; please send this again then."
+    )
+
+
+def chat_backlog_text(waiting: int) -> str:
+    """What a user reads in a chat that has MAX_QUEUED_PER_CHAT messages waiting already."""
+    messages = "message in this chat is" if waiting == 1 else "messages in this chat are"
+    return (
+        f"{waiting} {messages} waiting for my answer. I'm not taking new ones until I've "
+        "answered those; please send this again then."
+    )

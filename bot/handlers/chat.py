@@ -18,7 +18,7 @@ from typing import Any
 
 from telegram import Bot, Message, Update
 
-from bot.conversation.service import Origin, Outcome, PendingTurn, UserTurn
+from bot.conversation.turns import Origin, Outcome, PendingTurn, UserTurn
 from bot.delivery.destination import Destination
 from bot.delivery.live_reply import LiveReply
 from bot.delivery.voice_reply import VoiceReply

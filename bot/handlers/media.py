@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Message, Update
 from telegram.ext import filters
 
-from bot.conversation.service import UserTurn
+from bot.conversation.turns import UserTurn
 from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused
 from bot.handlers.addressing import is_addressed

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.conversation.service import Origin, PendingTurn, UserTurn
+from bot.conversation.turns import Origin, PendingTurn, UserTurn
 from bot.delivery.destination import Destination
 from bot.handlers.chat import Followup, TurnContext, answers_in, reply_sink
 from bot.handlers.context import BotApplication, Services

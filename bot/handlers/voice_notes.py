@@ -22,7 +22,7 @@ from telegram import Audio, Message, Update, Voice
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
-from bot.conversation.service import UserTurn
+from bot.conversation.turns import UserTurn
 from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused, AudioError
 from bot.handlers.chat import TurnContext, converse, kept_turn, turn_context

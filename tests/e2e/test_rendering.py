@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.conversation.service import EMPTY_REPLY_NOTICE
+from bot.conversation.answer import EMPTY_REPLY_NOTICE
 from bot.render.convert import render, utf16_len
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram

@@ -6,16 +6,10 @@ import asyncio
 
 import pytest
 
+from bot.conversation.answer import EMPTY_REPLY_NOTICE, NO_AUDIO_NOTICE, NOT_STARTED_NOTICE
 from bot.conversation.generation import STOPPED_NOTICE
-from bot.conversation.service import (
-    EMPTY_REPLY_NOTICE,
-    NO_AUDIO_NOTICE,
-    NOT_STARTED_NOTICE,
-    ConversationService,
-    Origin,
-    Outcome,
-    UserTurn,
-)
+from bot.conversation.service import ConversationService
+from bot.conversation.turns import Origin, Outcome, UserTurn
 from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore, Received
 from bot.types import ImagePart

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation.service import ConversationService, Origin, UserTurn
+from bot.conversation.service import ConversationService
+from bot.conversation.turns import Origin, UserTurn
 from bot.store import ChatKey, ChatStore
 from tests.fakes.upstream import FakeUpstream
 from tests.support import FakeClock, RecordingSink

@@ -1,0 +1,187 @@
+"""Answering one turn once its chat's turn has come: store the question, generate, store and show.
+
+Owns what happens between a built turn and its outcome — the question stored (the turn's
+reservation settled with it), a redelivered answered message recognised, the request built
+(request.py) with the chat's preferences and history, the reply generated (generation.py) and
+stoppable meanwhile, the answer stored and the sink given its final form, and the notices for
+each way that can end (a failed write included). Must not queue, admit or refuse: service.py has
+decided that the turn runs. Imports nothing from Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from bot.config import Settings
+from bot.conversation.generation import Generated, Running, generate
+from bot.conversation.limits import estimated_usage
+from bot.conversation.request import build_request
+from bot.conversation.sinks import ReplySink, VoiceSink
+from bot.conversation.turns import Arrival, Outcome, UserTurn
+from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
+from bot.types import AttachmentPart
+from bot.upstream.catalog import is_audio_model
+from bot.upstream.client import UpstreamClient
+from bot.upstream.types import ChatRequest
+
+log = logging.getLogger(__name__)
+
+EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
+NOT_STARTED_NOTICE = "The bot is restarting and could not answer this. Please send it again."
+NO_AUDIO_NOTICE = "The AI service sent no audio this time, so here is the answer as text."
+NOT_STORED_NOTICE = (
+    "The bot's database failed, so this message wasn't answered. Please try again later."
+)
+REPLY_NOT_STORED_NOTICE = (
+    "The bot's database failed, so this reply won't be remembered in the conversation."
+)
+
+
+class Answerer:
+    """Answers turns whose time has come, one per chat at a time (the queues see to that)."""
+
+    def __init__(self, store: ChatStore, upstream: UpstreamClient, settings: Settings) -> None:
+        self._store = store
+        self._upstream = upstream
+        self._settings = settings
+        self._running: dict[ChatKey, Running] = {}
+        self.shutdown = asyncio.Event()
+
+    def running(self, key: ChatKey) -> Running | None:
+        """The turn this chat is generating, if any."""
+        return self._running.get(key)
+
+    def model_of(self, turn: UserTurn | None) -> str:
+        return (turn.model if turn else None) or self._settings.default_model
+
+    async def answer(
+        self,
+        key: ChatKey,
+        arrival: Arrival,
+        turn: UserTurn,
+        sink: ReplySink,
+        stored_question: Callable[[], None],
+    ) -> Outcome:
+        """The chat's turn: store the question (then `stored_question()`: it is no longer only
+        reserved), generate the answer, store and show it."""
+        if self.shutdown.is_set():
+            return await self.not_started(key, arrival, sink)
+        try:
+            stored = await self._store.add_user_message(
+                key,
+                turn.text,
+                telegram_message_id=turn.telegram_message_id,
+                user_id=turn.user_id,
+                sender_name=turn.sender_name,
+            )
+        except STORE_ERRORS:
+            log.exception("chat %s: the question could not be stored", key)
+            await sink.finish("", notice=NOT_STORED_NOTICE)
+            return Outcome("", "interrupted", self.model_of(turn), NOT_STORED_NOTICE)
+        # With no await since the write: nobody counts the turn both as stored and reserved.
+        stored_question()
+        chat = await self._store.preferences(key)
+        model = turn.model or chat.model or self._settings.default_model
+        redelivered = stored is None and turn.telegram_message_id is not None
+        if redelivered and await self._store.has_reply_to(key, turn.telegram_message_id or 0):
+            log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
+            return Outcome("", "complete", model, duplicate=True)
+        voice = self._voice(chat, model, sink)
+        request = await self._request(key, chat, model, turn.parts, voice)
+        reply = await self._generate(key, turn, request, sink)
+        return await self._store_and_show(key, turn, model, request, reply, sink)
+
+    async def not_started(self, key: ChatKey, arrival: Arrival, sink: ReplySink) -> Outcome:
+        """Queued when the bot began stopping: not kept, not counted, and the user told."""
+        await self.forget(key, arrival)
+        await sink.finish("", notice=NOT_STARTED_NOTICE)
+        return Outcome("", "interrupted", self.model_of(arrival.ready), NOT_STARTED_NOTICE)
+
+    async def forget(self, key: ChatKey, arrival: Arrival) -> None:
+        """Take a turn that will not be answered out of the inbox, so no restart answers it."""
+        if (message_id := arrival.origin.telegram_message_id) is None:
+            return
+        try:
+            await self._store.discard(key, message_id)
+        except STORE_ERRORS:
+            log.exception("chat %s: message %s could not leave the inbox", key, message_id)
+
+    async def _generate(
+        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
+    ) -> Generated:
+        """Show that the bot is working, then produce the reply; `stop` can end it."""
+        if isinstance(sink, VoiceSink) and request.voice is not None:
+            await sink.start_speaking()
+        else:
+            await sink.start()
+        running = self._running[key] = Running(
+            turn.telegram_message_id, turn.user_id, asyncio.Event(), self.shutdown
+        )
+        try:
+            return await generate(self._upstream, key, request, sink, running)
+        finally:
+            del self._running[key]
+
+    async def _store_and_show(
+        self,
+        key: ChatKey,
+        turn: UserTurn,
+        model: str,
+        request: ChatRequest,
+        reply: Generated,
+        sink: ReplySink,
+    ) -> Outcome:
+        """Keep the answer (if it has any text) and give the sink its final form."""
+        text, status, notice = reply.text, reply.status, reply.notice
+        if request.voice is not None and status == "complete" and reply.audio is None:
+            notice = NO_AUDIO_NOTICE if text.strip() else None
+        stored = True
+        if text.strip():
+            usage = reply.usage or estimated_usage(request.messages, text)
+            try:
+                await self._store.add_assistant_message(
+                    key,
+                    text,
+                    model=model,
+                    status=status,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    user_id=turn.user_id,
+                    usage_estimated=reply.usage is None,
+                )
+            except STORE_ERRORS:
+                # The user still gets the whole text, told it won't be remembered.
+                log.exception("chat %s: the reply could not be stored", key)
+                stored = False
+                notice = " ".join(n for n in (notice, REPLY_NOT_STORED_NOTICE) if n)
+        elif notice is None and reply.audio is None:
+            notice = EMPTY_REPLY_NOTICE
+        if (
+            isinstance(sink, VoiceSink)
+            and reply.audio is not None
+            and status == "complete"
+            and stored
+        ):
+            await sink.speak(reply.audio)
+        else:
+            await sink.finish(text, notice=notice)
+        return Outcome(text, status, model, notice)
+
+    async def _request(
+        self,
+        key: ChatKey,
+        chat: ChatPreferences,
+        model: str,
+        parts: tuple[AttachmentPart, ...] = (),
+        voice: str | None = None,
+    ) -> ChatRequest:
+        turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
+        return build_request(self._settings, chat, model, turns, parts, voice)
+
+    def _voice(self, chat: ChatPreferences, model: str, sink: ReplySink) -> str | None:
+        """The voice to answer in, or None for a written (streamed) reply."""
+        if not isinstance(sink, VoiceSink) or not is_audio_model(model):
+            return None
+        return chat.voice or self._settings.default_voice
