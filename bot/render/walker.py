@@ -25,7 +25,7 @@ from typing import Any
 
 from telegramify_markdown import RenderConfig
 from telegramify_markdown import converter as library
-from telegramify_markdown.entity import MessageEntity
+from telegramify_markdown.entity import MessageEntity, utf16_len
 
 # Deeper list items are indented like this level: a level costs two spaces per item written.
 MAX_LIST_DEPTH = 6
@@ -54,10 +54,16 @@ class _LinearBuffer(library._TextBuffer):
         self._newlines: list[int] = []
 
     def write(self, text: str) -> None:
-        before = self._newlines[-1] if self._newlines else 0
-        kept = text.rstrip("\n")
-        self._newlines.append(before + len(text) if not kept else len(text) - len(kept))
-        super().write(text)
+        if text and text[-1] != "\n":
+            self._newlines.append(0)
+        else:
+            before = self._newlines[-1] if self._newlines else 0
+            kept = text.rstrip("\n")
+            self._newlines.append(before + len(text) if not kept else len(text) - len(kept))
+        # The library's write, inline: it runs for every piece of text written.
+        self._parts.append(text)
+        self._utf16_offset += utf16_len(text)
+        self._py_offset += len(text)
 
     def trailing_newline_count(self) -> int:
         return self._newlines[-1] if self._newlines else 0
