@@ -3,9 +3,11 @@
 Owns what a reply looks like in Telegram: `render` turns markdown (finished or cut off
 mid-stream) into plain text with entities whose UTF-16 offsets Telegram accepts, `plain` is the
 same text without formatting for when Telegram refuses a formatted one, and `split_markdown` cuts
-a long source into pieces that each fit one message. Pure: no I/O, no clock, no Telegram calls;
-the conversion itself is telegramify-markdown's; `bot.render.prepare` readies its source and
-`bot.render.cuts` chooses the cut points.
+a long source into pieces that each fit one message. Pure: no I/O, no clock, no Telegram calls
+(it remembers its last few splits, whose continuations it then answers without rendering again);
+the conversion itself is telegramify-markdown's, with its super-linear steps replaced
+(`bot.render.walker`); `bot.render.prepare` readies its source and `bot.render.cuts` chooses the
+cut points. Every step costs time linear in its input, whatever the input holds.
 
 Entities follow Telegram's nesting rules: bold/italic/underline/strikethrough/spoiler nest with
 anything but code and pre (they are cut around those); code and pre touch nothing but a
@@ -22,10 +24,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import MessageEntity
-from telegramify_markdown import RenderConfig, convert
+from telegramify_markdown import RenderConfig
 
-from bot.render.cuts import choose_cut, index_at_units, only_whitespace_after, skip_blank_lines
+from bot.render.cuts import (
+    choose_cut,
+    index_at_units,
+    only_whitespace_after,
+    skip_blank_lines,
+    skip_whitespace,
+)
 from bot.render.prepare import prepare
+from bot.render.walker import convert
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -106,7 +115,7 @@ def render(markdown: str) -> Rendered:
     """
     if not markdown.strip():
         return EMPTY
-    text, raw = convert(prepare(markdown), latex_escape=False, config=_CONFIG)
+    text, raw = convert(prepare(markdown), _CONFIG)
     stripped = text.strip()
     if _INVISIBLE.fullmatch(stripped):
         return EMPTY
@@ -127,7 +136,9 @@ def split_markdown(
     The source is cut at a block (blank line, code block edge), then line, then sentence, then
     word boundary, else hard (never inside a surrogate pair, rarely inside a grapheme cluster).
     A fenced code block cut in two is reopened in the next piece with the same fence; that
-    fence is the piece's `carry`. Ends strictly increase and the last one is `len(source)`.
+    fence is the piece's `carry` (a line cut in two before a fence or a link definition carries
+    an escape instead, so that the rest of the line stays text). Ends strictly increase and the
+    last one is `len(source)`.
 
     Streaming: keep earlier pieces as sent and continue with
     `split_markdown(text, start=piece.end, carry=piece.carry)`; every source character then
@@ -137,6 +148,17 @@ def split_markdown(
         raise ValueError(f"start {start} outside the source (length {len(source)})")
     if limit < 2:
         raise ValueError(f"limit {limit} cannot hold one character")
+    for split in _recent_splits:
+        kept = split.continued(source, start, carry, limit)
+        if kept is not None:
+            return kept
+    pieces = _split(source, start, carry, limit)
+    _recent_splits.insert(0, _Split(source, start, carry, limit, tuple(pieces)))
+    del _recent_splits[_RECENT_SPLITS:]
+    return pieces
+
+
+def _split(source: str, start: int, carry: str, limit: int) -> list[Piece]:
     pieces: list[Piece] = []
     stop = len(source.rstrip())
     while not only_whitespace_after(source, start):
@@ -152,6 +174,39 @@ def split_markdown(
     return pieces
 
 
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """One split_markdown result, and what it answers without rendering again."""
+
+    source: str
+    start: int
+    carry: str
+    limit: int
+    pieces: tuple[Piece, ...]
+
+    def continued(self, source: str, start: int, carry: str, limit: int) -> list[Piece] | None:
+        """The pieces for these arguments if this split holds them, else None.
+
+        Splitting is a loop that continues from each piece's end and carry, so continuing from
+        one of these pieces gives exactly the pieces after it.
+        """
+        if source is not self.source or limit != self.limit:
+            return None
+        if start == self.start and carry == self.carry:
+            return list(self.pieces)
+        for i, piece in enumerate(self.pieces):
+            if piece.end == start and piece.carry == carry:
+                return list(self.pieces[i + 1 :])
+        return None
+
+
+# The live reply splits its source, freezes the first piece and splits again from its end, and
+# splits once more when its edit may go: those splits are continuations of one already made, of
+# the very same string (a new string is a new source, even if equal).
+_RECENT_SPLITS = 4
+_recent_splits: list[_Split] = []
+
+
 def _next_piece(source: str, start: int, carry: str, limit: int, stop: int) -> Piece | None:
     """The piece starting at `start`, or None when the rest renders to nothing.
 
@@ -162,6 +217,8 @@ def _next_piece(source: str, start: int, carry: str, limit: int, stop: int) -> P
     body = skip_blank_lines(source, start)
     budget = max(limit - utf16_len(carry), 1)
     best: Piece | None = None
+    window: tuple[str, int, int] | None = None  # (carry, body, end) of `rendered`
+    rendered = EMPTY
     while True:
         ceiling = index_at_units(source, body, budget)
         if ceiling >= stop:
@@ -169,7 +226,10 @@ def _next_piece(source: str, start: int, carry: str, limit: int, stop: int) -> P
         else:
             cut = choose_cut(source, body, max(ceiling, body + 1), carry)
             end, next_carry = cut.end, cut.carry
-        rendered = render(carry + source[body:end])
+        if (carry, body, end) != window:
+            # A bigger budget may find no later cut (a long run without one): the same window
+            # renders the same.
+            window, rendered = (carry, body, end), render(carry + source[body:end])
         size = utf16_len(rendered.text)
         if not rendered.text:
             if best is not None or end == len(source):
@@ -199,7 +259,7 @@ def _unformatted_piece(source: str, body: int, end: int) -> Piece:
     Only a carry that is no fence (a caller's heading, say) gets here: no markdown renders one
     character into more than two UTF-16 units, the smallest limit.
     """
-    end = max(end, len(source) - len(source[body:].lstrip()) + 1)
+    end = max(end, skip_whitespace(source, body) + 1)
     return Piece(Rendered(source[body:end].strip(), ()), end, "")
 
 
@@ -237,7 +297,10 @@ def _entities(raw: list[Any], lead: int, size: int) -> tuple[MessageEntity, ...]
     )
     styles: list[_Span] = []
     for kind in sorted(_STYLES):
-        styles += _outermost([part for s in spans if s.type == kind for part in codes.around(s)])
+        # Spans of one kind nest (the converter closes the innermost open one), so the outermost
+        # cover the rest: only theirs are cut around code, each stretch of code once per kind.
+        outer = _outermost([s for s in spans if s.type == kind])
+        styles += _outermost([part for s in outer for part in codes.around(s)])
     kept = sorted(quotes + links.spans + codes.spans + styles, key=lambda s: (s.start, -s.end))
     return tuple(
         MessageEntity(s.type, s.start, s.end - s.start, url=s.url, language=s.language)

@@ -1,8 +1,10 @@
 """Choosing where a piece of a long markdown source ends, and what the next piece reopens.
 
 Owns the cut: a block, then line, then sentence, then word boundary, then a hard cut that keeps
-surrogate pairs and, as far as it can, grapheme clusters whole; and the fence a cut inside a
-fenced code block carries into the next piece. Works on markdown text only, through the parser
+surrogate pairs and, as far as it can, grapheme clusters whole; and what the next piece starts
+with: the fence a cut inside a fenced code block carries, or the escape that keeps the rest of a
+line cut in two from reading as a fence or a link definition. Choosing a cut costs time linear in
+the window searched. Works on markdown text only, through the parser
 the converter uses: it renders nothing, rewrites nothing (`bot.render.prepare`) and knows nothing
 of Telegram; `bot.render.convert` drives it. It must not import anything of ours.
 """
@@ -27,6 +29,7 @@ _MAX_CLUSTER = 32
 
 _BLANK_LINES = re.compile(r"(?:[ \t\f\v\r]*\n)*")
 _WHITESPACE = re.compile(r"\s*")
+_SPACES = re.compile(r"[ \t]*")
 _PARAGRAPH = re.compile(r"\n[ \t\f\v\r]*\n")
 # Sentence ends: Latin punctuation before a space (closing quotes, brackets, emphasis allowed),
 # or an ideographic full stop, exclamation or question mark, which needs no space.
@@ -37,12 +40,16 @@ _UNDERLINE = re.compile(r"[ \t]*[-=|:][-=|: \t]*(?:\n|$)")
 # A line that introduces what follows (a heading, "like this:") should not end a message.
 _LEAD_IN = re.compile(r" {0,3}#{1,6}(?:[ \t].*)?|.*:[ \t]*")
 _FENCE_HINT = ("```", "~~~")
+# What starts a line that shows less than it says: a code fence (not its language) or a link
+# reference definition (nothing).
+_HIDDEN_AT_LINE_START = re.compile(r"`{3}|~{3}|\[[^\]\n]*\]:")
 _ZWJ = "\u200d"
 
 
 @dataclass(frozen=True, slots=True)
 class Cut:
-    """A chosen end of a piece: `end` indexes the source; `carry` reopens a split code block."""
+    """A chosen end of a piece: `end` indexes the source; `carry` starts the next piece: the
+    fence reopening a split code block, or an escape keeping a line cut in two one of text."""
 
     end: int
     carry: str
@@ -58,10 +65,15 @@ def skip_blank_lines(source: str, start: int) -> int:
     return match.end() if match else start
 
 
+def skip_whitespace(source: str, start: int) -> int:
+    """Index of the first character at or after `start` that is not whitespace, or the end."""
+    match = _WHITESPACE.match(source, start)
+    return match.end() if match else start
+
+
 def only_whitespace_after(source: str, start: int) -> bool:
     """Whether nothing but whitespace follows `start`."""
-    match = _WHITESPACE.match(source, start)
-    return match is not None and match.end() == len(source)
+    return skip_whitespace(source, start) == len(source)
 
 
 def index_at_units(source: str, start: int, units: int) -> int:
@@ -90,12 +102,13 @@ def choose_cut(source: str, body: int, limit_index: int, carry: str) -> Cut:
     code block reopened by the previous piece is still known to be one.
     """
     fences = _Fences(source, body, limit_index, carry)
+    leads_in = _LeadIns(source)
     span = limit_index - body
     line_floor = body + max(1, int(span * _LINE_FILL))
     word_floor = body + max(1, int(span * _WORD_FILL))
     found = (
-        _last_block_boundary(source, line_floor, limit_index, fences, loose=False)
-        or _last_line_start(source, line_floor, limit_index, loose=False)
+        _last_block_boundary(source, line_floor, limit_index, fences, leads_in)
+        or _last_line_start(source, line_floor, limit_index, leads_in)
         or _last_match(_SENTENCE, source, word_floor, limit_index)
         or _last_word_start(source, word_floor, limit_index)
     )
@@ -103,29 +116,38 @@ def choose_cut(source: str, body: int, limit_index: int, carry: str) -> Cut:
         # No boundary in the fuller part of the window: any boundary beats cutting a word.
         floor = body + 1
         found = max(
-            _last_block_boundary(source, floor, limit_index, fences, loose=True),
-            _last_line_start(source, floor, limit_index, loose=True),
+            _last_block_boundary(source, floor, limit_index, fences, None),
+            _last_line_start(source, floor, limit_index, None),
             _last_match(_SENTENCE, source, floor, limit_index),
             _last_word_start(source, floor, limit_index),
         )
     end = found or hard_cut(source, body, limit_index)
-    return Cut(end, fences.carry_at(end))
+    carry = fences.carry_at(end)
+    if not carry and source[end - 1] != "\n" and _HIDDEN_AT_LINE_START.match(source, end):
+        # Cut inside a line: the next piece starts a line of its own, where this would read as
+        # a fence (its language is not shown) or a link definition (not shown at all).
+        carry = "\\"
+    return Cut(end, carry)
 
 
 def hard_cut(source: str, body: int, index: int) -> int:
     """`index`, moved back to a grapheme cluster boundary when one is near; always > `body`."""
     floor = max(body + 1, index - _MAX_CLUSTER)
     cut = index
-    while cut > floor and not _is_cluster_boundary(source, cut):
+    while cut > floor and not _is_cluster_boundary(source, cut, body):
         cut -= 1
-    if _is_cluster_boundary(source, cut):
+    if _is_cluster_boundary(source, cut, body):
         return cut
     return max(index, body + 1)
 
 
-def _is_cluster_boundary(text: str, index: int) -> bool:
+def _is_cluster_boundary(text: str, index: int, start: int) -> bool:
     """Approximates UAX #29: no cut before a mark, joiner, modifier or tag, none after a joiner,
-    none inside a regional-indicator pair (a flag), none inside CRLF."""
+    none inside a regional-indicator pair (a flag), none inside CRLF.
+
+    Flags pair from `start`, a cluster boundary (the piece's start): counting from there
+    rather than from the run's start keeps a cut linear in the piece.
+    """
     if index <= 0 or index >= len(text):
         return True
     before, after = text[index - 1], text[index]
@@ -141,7 +163,7 @@ def _is_cluster_boundary(text: str, index: int) -> bool:
         return False
     if _is_regional_indicator(before) and _is_regional_indicator(after):
         run = 0
-        while index - run - 1 >= 0 and _is_regional_indicator(text[index - run - 1]):
+        while index - run - 1 >= start and _is_regional_indicator(text[index - run - 1]):
             run += 1
         return run % 2 == 0
     return True
@@ -152,10 +174,10 @@ def _is_regional_indicator(char: str) -> bool:
 
 
 def _last_block_boundary(
-    source: str, floor: int, ceiling: int, fences: _Fences, *, loose: bool
+    source: str, floor: int, ceiling: int, fences: _Fences, leads_in: _LeadIns | None
 ) -> int:
     """The last cut in [floor, ceiling] after a blank line outside code or next to a fenced
-    code block; unless `loose`, not right after a heading or a line ending with a colon."""
+    code block; with `leads_in`, not right after a heading or a line ending with a colon."""
     candidates = [
         match.end()
         for match in _PARAGRAPH.finditer(source, max(floor - 2, 0), ceiling)
@@ -163,27 +185,51 @@ def _last_block_boundary(
     ]
     candidates += [edge for edge in fences.block_edges if floor <= edge <= ceiling]
     for cut in sorted(candidates, reverse=True):
-        if loose or not _leads_in(source, cut):
+        if leads_in is None or not leads_in(cut):
             return cut
     return 0
 
 
-def _last_line_start(source: str, floor: int, ceiling: int, *, loose: bool) -> int:
+def _last_line_start(source: str, floor: int, ceiling: int, leads_in: _LeadIns | None) -> int:
+    """The last line start in [floor, ceiling] that is no underline; with `leads_in`, not
+    right after a heading or a line ending with a colon."""
     newline = source.rfind("\n", floor - 1, ceiling)
     while newline >= floor - 1 and newline >= 0:
         cut = newline + 1
-        if not _UNDERLINE.match(source, cut) and (loose or not _leads_in(source, cut)):
+        if not _UNDERLINE.match(source, cut) and (leads_in is None or not leads_in(cut)):
             return cut
         newline = source.rfind("\n", floor - 1, newline)
     return 0
 
 
-def _leads_in(source: str, cut: int) -> bool:
-    """Whether the last non-blank line before `cut` introduces what comes after it."""
-    end = cut
-    while end > 0 and source[end - 1] in " \t\r\n":
-        end -= 1
-    return _LEAD_IN.fullmatch(source, source.rfind("\n", 0, end) + 1, end) is not None
+class _LeadIns:
+    """Whether the last non-blank line before a cut introduces what comes after it.
+
+    Every cut in a stretch of blank lines has the same answer: the stretch is walked once and
+    remembered, so asking for each cut of a window, in either order, costs one pass over it.
+    """
+
+    __slots__ = ("_answer", "_high", "_low", "_source")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._low = self._high = -1  # the cuts in [low, high] all follow the line ending at low
+        self._answer = False
+
+    def __call__(self, cut: int) -> bool:
+        if self._low <= cut <= self._high:
+            return self._answer
+        source = self._source
+        end = cut
+        while end > 0 and source[end - 1] in " \t\r\n":
+            end -= 1
+            if end == self._high:
+                self._high = cut
+                return self._answer
+        self._low, self._high = end, cut
+        line_start = source.rfind("\n", 0, end) + 1
+        self._answer = _LEAD_IN.fullmatch(source, line_start, end) is not None
+        return self._answer
 
 
 def _last_match(pattern: re.Pattern[str], source: str, floor: int, ceiling: int) -> int:
@@ -199,10 +245,8 @@ def _last_word_start(source: str, floor: int, ceiling: int) -> int:
         return 0
     # The whole run of spaces stays with the piece that ends: a next piece starting with four
     # spaces would read as indented code.
-    end = space + 1
-    while end < len(source) and source[end] in " \t":
-        end += 1
-    return end
+    run = _SPACES.match(source, space)
+    return run.end() if run else space + 1
 
 
 class _Fences:
@@ -267,12 +311,18 @@ def _closes(fence: str, window: str, block_end: int) -> bool:
 class _ByteOffsets:
     """Translates pyromark's UTF-8 byte offsets in a string into indices of that string."""
 
-    __slots__ = ("_encoded",)
+    __slots__ = ("_byte", "_encoded", "_index")
 
     def __init__(self, text: str) -> None:
         self._encoded = None if text.isascii() else text.encode("utf-8")
+        # The last offset asked for and its index: offsets asked in order cost one pass.
+        self._byte = self._index = 0
 
     def index(self, byte_offset: int) -> int:
         if self._encoded is None:
             return byte_offset
-        return len(self._encoded[:byte_offset].decode("utf-8", "ignore"))
+        if byte_offset < self._byte:
+            self._byte = self._index = 0
+        self._index += len(self._encoded[self._byte : byte_offset].decode("utf-8", "ignore"))
+        self._byte = byte_offset
+        return self._index

@@ -1,31 +1,46 @@
 """Preparing model markdown so that telegramify-markdown's converter loses none of its text.
 
 Owns `prepare`: the source rewritten (raw HTML escaped, LaTeX delimiters, `||`, narrow table
-headers) with code left as written. Works on markdown text only, through the parser the converter
-uses: it renders nothing, does not choose cuts (`bot.render.cuts`) and knows nothing of Telegram;
-`bot.render.convert` drives it. It must not import anything of ours.
+headers, tables that would have far more cells than characters left as text) with code left as
+written, in time linear in the source. Works on markdown text only, through the parser the
+converter uses: it renders nothing, does not choose cuts (`bot.render.cuts`) and knows nothing of
+Telegram; `bot.render.convert` drives it. It must not import anything of ours.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 import pyromark
 from pyromark.event import Event, Range
 from telegramify_markdown.converter import STANDARD_OPTIONS
 
-_LATEX = re.compile(rb"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# LaTeX delimiters: `\(` opens inline math up to the next `\)`, `\[` display math up to `\]`.
+_LATEX_OPENING = re.compile(rb"\\[(\[]")
+_LATEX_CLOSING = {b"(": re.compile(rb"\\\)"), b"[": re.compile(rb"\\\]")}
 _BLANK_LINE = re.compile(rb"\n\s*\n")
 _DOUBLE_PIPE = re.compile(rb"\|(?=\|)")
 _PIPE = re.compile(rb"(?<!\\)\|")
 _LINE_ENDING = re.compile(r"\r\n?")
+# A line that may be a table's delimiter row (`|---|:-:|`), after quote markers and indentation.
+_DELIMITER_ROW = re.compile(rb"^[ \t>]*[-|:][-|: \t]*$", re.MULTILINE)
+# The blank line (in a quote or not) that ends a table at the latest.
+_BLANK_OR_END = re.compile(rb"\n[ \t>]*(?:\n|\Z)")
+# The parser gives each row of a table as many cells as its header, and `_settle` widens the
+# header to its widest row: a table whose lines times its widest line would make more cells than
+# its bytes (plus a few) stays text, else one wide row over many short ones would cost time
+# quadratic in its length. A table whose rows fill its columns has a cell per three bytes.
+_TABLE_CELLS_PER_BYTE = 1
+_TABLE_CELLS_SLACK = 256
 # Rounds of structural fixes in `_settle`; a block still needing one after them gets its HTML
 # escaped whole.
 _SETTLE_PASSES = 8
 # Marks without which `prepare` has nothing to do, so it can skip parsing.
 _PREPARE_HINTS = ("<", "|", "\\(", "\\[")
+
+_CODE_EVENTS = ("Code", "InlineMath", "DisplayMath")
 
 Span = tuple[int, int]
 Edit = tuple[int, int, bytes]
@@ -37,14 +52,15 @@ def prepare(markdown: str) -> str:
     Raw HTML is escaped (the converter drops it); `\\(..\\)` and `\\[..\\]` become `$` math
     (the converter's own LaTeX pass rewrites code too); `||` is kept from turning into a
     spoiler; a table whose rows have more cells than its header gets a wider header (extra
-    cells would be dropped).
+    cells would be dropped), and a table that would then have far more cells than characters
+    stays text (the parser would fill every row as wide as the widest).
     """
     markdown = _LINE_ENDING.sub("\n", markdown)
     if not any(hint in markdown for hint in _PREPARE_HINTS):
         return markdown
     # Every mark rewritten here is ASCII, so the work happens on the UTF-8 bytes the parser's
     # offsets count.
-    data, events = _settle(markdown)
+    data, events = _settle(_without_oversized_tables(markdown))
     code: list[Span] = []
     links: list[Span] = []
     tables: list[Span] = []
@@ -66,14 +82,13 @@ def prepare(markdown: str) -> str:
             links.append((start, end))
         elif kind == "HtmlBlock" or "InlineHtml" in event:
             edits += [(i, i + 1, b"\\<") for i in range(start, end) if data[i] == ord("<")]
-    for match in _LATEX.finditer(data):
-        if _overlaps(tables, match.start(), match.end()):
+    for start, end, inline in _latex_spans(data):
+        if _overlaps(tables, start, end):
             continue
-        inline = match.group(1) is not None
-        content = (match.group(1) if inline else match.group(2)).strip()
+        content = data[start + 2 : end - 2].strip()
         if content and b"$" not in content and not _BLANK_LINE.search(content):
             fence = b"$" if inline else b"$$"
-            edits.append((match.start(), match.end(), fence + content + fence))
+            edits.append((start, end, fence + content + fence))
     for match in _DOUBLE_PIPE.finditer(data):
         if not _overlaps(links, match.start(), match.end()):
             # An empty comment between the pipes: dropped by the converter, invisible to its
@@ -81,6 +96,85 @@ def prepare(markdown: str) -> str:
             edits.append((match.end(), match.end(), b"<!---->"))
     kept = [e for e in edits if not _overlaps(code, e[0], max(e[1], e[0] + 1))]
     return _apply(data, kept).decode("utf-8")
+
+
+def _latex_spans(data: bytes) -> list[tuple[int, int, bool]]:
+    """Each `\\(..\\)` (inline, True) and `\\[..\\]` (display, False) in `data`, left to right.
+
+    The first opening from which its closing follows after at least one byte of content, up to
+    that closing; then the same after it. An opening never closed is passed over without looking
+    for its closing again: every closing's position is found once, up front.
+    """
+    closings = {
+        kind: [match.start() for match in pattern.finditer(data)]
+        for kind, pattern in _LATEX_CLOSING.items()
+    }
+    spans: list[tuple[int, int, bool]] = []
+    done = 0
+    for opening in _LATEX_OPENING.finditer(data):
+        start = opening.start()
+        if start < done:
+            continue
+        kind = data[start + 1 : start + 2]
+        found = closings[kind]
+        i = bisect_left(found, start + 3)
+        if i < len(found):
+            done = found[i] + 2
+            spans.append((start, done, kind == b"("))
+    return spans
+
+
+def _without_oversized_tables(markdown: str) -> str:
+    """`markdown` with the tables that would have too many cells left as text.
+
+    A region from the line before a possible delimiter row to the next blank line holds every
+    table that row could start or belong to; where its lines times its widest line exceed the
+    budget, every possible delimiter row in it loses its first pipe to an escape (shown as the
+    pipe), so no table forms there. Rows inside code stay as written.
+    """
+    if "|" not in markdown or "-" not in markdown:
+        return markdown
+    data = markdown.encode("utf-8")
+    escapes: list[int] = []
+    done = 0
+    for row in _DELIMITER_ROW.finditer(data):
+        if row.start() < done or not _may_delimit(row.group()):
+            continue
+        start = data.rfind(b"\n", 0, max(row.start() - 1, 0)) + 1
+        blank = _BLANK_OR_END.search(data, row.end())
+        done = blank.start() if blank else len(data)
+        budget = _TABLE_CELLS_PER_BYTE * (done - start) + _TABLE_CELLS_SLACK
+        lines = data[start:done].split(b"\n")
+        # Each line's pipes plus one is at least its cells: most tables fit even so.
+        if len(lines) * (max(line.count(b"|") for line in lines) + 1) <= budget:
+            continue
+        if len(lines) * max(_cells(line) for line in lines) > budget:
+            escapes += [
+                data.index(b"|", other.start())
+                for other in _DELIMITER_ROW.finditer(data, row.start(), done)
+                if _may_delimit(other.group())
+            ]
+    if not escapes:
+        return markdown
+    code = _code_spans(markdown)
+    edits = [(i, i, b"\\") for i in escapes if not _overlaps(code, i, i + 1)]
+    return _apply(data, edits).decode("utf-8")
+
+
+def _may_delimit(line: bytes) -> bool:
+    return b"|" in line and b"-" in line
+
+
+def _code_spans(markdown: str) -> list[Span]:
+    """Where the parser, without tables, sees code: code blocks, code spans and math."""
+    options = STANDARD_OPTIONS & ~pyromark.Options.ENABLE_TABLES
+    spans: list[Span] = []
+    for event, span in pyromark.events_with_range(markdown, options=options):
+        if not isinstance(event, dict):
+            continue
+        if _started(event) == "CodeBlock" or any(k in event for k in _CODE_EVENTS):
+            spans.append((span["start"], span["end"]))
+    return spans
 
 
 def _settle(markdown: str) -> tuple[bytes, tuple[tuple[Event, Range], ...]]:

@@ -71,6 +71,30 @@ async def test_a_long_reply_continues_in_further_messages_losing_nothing(
     assert telegram.rejections == []
 
 
+async def test_a_hostile_reply_arrives_whole_in_as_few_messages_as_its_text_needs(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    # A list nested one level per two characters, a table one long cell would pad, and
+    # hundreds of unclosed delimiters: each renders to text no longer than a few times itself.
+    source = "\n\n".join(
+        [
+            "Steps:\n\n" + "+ " * 1500 + "done",
+            "| a | b |\n|---|---|\n| " + "x" * 3000 + " | y |\n" + "| b | c |\n" * 150,
+            "\\( a " * 800 + "end",
+        ]
+    )
+    upstream.script(ReplyScript(source, chunk_size=500))
+    async with running_bot(settings):
+        telegram.user_sends(9, "something hostile")
+        await telegram.wait_until(lambda: len(upstream.chat_requests()) == 1)
+        await telegram.wait_until(lambda: chat_text(telegram, 9).endswith("( a end"), timeout=30)
+    messages = telegram.bot_messages(9)
+    assert telegram.rejections == []
+    assert all(utf16_len(m.text or "") <= 4096 for m in messages)
+    assert words(chat_text(telegram, 9)) == words(render(source).text)
+    assert len(messages) <= 10
+
+
 async def test_every_streamed_edit_is_formatted_and_an_open_code_fence_shows_as_code(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import _thread
+import ctypes
+import gc
 import re
-from collections.abc import Iterable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import pyromark
+from hypothesis import strategies as st
 from telegram import MessageEntity
 from telegramify_markdown.converter import STANDARD_OPTIONS
 
@@ -18,8 +24,12 @@ from tests.fakes.telegram.rules import check_message_text
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.md"))
 LONG_ANSWER = Path(__file__).parent / "corpus" / "long_deployment_guide.md"
-# render() has no limit of its own (the caller splits): tables can grow far past their source.
+# render() has no limit of its own (the caller splits).
 UNLIMITED = 10**9
+# No markdown renders to more than this many UTF-16 units per source character (plus a little):
+# a list item nested past the deepest indented level costs its indentation, a table its padding.
+TEXT_PER_SOURCE = 16
+TEXT_SLACK = 64
 STYLES = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 CODES = frozenset({"code", "pre"})
 QUOTES = frozenset({"blockquote", "expandable_blockquote"})
@@ -108,6 +118,47 @@ def assert_in_order(words: Sequence[str], text: str) -> None:
         position = found + len(word)
 
 
+TOKEN = re.compile(r"q\d{4}")
+UNICODE_WORDS = (
+    "مرحبا",
+    "שלום",
+    "こんにちは",
+    "Привет",
+    "e\u0301clair",
+    "t\u0337\u0322e\u0335x\u0336t",
+    "👨\u200d👩\u200d👧\u200d👦",
+    "🏳\ufe0f\u200d🌈",
+    "🇺🇦🇯🇵",
+    "👍🏽",
+    "\U0001d400\U0001d401\U0001d402",  # mathematical bold A B C, outside the BMP
+    "\u202bRTL\u202c",
+)
+
+
+class Words:
+    """Hands out tokens in order, so each appears once and their order is the source's."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def token(self) -> str:
+        word = f"q{len(self.shown) + 1:04d}"
+        self.shown.append(word)
+        return word
+
+    def any(self, draw: st.DrawFn) -> str:
+        if draw(st.booleans()):
+            return self.token()
+        word = draw(st.sampled_from(UNICODE_WORDS))
+        self.shown.append(word)
+        return word
+
+
+def assert_each_token_once(text: str, words: list[str]) -> None:
+    tokens = [w for w in words if TOKEN.fullmatch(w)]
+    assert TOKEN.findall(text) == tokens
+
+
 def visible_words(markdown: str) -> list[str]:
     """Letters and digits a markdown viewer shows: text, code and raw HTML, not link targets,
     fence languages or LaTeX commands."""
@@ -129,6 +180,12 @@ def outside_code(rendered: Rendered) -> str:
     return units.decode("utf-16-le", "surrogatepass")
 
 
+def fresh(text: str) -> str:
+    """An equal string that is another object: split_markdown answers a continuation of one of
+    its recent splits of the very same object from memory."""
+    return text[:1] + text[1:] if len(text) > 1 else "".join(list(text))
+
+
 def texts(pieces: Sequence[Piece]) -> list[str]:
     return [piece.rendered.text for piece in pieces]
 
@@ -147,3 +204,93 @@ def streamed(source: str, ends: Iterable[int], limit: int) -> list[Piece]:
             start, carry = pieces[-2].end, pieces[-2].carry
         live = pieces[-1:]
     return frozen + live
+
+
+# --- hostile input and the work it costs -----------------------------------------------------
+
+
+def _repeated(unit: str) -> Callable[[int], str]:
+    return lambda size: unit * (size // len(unit))
+
+
+def _table(header_cell: str, columns: int, rows: str) -> str:
+    return "|" + f"{header_cell}|" * columns + "\n|" + "---|" * columns + "\n" + rows
+
+
+def _in_bold(text: str, depth: int) -> str:
+    """`text` inside `depth` nested bold spans."""
+    return "**" * depth + "x" + text + "**" * depth
+
+
+# Replies a hostile user can make a model write, each of about `size` characters: delimiters
+# never closed, runs and nesting the parser tracks, tables that pad, cut points to search.
+HOSTILE: dict[str, Callable[[int], str]] = {
+    "unclosed \\(": _repeated("\\( a "),
+    "unclosed \\[": _repeated("\\[ a "),
+    "unclosed $": _repeated("$a "),
+    "unclosed $$": _repeated("$$ a "),
+    "unclosed **": _repeated("**a "),
+    "unclosed __": _repeated("__a "),
+    "unclosed [": _repeated("[a "),
+    "backtick runs": lambda size: "".join("`" * (i % 40 + 1) + " x " for i in range(size // 23)),
+    "code fences": _repeated("```\nx\n"),
+    "empty fences": _repeated("~~~\n"),
+    "nested quotes": lambda size: ">" * size + " x",
+    "nested quote lines": lambda size: "".join(">" * (i % 64) + " x\n" for i in range(size // 35)),
+    "nested lists": lambda size: "1. " * (size // 3) + "x",
+    "nested bullets": lambda size: "+ " * (size // 2) + "x",
+    "long word": _repeated("a"),
+    "long line of spaces": lambda size: "a" + " " * size + "b",
+    "links": _repeated("[a](https://example.org/x) "),
+    "html": _repeated("<a "),
+    "double pipes": _repeated("||a"),
+    "wide table row": lambda size: "| a |\n|---|\n" + "|" * size,
+    "wide header, short rows": lambda size: _table(" h ", size // 16, "| x |\n" * (size // 12)),
+    "tall table, wide cell": lambda size: _table(
+        " a ", 2, f"|{'x' * (size // 2)}|y|\n" + "| b | c |\n" * (size // 20)
+    ),
+    "bold around code": lambda size: _in_bold(" `a`" * (size // 8), size // 8),
+    "empty links in bold": lambda size: _in_bold(" [a]()" * (size // 12), size // 8),
+    "headings": _repeated("# a\n"),
+    "blank lines after a colon": lambda size: "x:" + "\n" * size + "y",
+    "flags": _repeated(FLAG),
+}
+
+
+_CHECKS: list[int] = []
+# The C API's PyErr_SetInterruptEx raises a signal again for the next check. Called through
+# ctypes it is a C function, so no Python frame of the handler adds checks of its own; ctypes
+# hands its result to `list.append`, another C function, which counts.
+_RAISE_AGAIN = ctypes.pythonapi.PyErr_SetInterruptEx
+_RAISE_AGAIN.argtypes = (ctypes.c_int, ctypes.py_object)  # the handler's (signal, frame)
+_RAISE_AGAIN.restype = _CHECKS.append
+
+
+def interpreter_steps(call: Callable[[], object]) -> int:
+    """The work `call()` does, counted as the times the interpreter checks for a signal.
+
+    CPython checks at every Python call and loop iteration, and its regex engine every 4096
+    steps of a match, so the count covers the Python code and a regex's backtracking alike,
+    without a clock: the same call counts the same on any machine. Work in other C code (the
+    markdown parser) is not counted. For the duration a handler is installed that counts and
+    raises its signal again; the garbage collector is off, so collections add no steps.
+    """
+    assert threading.current_thread() is threading.main_thread(), "signals reach the main thread"
+    _CHECKS.clear()
+    collecting = gc.isenabled()
+    gc.disable()
+    previous = signal.signal(signal.SIGUSR2, _RAISE_AGAIN)
+    try:
+        _thread.interrupt_main(signal.SIGUSR2)
+        call()
+    finally:
+        # A Python handler takes the raised signal that is still pending, then the old one is back.
+        signal.signal(signal.SIGUSR2, _ignore)
+        signal.signal(signal.SIGUSR2, previous)
+        if collecting:
+            gc.enable()
+    return len(_CHECKS)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Takes the last signal `interpreter_steps` raised."""

@@ -6,13 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from telegramify_markdown import RenderConfig
+from telegramify_markdown import convert as library_convert
 
+from bot.render import walker
 from bot.render.convert import (
     Rendered,
     plain,
     render,
     utf16_len,
 )
+from bot.render.prepare import prepare
 from tests.unit.render_checks import (
     ACCENTED,
     CORPUS,
@@ -94,6 +98,42 @@ def test_table_renders_as_an_aligned_preformatted_block() -> None:
 
     assert rendered.text == "Name  | Qty\n------+----\napple | 3  \nkiwi  | 12"
     assert spans(rendered) == [("pre", rendered.text)]
+
+
+def test_lists_nested_deeper_than_six_levels_are_indented_as_the_sixth() -> None:
+    # One character of source per level would otherwise write indentation growing with it.
+    rendered = render("+ " * 9 + "x")
+
+    indents = [len(line) - len(line.lstrip(" ")) for line in rendered.text.split("\n")]
+    assert indents == [0, 2, 4, 6, 8, 10, 10, 10, 10]
+    assert rendered.text.endswith("• x")
+
+
+def test_table_that_would_be_mostly_padding_is_written_unaligned() -> None:
+    # Aligned, one long cell would pad each of the fifty rows to its width.
+    rows = "| b | c |\n" * 50
+    rendered = render(f"| a | b |\n|---|---|\n| {'x' * 200} | y |\n{rows}")
+
+    assert rendered.text == "a | b\n" + "x" * 200 + " | y" + "\nb | c" * 50
+    assert spans(rendered) == [("pre", rendered.text)]
+
+
+def test_table_with_far_more_cells_than_characters_is_shown_as_text() -> None:
+    # Forty columns over sixty one-cell rows: the parser would fill 2,480 cells.
+    source = "|" + " h |" * 40 + "\n|" + "---|" * 40 + "\n" + "| x |\n" * 60
+
+    rendered = render(source)
+
+    assert rendered.text == source.strip()
+    assert rendered.entities == ()
+
+
+def test_table_rows_inside_code_stay_as_written_when_their_table_is_text() -> None:
+    code = "|x" * 200 + "|\n|-|\n" + "|\n" * 300
+    rendered = render(f"```\n{code}```")
+
+    assert rendered.text == code.strip()
+    assert spans(rendered) == [("pre", code.strip())]
 
 
 def test_html_looking_text_is_shown_verbatim() -> None:
@@ -260,3 +300,14 @@ def test_corpus_answer_renders_sendable_and_keeps_every_word(path: Path) -> None
     assert_sendable(rendered, limit=UNLIMITED)
     assert_in_order(visible_words(source), rendered.text)
     assert "**" not in outside_code(rendered)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.stem)
+def test_corpus_answer_converts_as_the_library_converts_it(path: Path) -> None:
+    # bot.render.walker replaces only steps that no real answer makes expensive.
+    prepared = prepare(path.read_text())
+    config = RenderConfig.isolated()
+
+    assert walker.convert(prepared, config) == library_convert(
+        prepared, latex_escape=False, config=config
+    )

@@ -15,61 +15,34 @@ outside the BMP). What is guaranteed, and tested:
   carry): the same as for split_markdown, for the messages as they end up. The cut points may
   differ from a one-shot split of the final text (a piece can be frozen before later text
   arrives), so equality with it is not claimed; no source character is lost or repeated.
+- bot.render.walker, the library's conversion with its super-linear steps replaced, converts
+  this markdown exactly as the library does: it differs only past limits no answer reaches.
 """
 
 from __future__ import annotations
 
-import re
 from itertools import accumulate
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from telegramify_markdown import RenderConfig
+from telegramify_markdown import convert as library_convert
 
+from bot.render import walker
 from bot.render.convert import render, split_markdown
+from bot.render.prepare import prepare
 from tests.unit.render_checks import (
     UNLIMITED,
+    Words,
+    assert_each_token_once,
     assert_in_order,
     assert_sendable,
     streamed,
     texts,
 )
 
-UNICODE_WORDS = (
-    "مرحبا",
-    "שלום",
-    "こんにちは",
-    "Привет",
-    "e\u0301clair",
-    "t\u0337\u0322e\u0335x\u0336t",
-    "👨\u200d👩\u200d👧\u200d👦",
-    "🏳\ufe0f\u200d🌈",
-    "🇺🇦🇯🇵",
-    "👍🏽",
-    "\U0001d400\U0001d401\U0001d402",  # mathematical bold A B C, outside the BMP
-    "\u202bRTL\u202c",
-)
 LANGUAGES = ("", "python", "js", "c++", "bash")
-TOKEN = re.compile(r"q\d{4}")
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class Words:
-    """Hands out tokens in order, so each appears once and their order is the source's."""
-
-    def __init__(self) -> None:
-        self.shown: list[str] = []
-
-    def token(self) -> str:
-        word = f"q{len(self.shown) + 1:04d}"
-        self.shown.append(word)
-        return word
-
-    def any(self, draw: st.DrawFn) -> str:
-        if draw(st.booleans()):
-            return self.token()
-        word = draw(st.sampled_from(UNICODE_WORDS))
-        self.shown.append(word)
-        return word
 
 
 def inline(draw: st.DrawFn, words: Words) -> str:
@@ -167,11 +140,6 @@ def markdown_documents(draw: st.DrawFn) -> tuple[str, list[str]]:
     return document, words.shown
 
 
-def assert_each_token_once(text: str, words: list[str]) -> None:
-    tokens = [w for w in words if TOKEN.fullmatch(w)]
-    assert TOKEN.findall(text) == tokens
-
-
 @PROPERTY
 @given(markdown_documents())
 def test_render_shows_every_word_in_order_with_valid_entities(
@@ -257,3 +225,14 @@ def test_streamed_split_keeps_every_word_exactly_once(
     shown = "".join(texts(messages))
     assert_in_order(words, shown)
     assert_each_token_once(shown, words)
+
+
+@PROPERTY
+@given(markdown_documents())
+def test_the_linear_walker_converts_as_the_library_does(document: tuple[str, list[str]]) -> None:
+    prepared = prepare(document[0])
+    config = RenderConfig.isolated()
+
+    assert walker.convert(prepared, config) == library_convert(
+        prepared, latex_escape=False, config=config
+    )

@@ -24,6 +24,8 @@ from tests.unit.render_checks import (
     LONG_ANSWER,
     assert_in_order,
     assert_sendable,
+    fresh,
+    interpreter_steps,
     spans,
     streamed,
     texts,
@@ -221,9 +223,43 @@ def test_continuing_from_a_piece_gives_the_remaining_pieces() -> None:
     pieces = split_markdown(source, limit=900)
 
     for i, piece in enumerate(pieces[:-1]):
-        assert (
-            split_markdown(source, start=piece.end, carry=piece.carry, limit=900) == pieces[i + 1 :]
-        )
+        again = split_markdown(fresh(source), start=piece.end, carry=piece.carry, limit=900)
+        assert again == pieces[i + 1 :]
+
+
+def test_continuing_a_split_of_the_same_source_renders_nothing_again() -> None:
+    # The live reply freezes a piece and splits the same text again from its end, and splits
+    # it once more when its edit may go: each a continuation of a split already made.
+    source = LONG_ANSWER.read_text()
+    pieces: list[Piece] = []
+    first = interpreter_steps(lambda: pieces.extend(split_markdown(source)))
+    continuations = [(0, ""), *((piece.end, piece.carry) for piece in pieces)]
+
+    def continue_from_each_piece() -> None:
+        for i, (start, carry) in enumerate(continuations):
+            assert split_markdown(source, start=start, carry=carry) == pieces[i:]
+
+    assert len(pieces) >= 3
+    assert interpreter_steps(continue_from_each_piece) * 20 < first
+    assert interpreter_steps(lambda: split_markdown(fresh(source))) * 2 > first
+
+
+def test_a_line_cut_before_a_fence_or_a_link_definition_keeps_the_rest_of_the_line() -> None:
+    # The next piece starts a line: `~~~~ rest` there would be a fence whose language "rest"
+    # is not shown, `[a]: url` a link definition, which shows nothing.
+    fence_line = "q0001 ~~~~ q0002 ~~~~ q0003 ~~~~ q0004 ~~~~ q0005 ~~~~ q0006 ~~~~ q0007  q0008"
+    definition = "see the note " * 5 + "[a]: http://x.org tail"
+
+    assert texts(split_markdown(fence_line, limit=64)) == [
+        "q0001 ~~~~ q0002 ~~~~ q0003 ~~~~ q0004 ~~~~ q0005 ~~~~ q0006",
+        "~~~~ q0007  q0008",
+    ]
+    assert texts(split_markdown(definition, limit=68)) == [
+        "see the note see the note see the note see the note see the note",
+        "[a]: http://x.org tail",
+    ]
+    backticks = "q " + "`" * 300 + " tail"
+    assert "".join(texts(split_markdown(backticks, limit=100))).endswith("` tail")
 
 
 def test_streaming_rollover_freezes_the_first_message_and_continues_the_rest() -> None:
