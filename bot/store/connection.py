@@ -75,8 +75,11 @@ class StoreBase:
     async def _transaction(self) -> AsyncIterator[float]:
         """Hold the connection for one write transaction; yields the time to stamp rows with."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while it waits for BEGIN has still queued it
+                # on the connection's thread, so it must be rolled back like any other failure
+                # (rolling back with no transaction open is harmless).
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._clock()
                 await self._db.execute("COMMIT")
             except BaseException:

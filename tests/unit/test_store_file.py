@@ -219,3 +219,26 @@ async def test_concurrent_user_messages_from_many_tasks_are_all_stored(
     assert None not in stored
     assert sorted(turn.content for turn in turns) == sorted(f"m{n}" for n in range(50))
     assert await query(database, "SELECT COUNT(*) FROM conversations") == [(1,)]
+
+
+async def test_a_write_cancelled_while_beginning_its_transaction_leaves_none_open(
+    store: ChatStore, database: Path
+) -> None:
+    # The task is cancelled while it waits for BEGIN IMMEDIATE: the statement still runs on the
+    # connection's thread, so without a rollback the shared connection would stay inside a
+    # transaction and every later write would fail ("cannot start a transaction within a
+    # transaction") or hold SQLite's write lock for good.
+    write = asyncio.create_task(
+        store.add_user_message(PRIVATE, "cancelled", telegram_message_id=1, user_id=ALICE)
+    )
+    await asyncio.sleep(0)  # the task takes the lock and waits for BEGIN IMMEDIATE
+    write.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await write
+
+    await store.add_user_message(PRIVATE, "next", telegram_message_id=2, user_id=ALICE)
+
+    # A second connection sees the next message committed, and can write itself.
+    assert await query(database, "SELECT content FROM messages") == [("next",)]
+    await query(database, "UPDATE chats SET model = 'gpt-4o'")
+    assert (await store.preferences(PRIVATE)).model == "gpt-4o"
