@@ -15,6 +15,7 @@ import logging
 from telegram import Document, Message, Update
 from telegram.ext import filters
 
+from bot.conversation.limits import too_long_text
 from bot.conversation.service import PendingTurn, UserTurn
 from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused
@@ -133,7 +134,8 @@ async def _document_turn(
     update: Update, context: BotContext, message: Message, document: Document
 ) -> UserTurn:
     """The turn for a text document: its name, size and text (cut to the context budget, which
-    the user is told about), then the caption."""
+    the user is told about), then the caption. Cut so the whole turn, any quoted message
+    included, passes MAX_MESSAGE_CHARS: what the user is told is read is what goes upstream."""
     settings = context.services.settings
     name = document.file_name or "file"
     data = await _download(context, document.file_id, name, settings.document_max_bytes)
@@ -144,13 +146,16 @@ async def _document_turn(
             f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
         )
     question = caption_question(message, context.bot.username)
-    read = attachments.document_text(
-        name,
-        len(data),
-        content,
-        question,
-        budget=int(settings.history_char_budget * attachments.DOCUMENT_SHARE),
-    )
+    limit = settings.max_message_chars
+    # What quoting the replied-to message adds in front of any text (0 when nothing is quoted).
+    quote = len(quoted(message, "x", context)) - 1
+    budget = attachments.document_budget(settings.history_char_budget, limit, quote)
+    read = attachments.document_text(name, len(data), content, question, budget=budget)
+    text = quoted(message, read.text, context)
+    if len(text) > limit:
+        # The caption and the quoted message leave no room for the file: say so now, before
+        # promising to read any of it.
+        raise AttachmentRefused(too_long_text(len(text), limit))
     if read.truncated:
         await answer(
             update,
@@ -158,7 +163,7 @@ async def _document_turn(
             f"{name} is longer than I can read at once: "
             f"I'm reading its first {read.shown:,} of {read.total:,} characters.",
         )
-    return user_turn(message, quoted(message, read.text, context))
+    return user_turn(message, text)
 
 
 async def _download(context: BotContext, file_id: str, what: str, cap: int) -> bytes:
