@@ -1,9 +1,17 @@
-"""The store's one SQLite connection: opening it safely, its pragmas, and holding it per operation.
+"""The store's SQLite connections: opening them safely, their pragmas, and holding the writer.
 
-One aiosqlite connection (one worker thread) serves the whole bot. An asyncio.Lock is held for
-each whole operation, so the statements of one coroutine's transaction never interleave with
-another's on that shared connection; writes that span several statements run inside
-BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`).
+One aiosqlite connection (one worker thread), the writer, serves every write and every read a
+turn makes. An asyncio.Lock is held for each whole operation on it, so the statements of one
+coroutine's transaction never interleave with another's on that shared connection; writes that
+span several statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`).
+
+A second connection, the reader (read-only: `query_only`), runs the heavy reads that no turn
+waits for — /stats aggregates, retention's search for idle conversations — on its own thread.
+In WAL mode it reads beside the writer without blocking it or being blocked, so a slow aggregate
+never holds the writer's lock. Nothing writes through it.
+
+New databases are created with incremental auto-vacuum, so space freed by deleted history can be
+given back to the file system (`PRAGMA incremental_vacuum`, retention.py).
 
 The database file is created with mode 0600 (its -wal and -shm files inherit that mode from
 SQLite), and its folder, when this creates it, 0700. An existing file or folder keeps its mode:
@@ -26,23 +34,28 @@ from bot.store.records import StoreError, StorePragmas
 from bot.types import Clock
 
 BUSY_TIMEOUT_MS = 5_000
+INCREMENTAL = 2  # PRAGMA auto_vacuum's value for incremental
 
 
 class StoreBase:
     """The connection, the clock and the lock every part of the store works through."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Clock, reader: aiosqlite.Connection
+    ) -> None:
         self._db = db
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._reader = reader  # read-only, never under `_lock`: see the module's docstring
         self._closed = False
 
     async def close(self) -> None:
-        """Close the connection; the store cannot be used afterwards. Closing twice is harmless."""
+        """Close the connections; the store cannot be used afterwards. Closing twice is harmless."""
         async with self._lock:
             if self._closed:
                 return
             self._closed = True
+            await self._reader.close()
             with contextlib.suppress(sqlite3.Error):
                 # Recommended before closing a long-lived connection: refreshes planner statistics.
                 await self._db.execute("PRAGMA optimize")
@@ -102,6 +115,9 @@ async def configure(db: aiosqlite.Connection, path: Path) -> None:
     """Set the pragmas every connection runs with, refusing an SQLite that cannot honour them."""
     # busy_timeout first, so that switching to WAL waits for another process instead of failing.
     await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    # Takes effect only on a new, empty file (before WAL writes its header); an existing one
+    # keeps its mode until a VACUUM (`convert_to_incremental_vacuum`).
+    await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     journal_mode = await pragma(db, "journal_mode = WAL")
     if str(journal_mode).lower() != "wal":
         raise StoreError(f"{path}: SQLite refused WAL journal mode (got {journal_mode!r})")
@@ -109,6 +125,27 @@ async def configure(db: aiosqlite.Connection, path: Path) -> None:
     if await pragma(db, "foreign_keys") != 1:
         raise StoreError("this SQLite build does not enforce foreign keys")
     await db.execute("PRAGMA synchronous = NORMAL")
+
+
+async def configure_reader(db: aiosqlite.Connection) -> None:
+    """Make a connection the read-only reader of a database the writer has configured."""
+    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    await db.execute("PRAGMA query_only = ON")
+
+
+async def incremental_vacuum(db: aiosqlite.Connection) -> bool:
+    """Whether the file gives freed pages back on `PRAGMA incremental_vacuum`."""
+    return int(await pragma(db, "auto_vacuum")) == INCREMENTAL
+
+
+async def convert_to_incremental_vacuum(db: aiosqlite.Connection) -> None:
+    """Rewrite a database made without incremental auto-vacuum so that it has it.
+
+    VACUUM copies the whole file: as long as the database is big, and it needs that much free
+    disk space. Only at start-up, before anything else uses the connection.
+    """
+    await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    await db.execute("VACUUM")
 
 
 async def rollback(db: aiosqlite.Connection) -> None:
