@@ -1,13 +1,14 @@
 """Application wiring: build collaborators once, hand them to handlers, open and close them.
 
 Owns the PTB `Application` (concurrent updates, the Bot API root from settings) and the
-lifetime of the store, the upstream client and the outbox. Handlers live in `handlers/`;
-nothing here talks to users.
+lifetime of the store, the upstream client and the outbox, and the hourly deletion of idle
+history (HISTORY_RETENTION_DAYS). Handlers live in `handlers/`; nothing here talks to users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import cast
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PENDING = "answering_pending"  # bot_data key of the task answering earlier runs' messages
+RETENTION = "forgetting_idle_history"  # bot_data key of the task deleting idle history
+RETENTION_INTERVAL = 3600.0  # seconds between passes over the history (the first at start-up)
 
 # How many updates PTB handles at once; per-chat order is kept by ConversationService's locks.
 # A handler holds its place until its reply is delivered, so this is set well above the replies
@@ -67,7 +70,8 @@ def build_application(settings: Settings) -> BotApplication:
 
 async def _open_services(application: BotApplication) -> None:
     settings = cast(Settings, application.bot_data["settings"])
-    store = await ChatStore.open(settings.database_path)
+    retention_days = settings.history_retention_days
+    store = await ChatStore.open(settings.database_path, reclaim_space=retention_days > 0)
     upstream = UpstreamClient.from_settings(settings)
     limits = UsageLimits.from_settings(store, settings)
     application.bot_data["services"] = Services(
@@ -92,6 +96,10 @@ async def _open_services(application: BotApplication) -> None:
         limits=limits,
     )
     await publish_commands(application.bot)
+    if retention_days:
+        application.bot_data[RETENTION] = asyncio.create_task(
+            forget_idle_history(store, retention_days), name="forget-idle-history"
+        )
     # Messages an earlier run received but never answered; PTB's own tasks are not yet allowed.
     application.bot_data[PENDING] = asyncio.create_task(answer_pending(application))
 
@@ -106,6 +114,29 @@ async def _finish_pending(application: BotApplication) -> None:
     except Exception:
         # A background task has no handler to report to; stopping must go on regardless.
         log.exception("answering the messages from before the restart failed")
+
+
+async def forget_idle_history(
+    store: ChatStore, days: int, interval: float = RETENTION_INTERVAL
+) -> None:
+    """Delete, now and every `interval` seconds, the messages of conversations idle for `days`
+    days (in small batches: chats go on meanwhile); until cancelled."""
+    while True:
+        try:
+            forgotten = await store.forget_idle_history(idle_for=days * 86_400.0)
+        except Exception:
+            # Nobody to tell: log it and try again at the next pass; the history only waits.
+            log.exception("deleting history idle for %d days failed", days)
+        else:
+            if forgotten.messages or forgotten.conversations:
+                log.info(
+                    "deleted %d messages of %d conversations idle for %d days; %d pages freed",
+                    forgotten.messages,
+                    forgotten.conversations,
+                    days,
+                    forgotten.pages,
+                )
+        await asyncio.sleep(interval)
 
 
 def handle_stop_signals(application: BotApplication) -> None:
@@ -134,6 +165,12 @@ def _stop_gracefully(application: BotApplication) -> None:
 
 
 async def _close_services(application: BotApplication) -> None:
+    retention = application.bot_data.pop(RETENTION, None)
+    if isinstance(retention, asyncio.Task):
+        # Cancelled mid-batch, its transaction is rolled back; the next start carries on.
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
     services = application.bot_data.pop("services", None)
     if isinstance(services, Services):
         await services.upstream.aclose()
