@@ -20,7 +20,7 @@ Callers import from here; the parts, one job each:
 
 # The underscored names are statements whose query plans the tests check.
 from bot.store.chat_store import ChatStore
-from bot.store.connection import BUSY_TIMEOUT_MS
+from bot.store.connection import BUSY_TIMEOUT_MS, Checkpointer
 from bot.store.conversations import _RECENT_TURNS_PAGE as _RECENT_TURNS_PAGE
 from bot.store.migrations import (
     DEFAULT_MIGRATIONS_DIR,
@@ -53,6 +53,7 @@ __all__ = [
     "ChatKey",
     "ChatPreferences",
     "ChatStore",
+    "Checkpointer",
     "Forgotten",
     "Migration",
     "MigrationError",

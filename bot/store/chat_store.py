@@ -13,6 +13,7 @@ import aiosqlite
 from bot.store.chat_migration import ChatMigrationStore
 from bot.store.chats import ChatSettingsStore
 from bot.store.connection import (
+    Checkpointer,
     configure,
     configure_reader,
     convert_to_incremental_vacuum,
@@ -64,17 +65,20 @@ class ChatStore(
             await migrate(db, migrations)
             if reclaim_space and not await incremental_vacuum(db):
                 await _convert(db, path)
-            reader = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
             await db.close()
             raise
+        others: list[aiosqlite.Connection] = []
         try:
-            await configure_reader(reader)
+            for _ in range(2):  # the reader and the checkpointer's connection
+                others.append(await aiosqlite.connect(path, isolation_level=None))
+                await configure_reader(others[-1])
         except BaseException:
-            await reader.close()
-            await db.close()
+            for connection in (*others, db):
+                await connection.close()
             raise
-        return cls(db, clock, reader)
+        reader, checkpoints = others
+        return cls(db, clock, reader, Checkpointer(checkpoints))
 
 
 async def _convert(db: aiosqlite.Connection, path: Path) -> None:

@@ -8,49 +8,52 @@ deleted too, and a chat whose current conversation it was starts a new one with 
 Chats' settings and the inbox are never touched.
 
 A pass must not stall the chats: idle conversations are looked for on the read connection, a
-page at a time, and each write transaction deletes at most `batch` messages of at most
-`_CONVERSATIONS_PER_BATCH` conversations before it lets go of the writer, so other chats' reads
-and writes go in between. Each transaction checks again that its conversations are still idle:
-one that got a message since it was found keeps its history. Freed pages then go back to the
-file system a step at a time (`PRAGMA incremental_vacuum`), when the file has incremental
-auto-vacuum (every database this code created; connection.py).
+page of ids at a time, and each write transaction deletes at most `batch` messages of one such
+page, in a handful of statements, before it lets go of the writer, so other chats' reads and
+writes go in between, and after each one the pass rests (REST_PER_WORK). Each transaction
+checks again that its conversations are still idle: one that got a message since it was found
+keeps its history. Freed pages then go back to the file system a step at a time
+(`PRAGMA incremental_vacuum`), when the file has incremental auto-vacuum (every database this
+code created; connection.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
 
-from bot.store.connection import StoreBase, fetchone, incremental_vacuum, pragma
+from bot.store.connection import StoreBase, incremental_vacuum, pragma
 from bot.store.records import Forgotten
 
 # Messages deleted per transaction; see bench/store_bench.py for what one batch costs the writer.
 DELETE_BATCH = 200
 # Pages given back per step of `PRAGMA incremental_vacuum` (4 KB each).
 VACUUM_STEP = 128
-# Conversations looked at per page of the search for idle ones.
+# Conversations looked at together: a page of the search, and the range one batch works through.
 _SEARCH_PAGE = 256
-_CONVERSATIONS_PER_BATCH = 32
+# After each batch or vacuum step the pass rests this many times as long as the step took, so it
+# takes at most a quarter of the writer's time however long it runs: retention is never urgent.
+REST_PER_WORK = 3.0
 
-# A page of conversations after an id, with their start and the time of their newest message.
-_CONVERSATIONS_PAGE = """
-    WITH page AS (SELECT id, started_at FROM conversations WHERE id > ? ORDER BY id LIMIT ?)
-    SELECT id, COALESCE((
+# Whether conversation `c` is idle: its newest message (or its start, with none) before `?`.
+_IDLE = """
+    COALESCE((
         SELECT created_at FROM messages INDEXED BY messages_context
-        WHERE conversation_id = page.id ORDER BY id DESC LIMIT 1
-    ), started_at)
-    FROM page
+        WHERE conversation_id = c.id ORDER BY id DESC LIMIT 1
+    ), c.started_at) < ?
 """
-_LAST_ACTIVITY = """
-    SELECT COALESCE((
-        SELECT created_at FROM messages INDEXED BY messages_context
-        WHERE conversation_id = conversations.id ORDER BY id DESC LIMIT 1
-    ), started_at)
-    FROM conversations WHERE id = ?
+# A page of conversations after an id: each one's id and whether it is idle.
+_CONVERSATIONS_PAGE = f"""
+    SELECT c.id, {_IDLE} FROM conversations AS c WHERE c.id > ? ORDER BY c.id LIMIT ?
 """
-# The oldest `?` messages of a conversation: what one batch deletes.
-_OLDEST = """
-    SELECT id FROM messages INDEXED BY messages_context
-    WHERE conversation_id = ? ORDER BY id LIMIT ?
+# The oldest `batch` messages of the conversations with ids in (?, ?] that are idle (checked again
+# inside the transaction: a message may have come in since the search).
+_BATCH = f"""
+    SELECT m.id FROM conversations AS c
+    JOIN messages AS m INDEXED BY messages_context ON m.conversation_id = c.id
+    WHERE c.id > ? AND c.id <= ? AND {_IDLE}
+    ORDER BY c.id, m.id
+    LIMIT ?
 """
 _ARCHIVE_USAGE = f"""
     INSERT INTO usage_archive (user_id, month, messages, prompt_tokens, completion_tokens,
@@ -59,7 +62,7 @@ _ARCHIVE_USAGE = f"""
            SUM(role = 'user'), COALESCE(SUM(prompt_tokens), 0),
            COALESCE(SUM(completion_tokens), 0), SUM(usage_estimated)
     FROM messages
-    WHERE id IN ({_OLDEST}) AND user_id IS NOT NULL
+    WHERE id IN ({_BATCH}) AND user_id IS NOT NULL
     GROUP BY 1, 2
     ON CONFLICT (user_id, month) DO UPDATE SET
         messages = messages + excluded.messages,
@@ -67,8 +70,16 @@ _ARCHIVE_USAGE = f"""
         completion_tokens = completion_tokens + excluded.completion_tokens,
         estimated_replies = estimated_replies + excluded.estimated_replies
 """
-_DELETE_MESSAGES = f"DELETE FROM messages WHERE id IN ({_OLDEST})"
-_DELETE_CONVERSATION = "DELETE FROM conversations WHERE id = ?"
+_DELETE_MESSAGES = f"DELETE FROM messages WHERE id IN ({_BATCH})"
+# Idle conversations of the range left without messages (a conversation started before the
+# cutoff and without messages is idle).
+_DELETE_EMPTIED = """
+    DELETE FROM conversations AS c
+    WHERE c.id > ? AND c.id <= ? AND c.started_at < ?
+      AND NOT EXISTS (
+          SELECT 1 FROM messages INDEXED BY messages_context WHERE conversation_id = c.id
+      )
+"""
 
 
 class RetentionStore(StoreBase):
@@ -84,49 +95,46 @@ class RetentionStore(StoreBase):
         after = 0
         while True:
             page = list(
-                await self._reader.execute_fetchall(_CONVERSATIONS_PAGE, (after, _SEARCH_PAGE))
+                await self._reader.execute_fetchall(
+                    _CONVERSATIONS_PAGE, (cutoff, after, _SEARCH_PAGE)
+                )
             )
             if not page:
                 break
-            after = int(page[-1][0])
-            idle = [int(conversation_id) for conversation_id, last in page if last < cutoff]
-            while idle:
-                deleted, emptied, idle = await self._forget_batch(idle, cutoff, batch)
+            first, last = after, int(page[-1][0])
+            after = last
+            if not any(idle for _, idle in page):
+                continue
+            while True:
+                started = time.monotonic()
+                deleted, emptied = await self._forget_batch(first, last, cutoff, batch)
+                await self._rest_after(started)
                 messages += deleted
                 conversations += emptied
+                if deleted < batch:  # nothing idle is left in this range
+                    break
         return Forgotten(messages, conversations, await self._give_back_space())
 
     async def _forget_batch(
-        self, idle: Sequence[int], cutoff: float, batch: int
-    ) -> tuple[int, int, list[int]]:
-        """One transaction: delete up to `batch` messages of the first idle conversations (those
-        emptied with them); the messages and conversations deleted, and the ones left to do."""
-        deleted = emptied = 0
-        left = list(idle)
+        self, first: int, last: int, cutoff: float, batch: int
+    ) -> tuple[int, int]:
+        """One transaction: delete the oldest `batch` messages of the idle conversations with
+        ids in (first, last], and those conversations once empty; how many of each went."""
+        selection = (first, last, cutoff, batch)
         async with self._transaction():
-            for _ in range(_CONVERSATIONS_PER_BATCH):
-                if not left or deleted == batch:
-                    break
-                conversation_id = left[0]
-                row = await fetchone(self._db, _LAST_ACTIVITY, (conversation_id,))
-                if row is None or row[0] >= cutoff:  # gone, or a message came in since
-                    left.pop(0)
-                    continue
-                room = batch - deleted
-                await self._db.execute(_ARCHIVE_USAGE, (conversation_id, room))
-                async with self._db.execute(_DELETE_MESSAGES, (conversation_id, room)) as cursor:
-                    deleted += cursor.rowcount
-                if deleted < batch:  # fewer than it could take: nothing of it is left
-                    await self._db.execute(_DELETE_CONVERSATION, (conversation_id,))
-                    emptied += 1
-                    left.pop(0)
-        return deleted, emptied, left
+            await self._db.execute(_ARCHIVE_USAGE, selection)
+            async with self._db.execute(_DELETE_MESSAGES, selection) as cursor:
+                deleted = cursor.rowcount
+            async with self._db.execute(_DELETE_EMPTIED, (first, last, cutoff)) as cursor:
+                emptied = cursor.rowcount
+        return deleted, emptied
 
     async def _give_back_space(self) -> int:
         """Shrink the file by the pages deleted rows freed, a step at a time; the pages freed
         (0 when the file has no incremental auto-vacuum: its free pages are reused instead)."""
         freed = 0
         while True:
+            started = time.monotonic()
             async with self._lock:
                 if not await incremental_vacuum(self._db):
                     return 0
@@ -137,3 +145,14 @@ class RetentionStore(StoreBase):
                 # executescript steps the pragma to its end; execute() would free one page.
                 await self._db.executescript(f"PRAGMA incremental_vacuum({step:d});")
                 freed += step
+            await self._rest_after(started)
+
+    async def _rest_after(self, started: float) -> None:
+        """Copy the step's pages out of the WAL, on the checkpointer's thread (at the pass's
+        pace the WAL would otherwise fill within seconds, and the commit that fills it would
+        copy it all, holding the writer), then let the chats have the writer for
+        `REST_PER_WORK` times what the step took (wall-clock time, whatever clock the store
+        stamps rows with)."""
+        worked = time.monotonic() - started
+        await self._checkpointer.checkpoint()
+        await asyncio.sleep(worked * REST_PER_WORK)

@@ -7,12 +7,14 @@ import asyncio
 import stat
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.store import (
     DEFAULT_MIGRATIONS_DIR,
     ChatKey,
     ChatStore,
+    Checkpointer,
     MigrationError,
     StorePragmas,
     split_statements,
@@ -67,6 +69,44 @@ async def test_connection_uses_wal_foreign_keys_normal_sync_and_a_busy_timeout(
     assert await store.pragmas() == StorePragmas(
         journal_mode="wal", foreign_keys=True, synchronous=1, busy_timeout_ms=5_000
     )
+
+
+async def test_turns_commits_leave_copying_the_wal_to_the_checkpointer(
+    store: ChatStore, database: Path
+) -> None:
+    # SQLite's own checkpoint would run inside the commit that brings the WAL to 1,000 pages,
+    # holding every chat's turn while it copies them into the file.
+    store._checkpointer._task.cancel()  # the periodic round: this test says when one runs
+    for number in range(800):  # 3.2 MB of text; several thousand pages through the WAL
+        await store.add_user_message(
+            PRIVATE, f"{number} " + "x" * 4_000, telegram_message_id=None, user_id=ALICE
+        )
+    size_before = (await asyncio.to_thread(database.stat)).st_size
+
+    await store._checkpointer.checkpoint()
+
+    assert size_before < 1_000_000
+    assert (await asyncio.to_thread(database.stat)).st_size > 3_200_000
+
+
+async def test_the_checkpointer_copies_the_wal_into_the_file_every_interval(
+    store: ChatStore, database: Path
+) -> None:
+    store._checkpointer._task.cancel()  # the store's own round, every second, stands aside
+    for number in range(300):
+        await store.add_user_message(
+            PRIVATE, f"{number} " + "x" * 4_000, telegram_message_id=None, user_id=ALICE
+        )
+    checkpointer = Checkpointer(await aiosqlite.connect(database), interval=0.01)
+    try:
+        for _ in range(500):
+            if (await asyncio.to_thread(database.stat)).st_size > 1_200_000:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the WAL was not copied into the file within 5 s")
+    finally:
+        await checkpointer.close()
 
 
 async def test_schema_version_is_the_highest_migration_number(store: ChatStore) -> None:
