@@ -8,7 +8,9 @@ span several statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._trans
 A second connection, the reader (read-only: `query_only`), runs the heavy reads that no turn
 waits for — /stats aggregates, retention's search for idle conversations — on its own thread.
 In WAL mode it reads beside the writer without blocking it or being blocked, so a slow aggregate
-never holds the writer's lock. Nothing writes through it.
+never holds the writer's lock. Nothing writes through it. Work beside the turns (these reads,
+retention's batches) takes turns with itself under a second lock, `_background`, never the
+turns' one.
 
 A third, the `Checkpointer`, copies the WAL into the database file every second on its own
 thread. SQLite would otherwise do it inside whichever commit fills the WAL (1,000 pages), and at a
@@ -59,6 +61,11 @@ class StoreBase:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._reader = reader  # read-only, never under `_lock`: see the module's docstring
+        # Held for each piece of work done beside the turns — a read on the reader, a retention
+        # batch on the writer — so that such work never overlaps: on a small machine two of
+        # them at once would take the CPU the turns need (a /stats aggregate holds a core for
+        # half a second; a retention batch made slow holds the writer).
+        self._background = asyncio.Lock()
         self._checkpointer = checkpointer
         self._closed = False
 

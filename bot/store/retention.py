@@ -10,7 +10,8 @@ Chats' settings and the inbox are never touched.
 A pass must not stall the chats: idle conversations are looked for on the read connection, a
 page of ids at a time, and each write transaction deletes at most `batch` messages of one such
 page, in a handful of statements, before it lets go of the writer, so other chats' reads and
-writes go in between, and after each one the pass rests (REST_PER_WORK). Each transaction
+writes go in between, and after each one the pass rests (REST_PER_WORK). A batch never runs
+while a /stats aggregate does (`_background`, connection.py). Each transaction
 checks again that its conversations are still idle: one that got a message since it was found
 keeps its history. Freed pages then go back to the file system a step at a time
 (`PRAGMA incremental_vacuum`), when the file has incremental auto-vacuum (every database this
@@ -26,14 +27,14 @@ from bot.store.connection import StoreBase, incremental_vacuum, pragma
 from bot.store.records import Forgotten
 
 # Messages deleted per transaction; see bench/store_bench.py for what one batch costs the writer.
-DELETE_BATCH = 200
+DELETE_BATCH = 100
 # Pages given back per step of `PRAGMA incremental_vacuum` (4 KB each).
-VACUUM_STEP = 128
+VACUUM_STEP = 64
 # Conversations looked at together: a page of the search, and the range one batch works through.
 _SEARCH_PAGE = 256
 # After each batch or vacuum step the pass rests this many times as long as the step took, so it
-# takes at most a quarter of the writer's time however long it runs: retention is never urgent.
-REST_PER_WORK = 3.0
+# takes at most a fifth of the writer's time however long it runs: retention is never urgent.
+REST_PER_WORK = 4.0
 
 # Whether conversation `c` is idle: its newest message (or its start, with none) before `?`.
 _IDLE = """
@@ -94,11 +95,12 @@ class RetentionStore(StoreBase):
         messages = conversations = 0
         after = 0
         while True:
-            page = list(
-                await self._reader.execute_fetchall(
-                    _CONVERSATIONS_PAGE, (cutoff, after, _SEARCH_PAGE)
+            async with self._background:
+                page = list(
+                    await self._reader.execute_fetchall(
+                        _CONVERSATIONS_PAGE, (cutoff, after, _SEARCH_PAGE)
+                    )
                 )
-            )
             if not page:
                 break
             first, last = after, int(page[-1][0])
@@ -121,7 +123,7 @@ class RetentionStore(StoreBase):
         """One transaction: delete the oldest `batch` messages of the idle conversations with
         ids in (first, last], and those conversations once empty; how many of each went."""
         selection = (first, last, cutoff, batch)
-        async with self._transaction():
+        async with self._background, self._transaction():
             await self._db.execute(_ARCHIVE_USAGE, selection)
             async with self._db.execute(_DELETE_MESSAGES, selection) as cursor:
                 deleted = cursor.rowcount

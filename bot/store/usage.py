@@ -76,7 +76,8 @@ class UsageStore(StoreBase):
     ) -> list[UsageTotals]:
         """`usage` since each of several times (None: ever), for /stats: read beside the
         writer, so a user with a long history never holds up the chats' turns."""
-        return [await _usage(self._reader, user_id, start) for start in since]
+        async with self._background:
+            return [await _usage(self._reader, user_id, start) for start in since]
 
     async def top_users(
         self,
@@ -92,9 +93,10 @@ class UsageStore(StoreBase):
             raise ValueError(f"limit must be >= 0, got {limit}")
         sql = _TOP_USERS.format(order=_TOP_USERS_ORDER[by])
         start = _since(since)
-        rows: Iterable[aiosqlite.Row] = await self._reader.execute_fetchall(
-            sql, (start, start, limit)
-        )
+        async with self._background:
+            rows: Iterable[aiosqlite.Row] = await self._reader.execute_fetchall(
+                sql, (start, start, limit)
+            )
         return [
             (int(user_id), UsageTotals(int(sent), int(prompt), int(completion), int(estimated)))
             for user_id, sent, prompt, completion, estimated in rows
