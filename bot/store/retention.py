@@ -108,9 +108,8 @@ class RetentionStore(StoreBase):
             if not any(idle for _, idle in page):
                 continue
             while True:
-                started = time.monotonic()
-                deleted, emptied = await self._forget_batch(first, last, cutoff, batch)
-                await self._rest_after(started)
+                deleted, emptied, worked = await self._forget_batch(first, last, cutoff, batch)
+                await self._rest_after(worked)
                 messages += deleted
                 conversations += emptied
                 if deleted < batch:  # nothing idle is left in this range
@@ -119,25 +118,28 @@ class RetentionStore(StoreBase):
 
     async def _forget_batch(
         self, first: int, last: int, cutoff: float, batch: int
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, float]:
         """One transaction: delete the oldest `batch` messages of the idle conversations with
-        ids in (first, last], and those conversations once empty; how many of each went."""
+        ids in (first, last], and those conversations once empty; how many of each went, and
+        the seconds the writer was held."""
         selection = (first, last, cutoff, batch)
-        async with self._background, self._transaction():
-            await self._db.execute(_ARCHIVE_USAGE, selection)
-            async with self._db.execute(_DELETE_MESSAGES, selection) as cursor:
-                deleted = cursor.rowcount
-            async with self._db.execute(_DELETE_EMPTIED, (first, last, cutoff)) as cursor:
-                emptied = cursor.rowcount
-        return deleted, emptied
+        async with self._background:
+            started = time.monotonic()  # not counting the wait for a /stats read to finish
+            async with self._transaction():
+                await self._db.execute(_ARCHIVE_USAGE, selection)
+                async with self._db.execute(_DELETE_MESSAGES, selection) as cursor:
+                    deleted = cursor.rowcount
+                async with self._db.execute(_DELETE_EMPTIED, (first, last, cutoff)) as cursor:
+                    emptied = cursor.rowcount
+            return deleted, emptied, time.monotonic() - started
 
     async def _give_back_space(self) -> int:
         """Shrink the file by the pages deleted rows freed, a step at a time; the pages freed
         (0 when the file has no incremental auto-vacuum: its free pages are reused instead)."""
         freed = 0
         while True:
-            started = time.monotonic()
             async with self._lock:
+                started = time.monotonic()
                 if not await incremental_vacuum(self._db):
                     return 0
                 free = int(await pragma(self._db, "freelist_count"))
@@ -147,14 +149,14 @@ class RetentionStore(StoreBase):
                 # executescript steps the pragma to its end; execute() would free one page.
                 await self._db.executescript(f"PRAGMA incremental_vacuum({step:d});")
                 freed += step
-            await self._rest_after(started)
+                worked = time.monotonic() - started
+            await self._rest_after(worked)
 
-    async def _rest_after(self, started: float) -> None:
+    async def _rest_after(self, worked: float) -> None:
         """Copy the step's pages out of the WAL, on the checkpointer's thread (at the pass's
         pace the WAL would otherwise fill within seconds, and the commit that fills it would
         copy it all, holding the writer), then let the chats have the writer for
-        `REST_PER_WORK` times what the step took (wall-clock time, whatever clock the store
-        stamps rows with)."""
-        worked = time.monotonic() - started
+        `REST_PER_WORK` times the `worked` seconds the step held it (wall-clock time, whatever
+        clock the store stamps rows with)."""
         await self._checkpointer.checkpoint()
         await asyncio.sleep(worked * REST_PER_WORK)
