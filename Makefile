@@ -28,6 +28,7 @@ bench: $(STAMP) ffmpeg
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.render_bench
 	$(BIN)/python -m bench.voice_bench
+	$(BIN)/python -m bench.store_bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

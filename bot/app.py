@@ -1,14 +1,16 @@
 """Application wiring: build collaborators once, hand them to handlers, open and close them.
 
 Owns the PTB `Application` (concurrent updates, the Bot API root from settings) and the
-lifetime of the store, the upstream client, the outbox and the conversations' workers (the
-inbox's leftovers queued at start, every queued turn ended before the store closes). Handlers
-live in `handlers/`; nothing here talks to users.
+lifetime of the store, the upstream client, the outbox, the conversations' workers (the
+inbox's leftovers queued at start, every queued turn ended before the store closes) and the hourly
+deletion of idle history (HISTORY_RETENTION_DAYS). Handlers live in `handlers/`; nothing here
+talks to users.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -35,6 +37,8 @@ from bot.upstream.client import UpstreamClient
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+RETENTION = "forgetting_idle_history"  # bot_data key of the task deleting idle history
+RETENTION_INTERVAL = 3600.0  # seconds between passes over the history (the first at start-up)
 
 # How many updates PTB handles at once. A turn's handler only admits and queues it (each chat's
 # own worker answers it, in order), so a handler holds its place for a moment, never for a
@@ -68,7 +72,8 @@ def build_application(settings: Settings) -> BotApplication:
 
 async def _open_services(application: BotApplication) -> None:
     settings = cast(Settings, application.bot_data["settings"])
-    store = await ChatStore.open(settings.database_path)
+    retention_days = settings.history_retention_days
+    store = await ChatStore.open(settings.database_path, reclaim_space=retention_days > 0)
     upstream = UpstreamClient.from_settings(settings)
     limits = UsageLimits.from_settings(store, settings)
     application.bot_data["services"] = Services(
@@ -94,6 +99,10 @@ async def _open_services(application: BotApplication) -> None:
         audio_slots=ConversionLimit(settings.voice_concurrency),
     )
     await publish_commands(application.bot)
+    if retention_days:
+        application.bot_data[RETENTION] = asyncio.create_task(
+            forget_idle_history(store, retention_days), name="forget-idle-history"
+        )
     # Messages an earlier run received but never answered, queued before any new update.
     await queue_pending(application)
 
@@ -104,6 +113,29 @@ async def _finish_conversations(application: BotApplication) -> None:
     services = application.bot_data.get("services")
     if isinstance(services, Services):
         await services.conversation.close()
+
+
+async def forget_idle_history(
+    store: ChatStore, days: int, interval: float = RETENTION_INTERVAL
+) -> None:
+    """Delete, now and every `interval` seconds, the messages of conversations idle for `days`
+    days (in small batches: chats go on meanwhile); until cancelled."""
+    while True:
+        try:
+            forgotten = await store.forget_idle_history(idle_for=days * 86_400.0)
+        except Exception:
+            # Nobody to tell: log it and try again at the next pass; the history only waits.
+            log.exception("deleting history idle for %d days failed", days)
+        else:
+            if forgotten.messages or forgotten.conversations:
+                log.info(
+                    "deleted %d messages of %d conversations idle for %d days; %d pages freed",
+                    forgotten.messages,
+                    forgotten.conversations,
+                    days,
+                    forgotten.pages,
+                )
+        await asyncio.sleep(interval)
 
 
 def handle_stop_signals(application: BotApplication) -> None:
@@ -137,6 +169,12 @@ def _stop_gracefully(application: BotApplication) -> None:
 
 
 async def _close_services(application: BotApplication) -> None:
+    retention = application.bot_data.pop(RETENTION, None)
+    if isinstance(retention, asyncio.Task):
+        # Cancelled mid-batch, its transaction is rolled back; the next start carries on.
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
     services = application.bot_data.pop("services", None)
     if isinstance(services, Services):
         await services.upstream.aclose()

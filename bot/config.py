@@ -72,6 +72,10 @@ class Settings(BaseSettings):
 
     # History sent upstream: newest turns first, until this many characters.
     history_char_budget: int = Field(default=12_000, ge=500)
+    # Days a conversation may sit idle before its messages are deleted; 0 keeps them forever.
+    history_retention_days: int = Field(default=0, ge=0, le=36_500)
+    # The upstream's reply-length limit (`max_tokens`) on every request; None sends none.
+    max_reply_tokens: int | None = Field(default=None, ge=1)
     system_prompt: str = "You are a helpful assistant."
 
     # Telegram pacing, in seconds between edits of one live message, and calls per second overall.
@@ -138,6 +142,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
+
+    @field_validator("max_reply_tokens", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # `MAX_REPLY_TOKENS=` in .env, as .env.example has it, means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_api_url", "gpt_api_base_url")
     @classmethod

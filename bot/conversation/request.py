@@ -1,7 +1,8 @@
 """The upstream request for one turn: the OpenAI `messages` list and the chat's sampling.
 
 Owns what is sent upstream — the system prompt, the history window with group senders as OpenAI
-`name`s, this turn's attachments as content parts, the voice when the reply is spoken. Pure: it
+`name`s, this turn's attachments as content parts, the voice when the reply is spoken, the reply
+length limit (MAX_REPLY_TOKENS). Pure: it
 reads nothing itself; the service hands in the chat's preferences and recent turns.
 """
 
@@ -39,6 +40,7 @@ def build_request(
             frequency_penalty=chat.frequency_penalty,
         ),
         voice=voice,
+        max_reply_tokens=settings.max_reply_tokens,
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Message, Update
 from telegram.ext import filters
 
+from bot.conversation.limits import too_long_text
 from bot.conversation.turns import UserTurn
 from bot.delivery import telegram_errors
 from bot.errors import AttachmentRefused
@@ -173,7 +174,8 @@ async def photo_turn(build: TurnContext, records: list[Received]) -> UserTurn:
 
 async def document_turn(build: TurnContext, record: Received) -> UserTurn:
     """The turn for a text document: its name, size and text (cut to the context budget, which
-    the user is told about), then the caption."""
+    the user is told about), then the caption. Cut so the whole turn, any quoted message
+    included, passes MAX_MESSAGE_CHARS: what the user is told is read is what goes upstream."""
     settings = build.services.settings
     document = file_of(record)
     name = document.name
@@ -184,13 +186,17 @@ async def document_turn(build: TurnContext, record: Received) -> UserTurn:
             f"I couldn't read {name} as text: it is binary or not UTF-8. "
             f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
         )
-    read = attachments.document_text(
-        name,
-        len(data),
-        content,
-        record.content,
-        budget=int(settings.history_char_budget * attachments.DOCUMENT_SHARE),
-    )
+    limit = settings.max_message_chars
+    quote = quote_in(record)
+    # What quoting the replied-to message adds in front of any text (0 when nothing is quoted).
+    quoting = len(build.quoted("x", quote)) - 1
+    budget = attachments.document_budget(settings.history_char_budget, limit, quoting)
+    read = attachments.document_text(name, len(data), content, record.content, budget=budget)
+    text = build.quoted(read.text, quote)
+    if len(text) > limit:
+        # The caption and the quoted message leave no room for the file: say so now, before
+        # promising to read any of it.
+        raise AttachmentRefused(too_long_text(len(text), limit))
     if read.truncated:
         await send_text(
             build.bot,
@@ -199,7 +205,7 @@ async def document_turn(build: TurnContext, record: Received) -> UserTurn:
             f"{name} is longer than I can read at once: "
             f"I'm reading its first {read.shown:,} of {read.total:,} characters.",
         )
-    return kept_turn(record, build.quoted(read.text, quote_in(record)))
+    return kept_turn(record, text)
 
 
 async def _download(build: TurnContext, file_id: str, what: str, cap: int) -> bytes:

@@ -1,8 +1,10 @@
 """/stats: a user's own usage today, this month and all time; for the bot's admins, the top users.
 
-Owns how usage is shown. Counting is the store's; periods are UTC days and months from
-conversation/limits.py. The top users appear only in private chats, so one admin's /stats in a
-group doesn't show everyone's usage to the group.
+Owns how usage is shown. Counting is the store's, on its read connection (a month's top users
+aggregate every message of the month; no chat waits for that); periods are UTC days and months
+from conversation/limits.py. Usage outlives deleted history (HISTORY_RETENTION_DAYS). The top
+users appear only in private chats, so one admin's /stats in a group doesn't show everyone's
+usage to the group.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ async def on_stats(update: Update, context: BotContext) -> None:
         return
     services = context.services
     now = services.limits.now()
-    today = await services.store.usage(user.id, since=day_start(now))
-    month = await services.store.usage(user.id, since=month_start(now))
-    ever = await services.store.usage(user.id)
+    # Read beside the chats' turns (the store's reader), never holding them up.
+    today, month, ever = await services.store.usage_report(
+        user.id, since=(day_start(now), month_start(now), None)
+    )
     lines = [
         "Your usage (days and months begin at 00:00 UTC):",
         f"today: {_totals(today)}",

@@ -57,8 +57,6 @@ SUPPORTED = (
 # The part of the history's character budget one document may take: the rest keeps room for
 # the answer and a follow-up question, so the file is still in the context when they are sent.
 DOCUMENT_SHARE = 2 / 3
-# Room kept for the truncation notice, so the turn with it still fits the budget.
-_NOTICE_ROOM = 100
 _BACKTICKS = re.compile(r"`{3,}")
 
 
@@ -177,12 +175,22 @@ def document_marker(file_name: str, size: int) -> str:
     return f"[document {file_name}, {human_size(size)}]"
 
 
+def document_budget(history_char_budget: int, max_message_chars: int, quote: int = 0) -> int:
+    """The characters a document's turn may take: its share of the history's budget, and never
+    more than one turn may hold (MAX_MESSAGE_CHARS) beside the `quote` of the message it replies
+    to — so a file the bot has said it reads is never then refused for its length."""
+    return max(0, min(int(history_char_budget * DOCUMENT_SHARE), max_message_chars - quote))
+
+
 def document_text(
     file_name: str, size: int, content: str, question: str, *, budget: int
 ) -> DocumentText:
     """The user turn for a text document: its name and size, the content in a fenced block, then
     the user's question; the content is cut (at a line end when one is near) with a notice so
-    the whole turn fits `budget` characters, the history's budget.
+    the whole turn fits `budget` characters (`document_budget`).
+
+    Only when the name, the fences, the notice and the question alone exceed `budget` is the
+    turn longer than it, with none of the content: the caller refuses that one.
     """
     fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(content)), default=0))
     head = f"{document_marker(file_name, size)}\n{fence}{extension_of(file_name)}\n"
@@ -190,14 +198,20 @@ def document_text(
     total = len(content)
     if len(head) + total + 1 + len(fence) + len(ask) <= budget:
         return DocumentText(head + _closed(content, fence) + ask, total, total)
-    room = max(0, budget - len(head) - 1 - len(fence) - len(ask) - _NOTICE_ROOM)
+    # The notice names how much was shown, at most `total`: room for that many digits suffices.
+    notice_room = len(_truncation_notice(total, total))
+    room = max(0, budget - len(head) - 1 - len(fence) - len(ask) - notice_room)
     cut = content[:room]
     line_end = cut.rfind("\n")
     if line_end >= room * 0.8:  # a whole last line reads better than a clipped one
         cut = cut[: line_end + 1]
     shown = len(cut)
-    notice = f"\n[truncated: only the first {shown:,} of {total:,} characters of the file fit]"
+    notice = _truncation_notice(shown, total)
     return DocumentText(head + _closed(cut, fence) + notice + ask, shown, total)
+
+
+def _truncation_notice(shown: int, total: int) -> str:
+    return f"\n[truncated: only the first {shown:,} of {total:,} characters of the file fit]"
 
 
 def _closed(content: str, fence: str) -> str:

@@ -7,19 +7,20 @@ has a place for it. Times are unix seconds (REAL, UTC) everywhere.
 
 Callers import from here; the parts, one job each:
   records.py        the values handed in and out, and StoreError
-  connection.py     the one connection: private file, pragmas, lock, transactions
+  connection.py     the writer and the read-only reader: private file, pragmas, lock, transactions
   migrations.py     the migrations runner
   chats.py          the chats table: per-chat settings
   conversations.py  conversations and messages: storing turns, the history window, dedup
   inbox.py          messages received whose turn has not started
-  usage.py          messages and tokens per user
+  usage.py          messages and tokens per user (the /stats aggregates on the reader)
+  retention.py      deleting idle conversations' history in batches, giving the space back
   chat_migration.py a group becoming a supergroup
   chat_store.py     ChatStore, composed of the parts above, and opening it
 """
 
 # The underscored names are statements whose query plans the tests check.
 from bot.store.chat_store import ChatStore
-from bot.store.connection import BUSY_TIMEOUT_MS
+from bot.store.connection import BUSY_TIMEOUT_MS, Checkpointer
 from bot.store.conversations import _RECENT_TURNS_PAGE as _RECENT_TURNS_PAGE
 from bot.store.migrations import (
     DEFAULT_MIGRATIONS_DIR,
@@ -32,6 +33,7 @@ from bot.store.records import (
     STORE_ERRORS,
     ChatKey,
     ChatPreferences,
+    Forgotten,
     InboxKind,
     Received,
     ReplyStatus,
@@ -41,6 +43,7 @@ from bot.store.records import (
     Turn,
     UsageTotals,
 )
+from bot.store.retention import DELETE_BATCH
 from bot.store.usage import _TOP_USERS as _TOP_USERS
 from bot.store.usage import _TOP_USERS_ORDER as _TOP_USERS_ORDER
 from bot.store.usage import _USAGE as _USAGE
@@ -48,10 +51,13 @@ from bot.store.usage import _USAGE as _USAGE
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "DEFAULT_MIGRATIONS_DIR",
+    "DELETE_BATCH",
     "STORE_ERRORS",
     "ChatKey",
     "ChatPreferences",
     "ChatStore",
+    "Checkpointer",
+    "Forgotten",
     "InboxKind",
     "Migration",
     "MigrationError",

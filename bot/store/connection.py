@@ -1,9 +1,24 @@
-"""The store's one SQLite connection: opening it safely, its pragmas, and holding it per operation.
+"""The store's SQLite connections: opening them safely, their pragmas, and holding the writer.
 
-One aiosqlite connection (one worker thread) serves the whole bot. An asyncio.Lock is held for
-each whole operation, so the statements of one coroutine's transaction never interleave with
-another's on that shared connection; writes that span several statements run inside
-BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`).
+One aiosqlite connection (one worker thread), the writer, serves every write and every read a
+turn makes. An asyncio.Lock is held for each whole operation on it, so the statements of one
+coroutine's transaction never interleave with another's on that shared connection; writes that
+span several statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`).
+
+A second connection, the reader (read-only: `query_only`), runs the heavy reads that no turn
+waits for — /stats aggregates, retention's search for idle conversations — on its own thread.
+In WAL mode it reads beside the writer without blocking it or being blocked, so a slow aggregate
+never holds the writer's lock. Nothing writes through it. Work beside the turns (these reads,
+retention's batches) takes turns with itself under a second lock, `_background`, never the
+turns' one.
+
+A third, the `Checkpointer`, copies the WAL into the database file every second on its own
+thread. SQLite would otherwise do it inside whichever commit fills the WAL (1,000 pages), and at a
+million messages that takes 100-200 ms, with every chat's turn waiting; the writer's own
+automatic checkpoint stays only as a backstop, at ten times the size.
+
+New databases are created with incremental auto-vacuum, so space freed by deleted history can be
+given back to the file system (`PRAGMA incremental_vacuum`, retention.py).
 
 The database file is created with mode 0600 (its -wal and -shm files inherit that mode from
 SQLite), and its folder, when this creates it, 0700. An existing file or folder keeps its mode:
@@ -26,23 +41,42 @@ from bot.store.records import StoreError, StorePragmas
 from bot.types import Clock
 
 BUSY_TIMEOUT_MS = 5_000
+INCREMENTAL = 2  # PRAGMA auto_vacuum's value for incremental
+CHECKPOINT_INTERVAL = 1.0  # seconds between the checkpointer's copies of the WAL
+# WAL pages after which a commit checkpoints by itself: only if the checkpointer fell behind.
+WRITER_CHECKPOINT_PAGES = 10_000
 
 
 class StoreBase:
     """The connection, the clock and the lock every part of the store works through."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        clock: Clock,
+        reader: aiosqlite.Connection,
+        checkpointer: Checkpointer,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._reader = reader  # read-only, never under `_lock`: see the module's docstring
+        # Held for each piece of work done beside the turns — a read on the reader, a retention
+        # batch on the writer — so that such work never overlaps: on a small machine two of
+        # them at once would take the CPU the turns need (a /stats aggregate holds a core for
+        # half a second; a retention batch made slow holds the writer).
+        self._background = asyncio.Lock()
+        self._checkpointer = checkpointer
         self._closed = False
 
     async def close(self) -> None:
-        """Close the connection; the store cannot be used afterwards. Closing twice is harmless."""
+        """Close the connections; the store cannot be used afterwards. Closing twice is harmless."""
         async with self._lock:
             if self._closed:
                 return
             self._closed = True
+            await self._checkpointer.close()
+            await self._reader.close()
             with contextlib.suppress(sqlite3.Error):
                 # Recommended before closing a long-lived connection: refreshes planner statistics.
                 await self._db.execute("PRAGMA optimize")
@@ -75,13 +109,47 @@ class StoreBase:
     async def _transaction(self) -> AsyncIterator[float]:
         """Hold the connection for one write transaction; yields the time to stamp rows with."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while it waits for BEGIN has still queued it
+                # on the connection's thread, so it must be rolled back like any other failure
+                # (rolling back with no transaction open is harmless).
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._clock()
                 await self._db.execute("COMMIT")
             except BaseException:
                 await rollback(self._db)
                 raise
+
+
+class Checkpointer:
+    """Copies the WAL into the database file every `interval` seconds, on a connection and a
+    thread of its own, so that no turn's commit has to (see the module's docstring).
+
+    PASSIVE: it waits for nobody and nobody waits for it; frames a reader still needs are copied
+    at a later round. A failed round is left to the next one (and, meanwhile, to the writer's
+    backstop).
+    """
+
+    def __init__(self, db: aiosqlite.Connection, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self._db = db
+        self._interval = interval
+        self._task = asyncio.create_task(self._run(), name="store-checkpointer")
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._db.close()
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL now (after a burst of writes, such as a retention batch)."""
+        with contextlib.suppress(sqlite3.Error):
+            await self._db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.checkpoint()
 
 
 def create_private_file(path: Path) -> None:
@@ -99,6 +167,9 @@ async def configure(db: aiosqlite.Connection, path: Path) -> None:
     """Set the pragmas every connection runs with, refusing an SQLite that cannot honour them."""
     # busy_timeout first, so that switching to WAL waits for another process instead of failing.
     await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    # Takes effect only on a new, empty file (before WAL writes its header); an existing one
+    # keeps its mode until a VACUUM (`convert_to_incremental_vacuum`).
+    await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     journal_mode = await pragma(db, "journal_mode = WAL")
     if str(journal_mode).lower() != "wal":
         raise StoreError(f"{path}: SQLite refused WAL journal mode (got {journal_mode!r})")
@@ -106,6 +177,29 @@ async def configure(db: aiosqlite.Connection, path: Path) -> None:
     if await pragma(db, "foreign_keys") != 1:
         raise StoreError("this SQLite build does not enforce foreign keys")
     await db.execute("PRAGMA synchronous = FULL")
+    await db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES:d}")
+
+
+async def configure_reader(db: aiosqlite.Connection) -> None:
+    """Make a connection a read-only one (the reader, the checkpointer) of a database the writer
+    has configured. A checkpoint is allowed on it: it changes no content."""
+    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    await db.execute("PRAGMA query_only = ON")
+
+
+async def incremental_vacuum(db: aiosqlite.Connection) -> bool:
+    """Whether the file gives freed pages back on `PRAGMA incremental_vacuum`."""
+    return int(await pragma(db, "auto_vacuum")) == INCREMENTAL
+
+
+async def convert_to_incremental_vacuum(db: aiosqlite.Connection) -> None:
+    """Rewrite a database made without incremental auto-vacuum so that it has it.
+
+    VACUUM copies the whole file: as long as the database is big, and it needs that much free
+    disk space. Only at start-up, before anything else uses the connection.
+    """
+    await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    await db.execute("VACUUM")
 
 
 async def rollback(db: aiosqlite.Connection) -> None:

@@ -99,8 +99,8 @@ async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration]) -> 
             f" ({latest.path.name}); refusing to run older code on it"
         )
     for migration in migrations[current:]:
-        await db.execute("BEGIN IMMEDIATE")
         try:
+            await db.execute("BEGIN IMMEDIATE")  # inside: cancelled, it still runs; roll it back
             # Another process may have applied it while we waited for the write lock.
             if await user_version(db) >= migration.number:
                 await db.execute("ROLLBACK")

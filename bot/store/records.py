@@ -82,6 +82,15 @@ class UsageTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What one retention pass deleted, and the pages the file gave back."""
+
+    messages: int
+    conversations: int
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
 class StorePragmas:
     """The connection settings in force, as SQLite reports them (for `check` and tests)."""
 

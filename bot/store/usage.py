@@ -1,25 +1,58 @@
-"""Usage queries over `messages`: what one user spent, and who spent the most, since a time."""
+"""Usage queries: what one user spent, and who spent the most, since a time.
+
+Usage is counted from `messages` plus `usage_archive`, where history retention (retention.py)
+keeps the counts of the messages it deletes, per user and UTC month: the counts outlive the
+text. An archived month counts when it begins at or after `since`; the bot asks only from the
+start of a UTC day or month, and no day is archived while it is today, so its answers are exact.
+
+`usage` serves the per-turn limits and runs on the writer connection (a handful of index rows).
+The /stats reads (`usage_report`, `top_users`) run on the read connection: the month's top users
+aggregate every message of the month, and no chat's turn may wait behind that.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from typing import Literal
+
+import aiosqlite
 
 from bot.store.connection import StoreBase, fetchone
 from bot.store.records import UsageTotals
 
 _USAGE = """
-    SELECT COALESCE(SUM(role = 'user'), 0), COALESCE(SUM(prompt_tokens), 0),
-           COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(usage_estimated), 0)
-    FROM messages
-    WHERE user_id = ? AND created_at >= ?
+    SELECT COALESCE(SUM(sent), 0), COALESCE(SUM(prompt), 0), COALESCE(SUM(completion), 0),
+           COALESCE(SUM(estimated), 0)
+    FROM (
+        SELECT SUM(role = 'user') AS sent, SUM(prompt_tokens) AS prompt,
+               SUM(completion_tokens) AS completion, SUM(usage_estimated) AS estimated
+        FROM messages
+        WHERE user_id = ? AND created_at >= ?
+        UNION ALL
+        SELECT SUM(messages), SUM(prompt_tokens), SUM(completion_tokens), SUM(estimated_replies)
+        FROM usage_archive
+        WHERE user_id = ? AND month >= ?
+    )
 """
 # {order} is one of _TOP_USERS_ORDER's values, never user input.
+# The inner columns are named apart from the outer ones: ORDER BY's `prompt + completion` must
+# mean the sums, and SQLite resolves a name in an expression to a FROM column before an alias.
 _TOP_USERS = """
-    SELECT user_id, SUM(role = 'user') AS sent, COALESCE(SUM(prompt_tokens), 0) AS prompt,
-           COALESCE(SUM(completion_tokens), 0) AS completion, SUM(usage_estimated)
-    FROM messages INDEXED BY messages_period
-    WHERE created_at >= ? AND user_id IS NOT NULL
+    SELECT user_id, SUM(n_sent) AS sent, SUM(n_prompt) AS prompt,
+           SUM(n_completion) AS completion, SUM(n_estimated)
+    FROM (
+        SELECT user_id, SUM(role = 'user') AS n_sent, COALESCE(SUM(prompt_tokens), 0) AS n_prompt,
+               COALESCE(SUM(completion_tokens), 0) AS n_completion,
+               SUM(usage_estimated) AS n_estimated
+        FROM messages INDEXED BY messages_period
+        WHERE created_at >= ? AND user_id IS NOT NULL
+        GROUP BY user_id
+        UNION ALL
+        SELECT user_id, messages, prompt_tokens, completion_tokens, estimated_replies
+        FROM usage_archive INDEXED BY usage_archive_month
+        WHERE month >= ?
+    )
     GROUP BY user_id
     ORDER BY {order}, user_id
     LIMIT ?
@@ -36,9 +69,15 @@ class UsageStore(StoreBase):
     async def usage(self, user_id: int, *, since: float | None = None) -> UsageTotals:
         """A user's messages and the tokens of the replies to them, since a unix time."""
         async with self._lock:
-            row = await fetchone(self._db, _USAGE, (user_id, _since(since)))
-        assert row is not None  # an aggregate always yields one row
-        return UsageTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+            return await _usage(self._db, user_id, since)
+
+    async def usage_report(
+        self, user_id: int, *, since: Sequence[float | None]
+    ) -> list[UsageTotals]:
+        """`usage` since each of several times (None: ever), for /stats: read beside the
+        writer, so a user with a long history never holds up the chats' turns."""
+        async with self._background:
+            return [await _usage(self._reader, user_id, start) for start in since]
 
     async def top_users(
         self,
@@ -48,16 +87,27 @@ class UsageStore(StoreBase):
         by: Literal["messages", "tokens"] = "messages",
     ) -> list[tuple[int, UsageTotals]]:
         """The users who sent the most messages (`by="tokens"`: spent the most tokens) since a
-        unix time; ties go to the other measure, then to the lower id."""
+        unix time; ties go to the other measure, then to the lower id. Read beside the writer:
+        it aggregates every message since `since`."""
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
         sql = _TOP_USERS.format(order=_TOP_USERS_ORDER[by])
-        async with self._lock:
-            rows = await self._db.execute_fetchall(sql, (_since(since), limit))
+        start = _since(since)
+        async with self._background:
+            rows: Iterable[aiosqlite.Row] = await self._reader.execute_fetchall(
+                sql, (start, start, limit)
+            )
         return [
             (int(user_id), UsageTotals(int(sent), int(prompt), int(completion), int(estimated)))
             for user_id, sent, prompt, completion, estimated in rows
         ]
+
+
+async def _usage(db: aiosqlite.Connection, user_id: int, since: float | None) -> UsageTotals:
+    start = _since(since)
+    row = await fetchone(db, _USAGE, (user_id, start, user_id, start))
+    assert row is not None  # an aggregate always yields one row
+    return UsageTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
 def _since(since: float | None) -> float:

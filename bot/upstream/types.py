@@ -31,14 +31,23 @@ class ChatRequest:
     messages: tuple[ChatMessage, ...]
     params: SamplingParams = SamplingParams()
     voice: str | None = None
+    # The longest reply, in tokens (MAX_REPLY_TOKENS); None leaves it to the upstream.
+    max_reply_tokens: int | None = None
 
 
 def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    """The request as the JSON body of `POST /v1/chat/completions`; unset params left out."""
+    """The request as the JSON body of `POST /v1/chat/completions`; unset params left out.
+
+    The one place a request becomes a body: every request, streamed or whole, is built here.
+    """
     body: dict[str, Any] = {"model": request.model, "messages": list(request.messages)}
     body.update(
         (name, value) for name, value in asdict(request.params).items() if value is not None
     )
+    if request.max_reply_tokens is not None:
+        # The seed and most OpenAI-compatible servers know `max_tokens`; OpenAI's newer
+        # `max_completion_tokens` is not understood by all of them.
+        body["max_tokens"] = request.max_reply_tokens
     body["stream"] = stream
     if request.voice is not None:
         body["modalities"] = ["text", "audio"]

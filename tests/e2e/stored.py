@@ -59,3 +59,21 @@ async def stored_eventually(
         if loop.time() > deadline:
             raise AssertionError(f"only {len(rows)} of {count} messages stored: {rows}")
         await asyncio.sleep(0.1)
+
+
+async def stored_down_to(
+    path: Path,
+    chat_id: int,
+    count: int,
+    within: float = 20.0,
+) -> list[Stored]:
+    """The messages of `chat_id` once there are at most `count` (history being deleted)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        rows = await stored_messages(path, chat_id)
+        if len(rows) <= count:
+            return rows
+        if loop.time() > deadline:
+            raise AssertionError(f"still {len(rows)} messages stored, not {count}: {rows}")
+        await asyncio.sleep(0.1)

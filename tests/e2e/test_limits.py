@@ -226,6 +226,8 @@ async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_no
     async with running_bot(settings):
         telegram.user_sends(ALICE, "12345678")
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 1)
+        # /stats reads beside the turns: a reply still being stored is not counted yet.
+        await telegram.wait_until(lambda: run_sql(database, ASSISTANT_TOKENS) != [])
         telegram.user_sends(ALICE, "/stats")
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
@@ -245,10 +247,11 @@ async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_no
 async def test_stats_shows_a_user_their_usage_and_limits_and_an_admin_the_top_users(
     telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
 ) -> None:
+    database = tmp_path / "db.sqlite3"
     settings = make_settings(
         telegram,
         upstream,
-        tmp_path / "db.sqlite3",
+        database,
         daily_message_quota=10,
         daily_token_quota=1000,
         admin_user_ids=frozenset({ADMIN}),
@@ -259,6 +262,8 @@ async def test_stats_shows_a_user_their_usage_and_limits_and_an_admin_the_top_us
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 1)
         telegram.user_sends(BOB, "hi")  # 4 prompt tokens (17 chars), 100 completion
         await telegram.wait_until(lambda: len(telegram.texts(BOB)) == 1)
+        # /stats reads beside the turns: a reply still being stored is not counted yet.
+        await telegram.wait_until(lambda: len(run_sql(database, ASSISTANT_TOKENS)) == 2)
         telegram.user_sends(ALICE, "/stats")
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
         telegram.user_sends(ADMIN, "/stats")

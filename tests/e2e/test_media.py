@@ -190,6 +190,69 @@ async def test_a_long_document_is_cut_to_its_share_of_the_context_and_stays_for_
     ]
 
 
+def reading_notice(name: str, shown: int, total: int) -> str:
+    return (
+        f"{name} is longer than I can read at once: "
+        f"I'm reading its first {shown:,} of {total:,} characters."
+    )
+
+
+async def test_a_document_cut_for_a_large_context_budget_still_fits_one_turn(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # Two thirds of this budget (10 000) is more than one turn may hold (MAX_MESSAGE_CHARS).
+    settings = make_settings(
+        telegram, upstream, tmp_path / "bot.sqlite3", history_char_budget=15_000
+    )
+    lines = "".join(f"row {n:05d}\n" for n in range(1200))  # 12 000 characters
+    upstream.script(ReplyScript("Rows."))
+    async with running_bot(settings):
+        telegram.user_sends_document(CHAT, lines.encode(), "rows.csv", "text/csv")
+        await telegram.wait_until(lambda: telegram.texts(CHAT)[-1:] == ["Rows."])
+    content = last_user_content(upstream)
+    shown = content.split("```csv\n", 1)[1].split("```", 1)[0]
+    assert telegram.texts(CHAT) == [reading_notice("rows.csv", len(shown), 12_000), "Rows."]
+    assert len(content) <= settings.max_message_chars
+    assert lines.startswith(shown)
+
+
+async def test_a_document_replying_to_a_long_message_makes_room_for_the_quote(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    earlier = "Here is the spec. " * 200  # 3 600 characters, quoted before the file
+    lines = "".join(f"row {n:05d}\n" for n in range(1000))  # 10 000 characters
+    upstream.script(ReplyScript("Spec noted."), ReplyScript("Rows match."))
+    async with running_bot(settings):
+        spec = telegram.user_sends(CHAT, earlier.strip())
+        await telegram.wait_until(lambda: telegram.texts(CHAT)[-1:] == ["Spec noted."])
+        telegram.user_sends_document(
+            CHAT, lines.encode(), "rows.csv", "text/csv", reply_to_message_id=spec["message_id"]
+        )
+        await telegram.wait_until(lambda: telegram.texts(CHAT)[-1:] == ["Rows match."])
+    content = last_user_content(upstream)
+    shown = content.split("```csv\n", 1)[1].split("```", 1)[0]
+    assert content.startswith("Alice wrote:\n> Here is the spec.")
+    assert len(content) <= settings.max_message_chars
+    assert telegram.texts(CHAT)[-2:] == [
+        reading_notice("rows.csv", len(shown), 10_000),
+        "Rows match.",
+    ]
+
+
+async def test_a_caption_leaving_no_room_for_the_file_is_refused_without_promising_to_read_it(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3", max_message_chars=300)
+    caption = "Please look at this file very carefully. " * 10  # 410 characters
+    async with running_bot(settings):
+        telegram.user_sends_document(CHAT, b"a,b\n" * 100, "t.csv", "text/csv", caption=caption)
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 1)
+    [refusal] = telegram.texts(CHAT)
+    assert refusal.startswith("Your message is too long:")
+    assert "and I take at most 300" in refusal
+    assert upstream.chat_requests() == []
+
+
 async def test_a_binary_document_is_refused_with_what_the_bot_can_read(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:

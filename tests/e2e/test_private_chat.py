@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.delivery.pacing import SAFETY_MARGIN
-from tests.e2e.chat import last_text
+from tests.e2e.chat import ask, last_text
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
@@ -71,6 +71,20 @@ async def test_the_second_message_is_answered_with_the_first_exchange_in_mind(
         {"role": "assistant", "content": "You said: Write 10 lines on India"},
         {"role": "user", "content": "now shorter"},
     ]
+
+
+async def test_max_reply_tokens_goes_upstream_as_max_tokens_only_when_set(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    unlimited = make_settings(telegram, upstream, database)
+    async with running_bot(unlimited):
+        await ask(telegram, upstream, 10, "tell me everything")
+    async with running_bot(make_settings(telegram, upstream, database, max_reply_tokens=256)):
+        await ask(telegram, upstream, 10, "briefly, then")
+    bodies = [request.body for request in upstream.chat_requests()]
+    assert ["max_tokens" in body for body in bodies] == [False, True]
+    assert bodies[1]["max_tokens"] == 256
 
 
 async def test_history_survives_a_restart_of_the_bot(

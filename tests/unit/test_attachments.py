@@ -10,6 +10,7 @@ import pytest
 from bot.media.attachments import (
     DocumentKind,
     decode_text,
+    document_budget,
     document_kind,
     document_text,
     extension_of,
@@ -134,3 +135,19 @@ def test_a_long_document_is_cut_at_a_line_end_with_a_notice_to_fit_the_budget() 
             "fit]\n\nAny errors?"
         )
         assert f"```txt\n{shown}```" in read.text
+
+
+def test_a_documents_budget_is_its_share_of_the_history_within_one_turns_limit() -> None:
+    assert document_budget(12_000, 10_000) == 8_000  # two thirds of the history's budget
+    assert document_budget(15_000, 8_000) == 8_000  # no more than one turn may hold
+    assert document_budget(12_000, 8_000, quote=3_000) == 5_000  # beside the quoted message
+    assert document_budget(12_000, 100, quote=300) == 0
+
+
+@pytest.mark.parametrize("total", [10_000, 2_000_000, 20_000_000])
+def test_a_cut_document_fits_its_budget_however_long_the_file(total: int) -> None:
+    content = ("x" * 99 + "\n") * (total // 100)
+    for budget in (300, 1_000, 8_000):
+        read = document_text("big.log", total, content, "Why?", budget=budget)
+        assert read.truncated
+        assert len(read.text) <= budget

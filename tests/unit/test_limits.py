@@ -355,6 +355,7 @@ async def test_the_top_users_query_reads_only_its_covering_index(
     await asks(store, ALICE, tokens=(1, 1))
     sql = _TOP_USERS.format(order=_TOP_USERS_ORDER[order])
 
-    plan = [row[3] for row in await query(database, f"EXPLAIN QUERY PLAN {sql}", (0.0, 10))]
+    plan = [row[3] for row in await query(database, f"EXPLAIN QUERY PLAN {sql}", (0.0, 0.0, 10))]
 
     assert "SEARCH messages USING COVERING INDEX messages_period (created_at>?)" in plan
+    assert "SEARCH usage_archive USING INDEX usage_archive_month (month>?)" in plan

@@ -147,13 +147,18 @@ async def test_recent_turns_query_searches_the_context_index(
     ]
 
 
-async def test_usage_query_searches_the_usage_index(store: ChatStore, database: Path) -> None:
+async def test_usage_query_searches_the_usage_index_and_the_archives_key(
+    store: ChatStore, database: Path
+) -> None:
     await alice_says(store, PRIVATE, "hello")
 
-    plan = await query(database, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0))
+    plan = await query(database, f"EXPLAIN QUERY PLAN {_USAGE}", (ALICE, 0.0, ALICE, 0.0))
 
-    assert [row[3] for row in plan] == [
-        "SEARCH messages USING INDEX messages_usage (user_id=? AND created_at>?)"
+    searches = [row[3] for row in plan if row[3].startswith(("SEARCH", "SCAN"))]
+    assert searches == [
+        "SEARCH messages USING INDEX messages_usage (user_id=? AND created_at>?)",
+        "SEARCH usage_archive USING PRIMARY KEY (user_id=? AND month>?)",
+        "SCAN (subquery-2)",  # the two rows the searches yield
     ]
 
 

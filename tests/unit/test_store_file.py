@@ -7,12 +7,14 @@ import asyncio
 import stat
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.store import (
     DEFAULT_MIGRATIONS_DIR,
     ChatKey,
     ChatStore,
+    Checkpointer,
     MigrationError,
     StorePragmas,
     split_statements,
@@ -69,6 +71,44 @@ async def test_connection_uses_wal_foreign_keys_full_sync_and_a_busy_timeout(
     assert await store.pragmas() == StorePragmas(
         journal_mode="wal", foreign_keys=True, synchronous=2, busy_timeout_ms=5_000
     )
+
+
+async def test_turns_commits_leave_copying_the_wal_to_the_checkpointer(
+    store: ChatStore, database: Path
+) -> None:
+    # SQLite's own checkpoint would run inside the commit that brings the WAL to 1,000 pages,
+    # holding every chat's turn while it copies them into the file.
+    store._checkpointer._task.cancel()  # the periodic round: this test says when one runs
+    for number in range(800):  # 3.2 MB of text; several thousand pages through the WAL
+        await store.add_user_message(
+            PRIVATE, f"{number} " + "x" * 4_000, telegram_message_id=None, user_id=ALICE
+        )
+    size_before = (await asyncio.to_thread(database.stat)).st_size
+
+    await store._checkpointer.checkpoint()
+
+    assert size_before < 1_000_000
+    assert (await asyncio.to_thread(database.stat)).st_size > 3_200_000
+
+
+async def test_the_checkpointer_copies_the_wal_into_the_file_every_interval(
+    store: ChatStore, database: Path
+) -> None:
+    store._checkpointer._task.cancel()  # the store's own round, every second, stands aside
+    for number in range(300):
+        await store.add_user_message(
+            PRIVATE, f"{number} " + "x" * 4_000, telegram_message_id=None, user_id=ALICE
+        )
+    checkpointer = Checkpointer(await aiosqlite.connect(database), interval=0.01)
+    try:
+        for _ in range(500):
+            if (await asyncio.to_thread(database.stat)).st_size > 1_200_000:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the WAL was not copied into the file within 5 s")
+    finally:
+        await checkpointer.close()
 
 
 async def test_schema_version_is_the_highest_migration_number(store: ChatStore) -> None:
@@ -221,3 +261,26 @@ async def test_concurrent_user_messages_from_many_tasks_are_all_stored(
     assert None not in stored
     assert sorted(turn.content for turn in turns) == sorted(f"m{n}" for n in range(50))
     assert await query(database, "SELECT COUNT(*) FROM conversations") == [(1,)]
+
+
+async def test_a_write_cancelled_while_beginning_its_transaction_leaves_none_open(
+    store: ChatStore, database: Path
+) -> None:
+    # The task is cancelled while it waits for BEGIN IMMEDIATE: the statement still runs on the
+    # connection's thread, so without a rollback the shared connection would stay inside a
+    # transaction and every later write would fail ("cannot start a transaction within a
+    # transaction") or hold SQLite's write lock for good.
+    write = asyncio.create_task(
+        store.add_user_message(PRIVATE, "cancelled", telegram_message_id=1, user_id=ALICE)
+    )
+    await asyncio.sleep(0)  # the task takes the lock and waits for BEGIN IMMEDIATE
+    write.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await write
+
+    await store.add_user_message(PRIVATE, "next", telegram_message_id=2, user_id=ALICE)
+
+    # A second connection sees the next message committed, and can write itself.
+    assert await query(database, "SELECT content FROM messages") == [("next",)]
+    await query(database, "UPDATE chats SET model = 'gpt-4o'")
+    assert (await store.preferences(PRIVATE)).model == "gpt-4o"

@@ -84,6 +84,7 @@ REQUEST_KEYS = frozenset(
         "top_p",
         "presence_penalty",
         "frequency_penalty",
+        "max_tokens",
         "stream",
         "modalities",
         "audio",
@@ -625,6 +626,12 @@ def _invalid_params(body: JsonDict) -> web.Response | None:
         ):
             message = f"Invalid '{name}': expected a number from {low} to {high}, got {value!r}."
             return _error(400, message, param=name, code="invalid_value")
+    max_tokens = body.get("max_tokens")
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+    ):
+        message = f"Invalid 'max_tokens': expected a positive integer, got {max_tokens!r}."
+        return _error(400, message, param="max_tokens", code="invalid_value")
     if "stream" in body and not isinstance(body["stream"], bool):
         return _error(400, "Invalid 'stream': expected a boolean.", param="stream")
     modalities = body.get("modalities", ["text"])

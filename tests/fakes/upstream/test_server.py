@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import io
 import json
 import wave
@@ -101,6 +102,15 @@ async def test_the_client_sends_what_the_seed_documents(
     }
     assert recorded.headers["accept"] == "text/event-stream"
     assert "authorization" not in recorded.headers
+
+
+async def test_a_reply_length_limit_goes_as_max_tokens_on_streamed_and_whole_requests(
+    upstream: FakeUpstream, upstream_client: UpstreamClient
+) -> None:
+    limited = ChatRequest("gpt-4o-audio-preview", HELLO.messages, max_reply_tokens=300)
+    await text_of(upstream_client, limited)
+    await upstream_client.complete_chat(dataclasses.replace(limited, voice="nova"))
+    assert [r.body["max_tokens"] for r in upstream.chat_requests()] == [300, 300]
 
 
 STREAM_FAULTS: list[tuple[Fault, type[UpstreamError], int | str]] = [
@@ -305,6 +315,8 @@ async def test_fake_rejects_what_the_real_api_rejects(upstream: FakeUpstream) ->
         {"messages": hello},
         {"model": "gpt-4o", "messages": hello, "stream_options": {"include_usage": True}},
         {"model": "gpt-4o", "messages": hello, "temperature": 3},
+        {"model": "gpt-4o", "messages": hello, "max_tokens": 0},
+        {"model": "gpt-4o", "messages": hello, "max_tokens": "100"},
         {
             "model": "gpt-4o-audio-preview",
             "messages": hello,
