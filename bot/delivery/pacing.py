@@ -95,7 +95,8 @@ class SlidingWindow:
     A call is counted from `take` (it is let go) until `window` seconds after `release` (its
     response arrived); see the module docstring for why. Calls are also let go at least half a
     fair share (`window / limit / 2`) apart: slots freed together would otherwise go out as one
-    clump, whose slowest response holds every slot of the next window, clump after clump.
+    clump, whose slowest response holds every slot of the next window, clump after clump. A call
+    given back (`give_back`: it was never made) holds up nobody, neither its slot nor that spacing.
     """
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
@@ -107,7 +108,7 @@ class SlidingWindow:
         self._in_flight = 0
         self._held_until = -math.inf
         self._spread = self.window / limit / 2
-        self._last_take = -math.inf
+        self._takes: deque[float] = deque()  # when the latest calls were let go (recent ones)
 
     def used(self, now: float) -> int:
         """Calls counted at `now`: in flight, or answered less than `window` seconds ago."""
@@ -117,7 +118,8 @@ class SlidingWindow:
 
     def delay(self, now: float) -> float:
         """Seconds to wait before one more call fits; infinite while every slot is in flight."""
-        wait = max(self._held_until, self._last_take + self._spread) - now
+        last_take = self._takes[-1] if self._takes else -math.inf
+        wait = max(self._held_until, last_take + self._spread) - now
         if self.used(now) >= self.limit:
             # The oldest answered call leaves first; with none, only a response frees a slot.
             # (At least a nanosecond: rounding can put "now" a hair before the oldest leaves.)
@@ -134,7 +136,12 @@ class SlidingWindow:
         """Count one call that is being let go at `now`."""
         self.used(now)
         self._in_flight += 1
-        self._last_take = max(self._last_take, now)
+        # Only the latest take sets the spacing; older ones are kept just long enough that a
+        # call given back can hand the spacing back to the one before it.
+        while self._takes and self._takes[0] < now - self._spread:
+            self._takes.popleft()
+        if not self._takes or now >= self._takes[-1]:
+            self._takes.append(now)
 
     def release(self, now: float) -> None:
         """The response to one call taken earlier arrived at `now` (or the call failed)."""
@@ -143,11 +150,15 @@ class SlidingWindow:
         self._in_flight -= 1
         self._done.append(now)
 
-    def give_back(self) -> None:
-        """A call taken earlier was not made after all: it never counted at Telegram."""
+    def give_back(self, taken_at: float) -> None:
+        """The call taken at `taken_at` was not made after all: it never counted at Telegram,
+        so it frees its slot at once and the next call keeps only the spacing from the call
+        let go before it."""
         if self._in_flight < 1:
             raise RuntimeError("give_back without take")
         self._in_flight -= 1
+        if taken_at in self._takes:
+            self._takes.remove(taken_at)
 
     def hold(self, now: float, seconds: float) -> None:
         """Stop everything for `seconds`."""

@@ -51,6 +51,7 @@ class _Chat:
     pacer: ChatPacer
     waiting: list[_Waiter] = field(default_factory=list)  # most urgent first, then oldest
     in_flight: bool = False
+    let_go_at: float = 0.0  # when the call in flight was let go
     stamp: int = 0  # queue entries carrying another stamp are out of date
 
     def head(self) -> _Waiter | None:
@@ -135,7 +136,7 @@ class Scheduler:
             chat.pacer.record(now)
             self._window.release(now)
         else:
-            self._window.give_back()
+            self._window.give_back(chat.let_go_at)
         if hold is not None:
             chat.pacer.hold(now, hold)
         self._requeue(chat_id, chat)
@@ -205,6 +206,7 @@ class Scheduler:
 
     def _let_go(self, chat: _Chat, now: float) -> None:
         chat.in_flight = True
+        chat.let_go_at = now
         chat.stamp = next(self._stamps)
         self._window.take(now)
 

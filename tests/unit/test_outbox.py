@@ -234,6 +234,24 @@ async def test_a_call_that_finds_nothing_to_send_gives_its_place_back_uncounted(
     assert calls.order == ["the next text"]
 
 
+async def test_a_call_that_finds_nothing_to_send_leaves_the_next_call_no_spacing_to_wait() -> None:
+    clock = FakeClock(0.0)  # frozen: nothing may wait on the clock
+    outbox = fast(global_rate=2, window=60, margin=0.0, clock=clock)  # calls 15 s apart
+    calls = Recorder()
+
+    async def already_shown() -> None:
+        raise NothingToSend
+
+    async def many_replies_finish_together() -> None:
+        for chat in (1, 2, 3):
+            with pytest.raises(NothingToSend):
+                await outbox.call(chat, already_shown)
+        await outbox.call(4, calls.call("a final text"))
+
+    await asyncio.wait_for(many_replies_finish_together(), 5)
+    assert calls.order == ["a final text"]
+
+
 async def test_timeouts_are_retried_then_given_up() -> None:
     outbox = fast(retries=2)
     attempts = 0

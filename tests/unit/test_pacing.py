@@ -112,6 +112,17 @@ def test_calls_freed_together_are_let_go_half_a_fair_share_apart() -> None:
     assert window.delay(0.05) == 0.0
 
 
+def test_a_call_given_back_holds_up_neither_its_slot_nor_the_spacing() -> None:
+    window = SlidingWindow(limit=10, window=1.0)
+    window.take(0.0)
+    window.release(0.01)
+    window.take(0.05)
+    assert window.delay(0.05) == pytest.approx(0.05)
+    window.give_back(0.05)  # it found nothing to send
+    assert window.delay(0.05) == 0.0  # the call before it is 50 ms old: spaced enough
+    assert window.used(0.05) == 1
+
+
 def test_window_hold_stops_everything_until_it_ends() -> None:
     window = SlidingWindow(limit=30)
     window.hold(now=5.0, seconds=2.0)
