@@ -95,8 +95,14 @@ class SlidingWindow:
     A call is counted from `take` (it is let go) until `window` seconds after `release` (its
     response arrived); see the module docstring for why. Calls are also let go at least half a
     fair share (`window / limit / 2`) apart: slots freed together would otherwise go out as one
-    clump, whose slowest response holds every slot of the next window, clump after clump. A call
-    given back (`give_back`: it was never made) holds up nobody, neither its slot nor that spacing.
+    clump, whose slowest response holds every slot of the next window, clump after clump.
+
+    That spacing is a schedule, not a wait after each call: a scheduler that wakes late (its event
+    loop was busy) lets go at once the calls the spacing would have let go since it was due
+    (`take(now, due=...)`), as far as slots are free now. Otherwise a loop busy for 100 ms at a
+    time would let one call go per turn of the loop, 10 a second, whatever the window allows. A
+    call given back (`give_back`: it was never made) holds up nobody, neither its slot nor its
+    place in the spacing.
     """
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
@@ -108,7 +114,8 @@ class SlidingWindow:
         self._in_flight = 0
         self._held_until = -math.inf
         self._spread = self.window / limit / 2
-        self._takes: deque[float] = deque()  # when the latest calls were let go (recent ones)
+        # The spacing marks of recent calls (see `take`); the latest sets when the next may go.
+        self._marks: deque[float] = deque()
 
     def used(self, now: float) -> int:
         """Calls counted at `now`: in flight, or answered less than `window` seconds ago."""
@@ -118,8 +125,7 @@ class SlidingWindow:
 
     def delay(self, now: float) -> float:
         """Seconds to wait before one more call fits; infinite while every slot is in flight."""
-        last_take = self._takes[-1] if self._takes else -math.inf
-        wait = max(self._held_until, last_take + self._spread) - now
+        wait = max(self._held_until, self._last_mark() + self._spread) - now
         if self.used(now) >= self.limit:
             # The oldest answered call leaves first; with none, only a response frees a slot.
             # (At least a nanosecond: rounding can put "now" a hair before the oldest leaves.)
@@ -132,16 +138,24 @@ class SlidingWindow:
         """The least time between two calls let go."""
         return self._spread
 
-    def take(self, now: float) -> None:
-        """Count one call that is being let go at `now`."""
+    def take(self, now: float, *, due: float | None = None) -> float:
+        """Count one call that is being let go at `now`; returns its place in the spacing.
+
+        `due`: when the caller was due to let calls go (it woke up late). The call then takes
+        the first place in the spacing from `due` on rather than `now`, so the calls the spacing
+        would have let go while the caller was late can go at once. Only the spacing moves: the
+        call counts against the window from `now`, as always.
+        """
         self.used(now)
         self._in_flight += 1
-        # Only the latest take sets the spacing; older ones are kept just long enough that a
-        # call given back can hand the spacing back to the one before it.
-        while self._takes and self._takes[0] < now - self._spread:
-            self._takes.popleft()
-        if not self._takes or now >= self._takes[-1]:
-            self._takes.append(now)
+        last = self._last_mark()
+        mark = now if due is None else min(now, max(due, last + self._spread))
+        if mark >= last:
+            # Older marks are kept a while only so that a call given back can be found.
+            while self._marks and self._marks[0] < mark - self.window:
+                self._marks.popleft()
+            self._marks.append(mark)
+        return mark
 
     def release(self, now: float) -> None:
         """The response to one call taken earlier arrived at `now` (or the call failed)."""
@@ -150,15 +164,18 @@ class SlidingWindow:
         self._in_flight -= 1
         self._done.append(now)
 
-    def give_back(self, taken_at: float) -> None:
-        """The call taken at `taken_at` was not made after all: it never counted at Telegram,
-        so it frees its slot at once and the next call keeps only the spacing from the call
-        let go before it."""
+    def give_back(self, mark: float) -> None:
+        """The call `take` placed at `mark` was not made after all: it never counted at
+        Telegram, so it frees its slot at once, and the next call keeps only the spacing from
+        the call let go before it."""
         if self._in_flight < 1:
             raise RuntimeError("give_back without take")
         self._in_flight -= 1
-        if taken_at in self._takes:
-            self._takes.remove(taken_at)
+        if mark in self._marks:
+            self._marks.remove(mark)
+
+    def _last_mark(self) -> float:
+        return self._marks[-1] if self._marks else -math.inf
 
     def hold(self, now: float, seconds: float) -> None:
         """Stop everything for `seconds`."""

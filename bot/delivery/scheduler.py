@@ -51,7 +51,7 @@ class _Chat:
     pacer: ChatPacer
     waiting: list[_Waiter] = field(default_factory=list)  # most urgent first, then oldest
     in_flight: bool = False
-    let_go_at: float = 0.0  # when the call in flight was let go
+    mark: float = 0.0  # the call in flight's place in the window's spacing
     stamp: int = 0  # queue entries carrying another stamp are out of date
 
     def head(self) -> _Waiter | None:
@@ -86,6 +86,8 @@ class Scheduler:
         self._ready: list[tuple[int, float, int, int, int]] = []
         self._alarm: asyncio.Future[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        # When the dispatcher was next due to let calls go: it wakes later when the loop is busy.
+        self._due = math.inf
 
     def chat_delay(self, chat_id: int) -> float:
         """Seconds until the chat's next intermediate edit may go (0 when it may go now)."""
@@ -136,7 +138,7 @@ class Scheduler:
             chat.pacer.record(now)
             self._window.release(now)
         else:
-            self._window.give_back(chat.let_go_at)
+            self._window.give_back(chat.mark)
         if hold is not None:
             chat.pacer.hold(now, hold)
         self._requeue(chat_id, chat)
@@ -204,13 +206,13 @@ class Scheduler:
         heapq.heappush(self._later, (ready_at, chat.stamp, chat_id))
         self._wake()
 
-    def _let_go(self, chat: _Chat, now: float) -> None:
+    def _let_go(self, chat: _Chat, now: float, due: float | None = None) -> None:
         chat.in_flight = True
-        chat.let_go_at = now
         chat.stamp = next(self._stamps)
-        self._window.take(now)
+        chat.mark = self._window.take(now, due=due)
 
     def _wake(self) -> None:
+        self._due = min(self._due, self._clock())
         if self._alarm is not None and not self._alarm.done():
             self._alarm.set_result(None)
         idle = not self._later and not self._ready
@@ -222,6 +224,10 @@ class Scheduler:
     async def _dispatch(self) -> None:
         while True:
             now = self._clock()
+            # However late the loop woke us, the calls that could have gone since we were due
+            # go now, as far as the window has room for them now (see SlidingWindow.take).
+            due = min(self._due, now)
+            self._due = math.inf
             self._move_ready(now)
             while self._ready and self._window.delay(now) == 0:
                 _, _, _, stamp, chat_id = heapq.heappop(self._ready)
@@ -230,7 +236,7 @@ class Scheduler:
                     continue  # out of date: the chat was requeued or its caller cancelled
                 chat = self._chats[chat_id]
                 chat.waiting.pop(0)
-                self._let_go(chat, now)
+                self._let_go(chat, now, due)
                 head.future.set_result(None)
             self._drop_stale()
             if not self._ready and not self._later:
@@ -240,6 +246,7 @@ class Scheduler:
                 wait = self._window.delay(now)
             if self._later:
                 wait = min(wait, self._later[0][0] - now)
+            self._due = min(self._due, now + wait)
             await self._sleep(wait)
 
     def _current(self, stamp: int, chat_id: int) -> _Waiter | None:

@@ -136,6 +136,47 @@ async def test_calls_in_flight_keep_their_place_in_the_window_until_answered() -
     assert started == [1, 2, 3]
 
 
+async def test_a_scheduler_that_wakes_late_lets_go_at_once_what_the_spacing_allowed_meanwhile() -> (
+    None
+):
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=10, window=1.0, margin=0.0, clock=clock)  # calls 50 ms apart
+    calls = Recorder()
+    await asyncio.wait_for(outbox.call(1, calls.call("chat 1")), 5)
+    tasks = [asyncio.create_task(outbox.call(c, calls.call(f"chat {c}"))) for c in (2, 3, 4)]
+    await asyncio.sleep(0)
+    # The event loop was busy for 200 ms: by the time the scheduler runs again, its clock says
+    # that four places in the spacing have passed, and this frozen clock never gives another.
+    clock.now = 0.2
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert calls.order == ["chat 1", "chat 2", "chat 3", "chat 4"]
+
+
+async def test_catching_up_never_lets_go_more_than_the_window_has_room_for() -> None:
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=3, window=1.0, margin=0.0, clock=clock)
+    order: list[int] = []
+    window_full = asyncio.Event()
+
+    def call(chat: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            order.append(chat)
+            if len(order) == 3:
+                window_full.set()
+
+        return run
+
+    tasks = [asyncio.create_task(outbox.call(chat, call(chat))) for chat in range(6)]
+    await asyncio.sleep(0)
+    clock.now = 0.9  # late by far more than the spacing of 6 calls, but 3 fill the window
+    await asyncio.wait_for(window_full.wait(), 5)
+    await asyncio.sleep(0.1)  # many more turns of the loop on the frozen clock: nobody else goes
+    assert order == [0, 1, 2]
+    clock.now = 2.0  # the first three answered by 0.9: all have left the window by now
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert sorted(order) == list(range(6))
+
+
 async def test_the_call_is_built_when_it_may_go_so_it_carries_the_newest_state() -> None:
     outbox = fast(private_interval=0.1)
     state = {"text": "one"}

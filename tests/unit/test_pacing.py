@@ -177,6 +177,39 @@ def test_the_global_window_never_trips_telegrams_limit_however_late_calls_are(
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(Lateness, st.floats(0.0, 0.5)), min_size=40, max_size=120))
+def test_catching_up_after_waking_late_never_trips_telegrams_limit(
+    calls: list[tuple[tuple[float, float], float]],
+) -> None:
+    """As above, with the scheduler itself waking late (its loop was busy) before each call and
+    letting go at once what the spacing allowed since it was due, as the outbox's does."""
+    clock = FakeClock(0.0)
+    telegram = FloodLimiter(FloodLimits(), clock)
+    window = SlidingWindow(limit=30)
+    events: list[tuple[float, int, str]] = []  # (time, call, "arrive" | "answer")
+    sent = 0
+    due = 0.0
+    while sent < len(calls) or events:
+        wait = window.delay(clock.now) if sent < len(calls) else math.inf
+        wake = clock.now + wait + (calls[sent][1] if sent < len(calls) else 0.0)
+        if events and events[0][0] < wake:
+            clock.now, call, kind = heapq.heappop(events)
+            if kind == "arrive":
+                assert telegram.retry_after(call) is None
+                telegram.record(call)
+                heapq.heappush(events, (clock.now + calls[call][0][1], call, "answer"))
+            else:
+                window.release(clock.now)
+            continue
+        if wait > 0:
+            due, clock.now = clock.now + wait, wake
+            continue
+        window.take(clock.now, due=min(due, clock.now))
+        heapq.heappush(events, (clock.now + calls[sent][0][0], sent, "arrive"))
+        sent += 1
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), Lateness), min_size=10, max_size=60), st.booleans())
 def test_a_chats_pacing_never_trips_telegrams_chat_limits(
     calls: list[tuple[bool, tuple[float, float]]], group: bool
