@@ -13,11 +13,13 @@ import signal
 from typing import cast
 
 from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
 from bot.delivery.outbox import Outbox
+from bot.delivery.telegram_io import TelegramIO
 from bot.handlers import register
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
@@ -51,9 +53,16 @@ def build_application(settings: Settings) -> BotApplication:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(128)
-        .pool_timeout(30.0)
-        .read_timeout(settings.telegram_timeout)
+        # Every call but getUpdates, on a thread of its own (see bot/delivery/telegram_io.py).
+        .request(
+            TelegramIO(
+                HTTPXRequest(
+                    connection_pool_size=128,
+                    pool_timeout=30.0,
+                    read_timeout=settings.telegram_timeout,
+                )
+            )
+        )
         .context_types(ContextTypes(context=BotContext))
         .post_init(_open_services)
         .post_stop(_finish_pending)
@@ -80,6 +89,7 @@ async def _open_services(application: BotApplication) -> None:
             private_interval=settings.private_edit_interval,
             group_interval=settings.group_edit_interval,
             margin=settings.pacing_margin,
+            held_on_thread=True,
         ),
         models=ModelCatalog(upstream),
         admins=Admins(application.bot, settings.admin_user_ids),

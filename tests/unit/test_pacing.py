@@ -210,6 +210,44 @@ def test_catching_up_after_waking_late_never_trips_telegrams_limit(
 
 
 @settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(Lateness, st.floats(0.0, 0.5)), min_size=40, max_size=120),
+    st.floats(0.0, 0.5),
+)
+def test_calls_let_go_ahead_and_answers_noted_on_a_thread_never_trip_telegrams_limit(
+    calls: list[tuple[tuple[float, float], float]], ahead: float
+) -> None:
+    """As the bot runs with telegram_io.py: calls are let go up to `ahead` before their moment
+    and held back until it; each answer's arrival is noted exactly but reported to the window
+    late by the second float (a busy event loop), out of order if need be."""
+    clock = FakeClock(0.0)
+    telegram = FloodLimiter(FloodLimits(), clock)
+    window = SlidingWindow(limit=30)
+    events: list[tuple[float, int, str, float]] = []  # (time, call, kind, when answered)
+    sent = 0
+    while sent < len(calls) or events:
+        wait = max(0.0, window.delay(clock.now) - ahead) if sent < len(calls) else math.inf
+        if events and events[0][0] < clock.now + wait:
+            clock.now, call, kind, answered = heapq.heappop(events)
+            (_, back), report = calls[call]
+            if kind == "arrive":
+                assert telegram.retry_after(call) is None
+                telegram.record(call)
+                heapq.heappush(events, (clock.now + back, call, "answer", 0.0))
+            elif kind == "answer":
+                heapq.heappush(events, (clock.now + report, call, "report", clock.now))
+            else:
+                window.release(answered)
+            continue
+        if wait > 1e-9:  # (a float hair past `ahead` is still within it)
+            clock.now += wait
+            continue
+        moment = max(window.take(clock.now), clock.now)
+        heapq.heappush(events, (moment + calls[sent][0][0], sent, "arrive", 0.0))
+        sent += 1
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), Lateness), min_size=10, max_size=60), st.booleans())
 def test_a_chats_pacing_never_trips_telegrams_chat_limits(
     calls: list[tuple[bool, tuple[float, float]]], group: bool
