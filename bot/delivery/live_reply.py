@@ -161,9 +161,7 @@ class LiveReply:
                 await self._dirty.wait()
 
     def _urgency(self) -> Priority:
-        if self._closing:
-            return Priority.URGENT
-        return Priority.FIRST if self._urgent else Priority.EDIT
+        return Priority.URGENT if self._urgent or self._closing else Priority.EDIT
 
     async def _deliver(self) -> None:
         """Show the newest state: called by the outbox when the call may go."""

@@ -32,15 +32,10 @@ _LAG_HALF_LIFE = 1.0  # seconds after which a late wake-up weighs half as much
 
 
 class Priority(IntEnum):
-    """Lower goes first when the bot-wide window is full. All but EDIT skip a chat's interval
-    between edits (they keep its one-second gap)."""
+    """Lower goes first when the bot-wide window is full."""
 
-    URGENT = 0  # a reply's final text, answers to commands
-    # The first words of a reply still being written (or its next message past 4096
-    # characters). Complete replies overtake them when the window is full: by the time the
-    # window has room, such a reply has often finished too, and then needs one call, not two.
-    FIRST = 1
-    EDIT = 2  # intermediate edits of a streaming reply; their content is read when they go
+    URGENT = 0  # a reply's first visible text, its final text, answers to commands
+    EDIT = 1  # intermediate edits of a streaming reply; their content is read when they go
 
 
 Urgency = Priority | Callable[[], Priority]
@@ -130,7 +125,7 @@ class Scheduler:
             not chat.in_flight
             and not chat.waiting
             and not self._ready
-            and chat.pacer.delay(now, urgent=priority != Priority.EDIT) == 0
+            and chat.pacer.delay(now, urgent=priority == Priority.URGENT) == 0
             and self._window.delay(now) == 0
         ):
             return self._let_go(chat, now)
@@ -236,7 +231,7 @@ class Scheduler:
         head = chat.head()
         if chat.in_flight or head is None:
             return
-        ready_at = max(head.queued_at, chat.pacer.ready_at(urgent=head.priority != Priority.EDIT))
+        ready_at = max(head.queued_at, chat.pacer.ready_at(urgent=head.priority == Priority.URGENT))
         heapq.heappush(self._later, (ready_at, chat.stamp, chat_id))
         self._wake()
 

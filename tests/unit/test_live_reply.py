@@ -108,27 +108,3 @@ async def test_a_queued_edit_made_needless_by_the_final_text_is_not_sent(
     assert message.history == ["The whole answer."]
     assert not fake.calls_to("editMessageReplyMarkup")
     assert not fake.calls_to("editMessageText")
-
-
-async def test_when_the_bot_is_busy_a_finished_reply_overtakes_the_first_words_of_another(
-    fake: FakeTelegram, bot: telegram.Bot
-) -> None:
-    other = CHAT + 1
-    fake.user_sends(other, "hello too")
-    outbox = Outbox(global_rate=1, window=1.0, margin=0.0, private_interval=0.05)
-
-    async def nothing() -> None:
-        pass
-
-    await outbox.call(CHAT + 2, nothing)  # the bot's only place is taken for a second
-    writing = live(bot, outbox)
-    finished = LiveReply(bot, outbox, Destination(other))
-    await writing.update("Still being written")
-    await asyncio.sleep(0.05)  # its first words wait for the place...
-    await finished.update("Complete")
-    await asyncio.sleep(0.05)  # ... and so do these, queued after them
-    await finished.finish("Complete answer.")  # its reply finished before either could go
-    assert fake.texts(other) == ["Complete answer."]
-    assert not fake.bot_messages(CHAT)  # one call for the finished reply went first
-    await writing.finish("Still being written, and done.")
-    assert fake.texts(CHAT) == ["Still being written, and done."]
