@@ -1,8 +1,8 @@
 """Application wiring: build collaborators once, hand them to handlers, open and close them.
 
-Owns the PTB `Application` (concurrent updates, the Bot API root from settings) and the
-lifetime of the store, the upstream client and the outbox. Handlers live in `handlers/`;
-nothing here talks to users.
+Owns the PTB `Application` (concurrent updates, the Bot API root from settings, its requests
+on their own thread through delivery/telegram_io.py) and the lifetime of the store, the
+upstream client and the outbox. Handlers live in `handlers/`; nothing here talks to users.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def build_application(settings: Settings) -> BotApplication:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(CONCURRENT_UPDATES)
-        # Every call but getUpdates, on a thread of its own (see bot/delivery/telegram_io.py).
+        # Every Bot API call on a thread of its own (see bot/delivery/telegram_io.py); getUpdates
+        # too, so that answers come back in the order they arrived (a reply's message id is known
+        # before an update replying to it is handled).
         .request(
             TelegramIO(
                 HTTPXRequest(
@@ -63,6 +65,7 @@ def build_application(settings: Settings) -> BotApplication:
                 )
             )
         )
+        .get_updates_request(TelegramIO(HTTPXRequest(connection_pool_size=1)))
         .context_types(ContextTypes(context=BotContext))
         .post_init(_open_services)
         .post_stop(_finish_pending)
