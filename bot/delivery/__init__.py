@@ -5,4 +5,5 @@ voice_reply.py  a voice note answering the user, else the text through a live re
 outbox.py       every send or edit: RetryAfter, retries, spare-capacity "typing…"
 scheduler.py    one queue for all chats: which call goes next, and when
 pacing.py       the pure timing rules (per chat, bot-wide)
+telegram_io.py  Bot API requests on a thread of their own, each held until its call's moment
 """
