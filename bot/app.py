@@ -29,6 +29,7 @@ from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
+from bot.handlers.language import ChatLanguages
 from bot.handlers.pending import queue_pending
 from bot.media.albums import AlbumCollector
 from bot.media.audio import ConversionLimit
@@ -110,8 +111,9 @@ async def _open_services(application: BotApplication) -> None:
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
+        languages=ChatLanguages(store),
     )
-    await publish_commands(application.bot)
+    await publish_commands(application.bot, settings.default_language)
     if retention_days:
         application.bot_data[RETENTION] = asyncio.create_task(
             forget_idle_history(store, retention_days), name="forget-idle-history"

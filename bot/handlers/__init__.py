@@ -22,6 +22,7 @@ from bot.handlers import (
     commands,
     errors,
     groups,
+    language,
     media,
     models,
     preferences,
@@ -48,6 +49,8 @@ def register(application: BotApplication) -> None:
     application.add_handler(
         MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate), group=-2
     )
+    # First of all, for every update: the language its handlers write in.
+    application.add_handler(TypeHandler(Update, language.on_any_update), group=-3)
     # Group -1 runs before all others for every kind of update; it stops refused ones.
     application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)
     # First of its group, so no command or chat handler below ever sees an edit.
@@ -63,6 +66,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("settings", preferences.on_settings))
     application.add_handler(CommandHandler("system", preferences.on_system))
     application.add_handler(CommandHandler("voice", voice_setting.on_voice_command))
+    application.add_handler(CommandHandler("language", language.on_language))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
@@ -71,6 +75,9 @@ def register(application: BotApplication) -> None:
     )
     application.add_handler(
         CallbackQueryHandler(voice_setting.on_voice_button, pattern=voice_setting.BUTTON_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(language.on_language_button, pattern=language.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(stop.on_stop_button, pattern=stop.BUTTON_PATTERN))
     application.add_handler(CallbackQueryHandler(on_unknown_button))

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScope,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import RetryAfter
 
-from bot import __version__
+from bot import __version__, i18n
+from bot.delivery.outbox import retry_after_seconds
 from bot.errors import UpstreamError
 from bot.handlers import stop
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
+from bot.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("settings", "Show or change this chat's settings"),
     ("system", "Show or set the system prompt"),
     ("stats", "Your usage: messages and tokens"),
+    ("language", "Choose the language of the bot's messages"),
     ("about", "About the bot and the AI service"),
     ("help", "How to use the bot"),
 )
@@ -47,6 +53,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("settings", "Show or change the settings (admins change)"),
     ("system", "Show or set the system prompt (admins set)"),
     ("stats", "Your usage: messages and tokens"),
+    ("language", "Choose the language of my messages (admins)"),
     ("about", "About the bot and the AI service"),
     ("help", "How to talk to me in a group"),
 )
@@ -68,6 +75,7 @@ HELP = (
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
     "/system [prompt | reset] — show, set or reset the system prompt\n"
     "/stats — your usage today, this month and in all\n"
+    "/language [code | auto] — the language of my own messages (the model answers in yours)\n"
     "/about — about the bot and the AI service\n"
     "/help — this message\n\n"
     "In groups I answer /ask, mentions of me and replies to my messages; /help there says more."
@@ -93,20 +101,40 @@ def group_help(bot_username: str) -> str:
         "/model, /voice, /settings, /system — the model and settings here; only admins"
         " change them\n"
         "/stats — your usage\n"
+        "/language — the language of my own messages here (admins choose)\n"
         "/about — about the bot and the AI service\n"
         "/help — this message"
     )
 
 
-async def publish_commands(bot: Bot) -> None:
-    """Tell Telegram which commands each menu shows: private chats and groups differ."""
-    everything = [BotCommand(name, text) for name, text in COMMANDS]
-    await bot.set_my_commands(everything)
-    await bot.set_my_commands(everything, scope=BotCommandScopeAllPrivateChats())
-    await bot.set_my_commands(
-        [BotCommand(name, text) for name, text in GROUP_COMMANDS],
-        scope=BotCommandScopeAllGroupChats(),
-    )
+async def publish_commands(bot: Bot, default_language: str) -> None:
+    """Tell Telegram which commands each menu shows, in every language the bot speaks: private
+    chats and groups differ; users whose language has no catalog see DEFAULT_LANGUAGE's."""
+    for language in (None, *i18n.LANGUAGES):
+        with i18n.using(language or default_language):
+            everything = [BotCommand(name, _(text)) for name, text in COMMANDS]
+            in_groups = [BotCommand(name, _(text)) for name, text in GROUP_COMMANDS]
+        code = None if language is None else menu_code(language)
+        await _set_commands(bot, everything, None, code)
+        await _set_commands(bot, everything, BotCommandScopeAllPrivateChats(), code)
+        await _set_commands(bot, in_groups, BotCommandScopeAllGroupChats(), code)
+
+
+def menu_code(language: str) -> str:
+    """The two-letter code Telegram shows a catalog's menu for ("pt_BR" -> "pt")."""
+    return language.split("_", 1)[0]
+
+
+async def _set_commands(
+    bot: Bot, commands: list[BotCommand], scope: BotCommandScope | None, code: str | None
+) -> None:
+    # Fifty-one calls at start-up: a flood limit only delays them.
+    while True:
+        try:
+            await bot.set_my_commands(commands, scope=scope, language_code=code)
+            return
+        except RetryAfter as exc:
+            await asyncio.sleep(retry_after_seconds(exc))
 
 
 async def on_start(update: Update, context: BotContext) -> None:
