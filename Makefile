@@ -33,7 +33,7 @@ bench: $(STAMP) ffmpeg
 # After changing the bot's strings: the template from the code, every catalog brought up to date
 # (new strings empty, for translators; tests fail until they are translated).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --add-comments=TRANSLATORS: \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --add-comments=Translators: \
 	  --sort-output --no-wrap --no-location --omit-header -o bot/locales/messages.pot bot
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages \
 	  --no-fuzzy-matching --ignore-obsolete --no-wrap

@@ -8,7 +8,9 @@ own choice (/language), else the user's Telegram `language_code` ("de-AT" reads 
 DEFAULT_LANGUAGE, else English. Every string a person reads goes through `_` (or `ngettext`)
 at the moment it is shown, never at import; a string defined ahead of time is marked with `N_`
 and translated where it is used. Placeholders are `str.format` names: `_("Hi {name}!")
-.format(name=…)`. Knows nothing of Telegram.
+.format(name=…)`; numbers and lists inside them are written the reader's way with `number`
+and `join` ("1 234", "a, b и c"). A `# Translators:` comment above a call reaches the catalogs
+(`extract`, pybabel's extraction method in babel.cfg). Knows nothing of Telegram.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ import contextvars
 import gettext as stdlib_gettext
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from babel import Locale
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
@@ -92,6 +97,18 @@ def current() -> str:
 def set_current(language: str) -> None:
     """Write in `language` for the rest of this task (an update's handlers, a queued turn)."""
     _current.set(language if language in LANGUAGES else SOURCE_LANGUAGE)
+
+
+def number(value: float) -> str:
+    """`value` with the current reader's digit grouping and decimal sign ("12,345" / "12 345")."""
+    return format_decimal(value, locale=_current.get())
+
+
+def join(items: Sequence[str]) -> str:
+    """`items` as a list in the current reader's language ("a, b and c", "a, b и c")."""
+    language = _current.get()
+    # The bot's English writes lists without the serial comma, as British English does.
+    return format_list(list(items), locale="en_GB" if language == SOURCE_LANGUAGE else language)
 
 
 @contextlib.contextmanager
@@ -176,3 +193,40 @@ def _compile(language: str) -> stdlib_gettext.NullTranslations:
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)
     return stdlib_gettext.GNUTranslations(compiled)
+
+
+def extract(
+    fileobj: IO[bytes],
+    keywords: Mapping[str, object],
+    comment_tags: Collection[str],
+    options: Mapping[str, object],
+) -> Iterator[tuple[int, str, str | tuple[str | None, ...], list[str]]]:
+    """pybabel's Python extraction, also keeping a translator comment written above a call whose
+    text starts on the next line (`_(` then the string, as the formatter writes long ones):
+    Babel alone keeps a comment only on the line just before the string."""
+    from babel.messages.extract import extract_python
+
+    source = fileobj.read()
+    lines = source.decode(str(options.get("encoding") or "utf-8")).splitlines()
+    found = extract_python(io.BytesIO(source), keywords, comment_tags, options)  # type: ignore[arg-type]
+    for lineno, funcname, message, comments in found:
+        above = comments or _comment_above(lines, lineno, comment_tags)
+        yield lineno, funcname, message, above  # type: ignore[misc]
+
+
+def _comment_above(lines: list[str], lineno: int, tags: Collection[str]) -> list[str]:
+    """The translator comment just above line `lineno` (1-based) or the call opening it."""
+    index = lineno - 2
+    while (
+        index >= 0
+        and lines[index].rstrip().endswith("(")
+        and not lines[index].lstrip().startswith("#")
+    ):
+        index -= 1
+    block: list[str] = []
+    while index >= 0 and lines[index].lstrip().startswith("#"):
+        block.insert(0, lines[index].lstrip()[1:].strip())
+        if any(block[0].startswith(tag) for tag in tags):
+            return block
+        index -= 1
+    return []

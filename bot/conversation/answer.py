@@ -20,6 +20,7 @@ from bot.conversation.limits import estimated_usage
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
 from bot.conversation.turns import Arrival, Outcome, UserTurn
+from bot.i18n import N_, _
 from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
 from bot.types import AttachmentPart
 from bot.upstream.catalog import is_audio_model
@@ -28,13 +29,15 @@ from bot.upstream.types import ChatRequest
 
 log = logging.getLogger(__name__)
 
-EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
-NOT_STARTED_NOTICE = "The bot is restarting and could not answer this. Please send it again."
-NO_AUDIO_NOTICE = "The AI service sent no audio this time, so here is the answer as text."
-NOT_STORED_NOTICE = (
+# Notices end a reply; each is worded in its reader's language when the turn ends (the turn runs
+# in the language its update was handled in: bot/i18n.py).
+EMPTY_REPLY_NOTICE = N_("The model returned an empty reply. Try rephrasing your message.")
+NOT_STARTED_NOTICE = N_("The bot is restarting and could not answer this. Please send it again.")
+NO_AUDIO_NOTICE = N_("The AI service sent no audio this time, so here is the answer as text.")
+NOT_STORED_NOTICE = N_(
     "The bot's database failed, so this message wasn't answered. Please try again later."
 )
-REPLY_NOT_STORED_NOTICE = (
+REPLY_NOT_STORED_NOTICE = N_(
     "The bot's database failed, so this reply won't be remembered in the conversation."
 )
 
@@ -78,8 +81,8 @@ class Answerer:
             )
         except STORE_ERRORS:
             log.exception("chat %s: the question could not be stored", key)
-            await sink.finish("", notice=NOT_STORED_NOTICE)
-            return Outcome("", "interrupted", self.model_of(turn), NOT_STORED_NOTICE)
+            await sink.finish("", notice=_(NOT_STORED_NOTICE))
+            return Outcome("", "interrupted", self.model_of(turn), _(NOT_STORED_NOTICE))
         # With no await since the write: nobody counts the turn both as stored and reserved.
         stored_question()
         chat = await self._store.preferences(key)
@@ -96,8 +99,8 @@ class Answerer:
     async def not_started(self, key: ChatKey, arrival: Arrival, sink: ReplySink) -> Outcome:
         """Queued when the bot began stopping: not kept, not counted, and the user told."""
         await self.forget(key, arrival)
-        await sink.finish("", notice=NOT_STARTED_NOTICE)
-        return Outcome("", "interrupted", self.model_of(arrival.ready), NOT_STARTED_NOTICE)
+        await sink.finish("", notice=_(NOT_STARTED_NOTICE))
+        return Outcome("", "interrupted", self.model_of(arrival.ready), _(NOT_STARTED_NOTICE))
 
     async def forget(self, key: ChatKey, arrival: Arrival) -> None:
         """Take a turn that will not be answered out of the inbox, so no restart answers it."""
@@ -136,7 +139,7 @@ class Answerer:
         """Keep the answer (if it has any text) and give the sink its final form."""
         text, status, notice = reply.text, reply.status, reply.notice
         if request.voice is not None and status == "complete" and reply.audio is None:
-            notice = NO_AUDIO_NOTICE if text.strip() else None
+            notice = _(NO_AUDIO_NOTICE) if text.strip() else None
         stored = True
         if text.strip():
             usage = reply.usage or estimated_usage(request.messages, text)
@@ -155,9 +158,9 @@ class Answerer:
                 # The user still gets the whole text, told it won't be remembered.
                 log.exception("chat %s: the reply could not be stored", key)
                 stored = False
-                notice = " ".join(n for n in (notice, REPLY_NOT_STORED_NOTICE) if n)
+                notice = " ".join(n for n in (notice, _(REPLY_NOT_STORED_NOTICE)) if n)
         elif notice is None and reply.audio is None:
-            notice = EMPTY_REPLY_NOTICE
+            notice = _(EMPTY_REPLY_NOTICE)
         if (
             isinstance(sink, VoiceSink)
             and reply.audio is not None

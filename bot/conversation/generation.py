@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.conversation.sinks import ReplySink
 from bot.errors import UpstreamError
+from bot.i18n import N_, _
 from bot.store import ChatKey
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import AudioReply, ChatRequest, Usage
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 
 Status = Literal["complete", "interrupted", "stopped"]
 
-STOPPED_NOTICE = "Stopped."
-RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
+# Translators: ends a reply the user stopped while it was being written.
+STOPPED_NOTICE = N_("Stopped.")
+RESTART_NOTICE = N_("The bot restarted, so this reply was cut short. Please ask again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +86,8 @@ async def generate(
 
     if streaming.cancelled():
         if running.stop.is_set():
-            return ended("stopped", STOPPED_NOTICE)
-        return ended("interrupted", RESTART_NOTICE)
+            return ended("stopped", _(STOPPED_NOTICE))
+        return ended("interrupted", _(RESTART_NOTICE))
     error = streaming.exception()
     if error is None:
         return ended("complete", None)

@@ -38,12 +38,14 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError
 from bot.delivery import telegram_errors
 from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
+from bot.i18n import N_, _
 from bot.render.convert import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-STOP_LABEL = "⏹ Stop"
+# Translators: the button under a reply being written that stops it.
+STOP_LABEL = N_("⏹ Stop")
 
 
 def with_notice(rendered: Rendered, notice: str) -> Rendered | None:
@@ -91,7 +93,9 @@ class LiveReply:
         self._stop_button = (
             None
             if stop_data is None
-            else InlineKeyboardMarkup([[InlineKeyboardButton(STOP_LABEL, callback_data=stop_data)]])
+            else InlineKeyboardMarkup(
+                [[InlineKeyboardButton(_(STOP_LABEL), callback_data=stop_data)]]
+            )
         )
         self._shown_button = False  # whether _current shows the Stop button
         self._outbox = outbox
@@ -235,7 +239,8 @@ class LiveReply:
             return None
         notice = self._notice
         if notice is None and not self._message_ids:
-            notice = "(empty reply)"
+            # Translators: all a reply shows when the model said nothing.
+            notice = _("(empty reply)")
         if notice is None:
             return None
         mark = with_notice(Rendered("", ()), notice)

@@ -21,6 +21,7 @@ from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import Outbox
 from bot.errors import AudioError
+from bot.i18n import N_, _
 from bot.media import audio
 from bot.render.convert import utf16_len
 from bot.upstream.types import AudioReply
@@ -28,7 +29,8 @@ from bot.upstream.types import AudioReply
 log = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024  # UTF-16 units, as Telegram counts a caption
-TRACK_TITLE = "Voice reply"
+# Translators: the title of the audio file the bot sends when a chat forbids voice messages.
+TRACK_TITLE = N_("Voice reply")
 
 
 def caption_for(transcript: str) -> str | None:
@@ -133,7 +135,7 @@ class VoiceReply:
                 mp3,
                 duration=note.whole_seconds,
                 caption=caption,
-                title=TRACK_TITLE,
+                title=_(TRACK_TITLE),
                 filename="reply.mp3",
                 **self._placement(),
             ),

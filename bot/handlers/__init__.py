@@ -34,12 +34,13 @@ from bot.handlers import (
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.context import BotApplication, BotContext
 from bot.handlers.keyboards import answer_button
+from bot.i18n import _
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
     """Answer a button press no handler claims (forged, or from an older version of the bot)."""
     if update.callback_query is not None:
-        await answer_button(update.callback_query, "This button doesn't work any more.")
+        await answer_button(update.callback_query, _("This button doesn't work any more."))
 
 
 def register(application: BotApplication) -> None:

@@ -23,44 +23,45 @@ from bot.handlers import stop
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
-from bot.i18n import _
+from bot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-NOTHING_TO_STOP = "Nothing to stop: no reply is being written."
+NOTHING_TO_STOP = N_("Nothing to stop: no reply is being written.")
 
+# The menus' descriptions, translated for each language when the menus are published.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("new", "Start a new conversation"),
-    ("ask", "Ask the model: /ask <question>"),
-    ("stop", "Stop the reply being written"),
-    ("model", "Choose the AI model for this chat"),
-    ("voice", "Choose the voice of spoken replies"),
-    ("settings", "Show or change this chat's settings"),
-    ("system", "Show or set the system prompt"),
-    ("stats", "Your usage: messages and tokens"),
-    ("language", "Choose the language of the bot's messages"),
-    ("about", "About the bot and the AI service"),
-    ("help", "How to use the bot"),
+    ("new", N_("Start a new conversation")),
+    ("ask", N_("Ask the model: /ask <question>")),
+    ("stop", N_("Stop the reply being written")),
+    ("model", N_("Choose the AI model for this chat")),
+    ("voice", N_("Choose the voice of spoken replies")),
+    ("settings", N_("Show or change this chat's settings")),
+    ("system", N_("Show or set the system prompt")),
+    ("stats", N_("Your usage: messages and tokens")),
+    ("language", N_("Choose the language of the bot's messages")),
+    ("about", N_("About the bot and the AI service")),
+    ("help", N_("How to use the bot")),
 )
 
 # What works in groups, most used first: talking to the bot there needs /ask or a mention.
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("ask", "Ask the model: /ask <question> (or mention me)"),
-    ("new", "Start a new conversation here"),
-    ("stop", "Stop the reply being written"),
-    ("model", "Choose the AI model (admins)"),
-    ("voice", "Choose the voice of spoken replies (admins)"),
-    ("settings", "Show or change the settings (admins change)"),
-    ("system", "Show or set the system prompt (admins set)"),
-    ("stats", "Your usage: messages and tokens"),
-    ("language", "Choose the language of my messages (admins)"),
-    ("about", "About the bot and the AI service"),
-    ("help", "How to talk to me in a group"),
+    ("ask", N_("Ask the model: /ask <question> (or mention me)")),
+    ("new", N_("Start a new conversation here")),
+    ("stop", N_("Stop the reply being written")),
+    ("model", N_("Choose the AI model (admins)")),
+    ("voice", N_("Choose the voice of spoken replies (admins)")),
+    ("settings", N_("Show or change the settings (admins change)")),
+    ("system", N_("Show or set the system prompt (admins set)")),
+    ("stats", N_("Your usage: messages and tokens")),
+    ("language", N_("Choose the language of my messages (admins)")),
+    ("about", N_("About the bot and the AI service")),
+    ("help", N_("How to talk to me in a group")),
 )
 
-NEW_CONVERSATION = "Started a new conversation. Earlier messages are forgotten."
+NEW_CONVERSATION = N_("Started a new conversation. Earlier messages are forgotten.")
 
-HELP = (
+HELP = N_(
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
     "Send a photo (your question as its caption) or a text file (.txt, .md, .py, .json, .csv, …) "
@@ -84,12 +85,13 @@ HELP = (
 
 def group_help(bot_username: str) -> str:
     """/help in a group: how to address the bot there, and why plain messages don't reach it."""
-    return (
+    # Translators: /help in a group; {bot_username} is the bot's Telegram username.
+    return _(
         "In a group I answer only messages addressed to me:\n"
         "• /ask <question>\n"
-        f"• a message that mentions @{bot_username}\n"
+        "• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
-        f"• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
+        "• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
         "Voice notes count when they reply to me or mention me in the caption.\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
@@ -104,7 +106,7 @@ def group_help(bot_username: str) -> str:
         "/language — the language of my own messages here (admins choose)\n"
         "/about — about the bot and the AI service\n"
         "/help — this message"
-    )
+    ).format(bot_username=bot_username)
 
 
 async def publish_commands(bot: Bot, default_language: str) -> None:
@@ -140,10 +142,12 @@ async def _set_commands(
 async def on_start(update: Update, context: BotContext) -> None:
     """Greet the user and explain what the bot does."""
     user = update.effective_user
-    name = user.first_name if user else "there"
-    await answer(
-        update, context, f"Hi {name}! I'm an AI assistant.\n\n{_help_for(update, context)}"
-    )
+    # Translators: the greeting of /start; {help} is the whole /help text that follows it.
+    greeting = _("Hi {name}! I'm an AI assistant.\n\n{help}")
+    if user is None:
+        greeting = _("Hi! I'm an AI assistant.\n\n{help}")
+    name = user.first_name if user else ""
+    await answer(update, context, greeting.format(name=name, help=_help_for(update, context)))
 
 
 async def on_help(update: Update, context: BotContext) -> None:
@@ -161,7 +165,7 @@ async def on_new(update: Update, context: BotContext) -> None:
 
     async def started() -> None:
         forget_latest_reply(context, key)
-        await answer(update, context, NEW_CONVERSATION)
+        await answer(update, context, _(NEW_CONVERSATION))
 
     refusal = await context.services.conversation.new_conversation(
         key, user_id=user.id if user else None, then=started
@@ -179,9 +183,9 @@ async def on_stop(update: Update, context: BotContext) -> None:
         context, message, update.effective_user, sender_chat=message.sender_chat
     )
     if stopped is stop.Stop.FOREIGN:
-        await answer(update, context, stop.FOREIGN)
+        await answer(update, context, _(stop.FOREIGN))
     elif stopped is stop.Stop.NOTHING:
-        await answer(update, context, NOTHING_TO_STOP)
+        await answer(update, context, _(NOTHING_TO_STOP))
     # Stopping: the reply itself ends with "Stopped."
 
 
@@ -199,4 +203,4 @@ def _help_for(update: Update, context: BotContext) -> str:
     chat = update.effective_chat
     if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         return group_help(context.bot.username)
-    return HELP
+    return _(HELP)

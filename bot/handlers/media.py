@@ -28,6 +28,7 @@ from bot.handlers.chat import TurnContext, converse, kept_turn, turn_context
 from bot.handlers.common import send_text
 from bot.handlers.context import BotContext
 from bot.handlers.kept import document_record, file_of, photo_record, photo_sizes, quote_in
+from bot.i18n import N_, _, number
 from bot.media import attachments
 from bot.media.attachments import DocumentKind
 from bot.store import Received
@@ -35,8 +36,8 @@ from bot.upstream.catalog import is_vision_model
 
 log = logging.getLogger(__name__)
 
-AS_PHOTO = "Please send pictures as a photo, not as a file, so I can look at them."
-DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
+AS_PHOTO = N_("Please send pictures as a photo, not as a file, so I can look at them.")
+DOWNLOAD_FAILED = N_("I couldn't download that file from Telegram. Please send it again.")
 
 
 class InAlbum(filters.MessageFilter):
@@ -127,13 +128,18 @@ async def on_document(update: Update, context: BotContext) -> None:
     if message is None or message.document is None:
         return
     document = message.document
-    name = document.file_name or "file"
+    # Translators: stands for the name of a file sent without one ("I can't read {name}.").
+    name = document.file_name or _("file")
     kind = attachments.document_kind(document.file_name, document.mime_type)
     if kind is DocumentKind.IMAGE:
-        await answer_bad_input(update, context, AS_PHOTO)
+        await answer_bad_input(update, context, _(AS_PHOTO))
         return
     if kind is DocumentKind.OTHER:
-        await answer_bad_input(update, context, f"I can't read {name}. {attachments.SUPPORTED}")
+        # Translators: {name} is a file's name; {supported} says which files the bot reads.
+        refusal = _("I can't read {name}. {supported}")
+        await answer_bad_input(
+            update, context, refusal.format(name=name, supported=_(attachments.SUPPORTED))
+        )
         return
     cap = context.services.settings.document_max_bytes
     if document.file_size is not None and document.file_size > cap:
@@ -157,10 +163,10 @@ async def photo_turn(build: TurnContext, records: list[Received]) -> UserTurn:
         size = attachments.largest_photo(sizes, settings.photo_max_bytes)
         if size is None:
             biggest = max(s.file_size or 0 for s in sizes)
-            raise AttachmentRefused(_too_big("This photo", biggest, settings.photo_max_bytes))
+            raise AttachmentRefused(_too_big(None, biggest, settings.photo_max_bytes))
         chosen.append(size)
     images = await asyncio.gather(
-        *(_download(build, size.file_id, "This photo", settings.photo_max_bytes) for size in chosen)
+        *(_download(build, size.file_id, None, settings.photo_max_bytes) for size in chosen)
     )
     parts = await asyncio.to_thread(lambda: tuple(attachments.image_part(d) for d in images))
     question = next((record.content for record in records if record.content), "")
@@ -182,10 +188,12 @@ async def document_turn(build: TurnContext, record: Received) -> UserTurn:
     data = await _download(build, document.file_id, name, settings.document_max_bytes)
     content = await asyncio.to_thread(attachments.decode_text, data)
     if content is None:
-        raise AttachmentRefused(
-            f"I couldn't read {name} as text: it is binary or not UTF-8. "
-            f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
+        # Translators: {name} is a file's name; {supported} says which files the bot reads.
+        refusal = _(
+            "I couldn't read {name} as text: it is binary or not UTF-8. "
+            "{supported} Save it as UTF-8 text, or paste the text in a message."
         )
+        raise AttachmentRefused(refusal.format(name=name, supported=_(attachments.SUPPORTED)))
     limit = settings.max_message_chars
     quote = quote_in(record)
     # What quoting the replied-to message adds in front of any text (0 when nothing is quoted).
@@ -202,22 +210,42 @@ async def document_turn(build: TurnContext, record: Received) -> UserTurn:
             build.bot,
             build.services.outbox,
             build.destination,
-            f"{name} is longer than I can read at once: "
-            f"I'm reading its first {read.shown:,} of {read.total:,} characters.",
+            # Translators: {name} is a file's name; {shown} and {total} count characters.
+            _(
+                "{name} is longer than I can read at once: "
+                "I'm reading its first {shown} of {total} characters."
+            ).format(name=name, shown=number(read.shown), total=number(read.total)),
         )
     return kept_turn(record, text)
 
 
-async def _download(build: TurnContext, file_id: str, what: str, cap: int) -> bytes:
-    """A file's bytes, at most `cap` of them."""
+async def _download(build: TurnContext, file_id: str, what: str | None, cap: int) -> bytes:
+    """A file's bytes, at most `cap` of them; `what` names the file (None: a photo)."""
     try:
         return await telegram_errors.download(build.bot, file_id, cap=cap)
     except telegram_errors.DownloadRefused as refused:
         if refused.too_big:
             raise AttachmentRefused(_too_big(what, refused.size, cap)) from None
-        raise AttachmentRefused(DOWNLOAD_FAILED) from None
+        raise AttachmentRefused(_(DOWNLOAD_FAILED)) from None
 
 
-def _too_big(what: str, size: int | None, cap: int) -> str:
-    shown = "too big" if size is None else attachments.human_size(size)
-    return f"{what} is {shown}; the most I can read is {attachments.human_size(cap)}."
+def _too_big(what: str | None, size: int | None, cap: int) -> str:
+    """Why a file (named `what`; None: a photo) of `size` bytes is refused."""
+    limit = attachments.human_size(cap)
+    if what is None:
+        if size is None:
+            # Translators: {limit} is a size such as "10.0 MB".
+            return _("This photo is too big; the most I can read is {limit}.").format(limit=limit)
+        # Translators: {size} and {limit} are sizes such as "10.0 MB".
+        return _("This photo is {size}; the most I can read is {limit}.").format(
+            size=attachments.human_size(size), limit=limit
+        )
+    if size is None:
+        # Translators: {name} is a file's name; {limit} is a size such as "10.0 MB".
+        return _("{name} is too big; the most I can read is {limit}.").format(
+            name=what, limit=limit
+        )
+    # Translators: {name} is a file's name; {size} and {limit} are sizes such as "10.0 MB".
+    return _("{name} is {size}; the most I can read is {limit}.").format(
+        name=what, size=attachments.human_size(size), limit=limit
+    )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from bot.i18n import N_
 from bot.types import ImagePart
 
 # Files whose name alone says they are text, whatever MIME type the sender's client guessed.
@@ -50,7 +51,8 @@ TEXT_MIME_TYPES = frozenset(
 )
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "heic", "heif", "bmp", "tif"})
 
-SUPPORTED = (
+# Translated where it is shown (bot/i18n.py).
+SUPPORTED = N_(
     "I can read photos, and text files (.txt, .md, .py, .json, .csv and other plain text, "
     "as UTF-8)."
 )
