@@ -26,6 +26,7 @@ from bot.handlers.commands import (
     menu_code,
 )
 from bot.i18n import _
+from bot.store import ChatKey, ChatStore
 from tests.e2e.chat import answer_to, button_data, callback_answers, press
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
@@ -242,3 +243,32 @@ def _utf16_slice(text: str, entity: dict[str, object]) -> str:
     offset, length = int(str(entity["offset"])), int(str(entity["length"]))
     assert utf16_len(text) >= offset + length
     return data[2 * offset : 2 * (offset + length)].decode("utf-16-le")
+
+
+@pytest.mark.relaxed(default_language="es")
+async def test_messages_kept_across_a_restart_are_answered_in_the_chats_language_or_the_default(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    # Telegram's language code is not kept with a message: after a restart the chat's own choice
+    # is known, else DEFAULT_LANGUAGE. The messages reached an earlier run, which kept them.
+    kept = [
+        telegram.user_sends(chat, "kept", language_code="ru")["message_id"] for chat in (CHAT, 11)
+    ]
+    telegram.confirm_updates(telegram.last_update_id + 1)
+    store = await ChatStore.open(settings.database_path)
+    try:
+        await store.set_chat_language(CHAT, "de")
+        for chat, message_id in zip((CHAT, 11), kept, strict=True):
+            await store.receive(
+                ChatKey(chat, 0), "kept", telegram_message_id=message_id, user_id=chat
+            )
+    finally:
+        await store.close()
+    upstream.script(ReplyScript("", fault=Fault.HTTP_500), ReplyScript("", fault=Fault.HTTP_500))
+    async with running_bot(settings):
+        await telegram.wait_until(
+            lambda: bool(telegram.texts(CHAT) and telegram.texts(11)), timeout=20
+        )
+    error = UpstreamHTTPError(500, "Internal Server Error")
+    assert telegram.texts(CHAT) == [notice(in_language("de", lambda: error.user_message))]
+    assert telegram.texts(11) == [notice(in_language("es", lambda: error.user_message))]
