@@ -36,7 +36,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --add-comments=Translators: \
 	  --sort-output --no-wrap --no-location --omit-header -o bot/locales/messages.pot bot
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages \
-	  --no-fuzzy-matching --ignore-obsolete --no-wrap
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
