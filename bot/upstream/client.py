@@ -25,14 +25,18 @@ import httpx
 from bot.config import UPSTREAM_CONCURRENCY, Settings
 from bot.errors import (
     TimeoutPhase,
+    UpstreamContextOverflow,
+    UpstreamCut,
     UpstreamError,
     UpstreamHTTPError,
+    UpstreamParameterRejected,
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
 from bot.logs import redact
 from bot.upstream import decode
+from bot.upstream.quirks import ServerQuirks
 from bot.upstream.types import ChatRequest, Completion, Delta, ModelInfo, chat_body
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _Deltas = AsyncGenerator[Delta, None]
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# As the OpenAI SDK retries (less 409, which the chat API does not send, and statuses >= 500
+# that are no passing trouble, such as 501): timeouts, rate limits, server errors, gateways, and
+# 529, Anthropic's "Overloaded" kept by gateways. A server's x-should-retry overrides the list.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 # Waiting longer than this for a rate limit would leave the user staring at "typing…".
 MAX_RETRY_AFTER = 30.0
 
@@ -82,6 +89,8 @@ class UpstreamClient:
         self.retries = retries
         self.retry_backoff = retry_backoff
         self._api_key = api_key
+        # What this server and its models refuse, learned from their errors (quirks.py).
+        self.quirks = ServerQuirks()
         self._replies = asyncio.Semaphore(streams)  # see the comment above SPARE_CONNECTIONS
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # No httpx read or pool timeout: the first-token and idle clocks below govern both.
@@ -149,12 +158,15 @@ class UpstreamClient:
 
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
-        with self._scrubbed():
-            async with self._replies:
-                body = chat_body(request, stream=False)
-                response = await self._fetch("POST", self.chat_url, body)
+
+        async def completion(body: dict[str, Any]) -> Completion:
+            response = await self._fetch("POST", self.chat_url, body)
             # A 200 body may be an {"error": ...} that echoes the key: scrubbed like the rest.
             return decode.parse_completion(decode.json_body(response.content))
+
+        with self._scrubbed():
+            async with self._replies:
+                return await self._adapted(request, completion, stream=False)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
@@ -164,13 +176,34 @@ class UpstreamClient:
         """
         if request.voice is not None:
             raise ValueError("voice replies are not streamed; use complete_chat")
-        body = chat_body(request, stream=True)
+
+        async def started(body: dict[str, Any]) -> _Deltas:
+            return await self._retrying(lambda: self._started_stream(body))
+
         with self._scrubbed():
             async with self._replies:
-                deltas = await self._retrying(lambda: self._started_stream(body))
+                deltas = await self._adapted(request, started, stream=True)
                 async with contextlib.aclosing(deltas):
                     async for delta in deltas:
                         yield delta
+
+    async def _adapted(
+        self,
+        request: ChatRequest,
+        send: Callable[[dict[str, Any]], Awaitable[T]],
+        *,
+        stream: bool,
+    ) -> T:
+        """`send` the request as this server and model take it; when they refuse a parameter,
+        learn that and send it again at once without it (each refusal changes what is sent, and
+        there are only so many parameters, so this ends)."""
+        while True:
+            body = chat_body(request, stream=stream, quirks=self.quirks.of(request.model))
+            try:
+                return await send(body)
+            except UpstreamParameterRejected as refusal:
+                if not self.quirks.learn(request.model, refusal, body):
+                    raise
 
     @contextlib.contextmanager
     def _scrubbed(self) -> Iterator[None]:
@@ -267,15 +300,23 @@ class UpstreamClient:
         if attempt >= self.retries:
             return None
         backoff = self.retry_backoff * 2.0**attempt
-        # Nothing came back, so nothing was shown: one more request is all a retry costs.
+        # Nothing came back, or nothing was shown yet (a stream is retried only before its first
+        # delta): one more request is all a retry costs.
         connect_failed = isinstance(exc, UpstreamTimeout) and exc.phase == "connect"
-        if isinstance(exc, UpstreamUnavailable) or connect_failed:
+        if isinstance(exc, UpstreamUnavailable | UpstreamCut) or connect_failed:
             return backoff
-        if isinstance(exc, UpstreamHTTPError) and exc.status in RETRYABLE_STATUSES:
-            if exc.retry_after is None:
-                return backoff
-            return None if exc.retry_after > MAX_RETRY_AFTER else max(exc.retry_after, backoff)
-        return None
+        if not isinstance(exc, UpstreamHTTPError) or isinstance(
+            exc, UpstreamContextOverflow | UpstreamParameterRejected
+        ):
+            return None  # those two are answered by changing the request, not by waiting
+        retryable = exc.status in RETRYABLE_STATUSES
+        if exc.should_retry is not None:
+            retryable = exc.should_retry
+        if not retryable:
+            return None
+        if exc.retry_after is None:
+            return backoff
+        return None if exc.retry_after > MAX_RETRY_AFTER else max(exc.retry_after, backoff)
 
 
 class _Clock:
@@ -334,7 +375,7 @@ def _translating(timeouts: Timeouts, *, started: bool) -> Iterator[None]:
         raise UpstreamTimeout("connect", timeouts.connect) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         if started:
-            raise UpstreamProtocolError("stream cut") from exc
+            raise UpstreamCut("stream cut") from exc
         raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.DecodingError as exc:
         raise UpstreamProtocolError("undecodable response body") from exc
