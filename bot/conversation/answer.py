@@ -3,14 +3,16 @@
 Owns what happens between a built turn and its outcome — the question stored (the turn's
 reservation settled with it), a redelivered answered message recognised, the request built
 (request.py) with the chat's preferences and history, the reply generated (generation.py) and
-stoppable meanwhile, the answer stored and the sink given its final form, and the notices for
-each way that can end (a failed write included). Must not queue, admit or refuse: service.py has
-decided that the turn runs. Imports nothing from Telegram.
+stoppable meanwhile — asked again with half the history while the model says the context is too
+long, down to the turn alone — the answer stored and the sink given its final form, and the
+notices for each way that can end (a failed write included). Must not queue, admit or refuse:
+service.py has decided that the turn runs. Imports nothing from Telegram.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -20,8 +22,8 @@ from bot.conversation.limits import estimated_usage
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
 from bot.conversation.turns import Arrival, Outcome, UserTurn
+from bot.errors import UpstreamContextOverflow
 from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
-from bot.types import AttachmentPart
 from bot.upstream.catalog import is_audio_model
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import ChatRequest
@@ -36,6 +38,10 @@ NOT_STORED_NOTICE = (
 )
 REPLY_NOT_STORED_NOTICE = (
     "The bot's database failed, so this reply won't be remembered in the conversation."
+)
+HISTORY_SHORTENED_NOTICE = (
+    "This conversation is longer than the model can read at once, so its oldest messages were "
+    "left out of this answer. /new starts a fresh conversation."
 )
 
 
@@ -89,8 +95,7 @@ class Answerer:
             log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
             return Outcome("", "complete", model, duplicate=True)
         voice = self._voice(chat, model, sink)
-        request = await self._request(key, chat, model, turn.parts, voice)
-        reply = await self._generate(key, turn, request, sink)
+        request, reply = await self._generate(key, turn, chat, model, voice, sink)
         return await self._store_and_show(key, turn, model, request, reply, sink)
 
     async def not_started(self, key: ChatKey, arrival: Arrival, sink: ReplySink) -> Outcome:
@@ -109,20 +114,47 @@ class Answerer:
             log.exception("chat %s: message %s could not leave the inbox", key, message_id)
 
     async def _generate(
-        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
-    ) -> Generated:
-        """Show that the bot is working, then produce the reply; `stop` can end it."""
-        if isinstance(sink, VoiceSink) and request.voice is not None:
+        self,
+        key: ChatKey,
+        turn: UserTurn,
+        chat: ChatPreferences,
+        model: str,
+        voice: str | None,
+        sink: ReplySink,
+    ) -> tuple[ChatRequest, Generated]:
+        """Show that the bot is working, then produce the reply; `stop` can end it.
+
+        While the model says the request is longer than its context, and nothing was shown yet,
+        ask again with half the history (by characters), down to this turn alone; only that one
+        overflowing reaches the user."""
+        if isinstance(sink, VoiceSink) and voice is not None:
             await sink.start_speaking()
         else:
             await sink.start()
         running = self._running[key] = Running(
             turn.telegram_message_id, turn.user_id, asyncio.Event(), self.shutdown
         )
+        budget, shortened = self._settings.history_char_budget, False
         try:
-            return await generate(self._upstream, key, request, sink, running)
+            while True:
+                turns = await self._store.recent_turns(key, char_budget=budget)
+                request = build_request(self._settings, chat, model, turns, turn.parts, voice)
+                reply = await generate(self._upstream, key, request, sink, running)
+                overflowed = isinstance(reply.error, UpstreamContextOverflow) and not reply.text
+                if not overflowed or len(turns) <= 1:
+                    break
+                # Each window holds fewer turns than the last (the newest is always in), so this
+                # ends, after about log2(budget / turn) requests the server refuses at once.
+                budget = sum(len(t.content) for t in turns) // 2
+                shortened = True
+                log.info(
+                    "chat %s: context too long for %s; %d characters of history", key, model, budget
+                )
         finally:
             del self._running[key]
+        if shortened and reply.status == "complete" and reply.notice is None:
+            reply = dataclasses.replace(reply, notice=HISTORY_SHORTENED_NOTICE)
+        return request, reply
 
     async def _store_and_show(
         self,
@@ -168,17 +200,6 @@ class Answerer:
         else:
             await sink.finish(text, notice=notice)
         return Outcome(text, status, model, notice)
-
-    async def _request(
-        self,
-        key: ChatKey,
-        chat: ChatPreferences,
-        model: str,
-        parts: tuple[AttachmentPart, ...] = (),
-        voice: str | None = None,
-    ) -> ChatRequest:
-        turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
-        return build_request(self._settings, chat, model, turns, parts, voice)
 
     def _voice(self, chat: ChatPreferences, model: str, sink: ReplySink) -> str | None:
         """The voice to answer in, or None for a written (streamed) reply."""

@@ -1,8 +1,11 @@
 """Producing one reply: streaming it (or, when spoken, asking for it whole) until it ends.
 
 Owns the end of a reply — the upstream finishes or fails, the user stops it, the bot shuts down —
-and keeps whatever text, usage and audio arrived by then. Upstream errors become the user's notice
-and never escape. Must not store anything: the service does.
+and keeps whatever text, usage and audio arrived by then, and how the model ended it: a reply cut
+at its length limit, held back by a content filter or ended by an error (finish_reason `length`,
+`content_filter`, `error`) gets a notice saying so. Upstream errors become the user's notice and
+never escape (the error itself is kept, for answer.py to retry a context overflow). Must not
+store anything: answer.py does.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.conversation.sinks import ReplySink
-from bot.errors import UpstreamError
+from bot.errors import UpstreamContextOverflow, UpstreamError
 from bot.store import ChatKey
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import AudioReply, ChatRequest, Usage
@@ -24,6 +27,12 @@ Status = Literal["complete", "interrupted", "stopped"]
 
 STOPPED_NOTICE = "Stopped."
 RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
+# How the model ended a reply it did not finish, by its finish_reason.
+FINISH_NOTICES = {
+    "length": "The reply was cut off: it reached the length limit for one reply.",
+    "content_filter": "The AI service's content filter stopped this reply here.",
+    "error": "The AI service ended this reply with an error.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,7 @@ class Generated:
     notice: str | None
     usage: Usage | None  # None: the upstream reported none
     audio: AudioReply | None
+    error: UpstreamError | None = None  # what ended it, when the upstream failed
 
 
 @dataclass(slots=True)
@@ -52,6 +62,7 @@ class _Progress:
     text: str = ""
     usage: Usage | None = None
     audio: AudioReply | None = None
+    finish_reason: str | None = None
 
 
 async def generate(
@@ -79,8 +90,8 @@ async def generate(
             streaming.cancel()
         await asyncio.wait({streaming})  # let it wind down; its outcome is read below
 
-    def ended(status: Status, notice: str | None) -> Generated:
-        return Generated(progress.text, status, notice, progress.usage, progress.audio)
+    def ended(status: Status, notice: str | None, error: UpstreamError | None = None) -> Generated:
+        return Generated(progress.text, status, notice, progress.usage, progress.audio, error)
 
     if streaming.cancelled():
         if running.stop.is_set():
@@ -88,10 +99,16 @@ async def generate(
         return ended("interrupted", RESTART_NOTICE)
     error = streaming.exception()
     if error is None:
+        cut = FINISH_NOTICES.get(progress.finish_reason or "")
+        if cut is not None:
+            log.info("chat %s: the reply ended with finish_reason %s", key, progress.finish_reason)
+            return ended("interrupted", cut)
         return ended("complete", None)
     if isinstance(error, UpstreamError):
-        log.warning("chat %s: %s", key, error)
-        return ended("interrupted", error.user_message)
+        # An overflow is asked again with less history (answer.py), not a failure yet.
+        overflow = isinstance(error, UpstreamContextOverflow)
+        log.log(logging.INFO if overflow else logging.WARNING, "chat %s: %s", key, error)
+        return ended("interrupted", error.user_message, error)
     raise error
 
 
@@ -101,6 +118,8 @@ async def _stream(
     async for delta in upstream.stream_chat(request):
         if delta.usage is not None:
             progress.usage = delta.usage
+        if delta.finish_reason is not None:
+            progress.finish_reason = delta.finish_reason
         if delta.text:
             progress.text += delta.text
             await sink.update(progress.text)
@@ -112,3 +131,4 @@ async def _complete(upstream: UpstreamClient, request: ChatRequest, progress: _P
     progress.text = completion.text
     progress.usage = completion.usage
     progress.audio = completion.audio
+    progress.finish_reason = completion.finish_reason

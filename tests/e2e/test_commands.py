@@ -47,6 +47,7 @@ async def test_about_shows_the_version_and_the_upstream_about(
     assert about is not None
     assert about.startswith("gpt-telegram-bot 0.1.0")
     assert any(r.path == "/about" for r in upstream.requests)
+    assert upstream.about is not None
     assert str(next(iter(upstream.about.values()))) in about
 
 

@@ -197,6 +197,7 @@ def test_only_user_turns_with_a_sender_name_carry_a_name_upstream() -> None:
         Turn("user", "hi", "Alice"),
         Turn("assistant", "Hello!", None),
         Turn("user", "and me?", "José"),
+        Turn("assistant", "You too!", None),
         Turn("user", "private", None),
     ]
     assert build_messages("Be brief.", turns) == [
@@ -204,6 +205,7 @@ def test_only_user_turns_with_a_sender_name_carry_a_name_upstream() -> None:
         {"role": "user", "content": "hi", "name": "Alice"},
         {"role": "assistant", "content": "Hello!"},
         {"role": "user", "content": "and me?", "name": "Jose"},
+        {"role": "assistant", "content": "You too!"},
         {"role": "user", "content": "private"},
     ]
 
