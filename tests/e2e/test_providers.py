@@ -54,10 +54,12 @@ def notices(telegram: FakeTelegram) -> list[str]:
 # --- parameters a model refuses ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("wording", ["openai", "litellm", "openrouter"])
 async def test_a_model_that_refuses_temperature_is_answered_without_it_and_settings_say_so(
-    telegram: FakeTelegram, tmp_path: Path
+    telegram: FakeTelegram, tmp_path: Path, wording: RefusalWording
 ) -> None:
-    async with serving(refuses={REASONING: frozenset({"temperature"})}) as upstream:
+    refused = {REASONING: frozenset({"temperature"})}
+    async with serving(refuses=refused, refusal_wording=wording) as upstream:
         settings = fast_settings(telegram, upstream, tmp_path, default_model=REASONING)
         async with running_bot(settings):
             await answer_to(telegram, CHAT, "/settings temperature 0.7")
