@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from bot.handlers.context import BotApplication
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream
 
@@ -107,3 +108,11 @@ def edits_of(telegram: FakeTelegram, message: SentMessage) -> list[str | None]:
         if (call.params["chat_id"], call.params["message_id"])
         == (message.chat_id, message.message_id)
     ]
+
+
+async def settled(telegram: FakeTelegram, application: BotApplication) -> None:
+    """Wait until the bot has finished every queued turn. The fake shows a message the moment
+    it handles the send, a little before the bot has its answer (its Telegram calls run on a
+    thread of their own); a test that replies to that message at once would race the bot."""
+    services = application.bot_data["services"]
+    await telegram.wait_until(lambda: not services.conversation.busy_any())
