@@ -18,7 +18,7 @@ import pytest
 
 from bot.config import Settings
 from bot.media.audio import ConversionLimit
-from tests.e2e.chat import last_text, shown
+from tests.e2e.chat import answer_to, last_text, shown
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, make_wav
