@@ -63,12 +63,13 @@ async def test_an_unaddressed_group_message_is_ignored_and_never_sent_upstream(
 async def test_ask_ask_at_the_bot_a_mention_and_a_reply_to_the_bot_are_each_answered(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
-    async with running_bot(settings):
+    async with running_bot(settings) as application:
         await say(telegram, GROUP, "/ask one", "You said: one", **IN_GROUP)
         await say(telegram, GROUP, f"/ask@{BOT_NAME} two", "You said: two", **IN_GROUP)
         answer = await say(
             telegram, GROUP, f"and @{BOT_NAME} three", "You said: and three", **IN_GROUP
         )
+        await settled(telegram, application)
         await say(telegram, GROUP, "four", "You said: four", reply_to_message_id=answer, **IN_GROUP)
     asked = [m["message_id"] for m in telegram.messages.values() if m["chat"]["id"] == GROUP]
     replied_to = [m.reply_to_message_id for m in telegram.bot_messages(GROUP)]
