@@ -1,14 +1,16 @@
 """Where a reply goes: the protocols the conversation writes into, free of Telegram.
 
 `delivery.live_reply.LiveReply` implements `ReplySink` (a live, edited Telegram message) and
-`delivery.voice_reply.VoiceReply` implements `VoiceSink` (that, or a voice note); tests use their
-own. Must not import Telegram.
+`delivery.voice_reply.VoiceReply` implements `VoiceSink` (that, or a voice note); both are
+`ThinkingSink`s too, which show a reasoning model's thinking. A sink without `think` still gets
+every answer, and no reasoning. Tests use their own. Must not import Telegram.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from bot.types import ShowReasoning
 from bot.upstream.types import AudioReply
 
 
@@ -39,3 +41,18 @@ class VoiceSink(ReplySink, Protocol):
 
     async def speak(self, audio: AudioReply) -> None:
         """Deliver the spoken reply (WAV and transcript); fall back to text if it must."""
+
+
+@runtime_checkable
+class ThinkingSink(ReplySink, Protocol):
+    """A sink that also shows a reasoning model's thinking: that it thinks, and for how long,
+    then the reasoning itself as `show` says once the answer begins."""
+
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        """The whole reasoning so far (never part of the answer `update` and `finish` give).
+
+        Called before `update` while the model thinks; called again if more arrives later. The
+        answer so far may then be "" again: a reply that began mid-thought shows it only at
+        the end of its thought, when what looked like answer turns out to have been reasoning.
+        Must return quickly, like `update`.
+        """
