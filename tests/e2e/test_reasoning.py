@@ -21,7 +21,7 @@ from bot.handlers.context import BotApplication
 from tests.e2e.chat import answer_to, ask, button_data, callback_answers, press
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.fakes.upstream import FakeUpstream, ReasoningStyle, ReplyScript
+from tests.fakes.upstream import FakeUpstream, Fault, ReasoningStyle, ReplyScript
 from tests.support import query
 
 pytestmark = pytest.mark.relaxed
@@ -242,3 +242,30 @@ async def test_reasoning_effort_is_sent_only_once_a_chat_sets_it(
     ]
     assert "reasoning_effort" not in unset
     assert "reasoning_effort" not in back
+
+
+@pytest.mark.parametrize("fault", [Fault.NONE, Fault.NO_AUDIO])
+async def test_a_spoken_reply_carries_the_answer_alone_and_stores_the_thought_apart(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings, fault: Fault
+) -> None:
+    # A spoken reply is asked for whole: no thinking line, and no quote above the voice note
+    # or above its text when the audio does not come; the thought goes to the store only.
+    style = ReasoningStyle.BOTH_FIELDS if fault is Fault.NONE else ReasoningStyle.THINK_TAGS
+    upstream.script(ReplyScript(ANSWER, reasoning=THOUGHT, reasoning_style=style, fault=fault))
+    async with running_bot(settings) as app:
+        await answer_to(telegram, CHAT, "/model gpt-4o-audio-preview")
+        telegram.user_sends(CHAT, "Capital of France?")
+        await telegram.wait_until(lambda: len(telegram.bot_messages(CHAT)) >= 2)
+        await answered(telegram, app)
+    [_, reply] = telegram.bot_messages(CHAT)
+    if fault is Fault.NONE:
+        assert (reply.kind, reply.caption) == ("voice", ANSWER)
+    else:
+        assert reply.kind == "text"
+        assert reply.text is not None
+        assert reply.text.startswith(f"{SHOWN_ANSWER}\n\n⚠️")
+        assert quotes(reply) == []
+    seen = [t for m in telegram.bot_messages(CHAT) for t in (*m.history, m.text, m.caption) if t]
+    assert not [t for t in seen if "Paris; say so" in t]
+    [(content, reasoning, _, _)] = await stored_replies(settings.database_path, CHAT)
+    assert (content, reasoning) == (ANSWER, THOUGHT)

@@ -19,6 +19,7 @@ Reasoning (`ReplyScript.reasoning`): the model thinks before it answers, in the 
 content (Ollama, Qwen), only the closing tag (DeepSeek-R1's template opens the thought itself), or
 tags in the content beside `reasoning_content` (llama.cpp's `deepseek-legacy`). A stream can pause
 in the middle of the thought, for a time or until the test says, so a client's "thinking" shows.
+A whole reply carries it the same way in its message (a spoken one in its fields, beside the audio).
 Usage then counts the reasoning in `completion_tokens` and reports it apart as
 `completion_tokens_details.reasoning_tokens`, as OpenAI does. An assistant message that carries
 reasoning back (`reasoning_content` or `reasoning`) is refused, as DeepSeek refuses it (in the
@@ -411,7 +412,8 @@ class FakeUpstream:
                 "transcript": script.text,
                 "expires_at": int(time.time()) + 3600,
             }
-            message = {"role": "assistant", "content": None, "audio": audio}
+            # A reasoning model's thought stays in its fields beside the audio.
+            message = {**message, "content": None, "audio": audio}
         choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}]
         payload: JsonDict = {
             "id": f"chatcmpl-fake{next(self._ids)}",
