@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.types import ShowReasoning
+
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
 UPSTREAM_CONCURRENCY = 512  # replies streamed at once by default (see upstream/client.py)
 
@@ -77,6 +79,9 @@ class Settings(BaseSettings):
     # The upstream's reply-length limit (`max_tokens`) on every request; None sends none.
     max_reply_tokens: int | None = Field(default=None, ge=1)
     system_prompt: str = "You are a helpful assistant."
+    # A reasoning model's thinking once the answer begins, in chats that have not chosen
+    # (/settings reasoning): folded above the answer, not shown, or shown in full.
+    show_reasoning: ShowReasoning = "collapsed"
 
     # Telegram pacing, in seconds between edits of one live message, and calls per second overall.
     private_edit_interval: float = Field(default=1.0, gt=0)
@@ -116,7 +121,7 @@ class Settings(BaseSettings):
     max_queued_per_chat: int = Field(default=20, ge=1, le=1_000)
     max_queued_per_user: int = Field(default=10, ge=1, le=1_000)
 
-    @field_validator("default_voice", mode="before")
+    @field_validator("default_voice", "show_reasoning", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

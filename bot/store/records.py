@@ -34,6 +34,8 @@ class ChatPreferences:
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     system_prompt: str | None = None
+    show_reasoning: str | None = None  # collapsed, hidden or full
+    reasoning_effort: str | None = None  # low, medium or high; None sends none
 
 
 @dataclass(frozen=True, slots=True)
