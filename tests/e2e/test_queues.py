@@ -19,7 +19,7 @@ from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 FLOODER, OTHER = 11, 12
 GROUP = -900
 STALLS = ReplyScript("Thinking about it", chunk_size=8, fault=Fault.STALL_MID_STREAM)
-READS = "text messages, photos, text files, voice notes and audio files"
+READS = "text messages, photos, PDF, Word and text files, voice notes and audio files"
 
 
 def asked(upstream: FakeUpstream) -> list[str]:
