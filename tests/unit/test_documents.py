@@ -14,7 +14,7 @@ from bot.media.documents import (
     Unreadable,
     read_document,
 )
-from tests.documents import crowded_word_file, flate_bomb_pdf, text_pdf
+from tests.documents import crowded_word_file, flate_bomb_pdf, text_pdf, word_bomb
 from tests.support import child_processes, process_exists
 
 # A million empty paragraphs (45 KB zipped): python-docx takes many seconds to walk them, and
@@ -75,3 +75,11 @@ async def test_a_read_stops_at_the_page_limit_and_says_so() -> None:
         "pages",
         False,
     )
+
+
+async def test_a_word_file_unpacking_past_its_share_of_memory_is_refused_before_unpacking() -> None:
+    # 100 MB of XML in a few KB: refused from the sizes the zip declares, with memory to spare.
+    with pytest.raises(DocumentUnreadable) as refused:
+        await read_document(word_bomb(100_000_000), Format.WORD, ROOMY)
+    assert refused.value.why is Unreadable.TOO_BIG
+    assert refused.value.detail.endswith("of XML)")
