@@ -110,6 +110,7 @@ async def _open_services(application: BotApplication) -> None:
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
+        document_slots=ConversionLimit(settings.document_concurrency),
     )
     await publish_commands(application.bot)
     if retention_days:

@@ -107,8 +107,17 @@ class Settings(BaseSettings):
     vision_models: Patterns = ("gpt-4o", "gpt-4o-20*", "gpt-4o-mini", "gpt-4o-mini-20*")
     vision_model: str = "gpt-4o-mini"
     photo_max_bytes: int = Field(default=5_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
-    document_max_bytes: int = Field(default=1_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
+    document_max_bytes: int = Field(default=10_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
     album_wait: float = Field(default=1.0, gt=0, le=10)
+    # PDF and Word files are read by a worker process each, at most DOCUMENT_CONCURRENCY at once
+    # across all chats: it reads at most this many pages and characters of text, uses at most
+    # this many bytes of memory (address space; the worker alone needs about 60 MB), and is
+    # killed after DOCUMENT_TIMEOUT seconds.
+    document_max_pages: int = Field(default=100, ge=1, le=100_000)
+    document_max_chars: int = Field(default=100_000, ge=100, le=10_000_000)
+    document_max_memory: int = Field(default=256_000_000, ge=100_000_000, le=16_000_000_000)
+    document_timeout: float = Field(default=20.0, gt=0, le=600)
+    document_concurrency: int = Field(default=2, ge=1, le=64)
 
     # Per-user limits on turns sent to the model; 0 turns a limit off. ADMIN_USER_IDS are exempt.
     rate_limit_per_minute: int = Field(default=0, ge=0)

@@ -171,6 +171,15 @@ class GatedFfmpeg:
         raise AssertionError(f"{count} ffmpeg runs expected, {len(self.started())} started")
 
 
+def child_processes() -> set[int]:
+    """The ids of this process's children that have not been reaped (Linux: /proc)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that has just ended
+            pids.update(int(pid) for pid in (task / "children").read_text().split())
+    return pids
+
+
 def process_exists(pid: int) -> bool:
     """Whether a process with this id still exists (an ended, reaped one does not)."""
     try:

@@ -21,7 +21,7 @@ from bot.handlers.context import BotContext
 SUPPORTED_CONTENT: tuple[str, ...] = (
     "text messages",
     "photos",
-    "text files",
+    "PDF, Word and text files",
     "voice notes",
     "audio files",
 )

@@ -15,7 +15,7 @@ from tests.fakes.upstream import FakeUpstream
 
 GROUP = -800
 
-READS = "text messages, photos, text files, voice notes and audio files"
+READS = "text messages, photos, PDF, Word and text files, voice notes and audio files"
 
 
 def group_settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
