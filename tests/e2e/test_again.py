@@ -19,7 +19,7 @@ from bot.handlers.again import (
     REPLACED,
 )
 from tests.e2e.chat import answer_to, ask, ask_in_group, last_text
-from tests.e2e.harness import running_bot
+from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, ReplyScript
 from tests.support import query
@@ -106,6 +106,22 @@ async def test_in_a_group_the_asker_or_an_admin_may_retry_and_no_one_else(
     assert [contents(r.body) for r in upstream.chat_requests()[1:]] == [["name a river"]] * 2
     # In a group the new answer replies to the /retry that asked for it.
     assert telegram.bot_messages(GROUP)[-1].reply_to_message_id == retry["message_id"]
+
+
+async def test_retry_counts_as_a_message_against_the_rate_limit(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(telegram, upstream, tmp_path / "db.sqlite3", rate_limit_per_minute=2)
+    async with running_bot(settings):
+        await ask(telegram, upstream, ALICE, "one")
+        telegram.user_sends(ALICE, "/retry")
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
+        telegram.user_sends(ALICE, "/retry")
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 3)
+
+    assert telegram.texts(ALICE)[:2] == ["You said: one", "You said: one"]
+    assert "2 messages within a minute" in telegram.texts(ALICE)[2]
+    assert len(upstream.chat_requests()) == 2
 
 
 # Editing
@@ -200,3 +216,18 @@ async def test_in_a_group_an_edited_question_to_the_bot_is_answered_again_and_ch
     # After the note the bot posts on joining: the first answer, marked, and the new one.
     assert telegram.texts(GROUP)[1:] == [REPLACED, "You said: hello"]
     assert [contents(r.body) for r in upstream.chat_requests()] == [["hi"], ["hello"]]
+
+
+async def test_an_edit_past_the_length_limit_is_refused_and_the_question_stays(
+    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = make_settings(telegram, upstream, tmp_path / "db.sqlite3", max_message_chars=20)
+    async with running_bot(settings):
+        sent = telegram.user_sends(ALICE, "short question")
+        await telegram.wait_until(lambda: last_text(telegram, ALICE) == "You said: short question")
+        telegram.user_edits(ALICE, sent["message_id"], "a" * 21)
+        await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
+        body = await ask(telegram, upstream, ALICE, "next")
+
+    assert telegram.texts(ALICE)[1].startswith("⚠️ Your message is too long: 21 characters")
+    assert contents(body) == ["short question", "You said: short question", "next"]
