@@ -107,8 +107,11 @@ _AFTER = "conversation_id = ? AND id > ?"
 _ARCHIVE_AFTER = ARCHIVE_BY_DAY.format(selection=f"INDEXED BY messages_context WHERE {_AFTER}")
 _DELETE_AFTER = f"DELETE FROM messages WHERE {_AFTER}"
 _SET_CONTENT = "UPDATE messages SET content = ? WHERE id = ?"
-_EXPORT_MESSAGES = """
-    SELECT id, role, content, sender_name, model, status, created_at
+# The columns an export reads, as StoredMessage names them (a column added to messages that an
+# export should show, such as the model's reasoning, is one more name here).
+_EXPORT_COLUMNS = ("role", "content", "sender_name", "model", "status", "created_at")
+_EXPORT_MESSAGES = f"""
+    SELECT id, {", ".join(_EXPORT_COLUMNS)}
     FROM messages INDEXED BY messages_context
     WHERE conversation_id = ? AND id > ?
     ORDER BY id
@@ -257,11 +260,12 @@ async def _messages(
         page = list(
             await db.execute_fetchall(_EXPORT_MESSAGES, (conversation_id, after, _EXPORT_PAGE))
         )
-        for row_id, role, content, sender_name, model, status, created_at in page:
-            messages.append(
-                StoredMessage(_role(role), content, sender_name, model, _status(status), created_at)
-            )
-            used += len(content)
+        for row_id, *values in page:
+            fields = dict(zip(_EXPORT_COLUMNS, values, strict=True))
+            fields["role"], fields["status"] = _role(fields["role"]), _status(fields["status"])
+            message = StoredMessage(**fields)
+            messages.append(message)
+            used += len(message.content) + len(message.reasoning or "")
             after = row_id
             if used > max_chars:
                 break
