@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # chats. Beyond them a sender is told (once a minute) and nothing more of theirs is queued.
     max_queued_per_chat: int = Field(default=20, ge=1, le=1_000)
     max_queued_per_user: int = Field(default=10, ge=1, le=1_000)
+    # /export: the largest Markdown file sent, in bytes (Telegram takes up to 50 MB from bots);
+    # a longer history is cut there, the newest conversations kept.
+    export_max_bytes: int = Field(default=10_000_000, ge=10_000, le=50_000_000)
 
     @field_validator("default_voice", "show_reasoning", mode="before")
     @classmethod
