@@ -108,8 +108,8 @@ _ARCHIVE_AFTER = ARCHIVE_BY_DAY.format(selection=f"INDEXED BY messages_context W
 _DELETE_AFTER = f"DELETE FROM messages WHERE {_AFTER}"
 _SET_CONTENT = "UPDATE messages SET content = ? WHERE id = ?"
 # The columns an export reads, as StoredMessage names them (a column added to messages that an
-# export should show, such as the model's reasoning, is one more name here).
-_EXPORT_COLUMNS = ("role", "content", "sender_name", "model", "status", "created_at")
+# export should show is one more name here).
+_EXPORT_COLUMNS = ("role", "content", "reasoning", "sender_name", "model", "status", "created_at")
 _EXPORT_MESSAGES = f"""
     SELECT id, {", ".join(_EXPORT_COLUMNS)}
     FROM messages INDEXED BY messages_context

@@ -116,3 +116,19 @@ async def settled(telegram: FakeTelegram, application: BotApplication) -> None:
     thread of their own); a test that replies to that message at once would race the bot."""
     services = application.bot_data["services"]
     await telegram.wait_until(lambda: not services.conversation.busy_any())
+
+
+def document_text(telegram: FakeTelegram, chat_id: int) -> str:
+    """The text of the one document the bot sent to the chat."""
+    [sent] = [m for m in telegram.bot_messages(chat_id) if m.kind == "document"]
+    assert sent.media is not None
+    return sent.media.decode()
+
+
+async def exported(telegram: FakeTelegram, chat_id: int, command: str, **kwargs: Any) -> str:
+    """Send an /export command and read the document the bot sends back."""
+    telegram.user_sends(chat_id, command, **kwargs)
+    await telegram.wait_until(
+        lambda: any(m.kind == "document" for m in telegram.bot_messages(chat_id))
+    )
+    return document_text(telegram, chat_id)

@@ -27,6 +27,7 @@ from tests.e2e.chat import (
     ask_in_group,
     button_data,
     callback_answers,
+    exported,
     forge_press,
     last_text,
     press,
@@ -58,20 +59,6 @@ def button(message: SentMessage, starting: str) -> str:
         d for label, d in button_data(message).items() if label.lstrip("✅ ").startswith(starting)
     ]
     return data
-
-
-def document_text(telegram: FakeTelegram, chat_id: int) -> str:
-    [sent] = [m for m in telegram.bot_messages(chat_id) if m.kind == "document"]
-    assert sent.media is not None
-    return sent.media.decode()
-
-
-async def exported(telegram: FakeTelegram, chat_id: int, command: str, **kwargs: Any) -> str:
-    telegram.user_sends(chat_id, command, **kwargs)
-    await telegram.wait_until(
-        lambda: any(m.kind == "document" for m in telegram.bot_messages(chat_id))
-    )
-    return document_text(telegram, chat_id)
 
 
 async def switched(telegram: FakeTelegram, chat_id: int, keyboard: SentMessage) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from bot.config import Settings
 from bot.handlers.context import BotApplication
-from tests.e2e.chat import answer_to, ask, button_data, callback_answers, press
+from tests.e2e.chat import answer_to, ask, button_data, callback_answers, exported, press
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, Fault, ReasoningStyle, ReplyScript
@@ -151,6 +151,19 @@ async def test_the_reasoning_estimate_counts_the_thought_when_no_usage_is_report
     [(content, reasoning, tokens, estimated)] = await stored_replies(settings.database_path, CHAT)
     assert (content, reasoning, estimated) == (ANSWER, THOUGHT, 1)
     assert tokens == math.ceil((len(ANSWER) + len(THOUGHT)) / 4)
+
+
+async def test_an_export_shows_the_reasoning_folded_above_its_answer(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    script, gate = thinking()
+    async with running_bot(settings) as app:
+        await think_and_answer(telegram, upstream, app, script, gate, "Capital of France?")
+        document = await exported(telegram, CHAT, "/export")
+    folded = f"<details><summary>Reasoning</summary>\n\n{THOUGHT}\n\n</details>\n"
+    assert folded in document
+    assert document.index(folded) < document.index(ANSWER)
+    assert document.count(THOUGHT) == 1
 
 
 @pytest.mark.relaxed(show_reasoning="hidden")
