@@ -184,6 +184,8 @@ class RunRecord:
     chunk_size: int  # characters per upstream chunk
     chunk_interval: float  # seconds between upstream chunks
     global_rate: float  # the bot's calls per second setting
+    # When the fake Telegram handled each successful sendMessage / editMessageText.
+    call_times: tuple[float, ...] = ()
 
 
 def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
@@ -245,6 +247,17 @@ def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
             "s",
         ),
         figure("calls_made", "sendMessage + editMessageText calls", run.calls_made),
+        figure(
+            "calls_per_second",
+            "those calls per second, first to last",
+            calls_per_second(run.call_times),
+            "/s",
+        ),
+        figure(
+            "calls_slowest_second",
+            "those calls in the slowest whole second",
+            slowest_second(run.call_times),
+        ),
         figure("idle_rss_mb", "bot idle RSS", run.idle_rss / MIB, "MB"),
         figure("peak_rss_mb", "bot peak RSS", run.peak_rss / MIB, "MB"),
         figure(
@@ -275,6 +288,31 @@ def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
             "ms",
         ),
     ]
+
+
+def calls_per_second(times: Sequence[float]) -> float | None:
+    """The rate of calls from the first to the last (None for fewer than two)."""
+    if len(times) < 2:
+        return None
+    span = max(times) - min(times)
+    return (len(times) - 1) / span if span > 0 else None
+
+
+def slowest_second(times: Sequence[float]) -> int | None:
+    """The fewest calls in any whole second counted from the first call, up to the last whole
+    second before the last call: a hole in the bot's sending (None for under a second)."""
+    if not times:
+        return None
+    first = min(times)
+    seconds = int(max(times) - first)
+    if seconds < 1:
+        return None
+    counts = [0] * seconds
+    for at in times:
+        second = int(at - first)
+        if second < seconds:
+            counts[second] += 1
+    return min(counts)
 
 
 def present(values: Iterable[float | None]) -> list[float]:

@@ -391,17 +391,18 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
             bot_lags = await bot.stop()
         screen.scan()
         traces = tuple(_trace(key, screen, upstream) for key in expected)
+        sent = [
+            c
+            for c in telegram.calls
+            if c.error is None and c.method in ("sendMessage", "editMessageText")
+        ]
         run = RunRecord(
             traces=traces,
             start=load.start,
             end=load.end,
             flood_429s=telegram.flood_rejections,
             other_rejections=sum(1 for c in telegram.rejections if c.error_code != 429),
-            calls_made=sum(
-                1
-                for c in telegram.calls
-                if c.error is None and c.method in ("sendMessage", "editMessageText")
-            ),
+            calls_made=len(sent),
             idle_rss=load.idle_rss,
             peak_rss=load.peak_rss,
             bot_cpu=load.bot_cpu,
@@ -411,6 +412,7 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
             chunk_size=CHUNK_SIZE,
             chunk_interval=1 / scenario.reply.tokens_per_second,
             global_rate=GLOBAL_RATE,
+            call_times=tuple(c.at for c in sent),
         )
     unfinished = [
         f"chat {t.chat_id} turn {t.turn}: no complete reply" for t in traces if not t.correct

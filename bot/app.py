@@ -1,10 +1,10 @@
 """Application wiring: build collaborators once, hand them to handlers, open and close them.
 
-Owns the PTB `Application` (concurrent updates, the Bot API root from settings) and the
-lifetime of the store, the upstream client, the outbox, the conversations' workers (the
-inbox's leftovers queued at start, every queued turn ended before the store closes) and the hourly
-deletion of idle history (HISTORY_RETENTION_DAYS). Handlers live in `handlers/`; nothing here
-talks to users.
+Owns the PTB `Application` (concurrent updates, the Bot API root from settings, its requests on
+their own thread through delivery/telegram_io.py) and the lifetime of the store, the upstream
+client, the outbox, the conversations' workers (the inbox's leftovers queued at start, every
+queued turn ended before the store closes) and the hourly deletion of idle history
+(HISTORY_RETENTION_DAYS). Handlers live in `handlers/`; nothing here talks to users.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import signal
 from typing import cast
 
 from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
 from bot.delivery.outbox import Outbox
+from bot.delivery.telegram_io import TelegramIO
 from bot.handlers import register
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
@@ -56,9 +58,19 @@ def build_application(settings: Settings) -> BotApplication:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(128)
-        .pool_timeout(30.0)
-        .read_timeout(settings.telegram_timeout)
+        # Every Bot API call on a thread of its own (see bot/delivery/telegram_io.py); getUpdates
+        # too, so that answers come back in the order they arrived (a reply's message id is known
+        # before an update replying to it is handled).
+        .request(
+            TelegramIO(
+                HTTPXRequest(
+                    connection_pool_size=128,
+                    pool_timeout=30.0,
+                    read_timeout=settings.telegram_timeout,
+                )
+            )
+        )
+        .get_updates_request(TelegramIO(HTTPXRequest(connection_pool_size=1)))
         .context_types(ContextTypes(context=BotContext))
         .post_init(_open_services)
         .post_stop(_finish_conversations)
@@ -86,6 +98,7 @@ async def _open_services(application: BotApplication) -> None:
             private_interval=settings.private_edit_interval,
             group_interval=settings.group_edit_interval,
             margin=settings.pacing_margin,
+            held_on_thread=True,
         ),
         models=ModelCatalog(upstream),
         admins=Admins(application.bot, settings.admin_user_ids),
@@ -97,6 +110,7 @@ async def _open_services(application: BotApplication) -> None:
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
+        document_slots=ConversionLimit(settings.document_concurrency),
     )
     await publish_commands(application.bot)
     if retention_days:

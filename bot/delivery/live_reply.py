@@ -8,6 +8,14 @@ failures (deleted, bot blocked, group migrated, an answer lost), and closing: no
 outlives its turn.
 When a call may go is the outbox's business; how text looks is render/'s.
 
+A reasoning model's thinking (`think`, a `ThinkingSink`): while it thinks and no answer has come,
+the live message says so and for how long ("💭 Thinking… 12 s", its seconds moving on at the
+pace of any edit, the Stop button under it). When the answer begins, that message becomes its
+first: the reasoning above it as the chat shows reasoning (render/reasoning.py), or the first of
+the reasoning's own messages when it is shown in full. A reply whose first words turn out to have
+been thought (see upstream/thinking.py) takes them back; messages of them already complete when
+that happens stay as they are, and the reply goes on below them.
+
 A lost answer: a sendMessage Telegram carried out but whose answer never came is, to the bot,
 the same as one that never arrived (the Bot API has no idempotency key and no way to read the
 chat back), and the outbox sends it again rather than risk losing the reply. The user may then
@@ -19,7 +27,9 @@ Stop button and never edited again. An edit whose answer was lost is harmless: i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +49,8 @@ from bot.delivery import telegram_errors
 from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
 from bot.render.convert import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
+from bot.render.reasoning import layout, stacked, thinking_line
+from bot.types import Clock, ShowReasoning
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +80,8 @@ class _Step:
     then_freeze: Piece | None = None  # the message is complete once this is shown
     shows_notice: bool = False
     button: bool = False  # the Stop button under it
+    lead: bool = False  # one of the reasoning's own messages: complete once shown
+    thinking: bool = False  # the line saying the model thinks
 
 
 class LiveReply:
@@ -85,6 +99,8 @@ class LiveReply:
         *,
         typing_interval: float = 4.0,
         stop_data: str | None = None,
+        clock: Clock = time.monotonic,
+        thinking_tick: float = 1.0,
     ) -> None:
         self._bot = bot
         # callback_data of the Stop button shown while the reply is written; None: no button.
@@ -111,6 +127,19 @@ class LiveReply:
         self._dirty = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._typing: asyncio.Task[None] | None = None
+        self._frozen_text = ""  # _source[:_frozen_end], to tell a taken-back answer
+        # Reasoning: what the model thought, how it is shown, and when.
+        self._clock = clock
+        self._thinking_tick = thinking_tick  # seconds between looks at the thinking line
+        self._reasoning = ""
+        self._display: ShowReasoning = "collapsed"
+        self._began: float | None = None  # when the first reasoning or words arrived
+        self._thought: float | None = None  # seconds of thinking, once the answer began
+        self._layout_for: tuple[str, ShowReasoning, float | None] | None = None
+        self._leads: tuple[Rendered, ...] = ()  # the reasoning's messages before the answer's
+        self._block: Rendered | None = None  # the reasoning above the answer's first message
+        self._leads_shown = 0
+        self._thinking_shown = False  # _current shows the thinking line
 
     @property
     def message_ids(self) -> list[int]:
@@ -122,16 +151,23 @@ class LiveReply:
         if self._typing is None and not self._message_ids:
             self._typing = asyncio.create_task(self._keep_typing(), name="typing")
 
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        """Make `reasoning` the newest thinking: "thinking…" until the answer, then as `show`."""
+        self._reasoning, self._display = reasoning, show
+        if self._began is None:
+            self._began = self._clock()
+        self._wake()
+
     async def update(self, text: str) -> None:
         """Make `text` the newest state; it is sent when pacing allows."""
-        self._source = text
-        self._dirty.set()
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
+        self._set_source(text)
+        self._wake()
 
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """Deliver the final text (and notice) completely, then return."""
-        self._source = text
+        self._set_source(text)
+        if self._thought is None and self._began is not None and self._reasoning.strip():
+            self._thought = self._clock() - self._began
         self._notice = notice
         self._closing = True
         self._dirty.set()
@@ -141,6 +177,22 @@ class LiveReply:
         else:
             self._outbox.reprioritize(self._dest.chat_id)  # a waiting edit now carries the final
         await self._runner
+
+    def _wake(self) -> None:
+        self._dirty.set()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
+
+    def _set_source(self, text: str) -> None:
+        if self._began is None:
+            self._began = self._clock()
+        if self._frozen_end and not text.startswith(self._frozen_text):
+            # Words shown as answer were thought: the messages they filled stay as they are,
+            # and the answer starts again below them.
+            self._frozen_end, self._carry, self._frozen_text = 0, "", ""
+        if self._thought is None and text.strip() and self._reasoning.strip():
+            self._thought = self._clock() - self._began
+        self._source = text
 
     async def close(self) -> None:
         """Stop "typing…" and any delivery still waiting (the turn is over: `finish` has run,
@@ -158,7 +210,13 @@ class LiveReply:
             if step is None:
                 if self._closing:
                     return
-                await self._dirty.wait()
+                if self._thinking():
+                    # The seconds on the thinking line move on without news from the model.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._thinking_tick):
+                            await self._dirty.wait()
+                else:
+                    await self._dirty.wait()
                 continue
             self._urgent = step.urgent
             try:
@@ -191,22 +249,44 @@ class LiveReply:
         if step.new_message:
             self._current = None
         await self._show(step.target, button=step.button)
+        self._thinking_shown = step.thinking
         if step.shows_notice:
             self._notice_shown = True
         if step.then_freeze is not None:
             self._freeze(step.then_freeze)
+        if step.lead:
+            self._leads_shown += 1
+            self._current, self._shown = None, None
 
     def _next_step(self) -> _Step | None:
         """The call the screen needs now, or None when it shows the newest state."""
+        if self._thinking():
+            return self._thinking_step()
+        leads, block = self._layout()
+        while self._leads_shown < len(leads):
+            lead = leads[self._leads_shown]
+            if self._current is not None and lead == self._shown and not self._shown_button:
+                self._leads_shown += 1  # already on screen: a lost answer's retry got through
+                self._current, self._shown = None, None
+                continue
+            return _Step(lead, urgent=True, lead=True)
         while True:
-            pieces = split_markdown(self._source, start=self._frozen_end, carry=self._carry)
+            # The answer's first message carries the reasoning's block above it.
+            above = block if self._frozen_end == 0 and not self._carry else None
+            limit = TELEGRAM_TEXT_LIMIT
+            if above is not None:
+                limit -= utf16_len(above.text) + 2
+            pieces = split_markdown(
+                self._source, start=self._frozen_end, carry=self._carry, limit=limit
+            )
             if not pieces:
-                return self._notice_step()
+                return self._notice_step(above)
             piece, more = pieces[0], len(pieces) > 1
             last = self._closing and not more
-            target, shows_notice = piece.rendered, False
+            shown = piece.rendered if above is None else stacked(above, piece.rendered)
+            target, shows_notice = shown, False
             if last and self._notice:
-                combined = with_notice(piece.rendered, self._notice)
+                combined = with_notice(shown, self._notice)
                 if combined is not None:
                     target, shows_notice = combined, True
             # Past 4096 units the message is complete; so is a final text without room for
@@ -229,21 +309,55 @@ class LiveReply:
                 target, urgent, then_freeze=freeze, shows_notice=shows_notice, button=button
             )
 
-    def _notice_step(self) -> _Step | None:
-        """The notice in a message of its own, or "(empty reply)" when nothing was said."""
+    def _notice_step(self, above: Rendered | None = None) -> _Step | None:
+        """The notice in a message of its own (below the reasoning's block, if any, when no
+        answer came), or "(empty reply)" when nothing was said."""
         if not self._closing or self._notice_shown:
             return None
         notice = self._notice
-        if notice is None and not self._message_ids:
+        if notice is None and above is None and (self._thinking_shown or not self._message_ids):
             notice = "(empty reply)"
         if notice is None:
-            return None
-        mark = with_notice(Rendered("", ()), notice)
+            if above is None or (self._current is not None and above == self._shown):
+                return None
+            return _Step(above, urgent=True)
+        mark = with_notice(above or Rendered("", ()), notice)
+        if mark is None:  # no block is that long; should one be, the notice goes alone
+            mark = with_notice(Rendered("", ()), notice)
         assert mark is not None
-        return _Step(mark, urgent=True, new_message=True, shows_notice=True)
+        # The thinking line, or a block alone, is edited into the notice, not left above it.
+        new_message = not self._thinking_shown and above is None
+        return _Step(mark, urgent=True, new_message=new_message, shows_notice=True)
+
+    def _thinking(self) -> bool:
+        """Whether the model thinks and no answer has come: the live message says so."""
+        return (
+            not self._closing
+            and not self._leads_shown
+            and bool(self._reasoning.strip())
+            and not self._source.strip()
+        )
+
+    def _thinking_step(self) -> _Step | None:
+        since = None if self._began is None else self._clock() - self._began
+        target = thinking_line(since)
+        button = self._stop_button is not None and self._current is not None
+        if self._current is not None and target == self._shown and button == self._shown_button:
+            return None
+        return _Step(target, urgent=self._current is None, button=button, thinking=True)
+
+    def _layout(self) -> tuple[tuple[Rendered, ...], Rendered | None]:
+        """The reasoning's own messages and the block above the answer, made again only when
+        the reasoning (or how it is shown) changed and none of its messages is out yet."""
+        key = (self._reasoning, self._display, self._thought)
+        if key != self._layout_for and not self._leads_shown:
+            self._layout_for = key
+            self._leads, self._block = layout(self._reasoning, self._display, self._thought)
+        return self._leads, self._block
 
     def _freeze(self, piece: Piece) -> None:
         self._frozen_end = piece.end
+        self._frozen_text = self._source[: piece.end]
         self._carry = piece.carry
         self._current = None
         self._shown = None

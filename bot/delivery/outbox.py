@@ -20,6 +20,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery.pacing import SAFETY_MARGIN, SlidingWindow, pacer_for
 from bot.delivery.scheduler import Priority, Scheduler, Urgency
+from bot.delivery.telegram_io import CURRENT_SLOT, Slot
 from bot.types import Clock
 
 __all__ = ["NothingToSend", "Outbox", "Priority", "Urgency", "retry_after_seconds"]
@@ -63,7 +64,11 @@ class Outbox:
         retries: int = 3,
         retry_backoff: float = 0.5,
         clock: Clock = time.monotonic,
+        held_on_thread: bool = False,
     ) -> None:
+        """`held_on_thread`: every call's requests go through a `TelegramIO` (as the bot's do),
+        which holds each back until the call's moment and notes when its answer arrived; calls
+        may then be let go ahead of their moment. Otherwise the outbox waits for it itself."""
         limit = max(1, int(global_rate))
         self._scheduler = Scheduler(
             SlidingWindow(limit, window),
@@ -71,7 +76,9 @@ class Outbox:
                 chat_id, private=private_interval, group=group_interval, margin=margin
             ),
             clock,
+            ahead=held_on_thread,
         )
+        self._held_on_thread = held_on_thread
         self._spare = max(1, int(limit * SPARE_SHARE))
         self._retries = retries
         self._retry_backoff = retry_backoff
@@ -104,12 +111,14 @@ class Outbox:
         """
         attempt = 0
         while True:
-            await self._scheduler.turn(chat_id, priority)
+            slot = Slot(await self._scheduler.turn(chat_id, priority))
             hold: float | None = None
             backoff = 0.0
             made = True
             try:
-                return await make()
+                if not self._held_on_thread and (early := slot.not_before - self._clock()) > 0:
+                    await asyncio.sleep(early)
+                return await self._in_slot(slot, make)
             except NothingToSend:
                 made = False
                 raise
@@ -125,11 +134,20 @@ class Outbox:
                 backoff = self._retry_backoff * 2 ** (attempt - 1)
                 log.warning("Telegram call failed (%s); retry %d in %.1f s", exc, attempt, backoff)
             finally:
-                self._scheduler.release(chat_id, hold=hold, made=made)
+                self._scheduler.release(chat_id, hold=hold, made=made, answered_at=slot.answered_at)
             if hold is not None:
                 self._flooded(chat_id, hold)
             if backoff:
                 await asyncio.sleep(backoff)
+
+    @staticmethod
+    async def _in_slot(slot: Slot, make: Callable[[], Awaitable[T]]) -> T:
+        """`make()` with its requests carrying `slot` (the context is this task's own)."""
+        token = CURRENT_SLOT.set(slot)
+        try:
+            return await make()
+        finally:
+            CURRENT_SLOT.reset(token)
 
     async def spare_call(self, chat_id: int, make: Callable[[], Awaitable[object]]) -> bool:
         """Run a call nobody waits for (a chat action) if the bot has capacity to spare now.

@@ -16,6 +16,7 @@ earlier one), while every millisecond added to it would cost the whole bot that 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 # slack on our side; a call that lands a few milliseconds early costs a multi-second 429.
 SAFETY_MARGIN = 0.05
 GROUP_SPAN = 60.0  # Telegram's group budget is per minute
+_AHEAD_SLACK = 1e-6  # seconds; see SlidingWindow.take
 
 
 @dataclass(slots=True)
@@ -96,6 +98,13 @@ class SlidingWindow:
     response arrived); see the module docstring for why. Calls are also let go at least half a
     fair share (`window / limit / 2`) apart: slots freed together would otherwise go out as one
     clump, whose slowest response holds every slot of the next window, clump after clump.
+
+    That spacing is a schedule, not a wait after each call: a scheduler that wakes late (its event
+    loop was busy) lets go at once the calls the spacing would have let go since it was due
+    (`take(now, due=...)`), as far as slots are free now. Otherwise a loop busy for 100 ms at a
+    time would let one call go per turn of the loop, 10 a second, whatever the window allows. A
+    call given back (`give_back`: it was never made) holds up nobody, neither its slot nor its
+    place in the spacing.
     """
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
@@ -107,7 +116,8 @@ class SlidingWindow:
         self._in_flight = 0
         self._held_until = -math.inf
         self._spread = self.window / limit / 2
-        self._last_take = -math.inf
+        # The spacing marks of recent calls (see `take`); the latest sets when the next may go.
+        self._marks: deque[float] = deque()
 
     def used(self, now: float) -> int:
         """Calls counted at `now`: in flight, or answered less than `window` seconds ago."""
@@ -117,37 +127,78 @@ class SlidingWindow:
 
     def delay(self, now: float) -> float:
         """Seconds to wait before one more call fits; infinite while every slot is in flight."""
-        wait = max(self._held_until, self._last_take + self._spread) - now
-        if self.used(now) >= self.limit:
-            # The oldest answered call leaves first; with none, only a response frees a slot.
-            # (At least a nanosecond: rounding can put "now" a hair before the oldest leaves.)
-            leaves = self._done[0] + self.window - now if self._done else math.inf
-            wait = max(wait, leaves, 1e-9)
-        return max(0.0, wait)
+        return max(0.0, self._fits_at(now) - now)
+
+    def _fits_at(self, now: float) -> float:
+        """The earliest moment one more call fits, by the spacing and the slots (maybe past)."""
+        fits = max(self._held_until, self._last_mark() + self._spread)
+        used = self.used(now)
+        if used >= self.limit:
+            # Answered calls leave oldest first; one more fits once all but limit - 1 of the
+            # counted calls have left (more than `limit` are counted while a call taken ahead of
+            # its moment waits for it). Calls in flight never leave before their answer.
+            # (At least a nanosecond past now: rounding can put "now" a hair before one leaves.)
+            index = used - self.limit
+            leaves = self._done[index] + self.window if index < len(self._done) else math.inf
+            fits = max(fits, leaves, now + 1e-9)
+        return fits
 
     @property
     def spacing(self) -> float:
         """The least time between two calls let go."""
         return self._spread
 
-    def take(self, now: float) -> None:
-        """Count one call that is being let go at `now`."""
-        self.used(now)
+    def take(self, now: float, *, due: float | None = None) -> float:
+        """Count one call that is being let go at `now`; returns the moment it may reach
+        Telegram, its place in the spacing.
+
+        That is `now` when the call fits now. A caller that lets calls go ahead of their moment
+        (`delay(now) > 0`: the request is held back until then, see telegram_io.py) gets that
+        later moment; the call counts against the window from `now` all the same.
+
+        `due`: when the caller was due to let calls go (it woke up late). The call then takes
+        the first place in the spacing from `due` on rather than `now`, so the calls the spacing
+        would have let go while the caller was late can go at once. Only the spacing moves: the
+        call counts against the window from `now`, as always.
+        """
+        mark = self._fits_at(now)
+        if mark > now:
+            # Ahead of its moment, which is the very instant an earlier call leaves the window:
+            # a hair later, so that rounding in anyone's clock arithmetic can't put it inside.
+            mark += _AHEAD_SLACK
+        mark = max(mark, now if due is None or mark > now else min(due, now))
         self._in_flight += 1
-        self._last_take = max(self._last_take, now)
+        last = self._last_mark()
+        if mark >= last:
+            # Older marks are kept a while only so that a call given back can be found.
+            while self._marks and self._marks[0] < mark - self.window:
+                self._marks.popleft()
+            self._marks.append(mark)
+        return mark
 
     def release(self, now: float) -> None:
-        """The response to one call taken earlier arrived at `now` (or the call failed)."""
+        """The response to one call taken earlier arrived at `now` (or the call failed).
+
+        Responses may be reported out of order: `now` is when the answer arrived, which can be
+        earlier than when the caller got round to saying so (see telegram_io.py).
+        """
         if self._in_flight < 1:
             raise RuntimeError("release without take")
         self._in_flight -= 1
-        self._done.append(now)
+        bisect.insort(self._done, now)
 
-    def give_back(self) -> None:
-        """A call taken earlier was not made after all: it never counted at Telegram."""
+    def give_back(self, mark: float) -> None:
+        """The call `take` placed at `mark` was not made after all: it never counted at
+        Telegram, so it frees its slot at once, and the next call keeps only the spacing from
+        the call let go before it."""
         if self._in_flight < 1:
             raise RuntimeError("give_back without take")
         self._in_flight -= 1
+        if mark in self._marks:
+            self._marks.remove(mark)
+
+    def _last_mark(self) -> float:
+        return self._marks[-1] if self._marks else -math.inf
 
     def hold(self, now: float, seconds: float) -> None:
         """Stop everything for `seconds`."""

@@ -22,6 +22,13 @@ from bot.types import Clock
 
 # Forget the pacing of idle chats past this many, so thousands of one-off chats don't pile up.
 _MAX_CHATS = 5_000
+# Letting calls go ahead of their moment (`ahead=True`): by a few milliseconds on an idle loop,
+# and by up to three times how late the loop has lately woken the dispatcher, since a call's own
+# task is as late again to build it; never by more than half a second.
+_AHEAD_MIN = 0.005
+_AHEAD_PER_LAG = 3.0
+_AHEAD_MAX = 0.5
+_LAG_HALF_LIFE = 1.0  # seconds after which a late wake-up weighs half as much
 
 
 class Priority(IntEnum):
@@ -40,7 +47,7 @@ class _Waiter:
     priority: Priority
     seq: int
     queued_at: float
-    future: asyncio.Future[None]
+    future: asyncio.Future[float]  # the moment the call may reach Telegram
 
     def key(self) -> tuple[int, int]:
         return (int(self.priority), self.seq)
@@ -51,6 +58,7 @@ class _Chat:
     pacer: ChatPacer
     waiting: list[_Waiter] = field(default_factory=list)  # most urgent first, then oldest
     in_flight: bool = False
+    mark: float = 0.0  # the call in flight's place in the window's spacing
     stamp: int = 0  # queue entries carrying another stamp are out of date
 
     def head(self) -> _Waiter | None:
@@ -64,15 +72,27 @@ def _read(urgency: Urgency) -> Priority:
 
 
 class Scheduler:
-    """Lets waiting calls go through the bot-wide window, one at a time per chat."""
+    """Lets waiting calls go through the bot-wide window, one at a time per chat.
+
+    With `ahead=True` a call whose place in the window comes within the next few moments is let
+    go already, with that moment (`turn` returns it): the caller must not let its request reach
+    Telegram before it (telegram_io.py holds it back on its own thread). A busy event loop wakes
+    the dispatcher and then the call's task late; letting go ahead by about that much keeps the
+    window's places from standing empty while the loop catches up.
+    """
 
     def __init__(
         self,
         window: SlidingWindow,
         pacer_for: Callable[[int], ChatPacer],
         clock: Clock = time.monotonic,
+        *,
+        ahead: bool = False,
     ) -> None:
         self._window = window
+        self._ahead = ahead
+        self._lag = 0.0  # how late the dispatcher woke lately (decaying), seconds
+        self._lag_at = 0.0
         self._pacer_for = pacer_for
         self._clock = clock
         self._chats: dict[int, _Chat] = {}
@@ -85,13 +105,16 @@ class Scheduler:
         self._ready: list[tuple[int, float, int, int, int]] = []
         self._alarm: asyncio.Future[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        # When the dispatcher was next due to let calls go: it wakes later when the loop is busy.
+        self._due = math.inf
 
     def chat_delay(self, chat_id: int) -> float:
         """Seconds until the chat's next intermediate edit may go (0 when it may go now)."""
         return self._chat(chat_id).pacer.delay(self._clock())
 
-    async def turn(self, chat_id: int, urgency: Urgency) -> None:
-        """Wait until one more call to `chat_id` may go, then count it as in flight.
+    async def turn(self, chat_id: int, urgency: Urgency) -> float:
+        """Wait until one more call to `chat_id` may go, then count it as in flight; returns
+        the moment its request may reach Telegram (later than now only with `ahead`).
 
         The caller must `release` the chat once the call has its answer (or failed).
         """
@@ -105,15 +128,14 @@ class Scheduler:
             and chat.pacer.delay(now, urgent=priority == Priority.URGENT) == 0
             and self._window.delay(now) == 0
         ):
-            self._let_go(chat, now)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return self._let_go(chat, now)
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         waiter = _Waiter(urgency, priority, next(self._seq), now, future)
         chat.waiting.append(waiter)
         chat.waiting.sort(key=_Waiter.key)
         self._requeue(chat_id, chat)
         try:
-            await future
+            return await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():  # let go just as it was cancelled
                 self.release(chat_id)
@@ -122,20 +144,30 @@ class Scheduler:
                 self._requeue(chat_id, chat)
             raise
 
-    def release(self, chat_id: int, *, hold: float | None = None, made: bool = True) -> None:
+    def release(
+        self,
+        chat_id: int,
+        *,
+        hold: float | None = None,
+        made: bool = True,
+        answered_at: float | None = None,
+    ) -> None:
         """The chat's call in flight is over; `hold` is Telegram's retry_after, if it gave one.
 
-        `made=False`: the caller found nothing left to send, so the call never reached Telegram
-        and counts against neither the chat nor the bot-wide window.
+        `answered_at`: when its answer arrived, if known more precisely than now (telegram_io.py
+        notes it on its thread, while this loop may be busy). `made=False`: the caller found
+        nothing left to send, so the call never reached Telegram and counts against neither the
+        chat nor the bot-wide window.
         """
         now = self._clock()
         chat = self._chat(chat_id)
         chat.in_flight = False
         if made:
-            chat.pacer.record(now)
-            self._window.release(now)
+            at = now if answered_at is None else min(answered_at, now)
+            chat.pacer.record(at)
+            self._window.release(at)
         else:
-            self._window.give_back()
+            self._window.give_back(chat.mark)
         if hold is not None:
             chat.pacer.hold(now, hold)
         self._requeue(chat_id, chat)
@@ -203,16 +235,28 @@ class Scheduler:
         heapq.heappush(self._later, (ready_at, chat.stamp, chat_id))
         self._wake()
 
-    def _let_go(self, chat: _Chat, now: float) -> None:
+    def _let_go(self, chat: _Chat, now: float, due: float | None = None) -> float:
         chat.in_flight = True
         chat.stamp = next(self._stamps)
-        self._window.take(now)
+        chat.mark = self._window.take(now, due=due)
+        return max(chat.mark, now)
+
+    def _lookahead(self, now: float, due: float) -> float:
+        """How far ahead of their moment calls may be let go now (see the class docstring)."""
+        if not self._ahead:
+            return 0.0
+        self._lag *= 0.5 ** (max(0.0, now - self._lag_at) / _LAG_HALF_LIFE)
+        self._lag = max(self._lag, now - due)
+        self._lag_at = now
+        return min(_AHEAD_MAX, _AHEAD_MIN + _AHEAD_PER_LAG * self._lag)
 
     def _wake(self) -> None:
         if self._alarm is not None and not self._alarm.done():
             self._alarm.set_result(None)
-        idle = not self._later and not self._ready
-        if not idle and (self._dispatcher is None or self._dispatcher.done()):
+        if not self._later and not self._ready:
+            return
+        self._due = min(self._due, self._clock())  # something may go: the dispatcher is due
+        if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.get_running_loop().create_task(
                 self._dispatch(), name="outbox-scheduler"
             )
@@ -220,24 +264,29 @@ class Scheduler:
     async def _dispatch(self) -> None:
         while True:
             now = self._clock()
+            # However late the loop woke us, the calls that could have gone since we were due
+            # go now, as far as the window has room for them now (see SlidingWindow.take).
+            due = min(self._due, now)
+            self._due = math.inf
+            ahead = self._lookahead(now, due)
             self._move_ready(now)
-            while self._ready and self._window.delay(now) == 0:
+            while self._ready and self._window.delay(now) <= ahead:
                 _, _, _, stamp, chat_id = heapq.heappop(self._ready)
                 head = self._current(stamp, chat_id)
                 if head is None:
                     continue  # out of date: the chat was requeued or its caller cancelled
                 chat = self._chats[chat_id]
                 chat.waiting.pop(0)
-                self._let_go(chat, now)
-                head.future.set_result(None)
+                head.future.set_result(self._let_go(chat, now, due))
             self._drop_stale()
             if not self._ready and not self._later:
                 return
             wait = math.inf
             if self._ready:
-                wait = self._window.delay(now)
+                wait = max(0.0, self._window.delay(now) - ahead)
             if self._later:
                 wait = min(wait, self._later[0][0] - now)
+            self._due = min(self._due, now + wait)
             await self._sleep(wait)
 
     def _current(self, stamp: int, chat_id: int) -> _Waiter | None:

@@ -3,7 +3,8 @@
 Owns what the chat sees of an audio model's answer: "recording voice…", the OGG/Opus voice note
 (media/audio.py converts it, off the event loop), `sendAudio` when the user forbids voice messages,
 a transcript too long for a caption as a text message, and text with a notice when the audio can't
-be converted. Every written path is the wrapped LiveReply's; every call goes through the outbox.
+be converted. Every written path is the wrapped LiveReply's (a reasoning model's thinking too);
+every call goes through the outbox.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.delivery.outbox import Outbox
 from bot.errors import AudioError
 from bot.media import audio
 from bot.render.convert import utf16_len
+from bot.types import ShowReasoning
 from bot.upstream.types import AudioReply
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ class VoiceReply:
 
     async def start(self) -> None:
         await self._text.start()
+
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        await self._text.think(reasoning, show=show)
 
     async def update(self, text: str) -> None:
         await self._text.update(text)

@@ -41,6 +41,8 @@ class Services:
     limits: UsageLimits
     # At most VOICE_CONCURRENCY incoming audio files downloaded and converted at once.
     audio_slots: ConversionLimit
+    # At most DOCUMENT_CONCURRENCY PDF and Word files downloaded and read at once.
+    document_slots: ConversionLimit
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -153,7 +153,7 @@ def choices(
     else:
         text = (
             f"{setting.label}: {shown}\n\n{setting.meaning}\nAllowed: {setting.allowed()}.\n"
-            f"Choose a value, or type /settings {setting.name} <value>."
+            f"Choose a value, or type /settings {setting.called or setting.name} <value>."
         )
     if setting.name in unused:
         text += f"\n\n{_not_used_note(setting, chat, defaults)}"
@@ -227,7 +227,11 @@ def _shown(setting: Preference, chat: ChatPreferences, defaults: Settings, limit
         quoted = prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
         return f"{quoted or '(none)'}{' (default)' if value is None else ''}"
     if value is None:
-        return "default (the AI service decides)" if setting.kind == "number" else "default"
+        if setting.name == "show_reasoning":
+            return f"default ({defaults.show_reasoning})"
+        if setting.kind == "number" or setting.name == "reasoning_effort":
+            return "default (the AI service decides)"
+        return "default"
     return format_value(value)
 
 

@@ -6,6 +6,7 @@ Knows nothing of Telegram, the store or the history: callers hand in a ready req
   decode.py   what comes back means: chunks, completions, models, /about, error bodies, Retry-After
   refusals.py which refusals mean "context too long" or "parameter not supported", by wording
   quirks.py   what the server and each model refused, remembered: parameters left out from then on
+  thinking.py `<think>` tags in a reply's content, split off as reasoning while it streams
   types.py    the values callers hand in and get back: ChatRequest, Delta, Completion, ModelInfo;
               chat_body, the one place a request becomes a body
   catalog.py  which of the upstream's models a chat may choose (a cached listing)
@@ -16,6 +17,7 @@ Errors a caller sees (the client retries only before the first delta is yielded)
     connect, pool or write timeout                         UpstreamTimeout("connect")       retried
     no text within `first_token` s of sending the request  UpstreamTimeout("first_token")   no
     no new text for `idle` s once text flows               UpstreamTimeout("idle")          no
+      (reasoning counts as text for both clocks)
     status >= 400                                          UpstreamHTTPError  408/429/500/502/503/
                                                              504/529 are, unless Retry-After is over
                                                              30 s; x-should-retry: true|false rules
@@ -27,6 +29,7 @@ Errors a caller sees (the client retries only before the first delta is yielded)
     connection cut after the response began, or a stream
       ending without [DONE] or finish_reason               UpstreamCut   retried before the first
                                                              delta (nothing was shown), not after
-    bad JSON, a 200 HTML page instead of a stream          UpstreamProtocolError
+    bad JSON, no choices, a 200 HTML page instead of a
+      stream                                               UpstreamProtocolError
     an {"error"} object in a 200 body or in the stream     UpstreamReportedError (decode.error_from)
 """

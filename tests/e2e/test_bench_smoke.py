@@ -30,6 +30,8 @@ ONE_CHAT_FIGURES = {
     "time_all_complete_s",
     "least_time_s",
     "calls_made",
+    "calls_per_second",
+    "calls_slowest_second",
     "idle_rss_mb",
     "peak_rss_mb",
     "cpu_s_per_1k_tokens",

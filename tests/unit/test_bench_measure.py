@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from bench.measure import (
     RunRecord,
     Target,
     TurnTrace,
+    calls_per_second,
     cpu_ticks,
     figures,
     longest_gap,
@@ -19,6 +21,7 @@ from bench.measure import (
     read_cpu_seconds,
     read_peak_rss,
     read_rss,
+    slowest_second,
     status_bytes,
 )
 
@@ -177,3 +180,21 @@ def test_group_gaps_are_a_figure_only_when_there_are_groups() -> None:
 def test_the_time_until_every_reply_is_complete_is_missing_while_one_is_not() -> None:
     by_name = {f.name: f for f in figures(run_of(trace(), trace(correct=False)), {})}
     assert (by_name["time_all_complete_s"].value, by_name["replies_correct"].value) == (None, 1)
+
+
+def test_calls_per_second_run_from_the_first_call_to_the_last() -> None:
+    assert calls_per_second([10.0, 10.5, 11.0]) == pytest.approx(2.0)
+    assert calls_per_second([10.0]) is None
+
+
+def test_the_slowest_second_shows_a_hole_in_the_sending() -> None:
+    times = [10.0, 10.2, 10.4, 11.9, 12.1, 12.5, 13.5]  # seconds from 10.0: 3, 1, 2, (cut)
+    assert slowest_second(times) == 1
+    assert slowest_second([10.0, 10.5]) is None  # not a whole second
+
+
+def test_the_call_rate_figures_come_from_the_fakes_call_times() -> None:
+    run = replace(run_of(trace()), call_times=(9.0, 9.5, 10.0, 10.5, 11.0))
+    by_name = {f.name: f for f in figures(run, {})}
+    assert by_name["calls_per_second"].value == pytest.approx(2.0)
+    assert by_name["calls_slowest_second"].value == 2

@@ -16,6 +16,7 @@ import pytest
 from telegram.error import BadRequest, RetryAfter, TimedOut
 
 from bot.delivery.outbox import NothingToSend, Outbox, Priority, retry_after_seconds
+from bot.delivery.telegram_io import CURRENT_SLOT
 from tests.support import FakeClock
 
 
@@ -136,6 +137,94 @@ async def test_calls_in_flight_keep_their_place_in_the_window_until_answered() -
     assert started == [1, 2, 3]
 
 
+async def test_a_scheduler_that_wakes_late_lets_go_at_once_what_the_spacing_allowed_meanwhile() -> (
+    None
+):
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=10, window=1.0, margin=0.0, clock=clock)  # calls 50 ms apart
+    calls = Recorder()
+    await asyncio.wait_for(outbox.call(1, calls.call("chat 1")), 5)
+    tasks = [asyncio.create_task(outbox.call(c, calls.call(f"chat {c}"))) for c in (2, 3, 4)]
+    await asyncio.sleep(0)
+    # The event loop was busy for 200 ms: by the time the scheduler runs again, its clock says
+    # that four places in the spacing have passed, and this frozen clock never gives another.
+    clock.now = 0.2
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert calls.order == ["chat 1", "chat 2", "chat 3", "chat 4"]
+
+
+async def test_catching_up_never_lets_go_more_than_the_window_has_room_for() -> None:
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=3, window=1.0, margin=0.0, clock=clock)
+    order: list[int] = []
+    window_full = asyncio.Event()
+
+    def call(chat: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            order.append(chat)
+            if len(order) == 3:
+                window_full.set()
+
+        return run
+
+    tasks = [asyncio.create_task(outbox.call(chat, call(chat))) for chat in range(6)]
+    await asyncio.sleep(0)
+    clock.now = 0.9  # late by far more than the spacing of 6 calls, but 3 fill the window
+    await asyncio.wait_for(window_full.wait(), 5)
+    await asyncio.sleep(0.1)  # many more turns of the loop on the frozen clock: nobody else goes
+    assert order == [0, 1, 2]
+    clock.now = 2.0  # the first three answered by 0.9: all have left the window by now
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert sorted(order) == list(range(6))
+
+
+async def test_with_a_thread_holding_requests_a_call_is_let_go_just_ahead_of_its_moment() -> None:
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=1, window=1.0, margin=0.0, clock=clock, held_on_thread=True)
+    moments: list[float] = []
+
+    async def note_moment() -> None:
+        slot = CURRENT_SLOT.get()
+        assert slot is not None
+        moments.append(slot.not_before)
+
+    await outbox.call(1, note_moment)  # answered at 0.0: the only place is free again at 1.0
+    clock.now = 0.998  # the scheduler may let the next call go now; the thread holds it
+    await asyncio.wait_for(outbox.call(2, note_moment), 5)
+    assert moments == [0.0, pytest.approx(1.0)]
+
+
+async def test_without_a_thread_a_call_is_never_let_go_ahead_of_its_moment() -> None:
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=1, window=1.0, margin=0.0, clock=clock)
+    calls = Recorder()
+    await outbox.call(1, calls.call("chat 1"))
+    clock.now = 0.998
+    second = asyncio.create_task(outbox.call(2, calls.call("chat 2")))
+    await asyncio.sleep(0.05)  # many turns of the loop: the frozen clock never reaches 1.0
+    assert calls.order == ["chat 1"]
+    clock.now = 1.0
+    await asyncio.wait_for(second, 5)
+    assert calls.order == ["chat 1", "chat 2"]
+
+
+async def test_a_call_counts_from_when_the_thread_saw_its_answer_not_when_we_noticed() -> None:
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=1, window=1.0, margin=0.0, clock=clock, held_on_thread=True)
+    calls = Recorder()
+
+    async def answered_early() -> None:
+        slot = CURRENT_SLOT.get()
+        assert slot is not None
+        slot.answered_at = 0.1  # as TelegramIO notes it on its thread
+        clock.now = 0.6  # ... while this loop was busy until now
+
+    await outbox.call(1, answered_early)
+    clock.now = 1.1  # a second after the answer, half a second before "a second after now"
+    await asyncio.wait_for(outbox.call(2, calls.call("chat 2")), 5)
+    assert calls.order == ["chat 2"]
+
+
 async def test_the_call_is_built_when_it_may_go_so_it_carries_the_newest_state() -> None:
     outbox = fast(private_interval=0.1)
     state = {"text": "one"}
@@ -232,6 +321,24 @@ async def test_a_call_that_finds_nothing_to_send_gives_its_place_back_uncounted(
     # start from it: on this frozen clock, the next call would never go.
     await asyncio.wait_for(outbox.call(1, calls.call("the next text")), 5)
     assert calls.order == ["the next text"]
+
+
+async def test_a_call_that_finds_nothing_to_send_leaves_the_next_call_no_spacing_to_wait() -> None:
+    clock = FakeClock(0.0)  # frozen: nothing may wait on the clock
+    outbox = fast(global_rate=2, window=60, margin=0.0, clock=clock)  # calls 15 s apart
+    calls = Recorder()
+
+    async def already_shown() -> None:
+        raise NothingToSend
+
+    async def many_replies_finish_together() -> None:
+        for chat in (1, 2, 3):
+            with pytest.raises(NothingToSend):
+                await outbox.call(chat, already_shown)
+        await outbox.call(4, calls.call("a final text"))
+
+    await asyncio.wait_for(many_replies_finish_together(), 5)
+    assert calls.order == ["a final text"]
 
 
 async def test_timeouts_are_retried_then_given_up() -> None:

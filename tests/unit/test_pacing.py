@@ -112,6 +112,17 @@ def test_calls_freed_together_are_let_go_half_a_fair_share_apart() -> None:
     assert window.delay(0.05) == 0.0
 
 
+def test_a_call_given_back_holds_up_neither_its_slot_nor_the_spacing() -> None:
+    window = SlidingWindow(limit=10, window=1.0)
+    window.take(0.0)
+    window.release(0.01)
+    window.take(0.05)
+    assert window.delay(0.05) == pytest.approx(0.05)
+    window.give_back(0.05)  # it found nothing to send
+    assert window.delay(0.05) == 0.0  # the call before it is 50 ms old: spaced enough
+    assert window.used(0.05) == 1
+
+
 def test_window_hold_stops_everything_until_it_ends() -> None:
     window = SlidingWindow(limit=30)
     window.hold(now=5.0, seconds=2.0)
@@ -162,6 +173,77 @@ def test_the_global_window_never_trips_telegrams_limit_however_late_calls_are(
             continue
         window.take(clock.now)
         heapq.heappush(events, (clock.now + lateness[sent][0], sent, "arrive"))
+        sent += 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(Lateness, st.floats(0.0, 0.5)), min_size=40, max_size=120))
+def test_catching_up_after_waking_late_never_trips_telegrams_limit(
+    calls: list[tuple[tuple[float, float], float]],
+) -> None:
+    """As above, with the scheduler itself waking late (its loop was busy) before each call and
+    letting go at once what the spacing allowed since it was due, as the outbox's does."""
+    clock = FakeClock(0.0)
+    telegram = FloodLimiter(FloodLimits(), clock)
+    window = SlidingWindow(limit=30)
+    events: list[tuple[float, int, str]] = []  # (time, call, "arrive" | "answer")
+    sent = 0
+    due = 0.0
+    while sent < len(calls) or events:
+        wait = window.delay(clock.now) if sent < len(calls) else math.inf
+        wake = clock.now + wait + (calls[sent][1] if sent < len(calls) else 0.0)
+        if events and events[0][0] < wake:
+            clock.now, call, kind = heapq.heappop(events)
+            if kind == "arrive":
+                assert telegram.retry_after(call) is None
+                telegram.record(call)
+                heapq.heappush(events, (clock.now + calls[call][0][1], call, "answer"))
+            else:
+                window.release(clock.now)
+            continue
+        if wait > 0:
+            due, clock.now = clock.now + wait, wake
+            continue
+        window.take(clock.now, due=min(due, clock.now))
+        heapq.heappush(events, (clock.now + calls[sent][0][0], sent, "arrive"))
+        sent += 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(Lateness, st.floats(0.0, 0.5)), min_size=40, max_size=120),
+    st.floats(0.0, 0.5),
+)
+def test_calls_let_go_ahead_and_answers_noted_on_a_thread_never_trip_telegrams_limit(
+    calls: list[tuple[tuple[float, float], float]], ahead: float
+) -> None:
+    """As the bot runs with telegram_io.py: calls are let go up to `ahead` before their moment
+    and held back until it; each answer's arrival is noted exactly but reported to the window
+    late by the second float (a busy event loop), out of order if need be."""
+    clock = FakeClock(0.0)
+    telegram = FloodLimiter(FloodLimits(), clock)
+    window = SlidingWindow(limit=30)
+    events: list[tuple[float, int, str, float]] = []  # (time, call, kind, when answered)
+    sent = 0
+    while sent < len(calls) or events:
+        wait = max(0.0, window.delay(clock.now) - ahead) if sent < len(calls) else math.inf
+        if events and events[0][0] < clock.now + wait:
+            clock.now, call, kind, answered = heapq.heappop(events)
+            (_, back), report = calls[call]
+            if kind == "arrive":
+                assert telegram.retry_after(call) is None
+                telegram.record(call)
+                heapq.heappush(events, (clock.now + back, call, "answer", 0.0))
+            elif kind == "answer":
+                heapq.heappush(events, (clock.now + report, call, "report", clock.now))
+            else:
+                window.release(answered)
+            continue
+        if wait > 1e-9:  # (a float hair past `ahead` is still within it)
+            clock.now += wait
+            continue
+        moment = max(window.take(clock.now), clock.now)
+        heapq.heappush(events, (moment + calls[sent][0][0], sent, "arrive", 0.0))
         sent += 1
 
 

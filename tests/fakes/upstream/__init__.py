@@ -7,6 +7,7 @@ from tests.fakes.upstream.server import (
     FakeUpstream,
     Fault,
     JsonDict,
+    ReasoningStyle,
     ReplyScript,
     make_wav,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "Fault",
     "JsonDict",
     "Provider",
+    "ReasoningStyle",
     "ReplyScript",
     "make_wav",
 ]
