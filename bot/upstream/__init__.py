@@ -1,7 +1,9 @@
 """The OpenAI-compatible chat API: the HTTP client, decoding its replies, the model catalogue.
 
 Knows nothing of Telegram, the store or the history: callers hand in a ready request.
-  client.py   every HTTP call, its timeouts and retries, httpx errors translated at this edge
+  client.py   every HTTP call, httpx errors translated at this edge, a refused parameter resent
+  clocks.py   the connect, first-token and idle timeouts, and the deadline each read must meet
+  retries.py  which failures are tried again (the table below), the backoff, Retry-After's cap
   sse.py      server-sent events framing: a response's lines in, events out
   decode.py   what comes back means: chunks, completions, models, /about, error bodies, Retry-After
   refusals.py which refusals mean "context too long" or "parameter not supported", by wording
