@@ -83,6 +83,45 @@ async def test_a_model_that_refuses_temperature_is_answered_without_it_and_setti
     assert notices(telegram) == []
 
 
+@pytest.mark.parametrize("wording", ["openai", "litellm", "openrouter"])
+async def test_a_model_that_refuses_reasoning_effort_is_answered_without_it_and_settings_say_so(
+    telegram: FakeTelegram, tmp_path: Path, wording: RefusalWording
+) -> None:
+    # OpenAI's gpt-4o says "Unrecognized request argument supplied: reasoning_effort" (no param);
+    # LiteLLM lists it among the parameters it does not support; OpenRouter wraps OpenAI's.
+    refused = {REASONING: frozenset({"reasoning_effort"})}
+    async with serving(refuses=refused, refusal_wording=wording) as upstream:
+        settings = fast_settings(telegram, upstream, tmp_path, default_model=REASONING)
+        async with running_bot(settings):
+            confirmed = await answer_to(telegram, CHAT, "/settings reasoning_effort high")
+            await said(telegram, "hello")
+            await said(telegram, "and again")
+            overview = await answer_to(telegram, CHAT, "/settings")
+            panel = telegram.bot_messages(CHAT)[-1]
+            labels = list(button_data(panel))
+            await press(telegram, CHAT, panel, "s:o:reasoning_effort")
+            await telegram.wait_until(lambda: "Not used" in (panel.text or ""))
+            changed = await answer_to(telegram, CHAT, "/settings effort low")
+    sent = [r.body for r in upstream.chat_requests()]
+    assert [body.get("reasoning_effort") for body in sent] == ["high", None, None]
+    assert all("reasoning_effort" not in body for body in sent[1:])
+    assert [body["messages"][-1]["content"] for body in sent] == ["hello", "hello", "and again"]
+    assert confirmed == "reasoning_effort set to high."
+    assert "• reasoning_effort: high — not used by this model" in overview.splitlines()
+    assert "reasoning_effort (not used)" in labels
+    assert "temperature" in labels
+    assert (
+        "Not used by this model: gpt-5 refused reasoning_effort, so the bot leaves it out of its "
+        "requests. The value is kept for other models."
+    ) in (panel.text or "")
+    assert changed == (
+        "reasoning_effort set to low. This chat's model does not use it, so it applies only to "
+        "other models."
+    )
+    assert notices(telegram) == []
+    assert telegram.texts(CHAT)[1:3] == ["You said: hello", "You said: and again"]
+
+
 REFUSAL_WORDINGS: list[Any] = [
     pytest.param("openai", 4, id="openai-one-at-a-time"),
     pytest.param("litellm", 2, id="litellm-all-at-once"),
@@ -186,6 +225,33 @@ async def test_a_conversation_over_the_context_is_answered_with_less_history(
         "once, so its oldest messages were left out of this answer. /new starts a fresh "
         "conversation."
     )
+
+
+async def test_retry_of_a_question_over_the_context_is_answered_with_less_history(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    # /retry goes through the same overflow loop as a new question.
+    shortened = (
+        f"You said: 4{QUESTION}\n\n⚠️ This conversation is longer than the model can read at "
+        "once, so its oldest messages were left out of this answer. /new starts a fresh "
+        "conversation."
+    )
+    async with (
+        serving(context_limit=200) as upstream,
+        running_bot(fast_settings(telegram, upstream, tmp_path)),
+    ):
+        for number in range(1, 4):
+            await said(telegram, f"{number}{QUESTION}")
+        telegram.user_sends(CHAT, f"4{QUESTION}")
+        await telegram.wait_until(lambda: last_text(telegram, CHAT) == shortened)
+        telegram.user_sends(CHAT, "/retry")
+        await telegram.wait_until(lambda: telegram.texts(CHAT)[-2:] == [shortened, shortened])
+    sent = [[m["content"][:1] for m in r.body["messages"][1:]] for r in upstream.chat_requests()]
+    assert sent[5:] == [
+        ["1", "Y", "2", "Y", "3", "Y", "4"],  # the retried question, its answer left out: refused
+        ["3", "Y", "4"],
+    ]
+    assert notices(telegram) == [shortened, shortened]
 
 
 async def test_a_message_too_long_on_its_own_is_refused_plainly_after_every_shorter_window(
