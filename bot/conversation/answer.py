@@ -3,11 +3,13 @@
 Owns what happens between a built turn and its outcome — the question stored (the turn's
 reservation settled with it), a redelivered answered message recognised, the request built
 (request.py) with the chat's preferences and history, the reply generated (generation.py) and
-stoppable meanwhile, with its reasoning shown as the chat chose, the answer stored (its reasoning
-beside it, never in it) and the sink given its final form, and the notices for each way that can
-end (a failed write included); and answering the latest question again (/retry, an edit), its
-earlier answers leaving the history first. Must not queue, admit or refuse: service.py has
-decided that the turn runs. Imports nothing from Telegram.
+stoppable meanwhile, with its reasoning shown as the chat chose — asked again with half the
+history while the model says the context is too long, down to the turn alone — the answer stored
+(its reasoning beside it, never in it) and the sink given its final form, and the notices for
+each way that can end (a failed write included); and answering the latest question again
+(/retry, an edit), its earlier answers leaving the history first, through the same steps. Must
+not queue, admit or refuse: service.py has decided that the turn runs. Imports nothing from
+Telegram.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from bot.conversation.limits import estimated_usage
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
 from bot.conversation.turns import AnswerAgain, Arrival, Outcome, UserTurn
+from bot.errors import UpstreamContextOverflow
 from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
-from bot.types import AttachmentPart, ShowReasoning
+from bot.types import ShowReasoning
 from bot.upstream.catalog import is_audio_model
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import ChatRequest
@@ -39,6 +42,10 @@ NOT_STORED_NOTICE = (
 )
 REPLY_NOT_STORED_NOTICE = (
     "The bot's database failed, so this reply won't be remembered in the conversation."
+)
+HISTORY_SHORTENED_NOTICE = (
+    "This conversation is longer than the model can read at once, so its oldest messages were "
+    "left out of this answer. /new starts a fresh conversation."
 )
 
 
@@ -92,8 +99,7 @@ class Answerer:
             log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
             return Outcome("", "complete", model, duplicate=True)
         voice = self._voice(chat, model, sink)
-        request = await self._request(key, chat, model, turn.parts, voice)
-        reply = await self._generate(key, turn, request, sink, self._show_reasoning(chat))
+        request, reply = await self._generate(key, turn, chat, model, voice, sink)
         return await self._store_and_show(key, turn, model, request, reply, sink)
 
     async def answer_again(
@@ -129,8 +135,7 @@ class Answerer:
         model = chat.model or default
         turn = UserTurn(latest.text, again.telegram_message_id, again.user_id)
         voice = self._voice(chat, model, sink)
-        request = await self._request(key, chat, model, (), voice)
-        reply = await self._generate(key, turn, request, sink, self._show_reasoning(chat))
+        request, reply = await self._generate(key, turn, chat, model, voice, sink)
         outcome = await self._store_and_show(key, turn, model, request, reply, sink)
         return dataclasses.replace(outcome, replaced=latest.replaced)
 
@@ -153,24 +158,50 @@ class Answerer:
         self,
         key: ChatKey,
         turn: UserTurn,
-        request: ChatRequest,
+        chat: ChatPreferences,
+        model: str,
+        voice: str | None,
         sink: ReplySink,
-        show_reasoning: ShowReasoning,
-    ) -> Generated:
-        """Show that the bot is working, then produce the reply; `stop` can end it."""
-        if isinstance(sink, VoiceSink) and request.voice is not None:
+    ) -> tuple[ChatRequest, Generated]:
+        """Show that the bot is working, then produce the reply, its reasoning shown as the chat
+        chose; `stop` can end it.
+
+        While the model says the request is longer than its context, and nothing was shown yet,
+        ask again with half the history (by characters), down to this turn alone; only that one
+        overflowing reaches the user."""
+        if isinstance(sink, VoiceSink) and voice is not None:
             await sink.start_speaking()
         else:
             await sink.start()
         running = self._running[key] = Running(
             turn.telegram_message_id, turn.user_id, asyncio.Event(), self.shutdown
         )
+        budget, shortened = self._settings.history_char_budget, False
+        show_reasoning = self._show_reasoning(chat)
         try:
-            return await generate(
-                self._upstream, key, request, sink, running, show_reasoning=show_reasoning
-            )
+            while True:
+                turns = await self._store.recent_turns(key, char_budget=budget)
+                request = build_request(self._settings, chat, model, turns, turn.parts, voice)
+                reply = await generate(
+                    self._upstream, key, request, sink, running, show_reasoning=show_reasoning
+                )
+                overflowed = isinstance(reply.error, UpstreamContextOverflow) and not (
+                    reply.text or reply.reasoning
+                )
+                if not overflowed or len(turns) <= 1:
+                    break
+                # Each window holds fewer turns than the last (the newest is always in), so this
+                # ends, after about log2(budget / turn) requests the server refuses at once.
+                budget = sum(len(t.content) for t in turns) // 2
+                shortened = True
+                log.info(
+                    "chat %s: context too long for %s; %d characters of history", key, model, budget
+                )
         finally:
             del self._running[key]
+        if shortened and reply.status == "complete" and reply.notice is None:
+            reply = dataclasses.replace(reply, notice=HISTORY_SHORTENED_NOTICE)
+        return request, reply
 
     async def _store_and_show(
         self,
@@ -218,17 +249,6 @@ class Answerer:
         else:
             await sink.finish(text, notice=notice)
         return Outcome(text, status, model, notice)
-
-    async def _request(
-        self,
-        key: ChatKey,
-        chat: ChatPreferences,
-        model: str,
-        parts: tuple[AttachmentPart, ...] = (),
-        voice: str | None = None,
-    ) -> ChatRequest:
-        turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
-        return build_request(self._settings, chat, model, turns, parts, voice)
 
     def _show_reasoning(self, chat: ChatPreferences) -> ShowReasoning:
         """How this chat sees reasoning: its own choice, else SHOW_REASONING."""

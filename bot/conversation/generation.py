@@ -3,8 +3,10 @@
 Owns the end of a reply — the upstream finishes or fails, the user stops it, the bot shuts down —
 and keeps whatever text, reasoning, usage and audio arrived by then, each apart: the answer goes
 to the sink's `update`, the reasoning to its `think` (a `ThinkingSink`) and never into the answer.
-Upstream errors become the user's notice and never escape. Must not store anything: the service
-does.
+It also keeps how the model ended it: a reply cut at its length limit, held back by a content
+filter or ended by an error (finish_reason `length`, `content_filter`, `error`) gets a notice
+saying so. Upstream errors become the user's notice and never escape (the error itself is kept,
+for answer.py to retry a context overflow). Must not store anything: answer.py does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.conversation.sinks import ReplySink, ThinkingSink
-from bot.errors import UpstreamError
+from bot.errors import UpstreamContextOverflow, UpstreamError
 from bot.store import ChatKey
 from bot.types import ShowReasoning
 from bot.upstream.client import UpstreamClient
@@ -27,6 +29,12 @@ Status = Literal["complete", "interrupted", "stopped"]
 
 STOPPED_NOTICE = "Stopped."
 RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
+# How the model ended a reply it did not finish, by its finish_reason.
+FINISH_NOTICES = {
+    "length": "The reply was cut off: it reached the length limit for one reply.",
+    "content_filter": "The AI service's content filter stopped this reply here.",
+    "error": "The AI service ended this reply with an error.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,7 @@ class Generated:
     usage: Usage | None  # None: the upstream reported none
     audio: AudioReply | None
     reasoning: str = ""
+    error: UpstreamError | None = None  # what ended it, when the upstream failed
 
 
 @dataclass(slots=True)
@@ -58,8 +67,11 @@ class _Progress:
     usage: Usage | None = None
     audio: AudioReply | None = None
     reasoning: str = ""
+    finish_reason: str | None = None
 
     def add(self, delta: Delta) -> None:
+        if delta.finish_reason is not None:
+            self.finish_reason = delta.finish_reason
         if delta.restart:
             self.text, self.reasoning = delta.text, delta.reasoning
         else:
@@ -99,9 +111,15 @@ async def generate(
             streaming.cancel()
         await asyncio.wait({streaming})  # let it wind down; its outcome is read below
 
-    def ended(status: Status, notice: str | None) -> Generated:
+    def ended(status: Status, notice: str | None, error: UpstreamError | None = None) -> Generated:
         return Generated(
-            progress.text, status, notice, progress.usage, progress.audio, progress.reasoning
+            progress.text,
+            status,
+            notice,
+            progress.usage,
+            progress.audio,
+            reasoning=progress.reasoning,
+            error=error,
         )
 
     if streaming.cancelled():
@@ -110,10 +128,16 @@ async def generate(
         return ended("interrupted", RESTART_NOTICE)
     error = streaming.exception()
     if error is None:
+        cut = FINISH_NOTICES.get(progress.finish_reason or "")
+        if cut is not None:
+            log.info("chat %s: the reply ended with finish_reason %s", key, progress.finish_reason)
+            return ended("interrupted", cut)
         return ended("complete", None)
     if isinstance(error, UpstreamError):
-        log.warning("chat %s: %s", key, error)
-        return ended("interrupted", error.user_message)
+        # An overflow is asked again with less history (answer.py), not a failure yet.
+        overflow = isinstance(error, UpstreamContextOverflow)
+        log.log(logging.INFO if overflow else logging.WARNING, "chat %s: %s", key, error)
+        return ended("interrupted", error.user_message, error)
     raise error
 
 
@@ -142,3 +166,4 @@ async def _complete(upstream: UpstreamClient, request: ChatRequest, progress: _P
     progress.usage = completion.usage
     progress.audio = completion.audio
     progress.reasoning = completion.reasoning
+    progress.finish_reason = completion.finish_reason

@@ -1,10 +1,16 @@
 """Commands that manage the chat rather than talk to the model: /start /help /new /about /stop,
 and the command menus of every scope (conversations.py and again.py own /history, /export,
-/forget and /retry)."""
+/forget and /retry).
+
+The menus are published at start-up: a menu Telegram refuses is a logged warning, never a reason
+not to start. /about on a server without an about page (every server but the seed's) says so and
+shows what the bot knows of the server instead.
+"""
 
 from __future__ import annotations
 
 import logging
+import urllib.parse
 
 from telegram import (
     Bot,
@@ -14,9 +20,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 
 from bot import __version__
-from bot.errors import UpstreamError
+from bot.errors import UpstreamError, UpstreamHTTPError
 from bot.handlers import stop
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
@@ -25,6 +32,8 @@ from bot.handlers.context import BotContext
 log = logging.getLogger(__name__)
 
 NOTHING_TO_STOP = "Nothing to stop: no reply is being written."
+# Statuses that mean the server has no /about at all (not that it failed).
+NO_ABOUT_PAGE = frozenset({404, 405})
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", "Start a new conversation"),
@@ -120,14 +129,27 @@ def group_help(bot_username: str) -> str:
 
 
 async def publish_commands(bot: Bot) -> None:
-    """Tell Telegram which commands each menu shows: private chats and groups differ."""
+    """Tell Telegram which commands each menu shows: private chats and groups differ.
+
+    A menu that can't be set leaves Telegram's previous one (commands work typed either way):
+    it is logged, naming the method, and the bot starts all the same."""
     everything = [BotCommand(name, text) for name, text in COMMANDS]
-    await bot.set_my_commands(everything)
-    await bot.set_my_commands(everything, scope=BotCommandScopeAllPrivateChats())
-    await bot.set_my_commands(
-        [BotCommand(name, text) for name, text in GROUP_COMMANDS],
-        scope=BotCommandScopeAllGroupChats(),
+    groups = [BotCommand(name, text) for name, text in GROUP_COMMANDS]
+    menus = (
+        ("every chat", everything, None),
+        ("private chats", everything, BotCommandScopeAllPrivateChats()),
+        ("groups", groups, BotCommandScopeAllGroupChats()),
     )
+    for where, commands, scope in menus:
+        try:
+            await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:
+            log.warning(
+                "setMyCommands failed for the menu of %s (%s: %s); the bot runs without it",
+                where,
+                type(exc).__name__,
+                exc,
+            )
 
 
 async def on_start(update: Update, context: BotContext) -> None:
@@ -179,13 +201,58 @@ async def on_stop(update: Update, context: BotContext) -> None:
 
 
 async def on_about(update: Update, context: BotContext) -> None:
-    """Show the bot's version and the upstream service's /about."""
+    """Show the bot's version and the upstream service's /about, or what the bot knows of the
+    service when it has no about page."""
     try:
         text = await context.services.conversation.about()
     except UpstreamError as exc:
-        log.warning("about: %s", exc)
-        text = f"gpt-telegram-bot {__version__}\n\n{exc.user_message}"
+        if isinstance(exc, UpstreamHTTPError) and exc.status in NO_ABOUT_PAGE:
+            text = await _what_the_bot_knows(update, context)
+        else:
+            log.warning("about: %s", exc)
+            text = f"gpt-telegram-bot {__version__}\n\n{exc.user_message}"
     await answer(update, context, text[:4000])
+
+
+async def _what_the_bot_knows(update: Update, context: BotContext) -> str:
+    """/about for a server without one: its address, its models, this chat's model."""
+    services = context.services
+    try:
+        count = len(await services.models.chat_models())
+        models = f"{count} chat model{'' if count == 1 else 's'}"
+    except UpstreamError as exc:
+        models = f"can't be listed right now ({exc.user_message})"
+    model = services.settings.default_model
+    if update.effective_message is not None:
+        chat = await services.store.preferences(chat_key(update.effective_message))
+        model = chat.model or model
+    lines = [
+        f"gpt-telegram-bot {__version__}",
+        "",
+        "This AI service has no about page. What the bot knows of it:",
+        f"• address: {public_address(services.upstream.base_url)}",
+        f"• models: {models}",
+        f"• this chat's model: {model}",
+    ]
+    unused = services.upstream.quirks.unused(model)
+    if unused:
+        lines.append(f"• not used by this model (it refused them): {', '.join(sorted(unused))}")
+    return "\n".join(lines)
+
+
+def public_address(url: str) -> str:
+    """A base URL without what must not be shown: a user and password, a query (some proxies
+    take a key there), a fragment."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:  # not a number: not worth showing
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _help_for(update: Update, context: BotContext) -> str:

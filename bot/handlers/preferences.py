@@ -1,9 +1,11 @@
 """/settings and /system: show and change a chat's sampling preferences and system prompt.
 
 Owns the overview, the keyboard of each preference and its presses, and the typed forms
-`/settings <name> <value>` and `/system [prompt | reset]`. What names and values are allowed is
-conversation/preferences.py's business, who may change them admins.py's, sending and editing
-keyboards keyboards.py's; the model is /model's.
+`/settings <name> <value>` and `/system [prompt | reset]`; a preference the chat's model refused
+(the upstream client's quirks: it is left out of the requests) is marked "not used by this
+model" in both. What names and values are allowed is conversation/preferences.py's business,
+who may change them admins.py's, sending and editing keyboards keyboards.py's; the model is
+/model's.
 
 Callback data (short; anything else under `s:` is answered as invalid and changes nothing):
 
@@ -51,6 +53,7 @@ PROMPT_PREVIEW = 200
 # A default system prompt from the configuration may be longer than a message; users set at most
 # chat_settings.SYSTEM_PROMPT_LIMIT characters, which fits.
 PROMPT_SHOWN = 3800
+NOT_USED = "not used by this model"
 
 
 async def on_settings(update: Update, context: BotContext) -> None:
@@ -62,13 +65,14 @@ async def on_settings(update: Update, context: BotContext) -> None:
     key = chat_key(message)
     chat = await context.services.store.preferences(key)
     defaults = context.services.settings
+    unused = _unused(context, chat)
     if not words:
-        await send_view(context, message, overview(chat, defaults))
+        await send_view(context, message, overview(chat, defaults, unused))
         return
     try:
         setting = find_preference(words[0])
         if len(words) == 1:
-            await send_view(context, message, choices(setting, chat, defaults))
+            await send_view(context, message, choices(setting, chat, defaults, unused))
             return
         if not await _may_change(message, context):
             await answer(update, context, GROUP_ONLY_ADMINS)
@@ -78,7 +82,7 @@ async def on_settings(update: Update, context: BotContext) -> None:
         await answer(update, context, str(exc))
         return
     await context.services.store.update_preferences(key, **{setting.name: value})
-    await answer(update, context, _changed(setting, value))
+    await answer(update, context, _changed(setting, value, unused))
 
 
 async def on_system(update: Update, context: BotContext) -> None:
@@ -109,26 +113,39 @@ async def on_settings_button(update: Update, context: BotContext) -> None:
     await handle_press(update, context, _press)
 
 
-def overview(chat: ChatPreferences, defaults: Settings) -> View:
-    """Every setting of the chat, with a button per changeable one."""
+def overview(
+    chat: ChatPreferences, defaults: Settings, unused: frozenset[str] = frozenset()
+) -> View:
+    """Every setting of the chat, with a button per changeable one; those in `unused` (refused
+    by the chat's model) marked as not used."""
     model = chat.model or f"{defaults.default_model} (default)"
     lines = ["Settings for this chat", f"• model: {model} — change with /model"]
     for setting in PREFERENCES.values():
-        lines.append(f"• {setting.label}: {_shown(setting, chat, defaults, PROMPT_PREVIEW)}")
+        line = f"• {setting.label}: {_shown(setting, chat, defaults, PROMPT_PREVIEW)}"
+        lines.append(f"{line} — {NOT_USED}" if setting.name in unused else line)
     lines.append(
         "\nTap a setting to change it, or type /settings <name> <value>,"
         " e.g. /settings temperature 0.7. /system <prompt> sets the system prompt."
     )
     buttons = [
-        InlineKeyboardButton(setting.label, callback_data=f"s:o:{setting.name}")
+        InlineKeyboardButton(
+            f"{setting.label} (not used)" if setting.name in unused else setting.label,
+            callback_data=f"s:o:{setting.name}",
+        )
         for setting in PREFERENCES.values()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return View("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> View:
-    """One setting: its value, what it accepts, and a button per offered value."""
+def choices(
+    setting: Preference,
+    chat: ChatPreferences,
+    defaults: Settings,
+    unused: frozenset[str] = frozenset(),
+) -> View:
+    """One setting: its value, what it accepts, and a button per offered value; whether the
+    chat's model uses it at all."""
     current = _value(setting, chat)
     shown = _shown(setting, chat, defaults, PROMPT_SHOWN)
     if setting.kind == "text":
@@ -138,6 +155,8 @@ def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> V
             f"{setting.label}: {shown}\n\n{setting.meaning}\nAllowed: {setting.allowed()}.\n"
             f"Choose a value, or type /settings {setting.called or setting.name} <value>."
         )
+    if setting.name in unused:
+        text += f"\n\n{_not_used_note(setting, chat, defaults)}"
     presets = [
         InlineKeyboardButton(
             _marked(preset, same_value(parse(setting, preset), current)),
@@ -165,13 +184,14 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     key = chat_key(message)
     chat = await context.services.store.preferences(key)
     defaults = context.services.settings
+    unused = _unused(context, chat)
     if parts == ["s", "v"]:
-        return Pressed(None, overview(chat, defaults))
+        return Pressed(None, overview(chat, defaults, unused))
     setting = PREFERENCES.get(parts[2]) if len(parts) >= 3 else None
     if setting is None:
         return Pressed(INVALID)
     if parts[1] == "o" and len(parts) == 3:
-        return Pressed(None, choices(setting, chat, defaults))
+        return Pressed(None, choices(setting, chat, defaults, unused))
     if parts[1] != "s" or len(parts) != 4:
         return Pressed(INVALID)
     try:
@@ -181,7 +201,7 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     if not await context.services.admins.may_change(message.chat, query.from_user):
         return Pressed(GROUP_ONLY_ADMINS)
     chat = await context.services.store.update_preferences(key, **{setting.name: value})
-    return Pressed(_changed(setting, value), overview(chat, defaults))
+    return Pressed(_changed(setting, value, unused), overview(chat, defaults, unused))
 
 
 async def _may_change(message: Message, context: BotContext) -> bool:
@@ -215,12 +235,29 @@ def _shown(setting: Preference, chat: ChatPreferences, defaults: Settings, limit
     return format_value(value)
 
 
-def _changed(setting: Preference, value: Value) -> str:
+def _changed(setting: Preference, value: Value, unused: frozenset[str] = frozenset()) -> str:
     if value is None:
         return f"Back to the default {setting.label}."
     if setting.kind == "text":
         return "System prompt set. It applies from the next message."
-    return f"{setting.label} set to {format_value(value)}."
+    said = f"{setting.label} set to {format_value(value)}."
+    if setting.name in unused:
+        said += " This chat's model does not use it, so it applies only to other models."
+    return said
+
+
+def _unused(context: BotContext, chat: ChatPreferences) -> frozenset[str]:
+    """The preferences the chat's model refused: its requests go without them."""
+    model = chat.model or context.services.settings.default_model
+    return context.services.upstream.quirks.unused(model)
+
+
+def _not_used_note(setting: Preference, chat: ChatPreferences, defaults: Settings) -> str:
+    model = chat.model or defaults.default_model
+    return (
+        f"Not used by this model: {model} refused {setting.name}, so the bot leaves it out of "
+        "its requests. The value is kept for other models."
+    )
 
 
 def _marked(label: str, current: bool) -> str:

@@ -26,11 +26,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import (
+    UpstreamContextOverflow,
+    UpstreamCut,
     UpstreamError,
     UpstreamHTTPError,
     UpstreamProtocolError,
     UpstreamReportedError,
 )
+from bot.upstream.refusals import classify
 from bot.upstream.sse import DONE, ServerSentEvent, read_events
 from bot.upstream.thinking import ThinkTags, ThoughtSplit, split_whole
 from bot.upstream.types import AudioReply, Completion, Delta, ModelInfo, Usage
@@ -54,7 +57,11 @@ def parse_chunk(event: ServerSentEvent) -> Delta:
         raise error_from(payload)
     usage = _usage(payload.get("usage"))
     choices = payload.get("choices")
-    if not isinstance(choices, list) or not choices:
+    if isinstance(choices, list) and not choices:
+        # The usage chunk (OpenAI, vLLM, Ollama), or a frame with nothing for us (Azure's
+        # content-filter annotations): either way no choice to read.
+        return Delta(usage=usage)
+    if not isinstance(choices, list):
         if usage is None:
             raise UpstreamProtocolError("stream chunk without choices")
         return Delta(usage=usage)
@@ -107,17 +114,29 @@ def parse_models(payload: Any) -> list[ModelInfo] | None:
 def error_from(payload: dict[str, Any]) -> UpstreamError:
     """An `{"error": {...}}` object inside a 200 body or stream.
 
-    OpenRouter puts the HTTP status in `code`; such errors become UpstreamHTTPError so 429s and
-    5xxs read the same as real HTTP errors. OpenAI's codes are strings: UpstreamReportedError.
+    OpenRouter, SGLang and llama.cpp put the HTTP status in `code`; such errors become
+    UpstreamHTTPError so 429s and 5xxs read the same as real HTTP errors, and a context overflow
+    or a refused parameter is recognised as one (refusals.py). OpenAI's codes are strings:
+    UpstreamReportedError, unless its code says the context overflowed.
     """
     error = payload.get("error")
     if not isinstance(error, dict):
         return UpstreamReportedError(str(error or payload.get("message") or "error event"))
     message = str(error.get("message") or error.get("type") or "unknown error")
-    code = error.get("code")
-    if isinstance(code, int) and 400 <= code < 600:
-        return UpstreamHTTPError(code, message)
+    status = _status_in(error.get("code"))
+    refused = classify(status or 400, message, payload, "")
+    if isinstance(refused, UpstreamContextOverflow):
+        return refused
+    if status is not None:
+        return refused or UpstreamHTTPError(status, message)
     return UpstreamReportedError(message)
+
+
+def _status_in(code: Any) -> int | None:
+    """An error's `code` when it is an HTTP error status (LiteLLM's is a string: "400")."""
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) and 400 <= code < 600 else None
 
 
 def text_of(content: Any) -> str:
@@ -206,7 +225,7 @@ async def read_deltas(
             if delta is not None:
                 yield delta
     if not saw_done and finish_reason is None:
-        raise UpstreamProtocolError("stream ended early")
+        raise UpstreamCut("stream ended early")
     if (delta := reasoning.end()) is not None:
         yield delta
     if finish_reason is not None or usage is not None:
@@ -253,8 +272,21 @@ def json_body(content: bytes, *, required: bool = True) -> Any:
 def http_error(
     status: int, body: str, headers: Mapping[str, str], reason: str
 ) -> UpstreamHTTPError:
-    """An error status as UpstreamHTTPError: its message from the body, its Retry-After."""
-    return UpstreamHTTPError(status, error_message(body) or reason, retry_after(headers))
+    """An error status as UpstreamHTTPError: its message from the body, its Retry-After and
+    x-should-retry; a context overflow or a refused parameter as the subclass saying so."""
+    message = error_message(body) or reason
+    refused = classify(status, message, json_body(body.encode(), required=False), body)
+    if refused is not None:
+        return refused
+    return UpstreamHTTPError(
+        status, message, retry_after(headers), should_retry=should_retry(headers)
+    )
+
+
+def should_retry(headers: Mapping[str, str]) -> bool | None:
+    """The server's `x-should-retry` (OpenAI, Anthropic): True, False, or None when unsaid."""
+    value = headers.get("x-should-retry", "").strip().lower()
+    return {"true": True, "false": False}.get(value)
 
 
 def error_message(body: str, limit: int = 200) -> str:

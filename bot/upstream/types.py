@@ -42,8 +42,22 @@ class ChatRequest:
     reasoning_effort: ReasoningEffort | None = None
 
 
-def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    """The request as the JSON body of `POST /v1/chat/completions`; unset params left out.
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """What the server and the request's model are known to refuse, learned from their errors
+    (upstream/quirks.py): the body is built without it."""
+
+    # Parameters the model refuses, as the body names them: left out.
+    unused: frozenset[str] = frozenset()
+    # The name the reply length limit goes by: "max_completion_tokens" once the server asked.
+    max_tokens_field: str = "max_tokens"
+    # Ask for usage in streams (`stream_options.include_usage`); False once the server refused.
+    stream_usage: bool = True
+
+
+def chat_body(request: ChatRequest, *, stream: bool, quirks: Quirks = Quirks()) -> dict[str, Any]:
+    """The request as the JSON body of `POST /v1/chat/completions`; unset params left out, and
+    what `quirks` says the server or model refuses.
 
     The one place a request becomes a body: every request, streamed or whole, is built here.
     """
@@ -61,6 +75,19 @@ def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     if request.voice is not None:
         body["modalities"] = ["text", "audio"]
         body["audio"] = {"voice": request.voice, "format": "wav"}
+    return _adapted(body, quirks, stream=stream)
+
+
+def _adapted(body: dict[str, Any], quirks: Quirks, *, stream: bool) -> dict[str, Any]:
+    """`body` as this server and model take it (every parameter above, whoever added it)."""
+    if stream and quirks.stream_usage:
+        # Usage comes in a last chunk with `choices: []` (OpenAI, vLLM, Ollama, DeepSeek);
+        # OpenRouter sends it anyway.
+        body["stream_options"] = {"include_usage": True}
+    if "max_tokens" in body and quirks.max_tokens_field != "max_tokens":
+        body[quirks.max_tokens_field] = body.pop("max_tokens")
+    for name in quirks.unused:
+        body.pop(name, None)
     return body
 
 

@@ -115,6 +115,7 @@ async def test_history_comes_in_pages_and_out_of_date_buttons_change_nothing(
         await store.add_user_message(
             ChatKey(ALICE), f"topic {n}", telegram_message_id=None, user_id=ALICE
         )
+        await store.add_assistant_message(ChatKey(ALICE), f"on topic {n}", model="gpt-4o-mini")
     await store.close()
     async with running_bot(settings):
         await answer_to(telegram, ALICE, "/history")
@@ -136,7 +137,7 @@ async def test_history_comes_in_pages_and_out_of_date_buttons_change_nothing(
     ]
     assert [label.split(" · ")[0] for label in second_page] == ["topic 1", "topic 0", "◀ Back"]
     assert callback_answers(telegram)[1:] == [STALE, GONE, STALE]
-    assert [m["content"] for m in body["messages"][1:]] == ["topic 9", "still here?"]
+    assert [m["content"] for m in body["messages"][1:]] == ["topic 9", "on topic 9", "still here?"]
     assert telegram.unanswered_callbacks == []
 
 

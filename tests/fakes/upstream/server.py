@@ -53,6 +53,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.upstream.providers import PROVIDER_KEYS, Provider
+
 JsonDict = dict[str, Any]
 
 CHAT_PATH = "/v1/chat/completions"
@@ -140,6 +142,10 @@ class Fault(enum.Enum):
     HANG_BEFORE_FIRST_TOKEN = "hang_before_first_token"  # headers, then nothing until client leaves
     STALL_MID_STREAM = "stall_mid_stream"  # `after_chunks` chunks, then nothing until client leaves
     NO_AUDIO = "no_audio"  # an audio request answered with text only
+    # --- statuses of other servers (providers.py has their refusals) ---
+    HTTP_408 = "http_408"  # OpenRouter's "Your request timed out", LiteLLM's Timeout
+    HTTP_502 = "http_502"  # a gateway's HTML page
+    HTTP_529 = "http_529"  # Anthropic's "Overloaded" through a gateway, x-should-retry: true
 
 
 class ReasoningStyle(enum.Enum):
@@ -169,6 +175,11 @@ class ReplyScript:
     # request carried, for servers that echo it back.
     error_message: str | None = None
     audio_seconds: float | None = None  # None: 0.06 s per transcript character, at least 0.5 s
+    # --- other servers' ways ---
+    # How the reply ends: "length" (cut at max_tokens), "content_filter", OpenRouter's "error".
+    finish_reason: str = "stop"
+    # An `x-should-retry` header on an HTTP fault (OpenAI's, Anthropic's): None sends none.
+    should_retry: bool | None = None
     # -- reasoning: thought streamed before `text`, in `reasoning_chunk_size` pieces -----------
     reasoning: str = ""
     reasoning_style: ReasoningStyle = ReasoningStyle.REASONING_CONTENT
@@ -201,13 +212,16 @@ class FakeUpstream:
         *,
         models: Sequence[str] = DEFAULT_MODELS,
         models_path: str = "/models",
-        about: Mapping[str, Any] = DEFAULT_ABOUT,
+        about: Mapping[str, Any] | None = DEFAULT_ABOUT,
         require_key: str | None = None,
+        provider: Provider | None = None,
     ) -> None:
         self.models = tuple(models)
         self.models_path = models_path
-        self.about = about
+        self.about = about  # None: no /about at all (a 404), as on every server but the seed's
         self.require_key = require_key
+        # How it refuses what other servers refuse (providers.py); None: OpenAI's defaults.
+        self.provider = provider or Provider()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self.base_url = ""
@@ -219,7 +233,8 @@ class FakeUpstream:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._record_and_authorize])
         app.router.add_get(self.models_path, self._on_models)
-        app.router.add_get("/about", self._on_about)
+        if self.about is not None:
+            app.router.add_get("/about", self._on_about)
         app.router.add_post(CHAT_PATH, self._on_chat)
         # handler_cancellation: a client that goes away cancels its handler, which is how
         # `disconnects` learns about it even while the handler is only sleeping.
@@ -298,14 +313,14 @@ class FakeUpstream:
         return web.json_response({"object": "list", "data": data})
 
     async def _on_about(self, request: web.Request) -> web.Response:
-        return web.json_response(dict(self.about))
+        return web.json_response(dict(self.about or {}))
 
     async def _on_chat(self, request: web.Request) -> web.StreamResponse:
         try:
             body = json.loads(await request.read())
         except ValueError:
             return _error(400, "We could not parse the JSON body of your request.")
-        problem = self._invalid(body)
+        problem = self._invalid(body) or self.provider.refusal(body)
         if problem is not None:
             return problem
         script = self._scripts.popleft() if self._scripts else _echo(body["messages"])
@@ -326,7 +341,7 @@ class FakeUpstream:
         if not isinstance(body, dict):
             return _error(400, "The request body must be a JSON object.")
         for key in body:
-            if key not in REQUEST_KEYS:
+            if key not in REQUEST_KEYS | PROVIDER_KEYS:
                 return _error(400, f"Unrecognized request argument supplied: {key}", param=key)
         model = body.get("model")
         if not isinstance(model, str) or not model:
@@ -380,8 +395,8 @@ class FakeUpstream:
                 await asyncio.sleep(script.chunk_delay)
             await response.write(chunk.event({"content": pieces[index]}))
         if script.fault is not Fault.NO_DONE:
-            await response.write(chunk.event({}, finish_reason="stop"))
-            if script.usage:
+            await response.write(chunk.event({}, finish_reason=script.finish_reason))
+            if script.usage and self.provider.streams_usage(body):
                 usage = _usage(body["messages"], script.text, script.reasoning)
                 await response.write(chunk.usage_event(usage))
             await response.write(b"data: [DONE]\n\n")
@@ -414,7 +429,8 @@ class FakeUpstream:
             }
             # A reasoning model's thought stays in its fields beside the audio.
             message = {**message, "content": None, "audio": audio}
-        choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}]
+        finish = script.finish_reason
+        choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]
         payload: JsonDict = {
             "id": f"chatcmpl-fake{next(self._ids)}",
             "object": "chat.completion",
@@ -587,7 +603,24 @@ async def _until_client_leaves() -> None:
 
 
 def _http_fault(script: ReplyScript, model: str, key: str) -> web.Response | None:
+    failure = _status_fault(script, model, key)
+    if failure is not None and script.should_retry is not None:
+        failure.headers["x-should-retry"] = "true" if script.should_retry else "false"
+    return failure
+
+
+def _status_fault(script: ReplyScript, model: str, key: str) -> web.Response | None:
     match script.fault:
+        case Fault.HTTP_408:
+            message = _message(script, key, "Your request timed out")
+            return _error(408, message, type_="timeout")
+        case Fault.HTTP_502:
+            page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            return web.Response(status=502, text=page, content_type="text/html")
+        case Fault.HTTP_529:
+            error = {"type": "overloaded_error", "message": _message(script, key, "Overloaded")}
+            body = {"type": "error", "error": error, "request_id": "req_fake"}
+            return web.json_response(body, status=529, headers={"x-should-retry": "true"})
         case Fault.HTTP_500:
             message = _message(script, key, _SERVER_ERROR["message"])
             return _error(500, message, type_="server_error")
@@ -751,12 +784,13 @@ def _invalid_params(body: JsonDict) -> web.Response | None:
         ):
             message = f"Invalid '{name}': expected a number from {low} to {high}, got {value!r}."
             return _error(400, message, param=name, code="invalid_value")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-    ):
-        message = f"Invalid 'max_tokens': expected a positive integer, got {max_tokens!r}."
-        return _error(400, message, param="max_tokens", code="invalid_value")
+    for limit in ("max_tokens", "max_completion_tokens"):
+        tokens = body.get(limit)
+        if tokens is not None and (
+            isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1
+        ):
+            message = f"Invalid '{limit}': expected a positive integer, got {tokens!r}."
+            return _error(400, message, param=limit, code="invalid_value")
     effort = body.get("reasoning_effort")
     if effort is not None and effort not in REASONING_EFFORTS:
         supported = ", ".join(f"'{value}'" for value in REASONING_EFFORTS)
