@@ -1,7 +1,11 @@
-"""Showing a reply in Telegram: the live message, spoken replies, and pacing every call.
+"""Showing a reply in Telegram: the live message or draft, spoken replies, status reactions, and
+pacing every call.
 
+reply_text.py   a reply's text as messages: pieces of 4096 units, its notice, what is finished
 live_reply.py   one message that grows as the answer streams, then its final form
-voice_reply.py  a voice note answering the user, else the text through a live reply
+draft_reply.py  a private chat's message draft that grows, then its messages (STREAM_MODE=draft)
+voice_reply.py  a voice note answering the user, else the text through a live reply or draft
+reactions.py    the status reaction on the message being answered (STATUS_REACTIONS)
 outbox.py       every send or edit: RetryAfter, retries, spare-capacity "typing…"
 scheduler.py    one queue for all chats: which call goes next, and when
 pacing.py       the pure timing rules (per chat, bot-wide)

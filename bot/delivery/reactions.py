@@ -7,7 +7,9 @@ set one reaction per message, and each change replaces the last; states only mov
 Reactions are cosmetic and cost calls like any other, so they go through the outbox at the
 lowest priority, after every call of their chat and of the bot: a waiting or writing state is
 sent only while the bot has calls to spare (else it waits, and a later state replaces it), and
-the final state is queued until there is room. A refused reaction is logged, never shown. The
+the final state is queued until there is room. A reaction that has waited AGE seconds competes
+with its chat's edits as an equal (the older first), or a chat streaming at its pace would never
+show one. A refused reaction is logged, never shown. The
 emoji are `telegram.constants.ReactionEmoji` members: PTB sends any other string as the id of a
 custom emoji. What the states mean for a turn is the handlers' business.
 """
@@ -28,6 +30,7 @@ from bot.delivery.outbox import NothingToSend, Outbox, Priority
 log = logging.getLogger(__name__)
 
 RETRY = 1.0  # seconds before a waiting or writing state looks again for calls to spare
+AGE = 1.0  # seconds a reaction waits behind its chat's edits before it goes among them
 CLOSE_GRACE = 2.0  # seconds the bot's shutdown waits for final states still to be sent
 
 
@@ -121,8 +124,16 @@ class StatusReaction:
                     async with asyncio.timeout(RETRY):
                         await self._changed.wait()
                 continue
+            loop = asyncio.get_running_loop()
+            queued_at = loop.time()
+
+            def urgency(queued_at: float = queued_at) -> Priority:
+                old = loop.time() - queued_at >= AGE
+                return Priority.EDIT if old else Priority.REACTION
+
+            aged = loop.call_later(AGE, outbox.reprioritize, self._chat_id)
             try:
-                await outbox.call(self._chat_id, lambda: self._set(bot), priority=Priority.REACTION)
+                await outbox.call(self._chat_id, lambda: self._set(bot), priority=urgency)
             except NothingToSend:
                 continue
             except TelegramError as exc:
@@ -133,6 +144,8 @@ class StatusReaction:
                     exc,
                 )
                 return
+            finally:
+                aged.cancel()
 
     async def _set(self, bot: Bot) -> None:
         """Show the newest wanted state: called when the outbox lets the call go."""

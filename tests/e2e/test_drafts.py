@@ -258,3 +258,23 @@ async def test_a_reply_still_written_after_a_while_gets_a_stop_message_deleted_a
     stop_at = methods.index("sendMessage")
     assert methods[stop_at + 1] == "sendMessageDraft"
     assert len(texts_drafted(telegram, 10)) >= before
+
+
+async def test_a_shutdown_persists_what_the_draft_showed(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings, tmp_path: Path
+) -> None:
+    upstream.script(ReplyScript(LONG, chunk_size=8, chunk_delay=0.1))
+    async with running_bot(settings) as application:
+        telegram.user_sends(10, "question")
+        await telegram.wait_until(lambda: len(texts_drafted(telegram, 10)) >= 2)
+        application.bot_data["services"].conversation.shut_down()  # as SIGTERM does
+        await telegram.wait_until(lambda: bool(telegram.texts(10)))
+    [shown] = telegram.texts(10)
+    partial = shown.removesuffix(
+        "\n\n⚠️ The bot restarted, so this reply was cut short. Please ask again."
+    )
+    assert partial != shown
+    assert all(partial.startswith(seen) for seen in texts_drafted(telegram, 10))
+    assert after_last_message(telegram, 10) == []
+    stored = await stored_messages(tmp_path / "bot.sqlite3", 10)
+    assert [(s.content, s.status) for s in stored][1:] == [(partial, "interrupted")]
