@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from enum import Enum
 
 from telegram import Bot
@@ -61,6 +62,17 @@ _EMOJI: dict[Status, ReactionEmoji | None] = {
     Status.DONE: None,  # the reaction removed
     Status.FAILED: ReactionEmoji.CRYING_FACE,
 }
+
+
+def _aging() -> Callable[[], Priority]:
+    """A reaction's urgency from now: the lowest, then an edit's once it has waited AGE s."""
+    loop = asyncio.get_running_loop()
+    queued_at = loop.time()
+
+    def urgency() -> Priority:
+        return Priority.EDIT if loop.time() - queued_at >= AGE else Priority.REACTION
+
+    return urgency
 
 
 class StatusReaction:
@@ -124,16 +136,9 @@ class StatusReaction:
                     async with asyncio.timeout(RETRY):
                         await self._changed.wait()
                 continue
-            loop = asyncio.get_running_loop()
-            queued_at = loop.time()
-
-            def urgency(queued_at: float = queued_at) -> Priority:
-                old = loop.time() - queued_at >= AGE
-                return Priority.EDIT if old else Priority.REACTION
-
-            aged = loop.call_later(AGE, outbox.reprioritize, self._chat_id)
+            aged = asyncio.get_running_loop().call_later(AGE, outbox.reprioritize, self._chat_id)
             try:
-                await outbox.call(self._chat_id, lambda: self._set(bot), priority=urgency)
+                await outbox.call(self._chat_id, lambda: self._set(bot), priority=_aging())
             except NothingToSend:
                 continue
             except TelegramError as exc:

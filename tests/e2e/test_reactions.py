@@ -70,14 +70,14 @@ async def test_a_tight_budget_drops_the_writing_state_but_delivers_the_final_one
     )
     async with running_bot(settings):
         asked = {chat: telegram.user_sends(chat, "question")["message_id"] for chat in chats}
-        for chat in chats:
-            await telegram.wait_until(lambda chat=chat: telegram.texts(chat) == [LONG], timeout=60)
-        for chat in chats:
-            message = asked[chat]
-            # Nothing shown, or ✍ removed again.
-            await telegram.wait_until(
-                lambda key=(chat, message): telegram.reactions.get(key, []) == []
+
+        def done() -> bool:  # every answer complete, and no ✍ left showing
+            return all(
+                telegram.texts(chat) == [LONG] and not telegram.reactions.get((chat, message))
+                for chat, message in asked.items()
             )
+
+        await telegram.wait_until(done, timeout=60)
     logs = [telegram.reactions_on(chat, asked[chat]) for chat in chats]
     assert all(log in ([], [WRITING, []]) for log in logs)  # never left showing ✍
     assert sum(log == [] for log in logs) >= 1  # some ✍ was given up: no room for it
