@@ -217,6 +217,10 @@ class DraftReply:
                 continue
             self._urgent = step.urgent
             follow, self._follow = self._follow, False
+            # The first words go right behind "Thinking…", not a chat interval after it.
+            follow = follow or (
+                step.call is _Call.DRAFT and self._drafted == PLACEHOLDER and bool(step.target.text)
+            )
             try:
                 await self._outbox.call(
                     self._dest.chat_id, self._deliver, priority=self._urgency, follow=follow
