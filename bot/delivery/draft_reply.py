@@ -191,13 +191,18 @@ class DraftReply:
         await self._remove_stop_message()
 
     async def close(self) -> None:
-        """Stop the keep-alive and any delivery still waiting; nothing more is sent."""
+        """Stop the keep-alive and any delivery still waiting; nothing more is sent but the
+        Stop message's removal (a turn that failed before `finish` still had one)."""
         runner, self._runner = self._runner, None
         if runner is not None and not runner.done():
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
         if self._live is not None:
             await self._live.close()
+        try:
+            await self._remove_stop_message()
+        except Exception:  # close must not raise; a Stop message left over only looks odd
+            log.exception("chat %s: Stop message not deleted", self._dest.chat_id)
 
     def _kick(self) -> None:
         self._dirty.set()
