@@ -15,7 +15,10 @@ late (Android: seconds) or only once the chat is reopened (macOS), and a message
 the draft still shows its text then shows that text twice. So a piece is persisted in two calls
 right behind each other: the draft becomes "⏳", then the message is sent, and a late client
 shows a small ⏳ under the message, never the text twice. No draft call is made after the last
-message: it would paint the bubble again, for 30 s.
+message: it would paint the bubble again, for 30 s. The chat's one short burst (pacing.py's
+follow-up) is kept for that pair, so ⏳ shows for a round trip, not a chat interval: the first
+words don't spend it and go a chat interval after "Thinking…" (with a model that answers within
+the second, they show up to a second later than with edits; measured, README "Benchmark").
 """
 
 from __future__ import annotations
@@ -222,10 +225,6 @@ class DraftReply:
                 continue
             self._urgent = step.urgent
             follow, self._follow = self._follow, False
-            # The first words go right behind "Thinking…", not a chat interval after it.
-            follow = follow or (
-                step.call is _Call.DRAFT and self._drafted == PLACEHOLDER and bool(step.target.text)
-            )
             try:
                 await self._outbox.call(
                     self._dest.chat_id, self._deliver, priority=self._urgency, follow=follow
