@@ -278,3 +278,17 @@ async def test_a_shutdown_persists_what_the_draft_showed(
     assert after_last_message(telegram, 10) == []
     stored = await stored_messages(tmp_path / "bot.sqlite3", 10)
     assert [(s.content, s.status) for s in stored][1:] == [(partial, "interrupted")]
+
+
+async def test_a_topic_of_a_private_chat_gets_its_draft_and_message_in_the_topic(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    upstream.script(SLOW)
+    async with running_bot(settings):
+        telegram.user_sends(10, "question", message_thread_id=7, is_forum=True)
+        await telegram.wait_until(lambda: telegram.texts(10) == [LONG], timeout=20)
+    drafts = telegram.drafts_in(10)
+    assert texts_drafted(telegram, 10)
+    assert {d.message_thread_id for d in drafts} == {7}
+    assert telegram.bot_messages(10)[0].message_thread_id == 7
+    assert telegram.visible_drafts(10, 7) == []
