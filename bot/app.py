@@ -115,6 +115,7 @@ async def _open_services(application: BotApplication) -> None:
         audio_slots=ConversionLimit(settings.voice_concurrency),
         drafts=DraftSupport(),
         reactions=StatusReactions(application.bot, outbox, enabled=settings.status_reactions),
+        document_slots=ConversionLimit(settings.document_concurrency),
     )
     await publish_commands(application.bot)
     if retention_days:

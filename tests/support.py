@@ -98,6 +98,34 @@ async def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[
     return await asyncio.to_thread(run_sql, path, sql, parameters)
 
 
+async def rows_naming(path: Path, chat_id: int, texts: tuple[str, ...]) -> dict[str, int]:
+    """ "table.column" -> how many rows hold `chat_id` there, or any of `texts` in their text,
+    over every column of every table the schema has (read from the file itself, so a table
+    added later is searched too); only those with any."""
+    found: dict[str, int] = {}
+    tables = await query(
+        path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    for (table,) in tables:
+        for column in await query(path, "SELECT name FROM pragma_table_info(?)", (table,)):
+            # Names come from the schema itself, quoted; the values are parameters.
+            tests = " OR ".join(['"{0}" = ?'] + ['instr("{0}", ?) > 0'] * len(texts))
+            sql = f'SELECT COUNT(*) FROM "{table}" WHERE ' + tests.format(column[0])
+            [(count,)] = await query(path, sql, (chat_id, *texts))
+            if count:
+                found[f"{table}.{column[0]}"] = count
+    return found
+
+
+def file_holds(path: Path, texts: tuple[str, ...]) -> list[str]:
+    """Which of `texts` the database file or its write-ahead log hold anywhere, in UTF-8, live
+    or in free space (what someone with the file could read back)."""
+    data = b"".join(
+        part.read_bytes() for part in (path, path.with_name(path.name + "-wal")) if part.exists()
+    )
+    return [text for text in texts if text.encode() in data]
+
+
 def audio_bomb(seconds: float) -> bytes:
     """A FLAC of `seconds` of silence in 8 channels (7.1) at 192 kHz, as a hostile client might
     send: 32 KB a minute, which decode at the file's own rate and channels to 3 MB a second."""
@@ -169,6 +197,15 @@ class GatedFfmpeg:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"{count} ffmpeg runs expected, {len(self.started())} started")
+
+
+def child_processes() -> set[int]:
+    """The ids of this process's children that have not been reaped (Linux: /proc)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that has just ended
+            pids.update(int(pid) for pid in (task / "children").read_text().split())
+    return pids
 
 
 def process_exists(pid: int) -> bool:

@@ -3,14 +3,17 @@
 Owns what happens between a built turn and its outcome — the question stored (the turn's
 reservation settled with it), a redelivered answered message recognised, the request built
 (request.py) with the chat's preferences and history, the reply generated (generation.py) and
-stoppable meanwhile, the answer stored and the sink given its final form, and the notices for
-each way that can end (a failed write included). Must not queue, admit or refuse: service.py has
+stoppable meanwhile, with its reasoning shown as the chat chose, the answer stored (its reasoning
+beside it, never in it) and the sink given its final form, and the notices for each way that can
+end (a failed write included); and answering the latest question again (/retry, an edit), its
+earlier answers leaving the history first. Must not queue, admit or refuse: service.py has
 decided that the turn runs. Imports nothing from Telegram.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -19,9 +22,9 @@ from bot.conversation.generation import Generated, Running, generate
 from bot.conversation.limits import estimated_usage
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
-from bot.conversation.turns import Arrival, Outcome, UserTurn
+from bot.conversation.turns import AnswerAgain, Arrival, Outcome, UserTurn
 from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
-from bot.types import AttachmentPart
+from bot.types import AttachmentPart, ShowReasoning
 from bot.upstream.catalog import is_audio_model
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import ChatRequest
@@ -90,8 +93,46 @@ class Answerer:
             return Outcome("", "complete", model, duplicate=True)
         voice = self._voice(chat, model, sink)
         request = await self._request(key, chat, model, turn.parts, voice)
-        reply = await self._generate(key, turn, request, sink)
+        reply = await self._generate(key, turn, request, sink, self._show_reasoning(chat))
         return await self._store_and_show(key, turn, model, request, reply, sink)
+
+    async def answer_again(
+        self,
+        key: ChatKey,
+        again: AnswerAgain,
+        sink: ReplySink,
+        counted: Callable[[], None],
+    ) -> Outcome:
+        """Answer the chat's latest question again (/retry, or its text edited): its answers
+        leave the history (then `counted()`: the request is stored as a message), and a new one
+        is generated and stored. Nothing is shown when it can't be (`Outcome.not_again`)."""
+        default = self._settings.default_model
+        if self.shutdown.is_set():
+            await sink.finish("", notice=NOT_STARTED_NOTICE)
+            return Outcome("", "interrupted", default, NOT_STARTED_NOTICE)
+        try:
+            latest = await self._store.answer_again(
+                key,
+                requested_by=again.user_id,
+                question=again.question,
+                text=again.text,
+                asked_by=again.asked_by,
+            )
+        except STORE_ERRORS:
+            log.exception("chat %s: the latest question could not be taken up again", key)
+            await sink.finish("", notice=NOT_STORED_NOTICE)
+            return Outcome("", "interrupted", default, NOT_STORED_NOTICE)
+        if isinstance(latest, str):
+            return Outcome("", "complete", default, refused=True, not_again=latest)
+        counted()
+        chat = await self._store.preferences(key)
+        model = chat.model or default
+        turn = UserTurn(latest.text, again.telegram_message_id, again.user_id)
+        voice = self._voice(chat, model, sink)
+        request = await self._request(key, chat, model, (), voice)
+        reply = await self._generate(key, turn, request, sink, self._show_reasoning(chat))
+        outcome = await self._store_and_show(key, turn, model, request, reply, sink)
+        return dataclasses.replace(outcome, replaced=latest.replaced)
 
     async def not_started(self, key: ChatKey, arrival: Arrival, sink: ReplySink) -> Outcome:
         """Queued when the bot began stopping: not kept, not counted, and the user told."""
@@ -109,7 +150,12 @@ class Answerer:
             log.exception("chat %s: message %s could not leave the inbox", key, message_id)
 
     async def _generate(
-        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
+        self,
+        key: ChatKey,
+        turn: UserTurn,
+        request: ChatRequest,
+        sink: ReplySink,
+        show_reasoning: ShowReasoning,
     ) -> Generated:
         """Show that the bot is working, then produce the reply; `stop` can end it."""
         if isinstance(sink, VoiceSink) and request.voice is not None:
@@ -120,7 +166,9 @@ class Answerer:
             turn.telegram_message_id, turn.user_id, asyncio.Event(), self.shutdown
         )
         try:
-            return await generate(self._upstream, key, request, sink, running)
+            return await generate(
+                self._upstream, key, request, sink, running, show_reasoning=show_reasoning
+            )
         finally:
             del self._running[key]
 
@@ -139,7 +187,8 @@ class Answerer:
             notice = NO_AUDIO_NOTICE if text.strip() else None
         stored = True
         if text.strip():
-            usage = reply.usage or estimated_usage(request.messages, text)
+            # Reasoning tokens are completion tokens: an estimate counts the reasoning too.
+            usage = reply.usage or estimated_usage(request.messages, text + reply.reasoning)
             try:
                 await self._store.add_assistant_message(
                     key,
@@ -150,6 +199,7 @@ class Answerer:
                     completion_tokens=usage.completion_tokens,
                     user_id=turn.user_id,
                     usage_estimated=reply.usage is None,
+                    reasoning=reply.reasoning.strip() or None,
                 )
             except STORE_ERRORS:
                 # The user still gets the whole text, told it won't be remembered.
@@ -179,6 +229,13 @@ class Answerer:
     ) -> ChatRequest:
         turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
         return build_request(self._settings, chat, model, turns, parts, voice)
+
+    def _show_reasoning(self, chat: ChatPreferences) -> ShowReasoning:
+        """How this chat sees reasoning: its own choice, else SHOW_REASONING."""
+        match chat.show_reasoning:
+            case "collapsed" | "hidden" | "full":
+                return chat.show_reasoning
+        return self._settings.show_reasoning
 
     def _voice(self, chat: ChatPreferences, model: str, sink: ReplySink) -> str | None:
         """The voice to answer in, or None for a written (streamed) reply."""

@@ -1,8 +1,10 @@
 """Producing one reply: streaming it (or, when spoken, asking for it whole) until it ends.
 
 Owns the end of a reply — the upstream finishes or fails, the user stops it, the bot shuts down —
-and keeps whatever text, usage and audio arrived by then. Upstream errors become the user's notice
-and never escape. Must not store anything: the service does.
+and keeps whatever text, reasoning, usage and audio arrived by then, each apart: the answer goes
+to the sink's `update`, the reasoning to its `think` (a `ThinkingSink`) and never into the answer.
+Upstream errors become the user's notice and never escape. Must not store anything: the service
+does.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.conversation.sinks import ReplySink
+from bot.conversation.sinks import ReplySink, ThinkingSink
 from bot.errors import UpstreamError
 from bot.store import ChatKey
+from bot.types import ShowReasoning
 from bot.upstream.client import UpstreamClient
-from bot.upstream.types import AudioReply, ChatRequest, Usage
+from bot.upstream.types import AudioReply, ChatRequest, Delta, Usage
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +41,15 @@ class Running:
 
 @dataclass(frozen=True, slots=True)
 class Generated:
-    """What a reply came to: its text (and audio, when spoken), and how it ended."""
+    """What a reply came to: its text (and audio, when spoken), and how it ended; `reasoning`
+    is what the model thought first ("" when it showed none), never part of `text`."""
 
     text: str
     status: Status
     notice: str | None
     usage: Usage | None  # None: the upstream reported none
     audio: AudioReply | None
+    reasoning: str = ""
 
 
 @dataclass(slots=True)
@@ -52,16 +57,31 @@ class _Progress:
     text: str = ""
     usage: Usage | None = None
     audio: AudioReply | None = None
+    reasoning: str = ""
+
+    def add(self, delta: Delta) -> None:
+        if delta.restart:
+            self.text, self.reasoning = delta.text, delta.reasoning
+        else:
+            self.text += delta.text
+            self.reasoning += delta.reasoning
 
 
 async def generate(
-    upstream: UpstreamClient, key: ChatKey, request: ChatRequest, sink: ReplySink, running: Running
+    upstream: UpstreamClient,
+    key: ChatKey,
+    request: ChatRequest,
+    sink: ReplySink,
+    running: Running,
+    *,
+    show_reasoning: ShowReasoning = "collapsed",
 ) -> Generated:
     """Stream the answer until it ends, fails or `running` is stopped; never raises upstream
-    errors. A request with a voice is asked for whole, since audio is not streamed."""
+    errors. A request with a voice is asked for whole, since audio is not streamed.
+    `show_reasoning` is how the sink, if it can (a ThinkingSink), shows the reasoning."""
     progress = _Progress()
     work = (
-        _stream(upstream, request, sink, progress)
+        _stream(upstream, request, sink, progress, show_reasoning)
         if request.voice is None
         else _complete(upstream, request, progress)
     )
@@ -80,7 +100,9 @@ async def generate(
         await asyncio.wait({streaming})  # let it wind down; its outcome is read below
 
     def ended(status: Status, notice: str | None) -> Generated:
-        return Generated(progress.text, status, notice, progress.usage, progress.audio)
+        return Generated(
+            progress.text, status, notice, progress.usage, progress.audio, progress.reasoning
+        )
 
     if streaming.cancelled():
         if running.stop.is_set():
@@ -96,13 +118,20 @@ async def generate(
 
 
 async def _stream(
-    upstream: UpstreamClient, request: ChatRequest, sink: ReplySink, progress: _Progress
+    upstream: UpstreamClient,
+    request: ChatRequest,
+    sink: ReplySink,
+    progress: _Progress,
+    show: ShowReasoning,
 ) -> None:
+    thinking = sink if isinstance(sink, ThinkingSink) else None
     async for delta in upstream.stream_chat(request):
         if delta.usage is not None:
             progress.usage = delta.usage
-        if delta.text:
-            progress.text += delta.text
+        progress.add(delta)
+        if thinking is not None and (delta.reasoning or delta.restart):
+            await thinking.think(progress.reasoning, show=show)
+        if delta.text or delta.restart:
             await sink.update(progress.text)
 
 
@@ -112,3 +141,4 @@ async def _complete(upstream: UpstreamClient, request: ChatRequest, progress: _P
     progress.text = completion.text
     progress.usage = completion.usage
     progress.audio = completion.audio
+    progress.reasoning = completion.reasoning

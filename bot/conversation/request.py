@@ -2,7 +2,8 @@
 
 Owns what is sent upstream — the system prompt, the history window with group senders as OpenAI
 `name`s, this turn's attachments as content parts, the voice when the reply is spoken, the reply
-length limit (MAX_REPLY_TOKENS). Pure: it
+length limit (MAX_REPLY_TOKENS), the chat's reasoning_effort. Earlier replies go back as their
+answers alone: their reasoning is never in a `Turn`. Pure: it
 reads nothing itself; the service hands in the chat's preferences and recent turns.
 """
 
@@ -15,7 +16,7 @@ import unicodedata
 from bot.config import Settings
 from bot.store import ChatPreferences, Turn
 from bot.types import AttachmentPart, ChatMessage, ContentPart
-from bot.upstream.types import ChatRequest, SamplingParams
+from bot.upstream.types import ChatRequest, ReasoningEffort, SamplingParams
 
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
@@ -41,7 +42,16 @@ def build_request(
         ),
         voice=voice,
         max_reply_tokens=settings.max_reply_tokens,
+        reasoning_effort=reasoning_effort(chat.reasoning_effort),
     )
+
+
+def reasoning_effort(value: str | None) -> ReasoningEffort | None:
+    """The chat's stored effort as the request takes it; None (not sent) for none or unknown."""
+    match value:
+        case "low" | "medium" | "high":
+            return value
+    return None
 
 
 def build_messages(

@@ -4,7 +4,9 @@ Owns admitting a turn on arrival (admission.py: length, limits counted at once; 
 MAX_QUEUED_PER_CHAT and MAX_QUEUED_PER_USER), keeping it while it waits (the store's inbox),
 queueing it behind the chat's earlier work (queues.py: the caller returns at once; the chat's own
 worker runs it), building it and looking at it once more, then handing it to answer.py; plus
-stopping a reply and ending every turn's sink however the turn ends. Imports nothing from
+stopping a reply and ending every turn's sink however the turn ends; answering the latest question
+again (admitted and queued like a turn); and running other work on a chat's history in its place
+among the turns (/new, switching conversations, forgetting the chat). Imports nothing from
 Telegram: replies go into a `ReplySink` (sinks.py), how a turn ended to the caller's `TurnWatcher`.
 """
 
@@ -27,6 +29,7 @@ from bot.conversation.limits import TELL_INTERVAL, Reservation, Throttle, UsageL
 from bot.conversation.queues import ChatQueues, Job
 from bot.conversation.sinks import ReplySink
 from bot.conversation.turns import (
+    AnswerAgain,
     Arrival,
     Origin,
     Outcome,
@@ -350,6 +353,89 @@ class ConversationService:
 
         self._queues.claim(key, user_id).fill(Job(start))
         return None
+
+    async def answer_again(
+        self,
+        key: ChatKey,
+        again: AnswerAgain,
+        sink: ReplySink,
+        *,
+        watcher: TurnWatcher | None = None,
+    ) -> Outcome | None:
+        """Queue answering the chat's latest question again (/retry, an edit) behind its earlier
+        turns, admitted like a turn (the backlog caps, the edited text's length, its user's
+        limits: it counts as a message); return at once. None: queued, and `watcher` hears how
+        it ended (`Outcome.not_again`: why nothing was answered, nothing shown). An Outcome:
+        refused now, and the sink showed why. Not kept across a restart: it can be asked again.
+        """
+        if (refusal := self._over_backlog(key, again.user_id)) is not None:
+            return await self._again_refused(refusal, sink)
+        place = self._queues.claim(key, again.user_id)
+        try:
+            admitted = await self._admission.admit(again.text, user_id=again.user_id)
+        except BaseException:
+            place.withdraw()
+            raise
+        if isinstance(admitted, TurnRefusal):
+            place.withdraw()
+            return await self._again_refused(admitted, sink)
+
+        async def run() -> None:
+            try:
+                refusal = await self._admission.refusal_once_built(None, admitted)
+                if refusal is not None:
+                    outcome = await self._again_refused(refusal, sink)
+                else:
+                    outcome = await self._answerer.answer_again(
+                        key, again, sink, lambda: self._admission.settle(admitted)
+                    )
+            except Exception as error:
+                if watcher is None:
+                    raise
+                await watcher.failed(error)
+                return
+            finally:
+                self._admission.release(admitted)
+                await sink.close()
+            if watcher is not None:
+                await watcher.answered(outcome)
+
+        def dropped() -> None:
+            self._admission.release(admitted)
+            if watcher is not None:
+                watcher.dropped()
+
+        place.fill(Job(run, dropped))
+        return None
+
+    async def _again_refused(self, refusal: TurnRefusal, sink: ReplySink) -> Outcome:
+        if refusal.notice is not None:
+            await sink.finish("", notice=refusal.notice)
+        model = self._settings.default_model
+        return Outcome("", "complete", model, refusal.notice, refused=True)
+
+    async def after_turns(
+        self,
+        key: ChatKey,
+        work: Callable[[], Awaitable[None]],
+        *,
+        user_id: int | None = None,
+    ) -> TurnRefusal | None:
+        """Run `work` (making another conversation current, forgetting the chat) once the
+        chat's queued turns are done, keeping its place among them; return at once, or the
+        refusal when the chat or `user_id` already has too much waiting."""
+        if (refusal := self._over_backlog(key, user_id)) is not None:
+            return refusal
+        self._queues.claim(key, user_id).fill(Job(work))
+        return None
+
+    def waiting_messages(self, key: ChatKey) -> frozenset[int]:
+        """The Telegram ids of this chat's messages whose turns are queued or running."""
+        return frozenset(
+            message_id
+            for queued, message_id in self._in_queue
+            if queued == key and message_id is not None
+        )
 
     async def about(self) -> str:
         """The upstream's own description, and ours."""

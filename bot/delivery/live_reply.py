@@ -9,6 +9,12 @@ outlives its turn. Which piece of the text goes into which message is reply_text
 reply that falls back to edits hands its `ReplyText` over); when a call may go is the outbox's
 business; how text looks is render/'s.
 
+A reasoning model's thinking (`think`, a `ThinkingSink`): while it thinks and no answer has come,
+the live message says so and for how long ("💭 Thinking… 12 s", its seconds moving on at the
+pace of any edit, the Stop button under it). When the answer begins, that message becomes its
+first: the reasoning above it as the chat shows reasoning (reply_text.py lays it out with
+render/reasoning.py), or the first of the reasoning's own messages when it is shown in full.
+
 A lost answer: a sendMessage Telegram carried out but whose answer never came is, to the bot,
 the same as one that never arrived (the Bot API has no idempotency key and no way to read the
 chat back), and the outbox sends it again rather than risk losing the reply. The user may then
@@ -20,7 +26,9 @@ Stop button and never edited again. An edit whose answer was lost is harmless: i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +49,7 @@ from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
 from bot.delivery.reply_text import ReplyText
 from bot.render.convert import Piece, Rendered
+from bot.types import Clock, ShowReasoning
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +72,8 @@ class _Step:
     then_freeze: Piece | None = None  # the message is complete once this is shown
     shows_notice: bool = False
     button: bool = False  # the Stop button under it
+    lead: bool = False  # one of the reasoning's own messages: complete once shown
+    thinking: bool = False  # the line saying the model thinks
 
 
 class LiveReply:
@@ -83,6 +94,8 @@ class LiveReply:
         typing_interval: float = 4.0,
         stop_data: str | None = None,
         text: ReplyText | None = None,
+        clock: Clock = time.monotonic,
+        thinking_tick: float = 1.0,
     ) -> None:
         self._bot = bot
         # callback_data of the Stop button shown while the reply is written; None: no button.
@@ -99,6 +112,9 @@ class LiveReply:
         self._dirty = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._typing: asyncio.Task[None] | None = None
+        self._clock = clock
+        self._thinking_tick = thinking_tick  # seconds between looks at the thinking line
+        self._thinking_shown = False  # _current shows the thinking line
 
     @property
     def message_ids(self) -> list[int]:
@@ -110,18 +126,19 @@ class LiveReply:
         if self._typing is None and not self._text.message_ids:
             self._typing = asyncio.create_task(self._keep_typing(), name="typing")
 
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        """Make `reasoning` the newest thinking: "thinking…" until the answer, then as `show`."""
+        self._text.think(reasoning, show, self._clock())
+        self._wake()
+
     async def update(self, text: str) -> None:
         """Make `text` the newest state; it is sent when pacing allows."""
-        self._text.source = text
-        self._dirty.set()
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
+        self._text.set_source(text, self._clock())
+        self._wake()
 
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """Deliver the final text (and notice) completely, then return."""
-        self._text.source = text
-        self._text.notice = notice
-        self._text.closing = True
+        self._text.end(text, notice, self._clock())
         self._dirty.set()
         self._stop_typing()
         if self._runner is None:
@@ -129,6 +146,11 @@ class LiveReply:
         else:
             self._outbox.reprioritize(self._dest.chat_id)  # a waiting edit now carries the final
         await self._runner
+
+    def _wake(self) -> None:
+        self._dirty.set()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
 
     async def close(self) -> None:
         """Stop "typing…" and any delivery still waiting (the turn is over: `finish` has run,
@@ -146,7 +168,13 @@ class LiveReply:
             if step is None:
                 if self._text.closing:
                     return
-                await self._dirty.wait()
+                if self._text.thinking():
+                    # The seconds on the thinking line move on without news from the model.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._thinking_tick):
+                            await self._dirty.wait()
+                else:
+                    await self._dirty.wait()
                 continue
             self._urgent = step.urgent
             try:
@@ -179,19 +207,35 @@ class LiveReply:
         if step.new_message:
             self._current = None
         await self._show(step.target, button=step.button)
+        self._thinking_shown = step.thinking
         if step.shows_notice:
             self._text.notice_shown = True
         if step.then_freeze is not None:
             self._freeze(step.then_freeze)
+        if step.lead:
+            self._text.leads_shown += 1
+            self._current, self._shown = None, None
 
     def _next_step(self) -> _Step | None:
         """The call the screen needs now, or None when it shows the newest state."""
+        if self._text.thinking():
+            return self._thinking_step()
         while True:
-            head = self._text.head()
+            head = self._text.head(thinking_shown=self._thinking_shown)
             if head is None:
                 return None
-            if head.piece is None:  # the notice alone
-                return _Step(head.target, urgent=True, new_message=True, shows_notice=True)
+            if head.lead:
+                shown = self._current is not None and head.target == self._shown
+                if shown and not self._shown_button:  # on screen: a lost answer's retry got in
+                    self._text.leads_shown += 1
+                    self._current, self._shown = None, None
+                    continue
+                return _Step(head.target, urgent=True, lead=True)
+            if head.piece is None:  # the end: the notice, or the reasoning's block, alone
+                if self._current is not None and head.target == self._shown:
+                    self._text.notice_shown = True
+                    return None
+                return _Step(head.target, urgent=True, new_message=head.alone, shows_notice=True)
             closing = self._text.closing
             freeze = head.piece if head.complete else None
             # Only an edit shows the Stop button, never a new message: a sendMessage whose
@@ -217,6 +261,13 @@ class LiveReply:
                 shows_notice=head.shows_notice,
                 button=button,
             )
+
+    def _thinking_step(self) -> _Step | None:
+        target = self._text.thinking_line(self._clock())
+        button = self._stop_button is not None and self._current is not None
+        if self._current is not None and target == self._shown and button == self._shown_button:
+            return None
+        return _Step(target, urgent=self._current is None, button=button, thinking=True)
 
     def _freeze(self, piece: Piece) -> None:
         self._text.freeze(piece)

@@ -1,10 +1,11 @@
 """Telegram's error texts, read in one place, and the one token-safe file download.
 
 Owns the wordings Telegram answers with that the bot acts on — "message is not modified", "message
-to edit not found", VOICE_MESSAGES_FORBIDDEN, "file is too big", a refused message draft — matched
-case-insensitively (PTB capitalises them), and `download`: getFile, then the file URL, which holds
-the bot token, so no exception text of the download is ever logged or kept. It decides nothing
-about what the user reads: callers turn these into their own answers.
+to edit not found", "there is no text in the message to edit", VOICE_MESSAGES_FORBIDDEN, "file is
+too big", a refused message draft — matched case-insensitively (PTB capitalises them), and
+`download`: getFile, then the file URL, which holds the bot token, so no exception text of the
+download is ever logged or kept. It decides nothing about what the user reads: callers turn these
+into their own answers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 _NOT_MODIFIED = "message is not modified"
 _EDIT_TARGET_GONE = "message to edit not found"
+_NO_TEXT = "there is no text in the message to edit"  # a voice note: edit its caption instead
 _VOICE_FORBIDDEN = "voice_messages_forbidden"
 _FILE_TOO_BIG = "file is too big"  # getFile refuses files over 20 MB, whatever our caps say
 # sendMessageDraft outside a private chat (Telegram's own wording, and that of servers that say it
@@ -42,6 +44,11 @@ def not_modified(exc: BadRequest) -> bool:
 def edit_target_gone(exc: BadRequest) -> bool:
     """The message to edit no longer exists (the user deleted it)."""
     return _says(exc, _EDIT_TARGET_GONE)
+
+
+def no_text_to_edit(exc: BadRequest) -> bool:
+    """editMessageText on a message without text (a voice note, which has a caption)."""
+    return _says(exc, _NO_TEXT)
 
 
 def voice_forbidden(exc: BadRequest) -> bool:

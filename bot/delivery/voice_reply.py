@@ -3,8 +3,9 @@
 Owns what the chat sees of an audio model's answer: "recording voice…", the OGG/Opus voice note
 (media/audio.py converts it, off the event loop), `sendAudio` when the user forbids voice messages,
 a transcript too long for a caption as a text message, and text with a notice when the audio can't
-be converted. Every written path is the wrapped LiveReply's (or DraftReply's); every call goes
-through the outbox. The status reaction, when given, is told the answer is being written.
+be converted. Every written path is the wrapped LiveReply's or DraftReply's (a reasoning model's
+thinking too); every call goes through the outbox. The status reaction, when given, is told the
+answer is being written.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.delivery.reactions import StatusReaction
 from bot.errors import AudioError
 from bot.media import audio
 from bot.render.convert import utf16_len
+from bot.types import ShowReasoning
 from bot.upstream.types import AudioReply
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,10 @@ class VoiceReply:
         if self._status is not None:
             self._status.writing()
         await self._text.start()
+
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        if isinstance(self._text, LiveReply):  # a draft shows no thinking yet
+            await self._text.think(reasoning, show=show)
 
     async def update(self, text: str) -> None:
         await self._text.update(text)

@@ -1,4 +1,6 @@
-"""Commands that manage the chat rather than talk to the model: /start /help /new /about /stop."""
+"""Commands that manage the chat rather than talk to the model: /start /help /new /about /stop,
+and the command menus of every scope (conversations.py and again.py own /history, /export,
+/forget and /retry)."""
 
 from __future__ import annotations
 
@@ -26,8 +28,12 @@ NOTHING_TO_STOP = "Nothing to stop: no reply is being written."
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", "Start a new conversation"),
+    ("history", "Your conversations: continue an earlier one"),
+    ("retry", "Answer your last question again"),
     ("ask", "Ask the model: /ask <question>"),
     ("stop", "Stop the reply being written"),
+    ("export", "This conversation as a file (/export all: every one)"),
+    ("forget", "Delete everything I keep of this chat"),
     ("model", "Choose the AI model for this chat"),
     ("voice", "Choose the voice of spoken replies"),
     ("settings", "Show or change this chat's settings"),
@@ -41,7 +47,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", "Ask the model: /ask <question> (or mention me)"),
     ("new", "Start a new conversation here"),
+    ("retry", "Answer the last question again (its asker or admins)"),
     ("stop", "Stop the reply being written"),
+    ("history", "The conversations here: continue one (admins)"),
+    ("export", "This conversation as a file (/export all: every one)"),
+    ("forget", "Delete everything kept of this chat (admins)"),
     ("model", "Choose the AI model (admins)"),
     ("voice", "Choose the voice of spoken replies (admins)"),
     ("settings", "Show or change the settings (admins change)"),
@@ -56,13 +66,19 @@ NEW_CONVERSATION = "Started a new conversation. Earlier messages are forgotten."
 HELP = (
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
-    "Send a photo (your question as its caption) or a text file (.txt, .md, .py, .json, .csv, …) "
-    "and I'll read it.\n"
+    "Send a photo, a PDF or Word (.docx) file, or a text file (.txt, .md, .py, .json, .csv, …) "
+    "with your question as its caption, and I'll read it (without a question I summarise a "
+    "file).\n"
     "Send me a voice note and I answer aloud; audio models (/model) always answer aloud.\n"
     "Each chat has its own model and settings; in groups, the admins choose them.\n\n"
-    "/new — start a new conversation (alias /reset)\n"
+    "/new — start a new conversation (alias /reset); the earlier one is kept\n"
+    "/history — your conversations: press one to continue it\n"
+    "/retry — answer your last question again\n"
+    "Edit your last question and I answer the edited one instead.\n"
     "/ask <question> — ask a question\n"
     "/stop — stop the reply being written\n"
+    "/export — this conversation as a Markdown file (/export all: every one)\n"
+    "/forget — delete everything I keep of this chat\n"
     "/model [name] — choose the AI model for this chat\n"
     "/voice [name] — choose the voice of spoken replies\n"
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
@@ -81,7 +97,7 @@ def group_help(bot_username: str) -> str:
         "• /ask <question>\n"
         f"• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
-        f"• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
+        f"• a photo or file whose caption starts with /ask or mentions @{bot_username}\n"
         "Voice notes count when they reply to me or mention me in the caption.\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
@@ -89,7 +105,12 @@ def group_help(bot_username: str) -> str:
         "off in @BotFather or the bot is an admin), so reply to me or mention me: commands, "
         "mentions and replies to me always arrive.\n\n"
         "/new — start a new conversation here (alias /reset)\n"
+        "/retry — answer the last question again (whoever asked it, or an admin)\n"
+        "Edit your question while it is the last one and I answer the edited one instead.\n"
         "/stop — stop the reply being written\n"
+        "/history — the conversations here: continue an earlier one (admins)\n"
+        "/export — this conversation as a Markdown file (/export all: every one)\n"
+        "/forget — delete everything I keep of this chat (admins)\n"
         "/model, /voice, /settings, /system — the model and settings here; only admins"
         " change them\n"
         "/stats — your usage\n"

@@ -47,6 +47,8 @@ class Services:
     drafts: DraftSupport
     # The reactions on the messages being answered (STATUS_REACTIONS).
     reactions: StatusReactions
+    # At most DOCUMENT_CONCURRENCY PDF and Word files downloaded and read at once.
+    document_slots: ConversionLimit
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

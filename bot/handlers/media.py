@@ -1,12 +1,16 @@
 """Photos and documents sent to the bot: downloaded, read, and asked about in the conversation.
 
 Owns turning a photo (or an album: one request for all its photos) into a turn with `image_url`
-parts for a vision model, a text document into a turn holding its text, and the answers for files
-the bot can't read (at most BAD_INPUT_ANSWERS a minute per chat, like bad_input.py's). A photo
-or file is queued as what the inbox keeps of it (kept.py), and built from that when its turn
-comes: downloaded then, so a message sent after it is answered after it, and built the same way
-after a restart. Reading attachments is media/attachments.py's business, downloading
-delivery/telegram_errors.py's.
+parts for a vision model, a document — a text file, or the text of a PDF or Word file — into a
+turn holding its text (a caption is the question; without one the model is asked to summarise
+it), and the answers for files the bot can't read: at once, before downloading, for kinds it
+never reads (at most BAD_INPUT_ANSWERS a minute per chat, like bad_input.py's); once read, for a
+PDF that needs a password, has no text layer, is damaged or goes past a limit. A photo or file is
+queued as what the inbox keeps of it (kept.py), and built from that when its turn comes:
+downloaded then, so a message sent after it is answered after it, and built the same way after a
+restart. A PDF or Word file is downloaded and read inside one of the bot's DOCUMENT_CONCURRENCY
+slots. Reading attachments is media/attachments.py's and media/documents.py's business,
+downloading delivery/telegram_errors.py's.
 """
 
 from __future__ import annotations
@@ -27,9 +31,17 @@ from bot.handlers.bad_input import answer_bad_input
 from bot.handlers.chat import TurnContext, converse, kept_turn, turn_context
 from bot.handlers.common import send_text
 from bot.handlers.context import BotContext
-from bot.handlers.kept import document_record, file_of, photo_record, photo_sizes, quote_in
-from bot.media import attachments
-from bot.media.attachments import DocumentKind
+from bot.handlers.kept import (
+    FileRef,
+    document_record,
+    file_of,
+    photo_record,
+    photo_sizes,
+    quote_in,
+)
+from bot.media import attachments, documents
+from bot.media.attachments import DocumentKind, DocumentText
+from bot.media.documents import DocumentUnreadable, Unreadable
 from bot.store import Received
 from bot.upstream.catalog import is_vision_model
 
@@ -37,6 +49,10 @@ log = logging.getLogger(__name__)
 
 AS_PHOTO = "Please send pictures as a photo, not as a file, so I can look at them."
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
+# The question of a document sent without a caption: the model summarises it, and the document
+# stays in the conversation for the questions that follow.
+NO_QUESTION = "(Sent without a question: summarise it briefly, then offer to answer questions.)"
+READ_FORMATS = {DocumentKind.PDF: documents.Format.PDF, DocumentKind.WORD: documents.Format.WORD}
 
 
 class InAlbum(filters.MessageFilter):
@@ -122,7 +138,7 @@ def _album_records(
 
 
 async def on_document(update: Update, context: BotContext) -> None:
-    """Read a text file into the conversation, or say which files the bot can read."""
+    """Read a text, PDF or Word file into the conversation, or say which files the bot reads."""
     message = update.effective_message
     if message is None or message.document is None:
         return
@@ -131,6 +147,10 @@ async def on_document(update: Update, context: BotContext) -> None:
     kind = attachments.document_kind(document.file_name, document.mime_type)
     if kind is DocumentKind.IMAGE:
         await answer_bad_input(update, context, AS_PHOTO)
+        return
+    if kind is DocumentKind.OFFICE:
+        refusal = attachments.office_refusal(name, document.mime_type)
+        await answer_bad_input(update, context, refusal)
         return
     if kind is DocumentKind.OTHER:
         await answer_bad_input(update, context, f"I can't read {name}. {attachments.SUPPORTED}")
@@ -173,39 +193,119 @@ async def photo_turn(build: TurnContext, records: list[Received]) -> UserTurn:
 
 
 async def document_turn(build: TurnContext, record: Received) -> UserTurn:
-    """The turn for a text document: its name, size and text (cut to the context budget, which
-    the user is told about), then the caption. Cut so the whole turn, any quoted message
-    included, passes MAX_MESSAGE_CHARS: what the user is told is read is what goes upstream."""
+    """The turn for a document: its name, size (and a PDF's pages) and text, cut to the context
+    budget (which the user is told about), then the caption, or without one a request to
+    summarise it. Cut so the whole turn, any quoted message included, passes MAX_MESSAGE_CHARS:
+    what the user is told is read is what goes upstream."""
     settings = build.services.settings
     document = file_of(record)
     name = document.name
-    data = await _download(build, document.file_id, name, settings.document_max_bytes)
-    content = await asyncio.to_thread(attachments.decode_text, data)
-    if content is None:
-        raise AttachmentRefused(
-            f"I couldn't read {name} as text: it is binary or not UTF-8. "
-            f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
-        )
     limit = settings.max_message_chars
     quote = quote_in(record)
     # What quoting the replied-to message adds in front of any text (0 when nothing is quoted).
     quoting = len(build.quoted("x", quote)) - 1
     budget = attachments.document_budget(settings.history_char_budget, limit, quoting)
-    read = attachments.document_text(name, len(data), content, record.content, budget=budget)
+    question = record.content or NO_QUESTION
+    kind = attachments.document_kind(name, document.mime_type)
+    if kind in READ_FORMATS:
+        read = await _read_document(build, document, READ_FORMATS[kind], question, budget)
+    else:
+        data = await _download(build, document.file_id, name, settings.document_max_bytes)
+        read = await asyncio.to_thread(_text_file, name, data, question, budget)
     text = build.quoted(read.text, quote)
     if len(text) > limit:
         # The caption and the quoted message leave no room for the file: say so now, before
         # promising to read any of it.
         raise AttachmentRefused(too_long_text(len(text), limit))
+    if read.total and not read.shown:
+        raise AttachmentRefused(
+            f"Your question leaves no room for {name} in one message of at most {limit:,} "
+            "characters. Please ask a shorter question."
+        )
     if read.truncated:
         await send_text(
             build.bot,
             build.services.outbox,
             build.destination,
-            f"{name} is longer than I can read at once: "
-            f"I'm reading its first {read.shown:,} of {read.total:,} characters.",
+            f"{name} is longer than I can read at once: I'm reading {read.extent}.",
         )
     return kept_turn(record, text)
+
+
+def _text_file(name: str, data: bytes, question: str, budget: int) -> DocumentText:
+    """A text file's turn (in a thread: a file of megabytes takes milliseconds to scan)."""
+    content = attachments.decode_text(data)
+    if content is None:
+        raise AttachmentRefused(
+            f"I couldn't read {name} as text: it is binary or not UTF-8. "
+            f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
+        )
+    return attachments.document_text(name, len(data), content, question, budget=budget)
+
+
+async def _read_document(
+    build: TurnContext, document: FileRef, kind: documents.Format, question: str, budget: int
+) -> DocumentText:
+    """A PDF's or Word file's turn: downloaded and read in one of the bot's document slots, so a
+    burst of them waits holding no file and no process."""
+    settings = build.services.settings
+    name = document.name
+    limits = documents.ReadLimits(
+        pages=settings.document_max_pages,
+        # No more than the turn can show: the rest would be read to be cut.
+        chars=max(1, min(settings.document_max_chars, budget)),
+        seconds=settings.document_timeout,
+        memory=settings.document_max_memory,
+    )
+    async with build.services.document_slots.slot():
+        data = await _download(build, document.file_id, name, settings.document_max_bytes)
+        try:
+            content = await documents.read_document(data, kind, limits)
+        except DocumentUnreadable as exc:
+            log.info("document %s not read: %s", name, exc)
+            refusal = _unreadable(name, kind, exc.why, settings.document_timeout)
+            raise AttachmentRefused(refusal) from None
+    if not content.has_text:
+        raise AttachmentRefused(_no_text(name, content))
+    return await asyncio.to_thread(
+        attachments.extracted_text, name, len(data), content, question, budget=budget
+    )
+
+
+def _unreadable(name: str, kind: documents.Format, why: Unreadable, timeout: float) -> str:
+    """What the sender reads about a PDF or Word file that could not be read."""
+    what = "a PDF" if kind is documents.Format.PDF else "a Word (.docx) document"
+    instead = "Send a smaller file, or paste the part you need as text."
+    if why is Unreadable.ENCRYPTED:
+        return (
+            f"{name} is protected by a password, so I can't read it. Send a copy without "
+            "the password, or paste the text in a message."
+        )
+    if why is Unreadable.OLD_FORMAT:
+        return (
+            f"I can't read {name}: it is protected by a password or saved in the old Word "
+            f"format (.doc). {attachments.OFFICE_ADVICE['document']}"
+        )
+    if why is Unreadable.TOO_BIG:
+        return (
+            f"{name} is too big or too complex for me to read: it unpacks to more than I allow "
+            f"for one file. {instead}"
+        )
+    if why is Unreadable.TIMED_OUT:
+        return f"Reading {name} took longer than {timeout:g} s, so I stopped. {instead}"
+    return f"I couldn't read {name}: it seems damaged, or it isn't really {what}."
+
+
+def _no_text(name: str, content: documents.DocumentContent) -> str:
+    """What the sender reads about a document without any text."""
+    if content.page_count is None:
+        return f"{name} has no text I can read. If it holds pictures of text, send them as photos."
+    pages = len(content.pages)
+    where = "" if pages == content.page_count else f" on its first {pages:,} pages"
+    return (
+        f"{name} has no text I can read{where}: it seems to be scanned pages (images). "
+        "Send the pages as photos and I'll read them."
+    )
 
 
 async def _download(build: TurnContext, file_id: str, what: str, cap: int) -> bytes:

@@ -136,7 +136,7 @@ def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> V
     else:
         text = (
             f"{setting.label}: {shown}\n\n{setting.meaning}\nAllowed: {setting.allowed()}.\n"
-            f"Choose a value, or type /settings {setting.name} <value>."
+            f"Choose a value, or type /settings {setting.called or setting.name} <value>."
         )
     presets = [
         InlineKeyboardButton(
@@ -207,7 +207,11 @@ def _shown(setting: Preference, chat: ChatPreferences, defaults: Settings, limit
         quoted = prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
         return f"{quoted or '(none)'}{' (default)' if value is None else ''}"
     if value is None:
-        return "default (the AI service decides)" if setting.kind == "number" else "default"
+        if setting.name == "show_reasoning":
+            return f"default ({defaults.show_reasoning})"
+        if setting.kind == "number" or setting.name == "reasoning_effort":
+            return "default (the AI service decides)"
+        return "default"
     return format_value(value)
 
 

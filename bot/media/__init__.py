@@ -1,6 +1,9 @@
 """What users send besides text: photos and documents, albums, audio (ffmpeg off the event loop).
 
-attachments.py  photos as image parts, text documents as fenced text (pure)
+attachments.py  photos as image parts, documents' text fenced and fitted to the budget (pure)
 albums.py       gathering an album's updates into one turn
 audio.py        every ffmpeg run: voice notes out, audio in
+documents.py    PDF and Word files read as text, in a worker process within time and memory limits
+document_reader.py  what runs in that worker: its own limits, then pypdf or python-docx, one JSON
+                answer
 """

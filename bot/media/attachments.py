@@ -1,9 +1,12 @@
-"""Attachments read for the model: photos as image parts, text documents as fenced text.
+"""Attachments read for the model: photos as image parts, documents as fenced text.
 
 Owns the pure decisions: which photo size to fetch under the byte cap, the `image_url` part, which
-documents count as text, decoding them, fitting one into the context budget with a notice, and
-what the history keeps ("[photo 1280x720]", "[document notes.md, 2.1 KB]"). No Telegram and no
-I/O: handlers/media.py downloads and answers.
+documents count as text, PDF or Word (and which office formats are recognised but not read, with
+what to do instead), decoding text files, fitting a document's text — a text file's, or the pages
+media/documents.py read from a PDF or Word file — into the context budget with a notice saying
+what was read, and what the history keeps ("[photo 1280x720]", "[document notes.md, 2.1 KB]",
+"[document report.pdf, 120.3 KB, 40 pages]"). No Telegram and no I/O: handlers/media.py
+downloads and answers, media/documents.py reads PDF and Word files.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from bot.media.documents import DocumentContent
 from bot.types import ImagePart
 
 # Files whose name alone says they are text, whatever MIME type the sender's client guessed.
@@ -49,10 +53,54 @@ TEXT_MIME_TYPES = frozenset(
     }
 )
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif", "heic", "heif", "bmp", "tif"})
+PDF_MIME_TYPES = frozenset({"application/pdf", "application/x-pdf"})
+WORD_MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+# Office formats the bot recognises but does not read, by what they are: the answer says how to
+# send the same content in a form it reads.
+_SAVE_AS_WORD = "Save it as .docx or PDF (File > Save As) and send it again."
+OFFICE_ADVICE = {
+    "document": _SAVE_AS_WORD,
+    "spreadsheet": "Save the sheet as CSV (or PDF) and send it again.",
+    "presentation": "Save it as PDF and send it again.",
+}
+OFFICE_EXTENSIONS = {
+    "doc": "an old Word document (.doc)",
+    "dot": "an old Word template (.dot)",
+    "docm": "a Word document with macros (.docm)",
+    "dotx": "a Word template (.dotx)",
+    "odt": "an OpenDocument text (.odt)",
+    "pages": "a Pages document",
+    "wps": "a Works document (.wps)",
+    "wpd": "a WordPerfect document (.wpd)",
+    "xls": "a spreadsheet",
+    "xlsx": "a spreadsheet",
+    "xlsm": "a spreadsheet",
+    "xlsb": "a spreadsheet",
+    "ods": "a spreadsheet",
+    "numbers": "a spreadsheet",
+    "ppt": "a presentation",
+    "pptx": "a presentation",
+    "pps": "a presentation",
+    "ppsx": "a presentation",
+    "odp": "a presentation",
+    "key": "a presentation",
+}
+OFFICE_MIME_TYPES = {
+    "application/msword": "doc",
+    "application/vnd.ms-word.document.macroenabled.12": "docm",
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.ms-powerpoint": "ppt",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+}
 
 SUPPORTED = (
-    "I can read photos, and text files (.txt, .md, .py, .json, .csv and other plain text, "
-    "as UTF-8)."
+    "I can read photos, PDF files with a text layer, Word documents (.docx), and text files "
+    "(.txt, .md, .py, .json, .csv and other plain text, as UTF-8)."
 )
 # The part of the history's character budget one document may take: the rest keeps room for
 # the answer and a follow-up question, so the file is still in the context when they are sent.
@@ -62,7 +110,10 @@ _BACKTICKS = re.compile(r"`{3,}")
 
 class DocumentKind(enum.Enum):
     TEXT = "text"
+    PDF = "pdf"
+    WORD = "word"  # .docx
     IMAGE = "image"  # a picture sent as a file: the bot asks for it as a photo
+    OFFICE = "office"  # an office format it can't read: it says how to save it instead
     OTHER = "other"
 
 
@@ -84,15 +135,18 @@ S = TypeVar("S", bound=Sized)
 
 @dataclass(frozen=True, slots=True)
 class DocumentText:
-    """A document as the user turn carries it; `shown` < `total` when it was cut."""
+    """A document as the user turn carries it: `shown` of the `total` characters of its text;
+    `extent` says what was read when it was not all ("its first 1,234 of 10,000 characters",
+    "pages 1 to 12 of 40"), empty when it was."""
 
     text: str
     shown: int
     total: int
+    extent: str = ""
 
     @property
     def truncated(self) -> bool:
-        return self.shown < self.total
+        return bool(self.extent)
 
 
 def largest_photo(sizes: Sequence[S], max_bytes: int) -> S | None:
@@ -133,21 +187,49 @@ def extension_of(file_name: str) -> str:
 
 
 def document_kind(file_name: str | None, mime_type: str | None) -> DocumentKind:
-    """Whether a document is text the model can read, a picture sent as a file, or neither.
+    """Whether a document is text the model can read, a PDF or Word file (read for their text),
+    a picture sent as a file, an office format the bot can't read, or none of those.
 
     The extension wins over the MIME type: clients label .py or .md files as
     application/octet-stream often, and text/plain is sometimes put on anything.
     """
     name = (file_name or "").strip()
     extension = extension_of(name)
-    mime = (mime_type or "").split(";", 1)[0].strip().lower()
+    mime = _mime(mime_type)
     if extension in TEXT_EXTENSIONS or name.lower() in TEXT_NAMES:
         return DocumentKind.TEXT
+    if extension == "pdf":
+        return DocumentKind.PDF
+    if extension == "docx":
+        return DocumentKind.WORD
+    if extension in OFFICE_EXTENSIONS:
+        return DocumentKind.OFFICE
     if extension in IMAGE_EXTENSIONS or mime.startswith("image/"):
         return DocumentKind.IMAGE
+    if mime in PDF_MIME_TYPES:
+        return DocumentKind.PDF
+    if mime == WORD_MIME_TYPE:
+        return DocumentKind.WORD
+    if mime in OFFICE_MIME_TYPES:
+        return DocumentKind.OFFICE
     if mime.startswith("text/") or mime in TEXT_MIME_TYPES or mime.endswith(("+json", "+xml")):
         return DocumentKind.TEXT
     return DocumentKind.OTHER
+
+
+def office_refusal(file_name: str, mime_type: str | None) -> str:
+    """The answer to an office file the bot can't read (DocumentKind.OFFICE): what it is, and
+    how to send it so that it can."""
+    extension = extension_of(file_name)
+    if extension not in OFFICE_EXTENSIONS:
+        extension = OFFICE_MIME_TYPES.get(_mime(mime_type), "doc")
+    what = OFFICE_EXTENSIONS[extension]
+    family = what.removeprefix("a ") if what in ("a spreadsheet", "a presentation") else "document"
+    return f"I can't read {file_name}: it is {what}. {OFFICE_ADVICE[family]} {SUPPORTED}"
+
+
+def _mime(mime_type: str | None) -> str:
+    return (mime_type or "").split(";", 1)[0].strip().lower()
 
 
 def decode_text(data: bytes) -> str | None:
@@ -170,9 +252,10 @@ def human_size(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def document_marker(file_name: str, size: int) -> str:
-    """The line that names a document in the turn and in the history."""
-    return f"[document {file_name}, {human_size(size)}]"
+def document_marker(file_name: str, size: int, pages: int | None = None) -> str:
+    """The line that names a document in the turn and in the history (with a PDF's pages)."""
+    counted = "" if pages is None else f", {pages:,} page{'' if pages == 1 else 's'}"
+    return f"[document {file_name}, {human_size(size)}{counted}]"
 
 
 def document_budget(history_char_budget: int, max_message_chars: int, quote: int = 0) -> int:
@@ -192,7 +275,7 @@ def document_text(
     Only when the name, the fences, the notice and the question alone exceed `budget` is the
     turn longer than it, with none of the content: the caller refuses that one.
     """
-    fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(content)), default=0))
+    fence = _fence(content)
     head = f"{document_marker(file_name, size)}\n{fence}{extension_of(file_name)}\n"
     ask = f"\n\n{question}" if question else ""
     total = len(content)
@@ -201,17 +284,119 @@ def document_text(
     # The notice names how much was shown, at most `total`: room for that many digits suffices.
     notice_room = len(_truncation_notice(total, total))
     room = max(0, budget - len(head) - 1 - len(fence) - len(ask) - notice_room)
-    cut = content[:room]
-    line_end = cut.rfind("\n")
-    if line_end >= room * 0.8:  # a whole last line reads better than a clipped one
-        cut = cut[: line_end + 1]
+    cut = _cut(content, room)
     shown = len(cut)
     notice = _truncation_notice(shown, total)
-    return DocumentText(head + _closed(cut, fence) + notice + ask, shown, total)
+    extent = f"its first {shown:,} of {total:,} characters"
+    return DocumentText(head + _closed(cut, fence) + notice + ask, shown, total, extent)
+
+
+def extracted_text(
+    file_name: str, size: int, content: DocumentContent, question: str, *, budget: int
+) -> DocumentText:
+    """The user turn for a PDF or Word document, as `document_text` makes one for a text file:
+    its name, size and pages, the text read from it in a fenced block — each PDF page under a
+    "[page N]" line — then the question. When the text was cut, by the worker's page or character
+    limit or here to fit `budget`, a notice says which pages were read (or, for a Word document,
+    how many characters); a cut never leaves a page's line without any of its text.
+
+    Only when the name, the fences, the notice and the question alone exceed `budget` is the
+    turn longer than it, or without any of the text (`shown` 0): the caller refuses those.
+    """
+    body, spans = _paged(content)
+    fence = _fence(body)
+    # A Word document's headings and tables are written as markdown; a PDF's text is plain.
+    language = "text" if content.page_count is not None else "markdown"
+    head = f"{document_marker(file_name, size, content.page_count)}\n{fence}{language}\n"
+    ask = f"\n\n{question}" if question else ""
+    total = len(body)
+    fixed = len(head) + 1 + len(fence) + len(ask)
+    if content.stopped is None and fixed + total <= budget:
+        return DocumentText(head + _closed(body, fence) + ask, total, total)
+    # The notice is longest when it names the highest numbers: room for it is kept first.
+    longest = _extent(content, spans, total, total, partial=True)
+    room = max(0, budget - fixed - len(_extracted_notice(longest)))
+    shown = len(_cut(body, room)) if total > room else total
+    partial = shown < total or content.partial
+    if spans:
+        # The last page with any of its text shown, and none of the next page's line.
+        last = max((span for span in spans if span.text_start < shown), default=None)
+        if last is None:
+            shown = 0
+        else:
+            partial = shown < last.text_end or (last is spans[-1] and content.partial)
+            shown = min(shown, last.text_end)
+    extent = _extent(content, spans, shown, total, partial=partial)
+    cut = body[:shown]
+    return DocumentText(
+        head + _closed(cut, fence) + _extracted_notice(extent) + ask, shown, total, extent
+    )
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _PageSpan:
+    """Where one PDF page's text lies in the fenced body (after its "[page N]" line)."""
+
+    text_start: int
+    text_end: int
+    number: int
+
+
+def _paged(content: DocumentContent) -> tuple[str, list[_PageSpan]]:
+    """The document's text as one body (a PDF's pages each under their "[page N]" line, blank
+    pages left out) and where each page's text lies in it; a Word document has no spans."""
+    if content.page_count is None:
+        return "\n\n".join(content.pages), []
+    parts: list[str] = []
+    spans = []
+    offset = 0
+    for number, text in enumerate(content.pages, start=1):
+        if not text:
+            continue
+        separator = "\n\n" if parts else ""
+        piece = f"{separator}[page {number}]\n"
+        spans.append(_PageSpan(offset + len(piece), offset + len(piece) + len(text), number))
+        parts += [piece, text]
+        offset += len(piece) + len(text)
+    return "".join(parts), spans
+
+
+def _extent(
+    content: DocumentContent, spans: list[_PageSpan], shown: int, total: int, *, partial: bool
+) -> str:
+    """What of the document was read, as the notices say it."""
+    if content.page_count is None:
+        if content.stopped is None:
+            return f"its first {shown:,} of {total:,} characters"
+        return f"its first {shown:,} characters"
+    last = max((s.number for s in spans if s.text_start < shown), default=len(content.pages))
+    if shown == total and not partial:
+        last = len(content.pages)  # blank pages after the last page with text were read too
+    pages = "page 1" if last == 1 else f"pages 1\u2013{last:,}"
+    in_part = f" (page {last:,} only in part)" if partial else ""
+    return f"{pages} of {content.page_count:,}{in_part}"
+
+
+def _extracted_notice(extent: str) -> str:
+    return f"\n[truncated: read only {extent}]"
 
 
 def _truncation_notice(shown: int, total: int) -> str:
     return f"\n[truncated: only the first {shown:,} of {total:,} characters of the file fit]"
+
+
+def _fence(content: str) -> str:
+    """A code fence longer than any run of backticks in `content`."""
+    return "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(content)), default=0))
+
+
+def _cut(content: str, room: int) -> str:
+    """The first `room` characters of `content`, ending at a line end when one is near."""
+    cut = content[:room]
+    line_end = cut.rfind("\n")
+    if line_end >= room * 0.8:  # a whole last line reads better than a clipped one
+        cut = cut[: line_end + 1]
+    return cut
 
 
 def _closed(content: str, fence: str) -> str:

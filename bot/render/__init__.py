@@ -4,4 +4,6 @@ convert.py  rendering a (possibly unfinished) reply, the plain fallback, splitti
 walker.py   telegramify-markdown's conversion with its super-linear steps replaced
 prepare.py  the source rewritten before conversion, so that the converter loses none of it
 cuts.py     where a piece ends (block, line, sentence, word or hard cut), fences carried over
+reasoning.py  a reasoning model's thinking: the "thinking" line, its reasoning quoted above the
+              answer
 """

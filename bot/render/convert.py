@@ -158,6 +158,16 @@ def split_markdown(
     return pieces
 
 
+def first_piece(source: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> Piece | None:
+    """The first piece `split_markdown(source, limit=limit)` gives, without rendering the rest
+    (its `end` stops short of trailing blank space); None when the source renders to nothing."""
+    if limit < 2:
+        raise ValueError(f"limit {limit} cannot hold one character")
+    if only_whitespace_after(source, 0):
+        return None
+    return _next_piece(source, 0, "", limit, len(source.rstrip()))
+
+
 def _split(source: str, start: int, carry: str, limit: int) -> list[Piece]:
     pieces: list[Piece] = []
     stop = len(source.rstrip())

@@ -5,6 +5,9 @@ failures into `bot.errors` types at this edge (which error means what, and which
 the table in `bot.upstream`). What the bytes that come back mean is `bot.upstream.decode`'s. It
 must not touch Telegram, the store or the history: callers hand it a ready `ChatRequest`.
 
+A model whose replies began mid-thought (only a closing `</think>`, see `bot.upstream.thinking`)
+is remembered, so that its next replies stream their thinking as reasoning from the first word.
+
 The API key goes only into the Authorization header; it is scrubbed (logs.redact) from every
 error the public methods raise and from /about's text, whichever path produced them (upstreams
 that echo a wrong key back must not put it in front of users).
@@ -33,6 +36,7 @@ from bot.errors import (
 )
 from bot.logs import redact
 from bot.upstream import decode
+from bot.upstream.thinking import ThinkTags
 from bot.upstream.types import ChatRequest, Completion, Delta, ModelInfo, chat_body
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,8 @@ _Deltas = AsyncGenerator[Delta, None]
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 # Waiting longer than this for a rate limit would leave the user staring at "typing…".
 MAX_RETRY_AFTER = 30.0
+# Models remembered as beginning their replies mid-thought; past this many, memory starts over.
+MID_THOUGHT_MODELS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,7 @@ class UpstreamClient:
         self.retry_backoff = retry_backoff
         self._api_key = api_key
         self._replies = asyncio.Semaphore(streams)  # see the comment above SPARE_CONNECTIONS
+        self._mid_thought: set[str] = set()  # models whose replies begin mid-thought
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # No httpx read or pool timeout: the first-token and idle clocks below govern both.
         timeout = httpx.Timeout(None, connect=timeouts.connect, write=timeouts.connect)
@@ -201,17 +208,32 @@ class UpstreamClient:
                 if content_type.startswith("application/json"):
                     await clock.within(response.aread())
                     whole = decode.parse_completion(decode.json_body(response.content))
-                    yield Delta(whole.text, whole.finish_reason, whole.usage)
+                    yield Delta(whole.text, whole.finish_reason, whole.usage, whole.reasoning)
                     return
-                async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
-                    async for delta in decode.read_deltas(lines):
-                        yield delta
-                        # Idle time starts when the consumer asks for more, not when text
-                        # arrived: a consumer busy with Telegram must not time the upstream out.
-                        if delta.text:
-                            clock.text_arrived()
+                model = str(body.get("model"))
+                thoughts = ThinkTags(starts_in_thought=model in self._mid_thought)
+                try:
+                    async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
+                        async for delta in decode.read_deltas(lines, thoughts=thoughts):
+                            yield delta
+                            # Idle time starts when the consumer asks for more, not when text
+                            # arrived: a consumer busy with Telegram must not time the upstream
+                            # out. Reasoning is text that flows, too.
+                            if delta.text or delta.reasoning:
+                                clock.text_arrived()
+                finally:
+                    self._learn(model, thoughts)
         finally:
             await response.aclose()
+
+    def _learn(self, model: str, thoughts: ThinkTags) -> None:
+        """Remember whether this model's replies begin mid-thought, as this one showed."""
+        if thoughts.answered_without_thought:
+            self._mid_thought.discard(model)
+        elif thoughts.began_mid_thought and model not in self._mid_thought:
+            if len(self._mid_thought) >= MID_THOUGHT_MODELS:
+                self._mid_thought.clear()
+            self._mid_thought.add(model)
 
     async def _fetch(self, method: str, url: str, body: Any = None) -> httpx.Response:
         """A whole response with a status below 400, retried where that is safe."""

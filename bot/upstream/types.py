@@ -8,7 +8,7 @@ wire), nothing of Telegram, the store or the history.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.types import ChatMessage
 
@@ -23,6 +23,11 @@ class SamplingParams:
     frequency_penalty: float | None = None
 
 
+# How long a reasoning model thinks (OpenAI's `reasoning_effort`; vLLM, Ollama, DeepSeek and
+# OpenRouter take the same values). Other values exist on some servers; these are the common ones.
+ReasoningEffort = Literal["low", "medium", "high"]
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """One chat completion: OpenAI message dicts; `voice` asks for a spoken (WAV) reply."""
@@ -33,6 +38,8 @@ class ChatRequest:
     voice: str | None = None
     # The longest reply, in tokens (MAX_REPLY_TOKENS); None leaves it to the upstream.
     max_reply_tokens: int | None = None
+    # None leaves it out: models that do not reason refuse the parameter.
+    reasoning_effort: ReasoningEffort | None = None
 
 
 def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
@@ -48,6 +55,8 @@ def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         # The seed and most OpenAI-compatible servers know `max_tokens`; OpenAI's newer
         # `max_completion_tokens` is not understood by all of them.
         body["max_tokens"] = request.max_reply_tokens
+    if request.reasoning_effort is not None:
+        body["reasoning_effort"] = request.reasoning_effort
     body["stream"] = stream
     if request.voice is not None:
         body["modalities"] = ["text", "audio"]
@@ -57,18 +66,30 @@ def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Tokens as the upstream reports them. `completion_tokens` already counts the reasoning
+    tokens (OpenAI, DeepSeek and OpenRouter report those apart too, as `reasoning_tokens`)."""
+
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    reasoning_tokens: int | None = None  # None: not reported
 
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """A piece of a streamed reply; the last one may carry `finish_reason` and `usage`."""
+    """A piece of a streamed reply; the last one may carry `finish_reason` and `usage`.
+
+    `text` is the answer's; `reasoning` is the model's thinking, which is never part of the
+    answer. With `restart`, what the stream gave before was provisional (a reply whose thought
+    only shows as such at its closing tag, see `bot.upstream.thinking`): this delta's `text` and
+    `reasoning` are the whole answer and reasoning so far.
+    """
 
     text: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    reasoning: str = ""
+    restart: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +102,14 @@ class AudioReply:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A whole reply; `text` is the audio transcript when the upstream sent audio and no content."""
+    """A whole reply; `text` is the audio transcript when the upstream sent audio and no content.
+    `reasoning` is the model's thinking, apart from the answer ("" when it sent none)."""
 
     text: str
     finish_reason: str | None
     usage: Usage | None
     audio: AudioReply | None
+    reasoning: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
 
-READS = "text messages, photos, text files, voice notes and audio files"
+READS = "text messages, photos, PDF, Word and text files, voice notes and audio files"
 
 
 async def test_the_command_menu_is_published_at_startup(

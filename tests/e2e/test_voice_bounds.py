@@ -18,7 +18,7 @@ import pytest
 
 from bot.config import Settings
 from bot.media.audio import ConversionLimit
-from tests.e2e.chat import answer_to, shown
+from tests.e2e.chat import answer_to, last_text, shown
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, make_wav
@@ -109,7 +109,9 @@ async def test_over_the_conversion_limit_audio_waits_while_photos_and_texts_are_
         await telegram.wait_until(lambda: limit.waiting == 1)
         telegram.user_sends_photo(34, PHOTO, 640, 480, caption="what is it?")
         [photo_answer] = await answered(telegram, 34)
-        text_answer = await answer_to(telegram, 35, "hello")
+        telegram.user_sends(35, "hello")
+        await telegram.wait_until(lambda: last_text(telegram, 35) == "You said: hello")
+        text_answer = last_text(telegram, 35)
         waiting_then = (len(gated_ffmpeg.started()), limit.running, limit.waiting)
         gated_ffmpeg.open()
         spoken = [(await answered(telegram, chat))[0] for chat in voices]

@@ -2,8 +2,9 @@
 
 Owns: the records the fake keeps (`ChatRecord`, `SentMessage`, `StoredFile`, `ApiCall`, ...), id
 allocation, building Message/Chat/User objects in Telegram's shapes, the update queue, and the
-change signal that long polls and `wait_until` sleep on. Must not speak HTTP or validate requests:
-the driver (user side) and the method handlers (bot side) build on this.
+change signal that long polls and `wait_until` sleep on; every update it queues is checked against
+the Bot API schema. Must not speak HTTP or validate requests: the driver (user side) and the
+method handlers (bot side) build on this.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.telegram.rules import ApiError
+from tests.fakes.telegram.schema import BotApiSchema
 
 JsonDict = dict[str, Any]
 FIRST_UPDATE_ID = 10_001
@@ -322,10 +324,13 @@ class TelegramWorld:
     # --- updates -----------------------------------------------------------------------------
 
     def enqueue_update(self, update: JsonDict) -> None:
-        """Queue a raw Update for getUpdates or the webhook; assigns update_id if missing."""
+        """Queue a raw Update for getUpdates or the webhook; assigns update_id if missing.
+        AssertionError, queueing nothing, when it is not a valid Update of the Bot API schema:
+        the fake sends only what Telegram could."""
         update = copy.deepcopy(update)  # what was sent must not change when the chat does
         if "update_id" not in update:
             update["update_id"] = self._next_update_id
+        BotApiSchema.load().check_object("Update", update)
         self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
         self.pending_updates.append(update)
         self.notify()

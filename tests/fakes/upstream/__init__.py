@@ -5,8 +5,17 @@ from tests.fakes.upstream.server import (
     FakeUpstream,
     Fault,
     JsonDict,
+    ReasoningStyle,
     ReplyScript,
     make_wav,
 )
 
-__all__ = ["DEFAULT_MODELS", "FakeUpstream", "Fault", "JsonDict", "ReplyScript", "make_wav"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "FakeUpstream",
+    "Fault",
+    "JsonDict",
+    "ReasoningStyle",
+    "ReplyScript",
+    "make_wav",
+]
