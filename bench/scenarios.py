@@ -55,7 +55,8 @@ from bench.measure import (
     read_rss,
 )
 from bot.config import Settings
-from bot.delivery.draft_reply import SEALED, STOP_TEXT
+from bot.delivery.draft_calls import STOP_TEXT
+from bot.delivery.draft_reply import SEALED
 from bot.render.convert import split_markdown
 from tests.fakes.telegram import ApiCall, FakeTelegram, FloodLimits, SentMessage
 from tests.fakes.upstream import FakeUpstream, JsonDict, ReplyScript

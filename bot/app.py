@@ -22,7 +22,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
-from bot.delivery.draft_reply import DraftSupport
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.outbox import Outbox
 from bot.delivery.reactions import StatusReactions
 from bot.delivery.telegram_io import TelegramIO

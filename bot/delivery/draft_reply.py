@@ -3,11 +3,15 @@
 Owns what a private chat (or a topic of one) sees of a written reply with STREAM_MODE=draft:
 "Thinking…" (an empty draft) the moment the request goes upstream, the draft growing with the
 text (entities at every update, paced by the outbox like every call), each finished piece
-persisted with sendMessage, the draft kept alive through long pauses, a small Stop message for a
-reply still written after a few seconds (a draft can't carry a button), the end of the draft,
-and falling back to edits (live_reply.py takes over the same `ReplyText`) when Telegram refuses
-drafts — remembered in memory, for the chat or the whole bot, by `DraftSupport`. Which piece
-goes into which message is reply_text.py's; when a call may go is the outbox's.
+persisted with sendMessage, the draft kept alive through long pauses, when the small Stop
+message is sent for a reply still written after a few seconds (a draft can't carry a button),
+the end of the draft, and falling back to edits (live_reply.py takes over the same `ReplyText`,
+reasoning and all) when Telegram refuses drafts — remembered by draft_support.py. A reasoning
+model's thinking (`think`, a `ThinkingSink`) as a live reply shows it: "💭 Thinking… 12 s" in
+the draft, its seconds moving on at the draft's pace, then the reasoning as the chat shows it —
+its own messages persisted first (full), the block above the answer's first piece (collapsed),
+or nothing (hidden). Which piece goes into which message, and the reasoning's layout, are
+reply_text.py's; how each call is made is draft_calls.py's; when it may go, the outbox's.
 
 Ending a draft. No call turns a draft into a message: a client removes the draft when a message
 from the bot arrives in the same chat (or topic), or 30 s after its last update. Some remove it
@@ -26,66 +30,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
+import time
 from dataclasses import dataclass
 from enum import Enum, auto
-from typing import Any
 
-from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
 
 from bot.delivery.destination import Destination
-from bot.delivery.live_reply import NO_PREVIEW, LiveReply, stop_keyboard
+from bot.delivery.draft_calls import StopMessage, send_piece, show_draft
+from bot.delivery.draft_support import DraftSupport
+from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
 from bot.delivery.reply_text import Head, ReplyText
-from bot.delivery.telegram_errors import DraftRefusal, draft_refusal
+from bot.delivery.telegram_errors import draft_refusal
 from bot.render.convert import Rendered
+from bot.types import Clock, ShowReasoning
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = Rendered("", ())  # an empty draft: Telegram shows "Thinking…"
 SEALED = Rendered("⏳", ())  # what the draft shows while its text becomes a message
-STOP_TEXT = "Writing the answer…"  # the Stop message, above the draft
 KEEPALIVE = 20.0  # seconds without a draft call before it is sent again (it lasts 30 s)
 STOP_AFTER = 4.0  # seconds into a reply before the Stop message is shown
-MAX_REFUSED_CHATS = 10_000  # chats remembered as refusing drafts, the latest first
-
-
-class DraftSupport:
-    """Where drafts may be used, learnt from Telegram's refusals and kept in memory (a restart
-    tries again): a server that refuses them (no such method, no empty draft) turns them off
-    for the whole bot, a chat that refuses them for itself (the latest MAX_REFUSED_CHATS)."""
-
-    def __init__(self, *, max_chats: int = MAX_REFUSED_CHATS) -> None:
-        self._server_refuses = False
-        self._chats: OrderedDict[int, None] = OrderedDict()
-        self._max_chats = max_chats
-
-    def usable(self, chat_id: int) -> bool:
-        """Whether a reply in `chat_id` should stream as a draft."""
-        return not self._server_refuses and chat_id not in self._chats
-
-    def refused(self, chat_id: int, refusal: DraftRefusal, exc: TelegramError) -> None:
-        """Telegram refused a draft in `chat_id` for this reason; logged once per chat (or,
-        for the server, once)."""
-        if refusal is DraftRefusal.SERVER:
-            if not self._server_refuses:
-                log.warning(
-                    "the Bot API server refuses message drafts (%s): replies stream with edits",
-                    exc.message,
-                )
-            self._server_refuses = True
-            return
-        if chat_id not in self._chats:
-            log.warning(
-                "chat %s refuses message drafts (%s): its replies stream with edits",
-                chat_id,
-                exc.message,
-            )
-        self._chats[chat_id] = None
-        self._chats.move_to_end(chat_id)
-        while len(self._chats) > self._max_chats:
-            self._chats.popitem(last=False)
 
 
 class _Call(Enum):
@@ -130,6 +97,8 @@ class DraftReply:
         stop_after: float = STOP_AFTER,
         stop_data: str | None = None,
         typing_interval: float = 4.0,
+        clock: Clock = time.monotonic,
+        thinking_tick: float = 1.0,
     ) -> None:
         if draft_id == 0:
             raise ValueError("a draft id must be non-zero")
@@ -139,9 +108,10 @@ class DraftReply:
         self._support = support
         self._draft_id = draft_id
         self._keepalive = keepalive
-        self._stop_after = stop_after  # 0: no Stop message (/stop only)
-        self._stop_data = stop_data
+        self._stop = StopMessage(bot, outbox, destination, stop_data, stop_after)
         self._typing_interval = typing_interval
+        self._clock = clock  # the thinking line's seconds
+        self._thinking_tick = thinking_tick  # seconds between looks at the thinking line
         self._text = ReplyText()
         self._drafted: Rendered | None = None  # what the draft shows; None: no draft
         self._drafted_at = 0.0  # loop time of the last draft call
@@ -149,8 +119,6 @@ class DraftReply:
         self._sealed = False  # the draft shows ⏳: its piece is persisted next
         self._follow = False  # the next call goes right behind the previous one
         self._started_at: float | None = None  # loop time of `start`
-        self._stop_tried = False
-        self._stop_message: int | None = None
         self._making: _Call | None = None  # the call being made (for its failures)
         self._urgent = False
         self._dead = False  # the chat can't receive messages (bot blocked)
@@ -171,19 +139,27 @@ class DraftReply:
             self._started_at = asyncio.get_running_loop().time()
             self._kick()
 
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        """Make `reasoning` the newest thinking: the draft says the model thinks, and for how
+        long, until the answer begins; then the reasoning is shown as `show` says, as a live
+        reply shows it (reply_text.py lays it out for both)."""
+        if self._live is not None:
+            await self._live.think(reasoning, show=show)
+            return
+        self._text.think(reasoning, show, self._clock())
+        self._kick()
+
     async def update(self, text: str) -> None:
         """Make `text` the newest state; the draft shows it when pacing allows."""
         if self._live is not None:
             await self._live.update(text)
             return
-        self._text.source = text
+        self._text.set_source(text, self._clock())
         self._kick()
 
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """Persist the final text (and notice) completely, then remove the Stop message."""
-        self._text.source = text
-        self._text.notice = notice
-        self._text.closing = True
+        self._text.end(text, notice, self._clock())
         if self._live is None:
             self._kick()
             self._outbox.reprioritize(self._dest.chat_id)  # a waiting draft now ends the reply
@@ -262,21 +238,27 @@ class DraftReply:
 
     async def _wait_for_change(self) -> None:
         """Until the text changes, or the keep-alive or the Stop message is due."""
+        loop = asyncio.get_running_loop()
         due = [self._drafted_at + self._keepalive] if self._drafted is not None else []
+        if self._text.thinking():
+            due.append(loop.time() + self._thinking_tick)  # the seconds move on meanwhile
         if (stop_at := self._stop_due_at()) is not None:
             due.append(stop_at)
         timeout = None
         if due:
-            timeout = max(0.0, min(due) - asyncio.get_running_loop().time())
+            timeout = max(0.0, min(due) - loop.time())
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._dirty.wait()
 
     def _next_step(self) -> _Step | None:
         """The call the chat needs now, or None when it shows the newest state."""
-        head = self._text.head()
+        thinking = self._text.thinking()
+        head = None if thinking else self._text.head()
+        # A finished piece, one of the reasoning's own messages, or the end goes as a message;
+        # the draft becomes ⏳ first when it shows text (the answer's, or the thinking line).
         if head is not None and (head.piece is None or head.final or head.complete):
-            if head.piece is not None and self._shows_text() and not self._sealed:
+            if self._shows_text() and not self._sealed:
                 return _Step(_Call.SEAL, urgent=True)
             return _Step(_Call.PERSIST, urgent=True, head=head)
         if self._text.closing or self._dead:
@@ -285,7 +267,9 @@ class DraftReply:
         stop_at = self._stop_due_at()
         if stop_at is not None and now >= stop_at:
             return _Step(_Call.STOP, urgent=False)
-        if head is not None:
+        if thinking:
+            target = self._text.thinking_line(self._clock())
+        elif head is not None:
             target = head.target
         elif self._started_at is not None:
             target = PLACEHOLDER
@@ -302,15 +286,7 @@ class DraftReply:
 
     def _stop_due_at(self) -> float | None:
         """When the Stop message is due (loop time), if it is still to come."""
-        if (
-            self._stop_data is None
-            or self._stop_after <= 0
-            or self._stop_tried
-            or self._text.closing
-            or self._started_at is None
-        ):
-            return None
-        return self._started_at + self._stop_after
+        return None if self._text.closing else self._stop.due_at(self._started_at)
 
     # --- the calls -------------------------------------------------------------------------
 
@@ -331,97 +307,31 @@ class DraftReply:
                 assert step.head is not None
                 await self._persist(step.head)
             case _Call.STOP:
-                self._stop_tried = True
-                try:
-                    await self._send_stop()
-                except BadRequest as exc:  # /stop still works
-                    log.info("chat %s: no Stop message: %s", self._dest.chat_id, exc.message)
+                # Its arrival dismisses the draft, which is shown again at once.
+                if await self._stop.send() and self._drafted is not None:
+                    self._dismissed = True
+                    self._follow = True
 
     async def _draft(self, target: Rendered) -> None:
-        """Show `target` in the draft; plain if Telegram refuses its formatting."""
-        try:
-            await self._send_draft(target)
-        except BadRequest as exc:
-            if draft_refusal(exc) is not None or not target.entities:
-                raise
-            log.warning(
-                "Telegram refused a draft's formatting (%s); entities: %s; resending as plain text",
-                exc.message,
-                ", ".join(e.to_json() for e in target.entities),
-            )
-            await self._send_draft(Rendered(target.text, ()))
+        await show_draft(self._bot, self._dest, self._draft_id, target)
         self._drafted, self._dismissed = target, False
         self._drafted_at = asyncio.get_running_loop().time()
 
-    async def _send_draft(self, target: Rendered) -> None:
-        await self._bot.send_message_draft(
-            self._dest.chat_id,
-            self._draft_id,
-            # None for the placeholder: no text at all is what asks for "Thinking…".
-            text=target.text or None,
-            message_thread_id=self._dest.thread_id,
-            entities=list(target.entities) or None,
-        )
-
     async def _persist(self, head: Head) -> None:
         """Send the head piece (or the notice alone) as a message; the draft is gone then."""
-        rendered = head.target
-        try:
-            message = await self._send(rendered.text, rendered)
-        except BadRequest as exc:
-            if not rendered.entities:
-                raise
-            log.warning(
-                "Telegram refused formatting (%s); entities: %s; resending as plain text",
-                exc.message,
-                ", ".join(e.to_json() for e in rendered.entities),
-            )
-            message = await self._send(rendered.text, None)
+        message = await send_piece(self._bot, self._dest, head.target)
         self._text.message_ids.append(message.message_id)
         if head.shows_notice:
             self._text.notice_shown = True
+        if head.lead:
+            self._text.leads_shown += 1
         if head.piece is not None:
             self._text.freeze(head.piece)
         self._drafted, self._dismissed, self._sealed = None, False, False
 
-    async def _send(self, text: str, rendered: Rendered | None) -> Message:
-        extra: dict[str, Any] = {}
-        if rendered is not None and rendered.entities:
-            extra["entities"] = list(rendered.entities)
-        return await self._bot.send_message(
-            self._dest.chat_id,
-            text,
-            message_thread_id=self._dest.thread_id,
-            link_preview_options=NO_PREVIEW,
-            **extra,
-        )
-
-    async def _send_stop(self) -> None:
-        """The Stop message, silently; it dismisses the draft, which is shown again at once."""
-        assert self._stop_data is not None
-        message = await self._bot.send_message(
-            self._dest.chat_id,
-            STOP_TEXT,
-            message_thread_id=self._dest.thread_id,
-            reply_markup=stop_keyboard(self._stop_data),
-            disable_notification=True,
-        )
-        self._stop_message = message.message_id
-        if self._drafted is not None:
-            self._dismissed = True
-            self._follow = True
-
     async def _remove_stop_message(self) -> None:
-        message_id, self._stop_message = self._stop_message, None
-        if message_id is None or self._dead:
-            return
-        try:
-            await self._outbox.call(
-                self._dest.chat_id,
-                lambda: self._bot.delete_message(self._dest.chat_id, message_id),
-            )
-        except TelegramError as exc:  # already deleted by the user, or the chat is gone
-            log.info("chat %s: Stop message not deleted: %s", self._dest.chat_id, exc)
+        if not self._dead:
+            await self._stop.remove()
 
     # --- falling back to edits -------------------------------------------------------------
 
@@ -430,27 +340,23 @@ class DraftReply:
         refusal = draft_refusal(exc)
         if refusal is None and isinstance(exc, InvalidToken):
             raise exc  # a real token problem, not the drafts'
-        if refusal is None:
-            log.warning(
-                "chat %s: Telegram refused a message draft (%s); this reply goes on with edits",
-                self._dest.chat_id,
-                exc.message,
-            )
-        else:
-            self._support.refused(self._dest.chat_id, refusal, exc)
+        self._support.refused(self._dest.chat_id, refusal, exc)
         self._live = LiveReply(
             self._bot,
             self._outbox,
             self._dest,
             typing_interval=self._typing_interval,
-            stop_data=self._stop_data,
+            stop_data=self._stop.data,
             text=self._text,
+            clock=self._clock,
+            thinking_tick=self._thinking_tick,
         )
 
     async def _continue_live(self) -> None:
-        """Hand the reply so far to the edits (whatever the draft showed becomes a message)."""
+        """Hand the reply so far to the edits (whatever the draft showed becomes a message: the
+        text, or the thinking line, its seconds going on)."""
         assert self._live is not None
-        if self._text.source:
+        if self._text.source or self._text.reasoning:
             await self._live.update(self._text.source)
         elif self._started_at is not None:
             await self._live.start()

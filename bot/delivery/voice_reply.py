@@ -78,8 +78,7 @@ class VoiceReply:
         await self._text.start()
 
     async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
-        if isinstance(self._text, LiveReply):  # a draft shows no thinking yet
-            await self._text.think(reasoning, show=show)
+        await self._text.think(reasoning, show=show)
 
     async def update(self, text: str) -> None:
         await self._text.update(text)

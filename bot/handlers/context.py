@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
-from bot.delivery.draft_reply import DraftSupport
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.outbox import Outbox
 from bot.delivery.reactions import StatusReactions
 from bot.handlers.access_policy import AccessPolicy

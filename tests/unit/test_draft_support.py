@@ -7,7 +7,7 @@ import logging
 import pytest
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
-from bot.delivery.draft_reply import DraftSupport
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.telegram_errors import DraftRefusal, draft_refusal
 
 
