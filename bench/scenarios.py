@@ -16,6 +16,11 @@ handled). Both run on this process's time.monotonic(). The cost of this choice: 
 response headers come with the first token instead of before it, which the bot can't tell apart
 from a server that is slow to answer.
 
+With `stream_mode="draft"` (`--stream-mode draft|both`) the bot runs with STREAM_MODE=draft: a
+private chat's visible text is then each sendMessageDraft that showed text (the fake keeps the
+time it handled each) and the message that persisted it; "Thinking…" and the ⏳ that ends a draft
+count as the first visible sign, not as text. Groups edit in both modes.
+
 Each question carries a marker ("bench chat <id> turn <n>") that the upstream reads back to
 stream a reply made from the chat and turn, so concurrency can't mix replies up and "correct"
 means: the chat's message for that turn shows exactly the rendered reply.
@@ -34,7 +39,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -50,8 +55,10 @@ from bench.measure import (
     read_rss,
 )
 from bot.config import Settings
+from bot.delivery.draft_calls import STOP_TEXT
+from bot.delivery.draft_reply import SEALED
 from bot.render.convert import split_markdown
-from tests.fakes.telegram import FakeTelegram, FloodLimits, SentMessage
+from tests.fakes.telegram import ApiCall, FakeTelegram, FloodLimits, SentMessage
 from tests.fakes.upstream import FakeUpstream, JsonDict, ReplyScript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +74,15 @@ LOOP_LAG_P99_MS = Target("<=", 50)
 NO_429 = Target("==", 0)
 
 Question = tuple[int, int]  # (chat id, turn)
+StreamMode = Literal["edit", "draft"]
+
+# The calls a chat's reply costs: its messages, edits, drafts, "typing…", the Stop message's
+# deletion (status reactions are off by default).
+REPLY_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "sendMessageDraft", "sendChatAction", "deleteMessage"}
+)
+# What shows the user something is happening: "typing…", a draft ("Thinking…"), a message.
+SIGN_METHODS = frozenset({"sendChatAction", "sendMessageDraft", "sendMessage"})
 
 _QUESTION = re.compile(r"bench chat (-?\d+) turn (\d+)")
 
@@ -98,6 +114,7 @@ class Scenario:
     targets: Mapping[str, Target] = field(default_factory=dict)
     # Total time must be within this factor of (calls needed / global rate); burst only.
     least_time_factor: float | None = None
+    stream_mode: StreamMode = "edit"  # the bot's STREAM_MODE
 
     @property
     def description(self) -> str:
@@ -112,6 +129,7 @@ class Scenario:
         return (
             f"{self.chats} chat(s) {arrival}{groups}{turns}; each reply: first words after"
             f" {reply.first_token_delay:g} s, then {reply.tokens} tokens over {reply.seconds:g} s"
+            f"; STREAM_MODE={self.stream_mode}"
         )
 
     def chat_ids(self) -> list[int]:
@@ -257,7 +275,11 @@ class BotProcess:
 
     @classmethod
     async def start(
-        cls, telegram: FakeTelegram, upstream: FakeUpstream, workdir: Path
+        cls,
+        telegram: FakeTelegram,
+        upstream: FakeUpstream,
+        workdir: Path,
+        stream_mode: StreamMode = "edit",
     ) -> BotProcess:
         # Every setting at its default (the targets are for the defaults), whatever the shell has.
         settings = {name.upper() for name in Settings.model_fields}
@@ -268,6 +290,7 @@ class BotProcess:
             GPT_API_BASE_URL=upstream.base_url,
             DATABASE_PATH=str(workdir / "data" / "bot.sqlite3"),
             LOG_LEVEL="WARNING",
+            STREAM_MODE=stream_mode,
             PYTHONPATH=str(ROOT),
             **{OUTPUT_ENV: str(workdir / "loop_lag.json")},
         )
@@ -308,7 +331,9 @@ class BotProcess:
 class Screen:
     """Which of the bot's messages answers which question; completion as it happens.
 
-    Every reply fits in one message, so a chat's n-th bot message answers its n-th question.
+    Every reply fits in one message, so a chat's n-th bot message answers its n-th question
+    (the Stop message of a draft-mode reply aside). `asked` notes when each question was sent,
+    and the id of its message (a draft-mode reply's draft id).
     """
 
     def __init__(self, telegram: FakeTelegram, expected: Mapping[Question, str]) -> None:
@@ -317,12 +342,14 @@ class Screen:
         self._seen = 0
         self._by_chat: dict[int, list[SentMessage]] = {}
         self._waiting: dict[Question, asyncio.Future[None]] = {}
+        self.asked: dict[Question, tuple[float, int]] = {}
 
     def scan(self) -> None:
         """Take in the messages the bot sent since the last scan."""
         sent = self._telegram.sent_order
         for message in sent[self._seen :]:
-            self._by_chat.setdefault(message.chat_id, []).append(message)
+            if message.text != STOP_TEXT:
+                self._by_chat.setdefault(message.chat_id, []).append(message)
         self._seen = len(sent)
 
     def message(self, key: Question) -> SentMessage | None:
@@ -379,7 +406,7 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
         FakeTelegram(limits=FloodLimits()) as telegram,
         BenchUpstream(scenario.reply) as upstream,
     ):
-        bot = await BotProcess.start(telegram, upstream, workdir)
+        bot = await BotProcess.start(telegram, upstream, workdir, scenario.stream_mode)
         screen = Screen(telegram, expected)
         driver_lag = LoopLagSampler()
         try:
@@ -390,7 +417,8 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
             await driver_lag.stop()
             bot_lags = await bot.stop()
         screen.scan()
-        traces = tuple(_trace(key, screen, upstream) for key in expected)
+        traces = tuple(_trace(key, screen, upstream, telegram) for key in expected)
+        reply_calls = [c for c in telegram.calls if c.error is None and c.method in REPLY_METHODS]
         sent = [
             c
             for c in telegram.calls
@@ -413,6 +441,7 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
             chunk_interval=1 / scenario.reply.tokens_per_second,
             global_rate=GLOBAL_RATE,
             call_times=tuple(c.at for c in sent),
+            reply_calls=len(reply_calls),
         )
     unfinished = [
         f"chat {t.chat_id} turn {t.turn}: no complete reply" for t in traces if not t.correct
@@ -490,28 +519,63 @@ async def _chat(
         if turn:
             await asyncio.sleep(scenario.pause)
         done = screen.wait((chat_id, turn))
+        asked_at = time.monotonic()
         if chat_id < 0:
-            telegram.user_sends(chat_id, f"/ask {question(chat_id, turn)}", chat_title="Bench")
+            text = f"/ask {question(chat_id, turn)}"
+            sent = telegram.user_sends(chat_id, text, chat_title="Bench")
         else:
-            telegram.user_sends(chat_id, question(chat_id, turn))
+            sent = telegram.user_sends(chat_id, question(chat_id, turn))
+        screen.asked[(chat_id, turn)] = (asked_at, sent["message_id"])
         await done
 
 
-def _trace(key: Question, screen: Screen, upstream: BenchUpstream) -> TurnTrace:
+def _trace(
+    key: Question, screen: Screen, upstream: BenchUpstream, telegram: FakeTelegram
+) -> TurnTrace:
     message = screen.message(key)
     stream = upstream.streams.get(key)
+    asked_at, asked_id = screen.asked.get(key, (None, 0))
+    # Each draft that showed this reply's text (its draft id is the question's message id).
+    drafts = [
+        d
+        for d in telegram.drafts_in(key[0])
+        if d.draft_id == asked_id and d.text and d.text != SEALED.text
+    ]
+    visible = (message.sent_at, *message.edit_times) if message else ()
+    # The fake keeps a text only when it changed; an edit that changed nothing would break
+    # this pairing with `visible`, and TurnTrace.text_ages() then skips the trace.
+    shown = tuple(len(shown) for shown in message.history) if message else ()
     return TurnTrace(
         chat_id=key[0],
         turn=key[1],
         first_content_at=stream.first_content_at if stream else None,
         last_content_at=stream.last_content_at if stream else None,
         tokens=stream.tokens if stream else 0,
-        visible=(message.sent_at, *message.edit_times) if message else (),
-        # The fake keeps a text only when it changed; an edit that changed nothing would break
-        # this pairing with `visible`, and TurnTrace.text_ages() then skips the trace.
-        shown=tuple(len(shown) for shown in message.history) if message else (),
+        visible=(*(d.at for d in drafts), *visible),
+        shown=(*(len(d.text) for d in drafts), *shown),
         edits=len(message.edit_times) if message else 0,
         correct=screen.complete(key),
+        asked_at=asked_at,
+        first_sign_at=_first_sign(telegram.calls, key[0], asked_at),
+        drafts=len(drafts),
+    )
+
+
+def _first_sign(calls: list[ApiCall], chat_id: int, asked_at: float | None) -> float | None:
+    """When the chat first showed something after the question: "typing…", a draft, a message
+    (a chat's questions come one after another, so the first such call after it is its own)."""
+    if asked_at is None:
+        return None
+    return next(
+        (
+            c.at
+            for c in calls
+            if c.at >= asked_at
+            and c.error is None
+            and c.method in SIGN_METHODS
+            and c.params.get("chat_id") == chat_id
+        ),
+        None,
     )
 
 

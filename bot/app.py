@@ -22,7 +22,9 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.outbox import Outbox
+from bot.delivery.reactions import StatusReactions
 from bot.delivery.telegram_io import TelegramIO
 from bot.handlers import register
 from bot.handlers.access_policy import AccessPolicy
@@ -88,18 +90,19 @@ async def _open_services(application: BotApplication) -> None:
     store = await ChatStore.open(settings.database_path, reclaim_space=retention_days > 0)
     upstream = UpstreamClient.from_settings(settings)
     limits = UsageLimits.from_settings(store, settings)
+    outbox = Outbox(
+        global_rate=settings.global_rate_limit,
+        private_interval=settings.private_edit_interval,
+        group_interval=settings.group_edit_interval,
+        margin=settings.pacing_margin,
+        held_on_thread=True,
+    )
     application.bot_data["services"] = Services(
         settings=settings,
         store=store,
         upstream=upstream,
         conversation=ConversationService(store, upstream, settings, limits=limits),
-        outbox=Outbox(
-            global_rate=settings.global_rate_limit,
-            private_interval=settings.private_edit_interval,
-            group_interval=settings.group_edit_interval,
-            margin=settings.pacing_margin,
-            held_on_thread=True,
-        ),
+        outbox=outbox,
         models=ModelCatalog(upstream),
         admins=Admins(application.bot, settings.admin_user_ids),
         access=AccessPolicy(
@@ -110,6 +113,8 @@ async def _open_services(application: BotApplication) -> None:
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
+        drafts=DraftSupport(),
+        reactions=StatusReactions(application.bot, outbox, enabled=settings.status_reactions),
         document_slots=ConversionLimit(settings.document_concurrency),
     )
     await publish_commands(application.bot)
@@ -127,6 +132,7 @@ async def _finish_conversations(application: BotApplication) -> None:
     services = application.bot_data.get("services")
     if isinstance(services, Services):
         await services.conversation.close()
+        await services.reactions.close()
 
 
 async def forget_idle_history(

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     # none: a call counts in it until 1 s after its response, so the round trip is its slack.
     pacing_margin: float = Field(default=0.05, ge=0, le=1)
     typing_interval: float = Field(default=4.0, gt=0)
+    # How private chats (and their topics) see a reply being written: `edit` a message as it
+    # grows, or stream it as a message `draft` that becomes a message at the end; groups edit.
+    stream_mode: Literal["edit", "draft"] = "edit"
+    # Draft mode: seconds without a draft update before it is sent again (a draft lasts 30 s),
+    # and seconds into a reply before a small Stop message is shown (0: none, /stop only).
+    draft_keepalive: float = Field(default=20.0, gt=0, le=25)
+    draft_stop_after: float = Field(default=4.0, ge=0)
+    # React to the user's message: 👀 queued, ✍ being answered, removed when done, 😢 failed.
+    status_reactions: bool = False
     # Seconds to wait for Telegram's answer to one call before it counts as timed out (retried).
     telegram_timeout: float = Field(default=5.0, gt=0)
 

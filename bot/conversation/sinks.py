@@ -1,9 +1,10 @@
 """Where a reply goes: the protocols the conversation writes into, free of Telegram.
 
-`delivery.live_reply.LiveReply` implements `ReplySink` (a live, edited Telegram message) and
-`delivery.voice_reply.VoiceReply` implements `VoiceSink` (that, or a voice note); both are
-`ThinkingSink`s too, which show a reasoning model's thinking. A sink without `think` still gets
-every answer, and no reasoning. Tests use their own. Must not import Telegram.
+`delivery.live_reply.LiveReply` (a live, edited Telegram message) and `delivery.draft_reply.
+DraftReply` (a private chat's message draft, then its messages) implement `ReplySink`, and
+`delivery.voice_reply.VoiceReply` implements `VoiceSink` (either of those, or a voice note); all
+three are `ThinkingSink`s too, which show a reasoning model's thinking. A sink without `think`
+still gets every answer, and no reasoning. Tests use their own. Must not import Telegram.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class ThinkingSink(ReplySink, Protocol):
     `delivery.live_reply.LiveReply` is the reference: its look comes from
     `bot.render.reasoning` (`thinking_line(seconds)` while it thinks, then `layout(reasoning,
     show, seconds)`: the reasoning's own messages and the block above the answer's first
-    message, put together with `stacked`).
+    message, put together with `stacked`), through `delivery.reply_text.ReplyText`, which
+    `delivery.draft_reply.DraftReply` shares.
     """
 
     async def think(self, reasoning: str, *, show: ShowReasoning) -> None:

@@ -14,7 +14,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.outbox import Outbox
+from bot.delivery.reactions import StatusReactions
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.media.albums import AlbumCollector
@@ -41,6 +43,10 @@ class Services:
     limits: UsageLimits
     # At most VOICE_CONCURRENCY incoming audio files downloaded and converted at once.
     audio_slots: ConversionLimit
+    # Where message drafts work (STREAM_MODE=draft), learnt from Telegram's refusals.
+    drafts: DraftSupport
+    # The reactions on the messages being answered (STATUS_REACTIONS).
+    reactions: StatusReactions
     # At most DOCUMENT_CONCURRENCY PDF and Word files downloaded and read at once.
     document_slots: ConversionLimit
 

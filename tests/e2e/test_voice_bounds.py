@@ -28,6 +28,7 @@ pytestmark = pytest.mark.relaxed
 
 CHAT = 20
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
+PHOTO_ANSWER = "You said: [photo 640x480]\nwhat is it? [image]"
 
 
 def heard_audio(body: dict[str, Any]) -> tuple[str, tuple[int, int, int, float]]:
@@ -108,14 +109,16 @@ async def test_over_the_conversion_limit_audio_waits_while_photos_and_texts_are_
         assert isinstance(limit, ConversionLimit)
         await telegram.wait_until(lambda: limit.waiting == 1)
         telegram.user_sends_photo(34, PHOTO, 640, 480, caption="what is it?")
-        [photo_answer] = await answered(telegram, 34)
+        # The whole answer, not its first words: the audio still waits when it is complete.
+        await telegram.wait_until(lambda: last_text(telegram, 34) == PHOTO_ANSWER)
+        photo_answers = telegram.texts(34)
         telegram.user_sends(35, "hello")
         await telegram.wait_until(lambda: last_text(telegram, 35) == "You said: hello")
         text_answer = last_text(telegram, 35)
         waiting_then = (len(gated_ffmpeg.started()), limit.running, limit.waiting)
         gated_ffmpeg.open()
         spoken = [(await answered(telegram, chat))[0] for chat in voices]
-    assert shown(photo_answer) == "You said: [photo 640x480]\nwhat is it? [image]"
+    assert photo_answers == [PHOTO_ANSWER]
     assert text_answer == "You said: hello"
     assert waiting_then == (2, 2, 1)
     assert [message.kind for message in spoken] == ["voice"] * 3

@@ -23,6 +23,7 @@ from tests.fakes.telegram.schema import BotApiSchema
 JsonDict = dict[str, Any]
 FIRST_UPDATE_ID = 10_001
 # Update types Telegram withholds unless allowed_updates names them.
+DRAFT_TTL = 30.0  # seconds a client shows a draft after its last update (Bot API text)
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
@@ -76,6 +77,11 @@ class Draft:
     entities: list[JsonDict]
     at: float
     message_thread_id: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int | None, int]:
+        """What a client tells drafts apart by: the chat, its topic, the draft id."""
+        return (self.chat_id, self.message_thread_id, self.draft_id)
 
 
 @dataclass
@@ -157,7 +163,14 @@ class TelegramWorld:
         self.deleted: set[tuple[int, int]] = set()
         self.sent: dict[tuple[int, int], SentMessage] = {}
         self.sent_order: list[SentMessage] = []
-        self.drafts: list[Draft] = []
+        self.drafts: list[Draft] = []  # every sendMessageDraft call, in order
+        # What a client shows: the latest draft per (chat, topic, draft id), until it expires
+        # (DRAFT_TTL seconds after its last update) or the bot sends a message there.
+        self.live_drafts: dict[tuple[int, int | None, int], Draft] = {}
+        self.drafts_refused = False  # answer sendMessageDraft 404, as a server without it
+        # setMessageReaction: what each message shows, and every reaction set, in order.
+        self.reactions: dict[tuple[int, int], list[str]] = {}
+        self.reaction_log: list[tuple[int, int, list[str]]] = []
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
         self.pending_updates: list[JsonDict] = []
@@ -251,7 +264,20 @@ class TelegramWorld:
             }
         message.update(content)
         self.messages[(chat.id, message_id)] = message
+        if sender.get("id") == self.bot_id:
+            # A client drops the bot's drafts in a chat (or topic) when a message arrives there.
+            for key in [k for k in self.live_drafts if k[:2] == (chat.id, thread_id)]:
+                del self.live_drafts[key]
         return message
+
+    def visible_drafts(self, chat_id: int, thread_id: int | None = None) -> list[Draft]:
+        """The drafts a client shows now in the chat (or topic): not expired, not dismissed."""
+        now = self.clock()
+        return [
+            draft
+            for key, draft in self.live_drafts.items()
+            if key[:2] == (chat_id, thread_id) and now - draft.at < DRAFT_TTL
+        ]
 
     def find_message(self, chat_id: int, message_id: int) -> JsonDict | None:
         """A message that still exists (not deleted)."""
