@@ -98,16 +98,33 @@ async def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[
     return await asyncio.to_thread(run_sql, path, sql, parameters)
 
 
-def audio_bomb(seconds: float) -> bytes:
+def audio_bomb(seconds: float, *, size: int | None = None) -> bytes:
     """A FLAC of `seconds` of silence in 8 channels (7.1) at 192 kHz, as a hostile client might
-    send: 32 KB a minute, which decode at the file's own rate and channels to 3 MB a second."""
+    send: 32 KB a minute, which decode at the file's own rate and channels to 3 MB a second.
+
+    With `size`, the file is exactly `size` bytes: a PADDING metadata block of zeros (which
+    decoders skip) after the STREAMINFO block makes up the difference, so a bomb can weigh as
+    much as the bot accepts (VOICE_MAX_BYTES) and still decode to the same audio."""
     silence = ["-f", "lavfi", "-i", "anullsrc=r=192000:cl=7.1", "-t", f"{seconds:g}"]
     flac = ["-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", "-"]
-    return subprocess.run(
+    data = subprocess.run(
         ["ffmpeg", "-v", "error", *silence, *flac],
         capture_output=True,
         check=True,
     ).stdout
+    return data if size is None else _flac_padded(data, size)
+
+
+_FLAC_HEAD = 4 + 4 + 34  # "fLaC", then STREAMINFO: a 4-byte block header and 34 bytes
+_FLAC_PADDING = 1  # metadata block type; the block is not the last one (top bit clear)
+
+
+def _flac_padded(data: bytes, size: int) -> bytes:
+    padding = size - len(data) - 4
+    if data[:4] != b"fLaC" or not 0 <= padding < 1 << 24:
+        raise ValueError(f"can't pad a {len(data)}-byte FLAC to {size} bytes")
+    header = bytes([_FLAC_PADDING]) + padding.to_bytes(3, "big")
+    return data[:_FLAC_HEAD] + header + bytes(padding) + data[_FLAC_HEAD:]
 
 
 # Decoding runs (audio for the model) are the ones that write 16-bit PCM.

@@ -140,6 +140,20 @@ async def test_an_8_channel_192_khz_flac_becomes_16_khz_mono_of_its_real_length(
     assert heard.duration == 20.0
 
 
+async def test_an_audio_bomb_padded_to_a_size_weighs_that_and_decodes_to_the_same_audio() -> None:
+    bounds = audio.Bounds(seconds=20, timeout=30)
+    padded = audio_bomb(3.0, size=1024 * 1024)
+    assert len(padded) == 1024 * 1024
+    assert (await audio.to_wav(padded, bounds)).wav == (
+        await audio.to_wav(audio_bomb(3.0), bounds)
+    ).wav
+
+
+def test_an_audio_bomb_is_not_padded_below_its_own_size() -> None:
+    with pytest.raises(ValueError, match="can't pad"):
+        audio_bomb(3.0, size=1000)
+
+
 async def test_audio_longer_than_its_bound_is_refused_as_too_long() -> None:
     with pytest.raises(audio.AudioTooLong) as refused:
         await audio.to_wav(audio_bomb(60.0), audio.Bounds(seconds=5, timeout=30))
