@@ -100,6 +100,7 @@ class TurnTrace:
     shown: tuple[int, ...]  # characters on screen after each visible change (same order)
     edits: int
     correct: bool
+    asked_at: float | None = None  # when the question was sent
 
     @property
     def group(self) -> bool:
@@ -116,6 +117,14 @@ class TurnTrace:
         if self.first_content_at is None or not self.visible:
             return None
         return self.visible[0] - self.first_content_at
+
+    @property
+    def answer_latency(self) -> float | None:
+        """Seconds from sending the question to its first visible text (the upstream's time to
+        the first token included)."""
+        if self.asked_at is None or not self.visible:
+            return None
+        return self.visible[0] - self.asked_at
 
     @property
     def longest_gap(self) -> float | None:
@@ -186,6 +195,8 @@ class RunRecord:
     global_rate: float  # the bot's calls per second setting
     # When the fake Telegram handled each successful sendMessage / editMessageText.
     call_times: tuple[float, ...] = ()
+    # Seconds from each /help a chat sent to the bot's answer (scenarios with `help_first`).
+    help_latencies: tuple[float, ...] = ()
 
 
 def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
