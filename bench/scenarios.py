@@ -264,7 +264,8 @@ class StreamRecord:
 
 
 class BenchUpstream(FakeUpstream):
-    """FakeUpstream answering each marked question with its own reply, timing the first words."""
+    """FakeUpstream answering each marked question with its own reply, timing the first words;
+    other requests get the fake's own answers, as late as a reply of the scenario's shape."""
 
     def __init__(self, shape: ReplyShape) -> None:
         super().__init__()
@@ -287,6 +288,14 @@ class BenchUpstream(FakeUpstream):
         response = await super()._stream(request, body, planned)
         record.last_content_at = time.monotonic()
         return response
+
+    async def _whole(
+        self, request: web.Request, body: JsonDict, script: ReplyScript
+    ) -> web.StreamResponse:
+        # An answer that comes whole (audio, for a voice note) takes as long as a streamed one:
+        # meanwhile the bot holds the request it sent, as it would with a real audio model.
+        await asyncio.sleep(self.shape.first_token_delay + self.shape.seconds)
+        return await super()._whole(request, body, script)
 
 
 # --- the bot process ---------------------------------------------------------------------------
