@@ -222,12 +222,11 @@ def test_the_hostile_comparison_puts_each_figure_alone_beside_hostile_with_the_t
     scenario = replace(SCENARIOS["hostile"], chats=1, turns=1)
     shown = {f.name: f for f in comparison(scenario, alone, attacked)}
     assert shown["help_max_ms_alone"].value == pytest.approx(6)
-    assert (shown["help_max_ms_hostile"].value, shown["help_max_ms_hostile"].verdict) == (
-        pytest.approx(1200),
-        "MISSED",
-    )
+    assert shown["help_max_ms_hostile"].value == pytest.approx(1200)
+    assert shown["help_max_ms_hostile"].verdict == "MISSED"
     added = shown["question_to_first_text_p99_added_ms"]
-    assert (added.value, added.verdict) == (pytest.approx(296), "MISSED")
+    assert added.value == pytest.approx(296)
+    assert added.verdict == "MISSED"
     assert shown["first_text_latency_p99_ms_hostile"].verdict == "MISSED"  # 300 ms > 250
     assert (shown["peak_rss_added_mb"].value, shown["peak_rss_added_mb"].verdict) == (230, "MISSED")
     assert shown["replies_correct_hostile"].verdict == "ok"
