@@ -5,7 +5,8 @@ and stickers, sent as fast as the fake Telegram takes them (item 2 of the issue)
 users as there are bombs each send one voice note that weighs VOICE_MAX_BYTES, claims to last a
 few seconds and decodes to minutes of 8-channel 192 kHz audio (item 1: `tests.support.audio_bomb`
 padded to size). The scenario's own chats converse as in the other scenarios, each turn starting
-with a /help timed until it is answered.
+with a /help timed until it is answered. The fake upstream answers the bombs' audio as late as
+a text reply (`BenchUpstream`), so the bot holds each request as long as with a real model.
 
 The scenario runs twice through `scenarios.run_scenario`, each time against a fresh bot: the
 chats alone (the baseline), then the same chats with the strangers (`Strangers`, run beside
