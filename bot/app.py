@@ -30,6 +30,7 @@ from bot.handlers.admins import Admins
 from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.pending import queue_pending
+from bot.handlers.voice_notes import audio_budget
 from bot.media.albums import AlbumCollector
 from bot.media.audio import ConversionLimit
 from bot.store import ChatStore
@@ -110,6 +111,7 @@ async def _open_services(application: BotApplication) -> None:
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
+        audio_in_flight=audio_budget(settings),
     )
     await publish_commands(application.bot)
     if retention_days:

@@ -130,7 +130,7 @@ def _flac_padded(data: bytes, size: int) -> bytes:
 # Decoding runs (audio for the model) are the ones that write 16-bit PCM.
 _GATED_FFMPEG = """#!/bin/sh
 case " $* " in
-  *" pcm_s16le "*)
+  *" 0:a:0 "*)
     echo "start $$" >> '{folder}/runs'
     while [ ! -e '{folder}/open' ]; do sleep 0.01; done
     '{real}' "$@"
@@ -186,6 +186,29 @@ class GatedFfmpeg:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"{count} ffmpeg runs expected, {len(self.started())} started")
+
+
+@dataclass(frozen=True, slots=True)
+class HeardMp3:
+    """What an MP3 holds, as ffmpeg decodes it: codec, channels, sample rate and seconds."""
+
+    codec: str
+    channels: int
+    rate: int
+    seconds: float
+
+
+def heard_mp3(data: bytes) -> HeardMp3:
+    """The shape of MP3 bytes (ffprobe), and their length decoded (ffprobe can't tell it on a
+    pipe when the MP3 has no Xing frame)."""
+    probe = ["ffprobe", "-v", "error", "-of", "default=noprint_wrappers=1"]
+    probe += ["-show_entries", "stream=codec_name,channels,sample_rate", "-"]
+    out = subprocess.run(probe, input=data, capture_output=True, check=True).stdout
+    info = dict(line.split("=", 1) for line in out.decode().split())
+    channels, rate = int(info["channels"]), int(info["sample_rate"])
+    decode = ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "s16le", "-c:a", "pcm_s16le", "-"]
+    pcm = subprocess.run(decode, input=data, capture_output=True, check=True).stdout
+    return HeardMp3(info["codec_name"], channels, rate, len(pcm) / (2 * channels * rate))
 
 
 def process_exists(pid: int) -> bool:

@@ -262,14 +262,19 @@ class ConversationService:
         if self._answerer.shutdown.is_set():
             return await self._answerer.not_started(key, arrival, sink)
         built = await arrival.build()
-        later = None if arrival.ready is not None else built.text
-        refusal = await self._admission.refusal_once_built(later, reservation)
-        if refusal is not None:
-            await self._answerer.forget(key, arrival)
-            return await self._refusal_shown(refusal, arrival, sink, model=built.model)
-        return await self._answerer.answer(
-            key, arrival, built, sink, lambda: self._admission.settle(reservation)
-        )
+        try:
+            later = None if arrival.ready is not None else built.text
+            refusal = await self._admission.refusal_once_built(later, reservation)
+            if refusal is not None:
+                await self._answerer.forget(key, arrival)
+                return await self._refusal_shown(refusal, arrival, sink, model=built.model)
+            return await self._answerer.answer(
+                key, arrival, built, sink, lambda: self._admission.settle(reservation)
+            )
+        finally:
+            # Answered, refused, failed, stopped or cancelled: what the turn held is given back.
+            if built.release is not None:
+                built.release()
 
     async def _refusal_shown(
         self,

@@ -18,7 +18,7 @@ from bot.delivery.outbox import Outbox
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.media.albums import AlbumCollector
-from bot.media.audio import ConversionLimit
+from bot.media.audio import AudioBudget, ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
@@ -41,6 +41,8 @@ class Services:
     limits: UsageLimits
     # At most VOICE_CONCURRENCY incoming audio files downloaded and converted at once.
     audio_slots: ConversionLimit
+    # The bytes of converted audio waiting for or inside upstream requests, every chat together.
+    audio_in_flight: AudioBudget
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
