@@ -4,8 +4,10 @@ Owns admitting a turn on arrival (admission.py: length, limits counted at once; 
 MAX_QUEUED_PER_CHAT and MAX_QUEUED_PER_USER), keeping it while it waits (the store's inbox),
 queueing it behind the chat's earlier work (queues.py: the caller returns at once; the chat's own
 worker runs it), building it and looking at it once more, then handing it to answer.py; plus
-stopping a reply and ending every turn's sink however the turn ends. Imports nothing from
-Telegram: replies go into a `ReplySink` (sinks.py), how a turn ended to the caller's `TurnWatcher`.
+stopping a reply, and ending every turn's sink and giving back what its built turn holds
+(`UserTurn.release`: its audio's room in the budget of audio in flight) however the turn ends.
+Imports nothing from Telegram: replies go into a `ReplySink` (sinks.py), how a turn ended to the
+caller's `TurnWatcher`.
 """
 
 from __future__ import annotations
