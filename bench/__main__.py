@@ -1,11 +1,12 @@
 """`python -m bench`: the load benchmark of the running bot (issue 9).
 
-Runs every scenario (or `--scenario one|fifty|steady|burst`; `--quick` for a scaled-down smoke
-run; `--stream-mode draft` runs the bot with STREAM_MODE=draft, `both` runs each scenario in
-either mode, one after the other; `--chats`, `--rate`, `--first-token-delay`, ... to change a
-scenario's load), prints each figure beside its target with ok/MISSED, and writes everything to
-bench/results/latest.json (or `--output`). Owns the command line and the table; what is
-measured and how lives in `scenarios.py` and `measure.py`.
+Runs every scenario (or `--scenario one|fifty|steady|burst|hostile`; `--quick` for a
+scaled-down smoke run; `--stream-mode draft` runs the bot with STREAM_MODE=draft, `both` runs
+each scenario in either mode, one after the other; `--chats`, `--rate`, `--first-token-delay`,
+... to change a scenario's load), prints each figure beside its target with ok/MISSED, and
+writes everything to bench/results/latest.json (or `--output`). Owns the command line and the
+table; what is measured and how lives in `scenarios.py` and `measure.py` (`hostile.py` for the
+hostile scenario, which compares two runs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.hostile import run_hostile
 from bench.scenarios import (
     SCENARIOS,
     Scenario,
@@ -99,7 +101,8 @@ async def run(scenarios: list[Scenario], scaled_down: bool) -> dict[str, Any]:
     for scenario in scenarios:
         print(f"running {scenario.name} ...", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"bench-{scenario.name}-") as folder:
-            result = await run_scenario(scenario, Path(folder))
+            runner = run_hostile if scenario.hostile else run_scenario
+            result = await runner(scenario, Path(folder))
         print(table(result), flush=True)
         report["scenarios"][scenario.name] = figures_as_json(result)
     return report

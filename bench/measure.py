@@ -129,6 +129,14 @@ class TurnTrace:
         return self.visible[0] - self.first_content_at
 
     @property
+    def answer_latency(self) -> float | None:
+        """Seconds from sending the question to its first visible text (the upstream's time to
+        the first token included)."""
+        if self.asked_at is None or not self.visible:
+            return None
+        return self.visible[0] - self.asked_at
+
+    @property
     def longest_gap(self) -> float | None:
         """The longest wait for a screen change between the first content and the final text."""
         if self.first_content_at is None or not self.visible:
@@ -199,6 +207,8 @@ class RunRecord:
     call_times: tuple[float, ...] = ()
     # Successful calls about replies: messages, edits, drafts, "typing…", deletions.
     reply_calls: int = 0
+    # Seconds from each /help a chat sent to the bot's answer (scenarios with `help_first`).
+    help_latencies: tuple[float, ...] = ()
 
 
 def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:

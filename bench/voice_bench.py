@@ -9,7 +9,7 @@ Run as `python -m bench.voice_bench [--replies N] [--seconds S] [--runs R] [--bo
   10 ms sleep wakes, `bench.loop_lag.LoopLagSampler`) while N convert at once.
 - Audio bombs in. Crafted FLACs of silence, 8 channels at 192 kHz (`tests.support.audio_bomb`:
   60 s weigh 32 KB, 299 s 126 KB), are turned into audio for the model as a voice note's turn
-  does: in a slot of a `ConversionLimit` of VOICE_CONCURRENCY, by `audio.to_wav` within the
+  does: in a slot of a `ConversionLimit` of VOICE_CONCURRENCY, by `audio.to_mp3` within the
   default VOICE_MAX_SECONDS and VOICE_CONVERT_TIMEOUT. For one of each, then B of the T-second
   one at once: how much resident memory this process gained at its peak (the kernel's
   high-water mark, reset before each load), the largest ffmpeg child's peak and the most this
@@ -128,7 +128,7 @@ def bot_conversion(settings: Settings) -> Convert:
 
     async def convert(data: bytes) -> object:
         async with limit.slot():
-            return await audio.to_wav(data, bounds)
+            return await audio.to_mp3(data, bounds)
 
     return convert
 

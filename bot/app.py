@@ -32,6 +32,7 @@ from bot.handlers.admins import Admins
 from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.pending import queue_pending
+from bot.handlers.voice_notes import audio_budget
 from bot.media.albums import AlbumCollector
 from bot.media.audio import ConversionLimit
 from bot.store import ChatStore
@@ -116,6 +117,7 @@ async def _open_services(application: BotApplication) -> None:
         drafts=DraftSupport(),
         reactions=StatusReactions(application.bot, outbox, enabled=settings.status_reactions),
         document_slots=ConversionLimit(settings.document_concurrency),
+        audio_in_flight=audio_budget(settings),
     )
     await publish_commands(application.bot)
     if retention_days:

@@ -84,8 +84,8 @@ async def check_ffmpeg(settings: Settings) -> str:
         raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
     note = await audio.wav_to_voice(_silence(0.5))
     bounds = audio.Bounds(settings.voice_max_seconds, settings.voice_convert_timeout)
-    await audio.to_wav(note.ogg, bounds)
-    return f"{path}, converts WAV to OGG/Opus voice notes and back"
+    await audio.to_mp3(note.ogg, bounds)
+    return f"{path}, converts WAV to OGG/Opus voice notes, and those to MP3"
 
 
 def _silence(seconds: float, rate: int = 16_000) -> bytes:

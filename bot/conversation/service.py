@@ -4,10 +4,12 @@ Owns admitting a turn on arrival (admission.py: length, limits counted at once; 
 MAX_QUEUED_PER_CHAT and MAX_QUEUED_PER_USER), keeping it while it waits (the store's inbox),
 queueing it behind the chat's earlier work (queues.py: the caller returns at once; the chat's own
 worker runs it), building it and looking at it once more, then handing it to answer.py; plus
-stopping a reply and ending every turn's sink however the turn ends; answering the latest question
-again (admitted and queued like a turn); and running other work on a chat's history in its place
-among the turns (/new, switching conversations, forgetting the chat). Imports nothing from
-Telegram: replies go into a `ReplySink` (sinks.py), how a turn ended to the caller's `TurnWatcher`.
+stopping a reply, and ending every turn's sink and giving back what its built turn holds
+(`UserTurn.release`: its audio's room in the budget of audio in flight) however the turn ends;
+answering the latest question again (admitted and queued like a turn); and running other work on
+a chat's history in its place among the turns (/new, switching conversations, forgetting the
+chat). Imports nothing from Telegram: replies go into a `ReplySink` (sinks.py), how a turn ended
+to the caller's `TurnWatcher`.
 """
 
 from __future__ import annotations
@@ -265,14 +267,19 @@ class ConversationService:
         if self._answerer.shutdown.is_set():
             return await self._answerer.not_started(key, arrival, sink)
         built = await arrival.build()
-        later = None if arrival.ready is not None else built.text
-        refusal = await self._admission.refusal_once_built(later, reservation)
-        if refusal is not None:
-            await self._answerer.forget(key, arrival)
-            return await self._refusal_shown(refusal, arrival, sink, model=built.model)
-        return await self._answerer.answer(
-            key, arrival, built, sink, lambda: self._admission.settle(reservation)
-        )
+        try:
+            later = None if arrival.ready is not None else built.text
+            refusal = await self._admission.refusal_once_built(later, reservation)
+            if refusal is not None:
+                await self._answerer.forget(key, arrival)
+                return await self._refusal_shown(refusal, arrival, sink, model=built.model)
+            return await self._answerer.answer(
+                key, arrival, built, sink, lambda: self._admission.settle(reservation)
+            )
+        finally:
+            # Answered, refused, failed, stopped or cancelled: what the turn held is given back.
+            if built.release is not None:
+                built.release()
 
     async def _refusal_shown(
         self,

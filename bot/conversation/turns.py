@@ -29,6 +29,9 @@ class UserTurn:
     parts: tuple[AttachmentPart, ...] = ()
     # A model for this turn only (a vision or audio model), the chat's own choice unchanged.
     model: str | None = None
+    # Called once when the turn ends, however it ends (the service does it): gives back what the
+    # built turn holds, such as its audio's room in the budget of audio in flight.
+    release: Callable[[], None] | None = None
 
 
 # A turn that needs work before it exists (downloading a photo, waiting for an album). It is

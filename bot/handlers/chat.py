@@ -12,7 +12,7 @@ addressing.py's.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +136,10 @@ def kept_turn(
     *,
     parts: tuple[AttachmentPart, ...] = (),
     model: str | None = None,
+    release: Callable[[], None] | None = None,
 ) -> UserTurn:
-    """The turn a kept message makes once built: its text, attachments and model."""
+    """The turn a kept message makes once built: its text, attachments, model and what it
+    gives back when it ends."""
     return UserTurn(
         text=text,
         telegram_message_id=record.telegram_message_id,
@@ -145,6 +147,7 @@ def kept_turn(
         sender_name=record.sender_name,
         parts=parts,
         model=model,
+        release=release,
     )
 
 

@@ -20,7 +20,7 @@ from bot.delivery.reactions import StatusReactions
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.media.albums import AlbumCollector
-from bot.media.audio import ConversionLimit
+from bot.media.audio import AudioBudget, ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
@@ -49,6 +49,8 @@ class Services:
     reactions: StatusReactions
     # At most DOCUMENT_CONCURRENCY PDF and Word files downloaded and read at once.
     document_slots: ConversionLimit
+    # The bytes of converted audio waiting for or inside upstream requests, every chat together.
+    audio_in_flight: AudioBudget
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

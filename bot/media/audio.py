@@ -1,15 +1,18 @@
-"""Audio conversion: any audio to WAV for the model, WAV replies to voice notes (OGG/Opus) or MP3.
+"""Audio conversion: any audio to MP3 for the model, WAV replies to voice notes (OGG/Opus) or MP3.
 
-Owns every ffmpeg run of the bot, the formats (audio for the model 16-bit PCM WAV mono 16 kHz;
-voice notes OGG/Opus mono 48 kHz ~32 kbit/s) and what one run may cost. A run is one ffmpeg
-subprocess, started from a worker thread (a start waits for the exec) and then read by the event
-loop, so no thread waits while it runs and the loop keeps serving other chats. Its input is a
+Owns every ffmpeg run of the bot, the formats (audio for the model MP3 mono 16 kHz 32 kbit/s, or
+16-bit PCM WAV mono 16 kHz; voice notes OGG/Opus mono 48 kHz ~32 kbit/s) and what one run may
+cost. A run is one ffmpeg subprocess, started from a worker thread (a start waits for the exec)
+and then read by the event loop, so no thread waits while it runs and the loop keeps serving
+other chats; it runs at the lowest CPU priority (niceness 19), so the bot's own work and other
+chats come first on a busy machine. Its input is a
 file in a private temporary folder (removed afterwards, whatever happens); ffmpeg may open
 nothing but that file (`-protocol_whitelist file`) and decodes straight to the output format;
 its output is read up to a byte cap; it is killed when it outlives its timeout or its caller is
 cancelled. Audio for the model is decoded only up to its duration limit (`-t`), so a long or
 many-channel file costs no more than a short mono one. `ConversionLimit` bounds how many
-conversions run at once. Failures come out as `bot.errors.AudioError` types (the two about
+conversions run at once; `AudioBudget` how many bytes of converted audio wait for or are inside
+upstream requests at once. Failures come out as `bot.errors.AudioError` types (the two about
 bounds, `AudioTooLong` and `AudioTimedOut`, are defined here). Knows nothing of Telegram, the
 upstream or the store.
 """
@@ -20,12 +23,14 @@ import asyncio
 import contextlib
 import io
 import math
+import os
 import shutil
 import struct
 import subprocess
 import tempfile
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -46,6 +51,20 @@ VOICE_BITRATE = "32k"
 MP3_BITRATE = "64k"
 INPUT_SAMPLE_RATE = 16_000
 INPUT_BYTES_PER_SECOND = INPUT_SAMPLE_RATE * 2  # mono, 16-bit
+# Audio for the model as MP3: constant 32 kbit/s at 16 kHz (MPEG-2 layer III), every frame 576
+# samples (36 ms) in exactly 144 bytes (no padding at this rate), so its length in bytes measures
+# its duration as the PCM's does. A 300 s note is 1.2 MB rather than 9.6 MB as WAV.
+MODEL_MP3_BITRATE = "32k"
+MODEL_MP3_BYTES_PER_SECOND = 32_000 // 8
+# What LAME puts before the audio (its encoder delay, 576 + 529 samples): not part of the length.
+MP3_ENCODER_DELAY = 1105 / INPUT_SAMPLE_RATE
+_PCM_CODEC: tuple[str, ...] = ("-c:a", "pcm_s16le", "-f", "s16le")
+# No Xing/Info frame (it can't be filled in on a pipe) and no ID3 tag: only audio frames.
+_MP3_CODEC: tuple[str, ...] = ("-c:a", "libmp3lame", "-b:a", MODEL_MP3_BITRATE, "-f", "mp3")
+_MP3_CODEC += ("-write_xing", "0", "-id3v2_version", "0")
+# Every ffmpeg run's CPU priority: the lowest, so that on a busy machine the bot's own event loop
+# and other chats' work come first; conversions then take longer, not the others' replies.
+FFMPEG_NICENESS = 19
 # Audio for the model is decoded this far past its limit, so that longer audio shows as longer.
 OVERRUN_SECONDS = 0.5
 # The PCM cap is what the duration limit allows plus this much: it only catches an ffmpeg that
@@ -89,6 +108,14 @@ class PcmAudio:
 
 
 @dataclass(frozen=True, slots=True)
+class Mp3Audio:
+    """MP3 (mono, 16 kHz, 32 kbit/s) and how long it plays, in seconds (measured, not claimed)."""
+
+    mp3: bytes
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
 class Bounds:
     """What turning one incoming file into audio for the model may cost.
 
@@ -107,9 +134,14 @@ class Bounds:
 
     @property
     def output_cap(self) -> int:
+        """The PCM cap."""
+        return self.cap(INPUT_BYTES_PER_SECOND)
+
+    def cap(self, bytes_per_second: int) -> int:
+        """The most bytes read from ffmpeg for output of this many bytes a second."""
         if self.output_bytes is not None:
             return self.output_bytes
-        return math.ceil(self.decoded_seconds * INPUT_BYTES_PER_SECOND) + OUTPUT_SLACK_BYTES
+        return math.ceil(self.decoded_seconds * bytes_per_second) + OUTPUT_SLACK_BYTES
 
 
 class AudioTooLong(AudioError):
@@ -173,38 +205,116 @@ class ConversionLimit:
             self._slots.release()
 
 
+class AudioBudget:
+    """At most `limit` bytes of converted audio held at once, from its conversion until its turn
+    ends (waiting for the upstream, inside the request, while the reply is shown).
+
+    `hold(size)` waits until the size fits, first come, first served (a later small one does not
+    overtake an earlier large one), and returns the function that gives the room back; a size
+    over the whole budget waits until nothing else is held. Waiting holds nothing.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("an audio budget must allow at least one byte")
+        self.limit = limit
+        self.held = 0
+        self._queue: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    async def hold(self, size: int) -> Callable[[], None]:
+        """Wait until `size` bytes fit, take them, and return what gives them back (once)."""
+        size = max(0, min(size, self.limit))
+        entry = (size, asyncio.get_running_loop().create_future())
+        self._queue.append(entry)
+        self._grant()
+        try:
+            await entry[1]
+        except BaseException:
+            if entry[1].done() and not entry[1].cancelled():
+                self._give_back(size)  # granted, but its caller was cancelled meanwhile
+            else:
+                self._queue.remove(entry)
+                self._grant()  # it may have held up the ones behind it
+            raise
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._give_back(size)
+
+        return release
+
+    def _give_back(self, size: int) -> None:
+        self.held -= size
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._queue and self.held + self._queue[0][0] <= self.limit:
+            size, granted = self._queue.popleft()
+            self.held += size
+            granted.set_result(None)
+
+
 def ffmpeg_path() -> str | None:
     """Where ffmpeg is, or None when it is not on PATH (looked up anew each time)."""
     return shutil.which(FFMPEG)
 
 
-async def to_wav(data: bytes, bounds: Bounds) -> PcmAudio:
-    """Any audio ffmpeg can decode (OGG/Opus, MP3, M4A, FLAC, ...) as 16-bit mono 16 kHz WAV.
+async def to_mp3(data: bytes, bounds: Bounds) -> Mp3Audio:
+    """Any audio ffmpeg can decode (OGG/Opus, MP3, M4A, FLAC, ...) as mono 16 kHz MP3 at
+    32 kbit/s: what the bot sends the model, an eighth of the WAV's size.
 
-    One ffmpeg pass downmixes and resamples while it decodes and stops after
+    One ffmpeg pass downmixes, resamples and encodes while it decodes and stops after
     `bounds.decoded_seconds`, so a file's rate, channels and length cost nothing beyond that.
     """
+    mp3 = await _decode(data, bounds, _MP3_CODEC, MODEL_MP3_BYTES_PER_SECOND)
+    duration = max(0.0, len(mp3) / MODEL_MP3_BYTES_PER_SECOND - MP3_ENCODER_DELAY)
+    return Mp3Audio(mp3, _within(duration, bounds))
+
+
+async def to_wav(data: bytes, bounds: Bounds) -> PcmAudio:
+    """The same as `to_mp3`, as 16-bit mono 16 kHz WAV (lossless, eight times larger)."""
+    pcm = await _decode(data, bounds, _PCM_CODEC, INPUT_BYTES_PER_SECOND)
+    duration = _within(len(pcm) / INPUT_BYTES_PER_SECOND, bounds)
+    return PcmAudio(_wav_header(len(pcm)) + pcm, duration)
+
+
+def _within(duration: float, bounds: Bounds) -> float:
+    """The duration, if within the bounds' limit (AudioTooLong otherwise)."""
+    if duration > bounds.seconds:
+        raise AudioTooLong(bounds.seconds)
+    return duration
+
+
+async def _decode(
+    data: bytes, bounds: Bounds, codec: Sequence[str], bytes_per_second: int
+) -> bytes:
+    """`data` decoded to mono 16 kHz by one bounded ffmpeg run, and encoded by `codec` at a
+    constant `bytes_per_second` (which sizes the output's cap)."""
     if not data:
         raise AudioUndecodable("no data")
-    cap = bounds.output_cap
+    cap = bounds.cap(bytes_per_second)
     options = ["-map", "0:a:0", "-t", f"{bounds.decoded_seconds:g}"]
-    options += ["-ac", "1", "-ar", str(INPUT_SAMPLE_RATE), "-c:a", "pcm_s16le"]
+    options += ["-ac", "1", "-ar", str(INPUT_SAMPLE_RATE), *codec]
     # Written in 32 KB blocks rather than one per decoded frame: fewer wake-ups of the loop.
-    options += ["-f", "s16le", "-flush_packets", "0", "-fs", str(cap)]
+    options += ["-flush_packets", "0", "-fs", str(cap)]
     try:
-        pcm = await _convert(data, (), options, within=bounds.timeout, cap=cap)
+        out = await _convert(data, (), options, within=bounds.timeout, cap=cap)
     except TimeoutError as exc:
         raise AudioTimedOut(bounds.timeout) from exc
     except _OutputOverCap as exc:
         raise AudioTooLong(bounds.seconds) from exc
     except _FfmpegFailed as exc:
         raise AudioUndecodable(exc.complaint) from exc
-    if not pcm:
+    if not out:
         raise AudioUndecodable("no audio in the file")
-    duration = len(pcm) / INPUT_BYTES_PER_SECOND
-    if duration > bounds.seconds:
-        raise AudioTooLong(bounds.seconds)
-    return PcmAudio(_wav_header(len(pcm)) + pcm, duration)
+    return out
 
 
 async def wav_to_voice(wav: bytes) -> VoiceNote:
@@ -327,12 +437,19 @@ async def _run(ffmpeg: str, arguments: list[str], cap: int) -> bytes:
 
 
 def _spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    """The process started, then set to the lowest CPU priority. Set from here rather than in
+    the child before its exec (`preexec_fn` is unsafe in a process with threads, and this runs
+    in one) or by a `nice` wrapper (one more program that must be installed): only its first
+    instants run at the bot's own priority."""
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     except FileNotFoundError as exc:
         raise FfmpegMissing() from exc
+    with contextlib.suppress(ProcessLookupError):  # it may have ended already
+        os.setpriority(os.PRIO_PROCESS, process.pid, FFMPEG_NICENESS)
+    return process
 
 
 async def _outputs(process: subprocess.Popen[bytes], cap: int) -> tuple[bytes, str]:

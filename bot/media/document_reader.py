@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ _STREAM_SHARE = 8
 _UNPACKED_SHARE = 4
 _XML_SHARE = 16
 _MAX_DOCX_PARTS = 10_000
+# The worker's niceness: the lowest priority, as for ffmpeg (media/audio.py).
+WORKER_NICENESS = 19
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -86,8 +89,11 @@ def _import_readers() -> None:
 
 
 def _limit_self(limits: ReadLimits) -> None:
-    """Bound this process: memory, CPU time, no files written, no children, no core dump."""
+    """Bound this process: memory, CPU time, no files written, no children, no core dump; and
+    the lowest CPU priority, so the bot and its other chats come first while a file is read."""
     import resource
+
+    os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICENESS)
 
     cpu = math.ceil(limits.seconds)
     for which, value in (

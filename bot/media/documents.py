@@ -4,11 +4,11 @@ Owns the shapes of a read (the formats, `ReadLimits`, `DocumentContent`, why a f
 unreadable) and running one read: a short-lived Python process started for that file alone
 (media/document_reader.py is what runs in it), its input an unnamed temporary file (its stdin),
 its answer one JSON object on stdout, read by the event loop up to a byte cap. The worker limits
-itself before it reads a byte (memory, CPU time, no files, no processes); the bot kills it when
-it outlives `ReadLimits.seconds` or its caller is cancelled (a thread could not be stopped; a
-process can), so a crafted file — a decompression bomb, thousands of pages, deeply nested or
-cyclic objects — costs at most those limits. The worker runs with an empty environment (no token
-or key to find).
+itself before it reads a byte (memory, CPU time, no files, no processes, the lowest CPU
+priority); the bot kills it when it outlives `ReadLimits.seconds` or its caller is cancelled (a
+thread could not be stopped; a process can), so a crafted file — a decompression bomb, thousands
+of pages, deeply nested or cyclic objects — costs at most those limits. The worker runs with an
+empty environment (no token or key to find).
 
 What the bot then does with the text (the budget, the notices, the answers) is the business of
 media/attachments.py and handlers/media.py; this module knows nothing of Telegram, the upstream

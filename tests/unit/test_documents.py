@@ -4,9 +4,13 @@ no process behind. What users read about each case is tests/e2e/test_documents.p
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from bot.media.document_reader import WORKER_NICENESS
 from bot.media.documents import (
     DocumentUnreadable,
     Format,
@@ -83,3 +87,15 @@ async def test_a_word_file_unpacking_past_its_share_of_memory_is_refused_before_
         await read_document(word_bomb(100_000_000), Format.WORD, ROOMY)
     assert refused.value.why is Unreadable.TOO_BIG
     assert refused.value.detail.endswith("of XML)")
+
+
+def test_the_worker_limits_itself_to_the_lowest_cpu_priority() -> None:
+    check = (
+        "import os; from bot.media.document_reader import _limit_self; "
+        "from bot.media.documents import ReadLimits; "
+        "_limit_self(ReadLimits(1, 1, 5.0, 512_000_000)); "
+        "print(os.getpriority(os.PRIO_PROCESS, 0))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, cwd=root, check=True)
+    assert done.stdout.decode().strip() == str(WORKER_NICENESS) == "19"

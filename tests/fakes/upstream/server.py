@@ -58,6 +58,9 @@ from tests.fakes.upstream.providers import PROVIDER_KEYS, Provider
 JsonDict = dict[str, Any]
 
 CHAT_PATH = "/v1/chat/completions"
+# Request bodies up to this size are read (aiohttp's own default, 1 MiB, would answer 413 to the
+# 30 s of input audio a real server takes; five minutes of it are ~13 MB of base64).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o-mini-2024-07-18",
@@ -231,7 +234,9 @@ class FakeUpstream:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._record_and_authorize])
+        app = web.Application(
+            middlewares=[self._record_and_authorize], client_max_size=MAX_REQUEST_BYTES
+        )
         app.router.add_get(self.models_path, self._on_models)
         if self.about is not None:
             app.router.add_get("/about", self._on_about)
