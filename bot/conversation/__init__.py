@@ -3,6 +3,11 @@
 Knows nothing of Telegram: it writes into the reply-sink protocols (`sinks.py`) that `delivery/`
 implements. Import from the modules:
   service.py      ConversationService: the order of a turn, from arrival to its chat's turn
+  arrivals.py     a redelivered message known (queued, stored, kept); a new one kept in the
+                  inbox while it waits
+  reply_jobs.py   the backlog caps; a queued reply's job run to its end (the watcher told,
+                  its room under the limits given back, its sink closed)
+  again.py        answering the latest question again, admitted and queued like a turn
   turns.py        a turn's shapes: UserTurn, Origin, Outcome, TurnWatcher
   answer.py       answering a turn whose time has come: store, generate (with less history
                   while the context overflows), store (the reasoning apart) and show; answering

@@ -5,7 +5,8 @@ Knows nothing of Telegram, the store or the history: callers hand in a ready req
   clocks.py   the connect, first-token and idle timeouts, and the deadline each read must meet
   retries.py  which failures are tried again (the table below), the backoff, Retry-After's cap
   sse.py      server-sent events framing: a response's lines in, events out
-  decode.py   what comes back means: chunks, completions, models, /about, error bodies, Retry-After
+  decode.py   what comes back means: chunks, completions, models, error bodies, Retry-After
+  about.py    the upstream's /about document as indented `key: value` lines people read
   refusals.py which refusals mean "context too long" or "parameter not supported", by wording
   quirks.py   what the server and each model refused, remembered: parameters left out from then on
   thinking.py `<think>` tags in a reply's content, split off as reasoning while it streams

@@ -38,6 +38,7 @@ from bot.errors import (
 )
 from bot.logs import redact
 from bot.upstream import decode
+from bot.upstream.about import readable_text
 from bot.upstream.clocks import Clock, Timeouts, timed_lines
 from bot.upstream.quirks import ServerQuirks
 from bot.upstream.retries import retrying
@@ -148,7 +149,7 @@ class UpstreamClient:
         with self._scrubbed():
             response = await self._fetch("GET", f"{self.base_url}/about")
         payload = decode.json_body(response.content, required=False)
-        text = response.text.strip() if payload is None else decode.readable_text(payload)
+        text = response.text.strip() if payload is None else readable_text(payload)
         return redact(text, (self._api_key,))
 
     async def complete_chat(self, request: ChatRequest) -> Completion:

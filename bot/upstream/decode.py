@@ -1,9 +1,10 @@
-"""Decoding the chat API's payloads: stream chunks, completions, the models list, /about, errors.
+"""Decoding the chat API's payloads: stream chunks, completions, the models list, errors.
 
 Owns what the bytes that come back mean: event payloads and bodies in, typed values
 (`bot.upstream.types`) or typed errors (`bot.errors`) out, Retry-After included. No I/O and no
 httpx: `bot.upstream.client` feeds it (with its timeouts around each read) and decides about
-retries; the event-stream framing is `bot.upstream.sse`'s.
+retries; the event-stream framing is `bot.upstream.sse`'s, the /about document's lines
+`bot.upstream.about`'s.
 
 Reasoning comes apart from the answer in one of three ways, all read here: a delta's
 `reasoning_content` (DeepSeek, SGLang, llama.cpp, LM Studio, LiteLLM, older vLLM) or `reasoning`
@@ -327,34 +328,3 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 def _non_negative(seconds: float) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def readable_text(payload: Any) -> str:
-    """A JSON document (such as `/about`) as indented `key: value` lines for people to read."""
-    return "\n".join(_readable_lines(payload, 0))
-
-
-def _readable_lines(value: Any, depth: int) -> list[str]:
-    pad = "  " * depth
-    if isinstance(value, dict):
-        lines = []
-        for key, item in value.items():
-            if isinstance(item, dict) or (isinstance(item, list) and _nested(item)):
-                lines.append(f"{pad}{key}:")
-                lines.extend(_readable_lines(item, depth + 1))
-            else:
-                lines.append(f"{pad}{key}: {_scalar(item)}")
-        return lines
-    if isinstance(value, list) and _nested(value):
-        return [line for item in value for line in _readable_lines(item, depth)]
-    return [pad + _scalar(value)]
-
-
-def _nested(items: list[Any]) -> bool:
-    return any(isinstance(item, dict | list) for item in items)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_scalar(item) for item in value)
-    return value if isinstance(value, str) else json.dumps(value)
