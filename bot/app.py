@@ -34,7 +34,7 @@ from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.pending import queue_pending
 from bot.handlers.voice_notes import audio_budget
 from bot.media.albums import AlbumCollector
-from bot.media.audio import ConversionLimit
+from bot.media.capacity import ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient

@@ -26,7 +26,7 @@ from telegram.error import TelegramError
 from bot.config import Settings
 from bot.errors import AudioError, UpstreamError
 from bot.logs import redact, secrets_of
-from bot.media import audio
+from bot.media import audio, ffmpeg
 from bot.store import ChatStore
 from bot.upstream.client import UpstreamClient
 from bot.webhook import OFFICIAL_API, describe_webhook, webhook_problems
@@ -79,7 +79,7 @@ async def check_upstream(settings: Settings) -> str:
 
 
 async def check_ffmpeg(settings: Settings) -> str:
-    path = await asyncio.to_thread(audio.ffmpeg_path)
+    path = await asyncio.to_thread(ffmpeg.ffmpeg_path)
     if path is None:
         raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
     note = await audio.wav_to_voice(_silence(0.5))

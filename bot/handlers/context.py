@@ -20,7 +20,7 @@ from bot.delivery.reactions import StatusReactions
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.media.albums import AlbumCollector
-from bot.media.audio import AudioBudget, ConversionLimit
+from bot.media.capacity import AudioBudget, ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient

@@ -33,6 +33,7 @@ from bot.handlers.common import answer
 from bot.handlers.context import BotContext
 from bot.handlers.kept import FileRef, audio_record, file_of, quote_in
 from bot.media import audio
+from bot.media.capacity import AudioBudget
 from bot.store import Received
 from bot.types import AudioPart
 from bot.upstream.catalog import is_audio_model
@@ -49,12 +50,12 @@ DURATION_GRACE = 1.0
 AUDIO_IN_FLIGHT_BYTES = 16 * MEGABYTE
 
 
-def audio_budget(settings: Settings) -> audio.AudioBudget:
+def audio_budget(settings: Settings) -> AudioBudget:
     """The bot's budget of audio in flight: AUDIO_IN_FLIGHT_BYTES, or one note of
     VOICE_MAX_SECONDS if that is more (so such a note never waits for more than all of it)."""
     bounds = audio.Bounds(settings.voice_max_seconds + DURATION_GRACE, timeout=0)
     longest = 4 * math.ceil(bounds.cap(audio.MODEL_MP3_BYTES_PER_SECOND) / 3)
-    return audio.AudioBudget(max(AUDIO_IN_FLIGHT_BYTES, longest))
+    return AudioBudget(max(AUDIO_IN_FLIGHT_BYTES, longest))
 
 
 @dataclass(frozen=True, slots=True)

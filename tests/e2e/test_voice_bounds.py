@@ -16,7 +16,7 @@ import pytest
 
 import bot.app
 from bot.config import Settings
-from bot.media.audio import AudioBudget, ConversionLimit
+from bot.media.capacity import AudioBudget, ConversionLimit
 from tests.e2e.chat import answer_to, last_text, shown
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage

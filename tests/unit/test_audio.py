@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import AudioUndecodable, FfmpegMissing
-from bot.media import audio
+from bot.media import audio, capacity, ffmpeg
 from tests.fakes.upstream import make_wav
 from tests.support import GatedFfmpeg, audio_bomb, heard_mp3, process_exists
 
@@ -116,7 +116,7 @@ async def test_without_ffmpeg_on_path_every_conversion_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert audio.ffmpeg_path() is None
+    assert ffmpeg.ffmpeg_path() is None
     with pytest.raises(FfmpegMissing):
         await audio.wav_to_voice(make_wav(1.0))
     with pytest.raises(FfmpegMissing):
@@ -218,7 +218,7 @@ async def test_a_finished_conversion_leaves_no_file(
 async def test_with_a_limit_of_one_a_second_conversion_waits_for_the_first(
     gated_ffmpeg: GatedFfmpeg,
 ) -> None:
-    limit = audio.ConversionLimit(1)
+    limit = capacity.ConversionLimit(1)
 
     async def convert() -> audio.PcmAudio:
         async with limit.slot():
@@ -238,7 +238,7 @@ async def test_with_a_limit_of_one_a_second_conversion_waits_for_the_first(
 
 def test_a_conversion_limit_allows_at_least_one() -> None:
     with pytest.raises(ValueError, match="at least one"):
-        audio.ConversionLimit(0)
+        capacity.ConversionLimit(0)
 
 
 async def test_audio_for_the_model_is_mono_16_khz_mp3_of_its_real_length() -> None:
@@ -267,20 +267,20 @@ async def test_a_running_ffmpeg_has_the_lowest_cpu_priority(gated_ffmpeg: GatedF
     [pid] = gated_ffmpeg.started()
     # The priority is set once the process has started: wait for it (20 s at most).
     for _ in range(2000):
-        if os.getpriority(os.PRIO_PROCESS, pid) == audio.FFMPEG_NICENESS:
+        if os.getpriority(os.PRIO_PROCESS, pid) == ffmpeg.FFMPEG_NICENESS:
             break
         await asyncio.sleep(0.01)
     niceness = os.getpriority(os.PRIO_PROCESS, pid)
     gated_ffmpeg.open()
     await converting
-    assert (audio.FFMPEG_NICENESS, niceness) == (19, 19)
+    assert (ffmpeg.FFMPEG_NICENESS, niceness) == (19, 19)
 
 
 # --- the budget of audio in flight -----------------------------------------------------------
 
 
 async def test_audio_holds_within_the_budget_are_granted_at_once_and_counted() -> None:
-    budget = audio.AudioBudget(100)
+    budget = capacity.AudioBudget(100)
     releases = [await budget.hold(size) for size in (30, 30, 40)]
     assert (budget.held, budget.waiting) == (100, 0)
     for release in releases:
@@ -289,7 +289,7 @@ async def test_audio_holds_within_the_budget_are_granted_at_once_and_counted() -
 
 
 async def test_a_hold_that_does_not_fit_waits_until_room_is_given_back() -> None:
-    budget = audio.AudioBudget(100)
+    budget = capacity.AudioBudget(100)
     first = await budget.hold(70)
     second = asyncio.create_task(budget.hold(50))
     await asyncio.sleep(0)
@@ -303,7 +303,7 @@ async def test_a_hold_that_does_not_fit_waits_until_room_is_given_back() -> None
 
 
 async def test_holds_are_granted_first_come_first_served() -> None:
-    budget = audio.AudioBudget(100)
+    budget = capacity.AudioBudget(100)
     first = await budget.hold(60)
     large = asyncio.create_task(budget.hold(80))
     await asyncio.sleep(0)
@@ -316,7 +316,7 @@ async def test_holds_are_granted_first_come_first_served() -> None:
 
 
 async def test_a_hold_larger_than_the_budget_waits_until_nothing_else_is_held() -> None:
-    budget = audio.AudioBudget(100)
+    budget = capacity.AudioBudget(100)
     other = await budget.hold(1)
     huge = asyncio.create_task(budget.hold(10_000))
     await asyncio.sleep(0)
@@ -329,7 +329,7 @@ async def test_a_hold_larger_than_the_budget_waits_until_nothing_else_is_held() 
 
 
 async def test_a_cancelled_wait_holds_nothing_and_lets_the_next_one_go() -> None:
-    budget = audio.AudioBudget(100)
+    budget = capacity.AudioBudget(100)
     first = await budget.hold(60)
     blocked = asyncio.create_task(budget.hold(80))
     behind = asyncio.create_task(budget.hold(40))
@@ -343,7 +343,7 @@ async def test_a_cancelled_wait_holds_nothing_and_lets_the_next_one_go() -> None
 
 
 async def test_a_hold_granted_to_a_caller_cancelled_meanwhile_is_given_back() -> None:
-    budget = audio.AudioBudget(100)
+    budget = capacity.AudioBudget(100)
     first = await budget.hold(60)
     waiting = asyncio.create_task(budget.hold(80))
     await asyncio.sleep(0)
@@ -356,4 +356,4 @@ async def test_a_hold_granted_to_a_caller_cancelled_meanwhile_is_given_back() ->
 
 def test_an_audio_budget_allows_at_least_one_byte() -> None:
     with pytest.raises(ValueError, match="at least one byte"):
-        audio.AudioBudget(0)
+        capacity.AudioBudget(0)
