@@ -1,10 +1,12 @@
 """`python -m bench`: the load benchmark of the running bot (issue 9).
 
-Runs every scenario (or `--scenario one|fifty|steady|burst`; `--quick` for a scaled-down smoke
-run; `--chats`, `--rate`, `--first-token-delay`, ... to change a scenario's load), prints each
-figure beside its target with ok/MISSED, and writes everything to bench/results/latest.json (or
-`--output`). Owns the command line and the table; what is
-measured and how lives in `scenarios.py` and `measure.py`.
+Runs every scenario (or `--scenario one|fifty|steady|burst|hostile`; `--quick` for a
+scaled-down smoke run; `--stream-mode draft` runs the bot with STREAM_MODE=draft, `both` runs
+each scenario in either mode, one after the other; `--chats`, `--rate`, `--first-token-delay`,
+... to change a scenario's load), prints each figure beside its target with ok/MISSED, and
+writes everything to bench/results/latest.json (or `--output`). Owns the command line and the
+table; what is measured and how lives in `scenarios.py` and `measure.py` (`hostile.py` for the
+hostile scenario, which compares two runs).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.hostile import run_hostile
 from bench.scenarios import (
     SCENARIOS,
     Scenario,
     ScenarioResult,
+    StreamMode,
     figures_as_json,
     quick,
     run_scenario,
@@ -72,6 +76,12 @@ def adjusted(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     )
 
 
+def in_mode(scenario: Scenario, mode: StreamMode, named: bool) -> Scenario:
+    """`scenario` with the bot in `mode`; `named`: its name says which (both modes run)."""
+    name = f"{scenario.name}-{mode}" if named else scenario.name
+    return replace(scenario, stream_mode=mode, name=name)
+
+
 def _given(value: T | None, default: T) -> T:
     return default if value is None else value
 
@@ -91,7 +101,8 @@ async def run(scenarios: list[Scenario], scaled_down: bool) -> dict[str, Any]:
     for scenario in scenarios:
         print(f"running {scenario.name} ...", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"bench-{scenario.name}-") as folder:
-            result = await run_scenario(scenario, Path(folder))
+            runner = run_hostile if scenario.hostile else run_scenario
+            result = await runner(scenario, Path(folder))
         print(table(result), flush=True)
         report["scenarios"][scenario.name] = figures_as_json(result)
     return report
@@ -102,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="run only this scenario")
     parser.add_argument("--quick", action="store_true", help="scaled-down run (smoke test)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file ({RESULTS})")
+    parser.add_argument(
+        "--stream-mode",
+        choices=("edit", "draft", "both"),
+        default="edit",
+        help="the bot's STREAM_MODE (both: each scenario in either mode)",
+    )
     load = parser.add_argument_group("load (overrides the scenario's own)")
     load.add_argument("--chats", type=int, help="number of chats")
     load.add_argument("--rate", type=float, help="new chats per second (0: all at once)")
@@ -111,7 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--stream-seconds", type=float, help="upstream streaming time per reply")
     args = parser.parse_args(argv)
     names = [args.scenario] if args.scenario else list(SCENARIOS)
-    report = asyncio.run(run([adjusted(SCENARIOS[n], args) for n in names], args.quick))
+    modes: list[StreamMode] = (
+        ["edit", "draft"] if args.stream_mode == "both" else [args.stream_mode]
+    )
+    scenarios = [
+        in_mode(adjusted(SCENARIOS[n], args), mode, len(modes) > 1) for n in names for mode in modes
+    ]
+    report = asyncio.run(run(scenarios, args.quick))
     output: Path = args.output
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")

@@ -87,8 +87,9 @@ def _number(value: float) -> str:
 class TurnTrace:
     """One question and its reply, as both fakes saw it (times are time.monotonic()).
 
-    `visible` holds the moments the chat's screen changed for this reply: the sendMessage that
-    created each of its messages and every successful edit, in order.
+    `visible` holds the moments the chat's screen changed for this reply: each draft that showed
+    its text (draft mode), the sendMessage that created each of its messages and every
+    successful edit, in order.
     """
 
     chat_id: int
@@ -100,6 +101,16 @@ class TurnTrace:
     shown: tuple[int, ...]  # characters on screen after each visible change (same order)
     edits: int
     correct: bool
+    asked_at: float | None = None  # when the question was sent
+    first_sign_at: float | None = None  # "typing…", "Thinking…" or text: the first thing shown
+    drafts: int = 0  # drafts that showed the reply's text (STREAM_MODE=draft)
+
+    @property
+    def first_sign(self) -> float | None:
+        """Seconds from the user's message to the first thing the chat showed for it."""
+        if self.asked_at is None or self.first_sign_at is None:
+            return None
+        return self.first_sign_at - self.asked_at
 
     @property
     def group(self) -> bool:
@@ -116,6 +127,14 @@ class TurnTrace:
         if self.first_content_at is None or not self.visible:
             return None
         return self.visible[0] - self.first_content_at
+
+    @property
+    def answer_latency(self) -> float | None:
+        """Seconds from sending the question to its first visible text (the upstream's time to
+        the first token included)."""
+        if self.asked_at is None or not self.visible:
+            return None
+        return self.visible[0] - self.asked_at
 
     @property
     def longest_gap(self) -> float | None:
@@ -186,6 +205,10 @@ class RunRecord:
     global_rate: float  # the bot's calls per second setting
     # When the fake Telegram handled each successful sendMessage / editMessageText.
     call_times: tuple[float, ...] = ()
+    # Successful calls about replies: messages, edits, drafts, "typing…", deletions.
+    reply_calls: int = 0
+    # Seconds from each /help a chat sent to the bot's answer (scenarios with `help_first`).
+    help_latencies: tuple[float, ...] = ()
 
 
 def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
@@ -193,6 +216,7 @@ def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
     traces = run.traces
     wall = run.end - run.start
     latencies = [1000 * v for v in present(t.added_latency for t in traces)]
+    signs = [1000 * v for v in present(t.first_sign for t in traces)]
     ages = [a for t in traces for a in t.text_ages(run.chunk_size, run.chunk_interval)]
     finals = present(t.final_delay for t in traces)
     completions = present(t.complete_at for t in traces)
@@ -218,6 +242,8 @@ def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
         label = "longest wait for an update, groups"
         gaps.append(figure("group_update_gap_longest_s", label, _max(group_gaps), "s"))
     return [
+        figure("first_sign_p50_ms", "message to first thing shown p50", _p(signs, 50), "ms"),
+        figure("first_sign_p95_ms", "message to first thing shown p95", _p(signs, 95), "ms"),
         *latency,
         *gaps,
         figure("text_age_p50_s", "age of the newest words on screen p50", _p(ages, 50), "s"),
@@ -231,6 +257,16 @@ def figures(run: RunRecord, targets: Mapping[str, Target]) -> list[Figure]:
             "/s",
         ),
         figure("edits_per_reply", "edits per reply (mean)", mean([t.edits for t in traces])),
+        figure(
+            "drafts_per_reply",
+            "drafts with text per reply (mean)",
+            mean([t.drafts for t in traces]),
+        ),
+        figure(
+            "calls_per_reply",
+            "calls per reply (all kinds, mean)",
+            run.reply_calls / len(traces) if traces else None,
+        ),
         figure("flood_429s", "429 responses", run.flood_429s),
         figure("other_rejections", "other rejected calls", run.other_rejections),
         figure("replies_correct", "replies complete and correct", sum(t.correct for t in traces)),

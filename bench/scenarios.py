@@ -1,7 +1,10 @@
 """The load scenarios: the real bot as a subprocess, the project's fakes in this process.
 
-Owns the four scenarios of issue 9 (`one`, `fifty`, `steady`, `burst`) and their `--quick`
-versions, running one of them end to end and turning what both fakes saw into `Figure`s.
+Owns the four scenarios of issue 9 (`one`, `fifty`, `steady`, `burst`), the definition of
+issue 15's `hostile` one (`bench.hostile` runs its strangers, as an `ExtraLoad` beside the
+chats, and compares it with its chats alone) and their `--quick` versions, running one of them
+end to end and turning what both fakes saw into `Figure`s. A scenario with `help_first` starts
+each turn with a /help and times its answer.
 It must not change the fakes or anything in `bot/`: the bot runs as `python -m bench.loop_lag`
 (which is `python -m bot` plus a loop-lag sampler) against FakeTelegram with Telegram's strict
 flood limits and a FakeUpstream subclass.
@@ -15,6 +18,11 @@ record of the sendMessage that showed the reply (`SentMessage.sent_at`, taken as
 handled). Both run on this process's time.monotonic(). The cost of this choice: the upstream's
 response headers come with the first token instead of before it, which the bot can't tell apart
 from a server that is slow to answer.
+
+With `stream_mode="draft"` (`--stream-mode draft|both`) the bot runs with STREAM_MODE=draft: a
+private chat's visible text is then each sendMessageDraft that showed text (the fake keeps the
+time it handled each) and the message that persisted it; "Thinking…" and the ⏳ that ends a draft
+count as the first visible sign, not as text. Groups edit in both modes.
 
 Each question carries a marker ("bench chat <id> turn <n>") that the upstream reads back to
 stream a reply made from the chat and turn, so concurrency can't mix replies up and "correct"
@@ -31,10 +39,10 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -50,8 +58,10 @@ from bench.measure import (
     read_rss,
 )
 from bot.config import Settings
+from bot.delivery.draft_calls import STOP_TEXT
+from bot.delivery.draft_reply import SEALED
 from bot.render.convert import split_markdown
-from tests.fakes.telegram import FakeTelegram, FloodLimits, SentMessage
+from tests.fakes.telegram import ApiCall, FakeTelegram, FloodLimits, SentMessage
 from tests.fakes.upstream import FakeUpstream, JsonDict, ReplyScript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +76,18 @@ PEAK_RSS_MB = Target("<=", 150)
 LOOP_LAG_P99_MS = Target("<=", 50)
 NO_429 = Target("==", 0)
 
+HELP_PAUSE = 1.1  # seconds between /help's answer and the question (the chat's 1 s spacing)
+
 Question = tuple[int, int]  # (chat id, turn)
+StreamMode = Literal["edit", "draft"]
+
+# The calls a chat's reply costs: its messages, edits, drafts, "typing…", the Stop message's
+# deletion (status reactions are off by default).
+REPLY_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "sendMessageDraft", "sendChatAction", "deleteMessage"}
+)
+# What shows the user something is happening: "typing…", a draft ("Thinking…"), a message.
+SIGN_METHODS = frozenset({"sendChatAction", "sendMessageDraft", "sendMessage"})
 
 _QUESTION = re.compile(r"bench chat (-?\d+) turn (\d+)")
 
@@ -85,6 +106,17 @@ class ReplyShape:
 
 
 @dataclass(frozen=True, slots=True)
+class HostileLoad:
+    """Strangers abusing the bot beside the scenario's chats (`bench.hostile` runs them)."""
+
+    texts: int  # one user's texts, sent as fast as the fake takes them ...
+    stickers: int  # ... interleaved with this many stickers
+    bombs: int  # voice notes from as many other users, each an audio bomb ...
+    bomb_seconds: float  # ... decoding to this long at 192 kHz in 8 channels ...
+    bomb_claims: int = 5  # ... while its app claims it lasts this many seconds
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A load: which chats ask what, when, and the targets the issue sets for it."""
 
@@ -98,6 +130,9 @@ class Scenario:
     targets: Mapping[str, Target] = field(default_factory=dict)
     # Total time must be within this factor of (calls needed / global rate); burst only.
     least_time_factor: float | None = None
+    stream_mode: StreamMode = "edit"  # the bot's STREAM_MODE
+    help_first: bool = False  # each turn starts with a /help, timed until it is answered
+    hostile: HostileLoad | None = None  # run by `bench.hostile`, with and without this load
 
     @property
     def description(self) -> str:
@@ -108,10 +143,20 @@ class Scenario:
         )
         groups = f", every {self.group_every}th a group" if self.group_every else ""
         turns = f", {self.turns} questions each, one after another" if self.turns > 1 else ""
+        helps = ", each after a /help" if self.help_first else ""
         reply = self.reply
-        return (
-            f"{self.chats} chat(s) {arrival}{groups}{turns}; each reply: first words after"
+        described = (
+            f"{self.chats} chat(s) {arrival}{groups}{turns}{helps}; each reply: first words after"
             f" {reply.first_token_delay:g} s, then {reply.tokens} tokens over {reply.seconds:g} s"
+            f"; STREAM_MODE={self.stream_mode}"
+        )
+        hostile = self.hostile
+        if hostile is None:
+            return described
+        return (
+            f"{described}; meanwhile one user sends {hostile.texts} texts and {hostile.stickers}"
+            f" stickers at once and {hostile.bombs} others each a {hostile.bomb_seconds:g} s audio"
+            f" bomb at VOICE_MAX_BYTES (compared with the same chats alone)"
         )
 
     def chat_ids(self) -> list[int]:
@@ -128,8 +173,17 @@ class Scenario:
     def deadline(self) -> float:
         """Seconds after which a run is given up, far beyond any sane result."""
         per_turn = self.reply.first_token_delay + self.reply.seconds + self.pause + 5
+        if self.help_first:
+            per_turn += HELP_PAUSE + 5
         arrivals = self.arrival(self.chats - 1)
-        return arrivals + self.turns * per_turn + 6 * self.chats * self.turns / GLOBAL_RATE + 20
+        bombs = 15 * self.hostile.bombs if self.hostile else 0  # conversions, a few at a time
+        return (
+            arrivals
+            + self.turns * per_turn
+            + 6 * self.chats * self.turns / GLOBAL_RATE
+            + 20
+            + bombs
+        )
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -168,6 +222,15 @@ SCENARIOS: dict[str, Scenario] = {
         reply=ReplyShape(first_token_delay=0.5, seconds=1.5, tokens_per_second=20),
         least_time_factor=1.2,
     ),
+    "hostile": Scenario(
+        name="hostile",
+        chats=20,
+        turns=4,
+        arrival_rate=10.0,
+        help_first=True,
+        reply=ReplyShape(first_token_delay=0.5, seconds=3.0, tokens_per_second=20),
+        hostile=HostileLoad(texts=500, stickers=500, bombs=10, bomb_seconds=299.0),
+    ),
 }
 
 
@@ -181,6 +244,9 @@ def quick(scenario: Scenario) -> Scenario:
             return replace(scenario, chats=10)
         case "steady":
             return replace(scenario, chats=20, reply=replace(scenario.reply, seconds=3.0))
+        case "hostile":
+            hostile = HostileLoad(texts=50, stickers=50, bombs=2, bomb_seconds=30.0)
+            return replace(scenario, chats=4, turns=1, hostile=hostile)
         case _:
             return replace(scenario, chats=100)
 
@@ -216,7 +282,8 @@ class StreamRecord:
 
 
 class BenchUpstream(FakeUpstream):
-    """FakeUpstream answering each marked question with its own reply, timing the first words."""
+    """FakeUpstream answering each marked question with its own reply, timing the first words;
+    other requests get the fake's own answers, as late as a reply of the scenario's shape."""
 
     def __init__(self, shape: ReplyShape) -> None:
         super().__init__()
@@ -240,6 +307,14 @@ class BenchUpstream(FakeUpstream):
         record.last_content_at = time.monotonic()
         return response
 
+    async def _whole(
+        self, request: web.Request, body: JsonDict, script: ReplyScript
+    ) -> web.StreamResponse:
+        # An answer that comes whole (audio, for a voice note) takes as long as a streamed one:
+        # meanwhile the bot holds the request it sent, as it would with a real audio model.
+        await asyncio.sleep(self.shape.first_token_delay + self.shape.seconds)
+        return await super()._whole(request, body, script)
+
 
 # --- the bot process ---------------------------------------------------------------------------
 
@@ -257,7 +332,11 @@ class BotProcess:
 
     @classmethod
     async def start(
-        cls, telegram: FakeTelegram, upstream: FakeUpstream, workdir: Path
+        cls,
+        telegram: FakeTelegram,
+        upstream: FakeUpstream,
+        workdir: Path,
+        stream_mode: StreamMode = "edit",
     ) -> BotProcess:
         # Every setting at its default (the targets are for the defaults), whatever the shell has.
         settings = {name.upper() for name in Settings.model_fields}
@@ -268,6 +347,7 @@ class BotProcess:
             GPT_API_BASE_URL=upstream.base_url,
             DATABASE_PATH=str(workdir / "data" / "bot.sqlite3"),
             LOG_LEVEL="WARNING",
+            STREAM_MODE=stream_mode,
             PYTHONPATH=str(ROOT),
             **{OUTPUT_ENV: str(workdir / "loop_lag.json")},
         )
@@ -308,26 +388,47 @@ class BotProcess:
 class Screen:
     """Which of the bot's messages answers which question; completion as it happens.
 
-    Every reply fits in one message, so a chat's n-th bot message answers its n-th question.
+    Every reply fits in one message, so a chat's n-th bot message answers its n-th question (the
+    Stop message of a draft-mode reply aside); with `help_first`, its 2n-th message answers the
+    n-th /help and the 2n+1-th the n-th question. `asked` notes when each question was sent and
+    the id of its message (a draft-mode reply's draft id); `help_asked` when each /help was sent.
     """
 
-    def __init__(self, telegram: FakeTelegram, expected: Mapping[Question, str]) -> None:
+    def __init__(
+        self, telegram: FakeTelegram, expected: Mapping[Question, str], *, help_first: bool = False
+    ) -> None:
         self._telegram = telegram
         self._expected = expected
+        self._per_turn = 2 if help_first else 1
         self._seen = 0
         self._by_chat: dict[int, list[SentMessage]] = {}
         self._waiting: dict[Question, asyncio.Future[None]] = {}
+        self.asked: dict[Question, tuple[float, int]] = {}
+        self.help_asked: dict[Question, float] = {}
 
     def scan(self) -> None:
         """Take in the messages the bot sent since the last scan."""
         sent = self._telegram.sent_order
         for message in sent[self._seen :]:
-            self._by_chat.setdefault(message.chat_id, []).append(message)
+            if message.text != STOP_TEXT:
+                self._by_chat.setdefault(message.chat_id, []).append(message)
         self._seen = len(sent)
 
     def message(self, key: Question) -> SentMessage | None:
-        messages = self._by_chat.get(key[0], [])
-        return messages[key[1]] if key[1] < len(messages) else None
+        return self._nth(key[0], (key[1] + 1) * self._per_turn - 1)
+
+    def help_answer(self, key: Question) -> SentMessage | None:
+        """The bot's answer to the /help that began turn `key` (with `help_first`)."""
+        return self._nth(key[0], key[1] * self._per_turn) if self._per_turn == 2 else None
+
+    def help_latencies(self) -> list[float]:
+        """Seconds from each /help to the message answering it, for those answered."""
+        answers = ((at, self.help_answer(key)) for key, at in self.help_asked.items())
+        return [answer.sent_at - at for at, answer in answers if answer is not None]
+
+    def _nth(self, chat_id: int, index: int) -> SentMessage | None:
+        messages = self._by_chat.get(chat_id, [])
+        return messages[index] if index < len(messages) else None
 
     def complete(self, key: Question) -> bool:
         message = self.message(key)
@@ -341,9 +442,18 @@ class Screen:
         """Resolve `wait()` futures as replies complete, checking every POLL seconds."""
         while True:
             self.scan()
-            for key in [k for k in self._waiting if self.complete(k)]:
+            for key in [k for k in self._waiting if self._done(k)]:
                 self._waiting.pop(key).set_result(None)
             await asyncio.sleep(POLL)
+
+    def wait_help(self, key: Question) -> asyncio.Future[None]:
+        """A future resolved once the /help of turn `key` is answered."""
+        return self.wait((key[0], -1 - key[1]))  # negative turns stand for the /help
+
+    def _done(self, key: Question) -> bool:
+        if key[1] < 0:
+            return self.help_answer((key[0], -1 - key[1])) is not None
+        return self.complete(key)
 
 
 # --- running a scenario ------------------------------------------------------------------------
@@ -354,6 +464,12 @@ class ScenarioResult:
     scenario: Scenario
     figures: list[Figure]
     problems: list[str]  # the bot's warnings and errors, replies that never completed
+    record: RunRecord  # what the figures were made from
+
+
+# More load, run beside the scenario's chats for the load window: given the fake Telegram once
+# the bot is polling, it returns when its part of the load is done.
+ExtraLoad = Callable[[FakeTelegram], Coroutine[Any, Any, None]]
 
 
 @dataclass(slots=True)
@@ -368,8 +484,11 @@ class _Load:
     driver_cpu: float = 0.0
 
 
-async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
-    """Run `scenario` against a fresh bot process in `workdir` and measure it."""
+async def run_scenario(
+    scenario: Scenario, workdir: Path, extra: ExtraLoad | None = None
+) -> ScenarioResult:
+    """Run `scenario` against a fresh bot process in `workdir` and measure it; `extra` runs
+    beside the chats, and the load window lasts until both are done."""
     expected = {
         (chat_id, turn): _rendered(reply_text(chat_id, turn, scenario.reply.tokens))
         for chat_id in scenario.chat_ids()
@@ -379,18 +498,19 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
         FakeTelegram(limits=FloodLimits()) as telegram,
         BenchUpstream(scenario.reply) as upstream,
     ):
-        bot = await BotProcess.start(telegram, upstream, workdir)
-        screen = Screen(telegram, expected)
+        bot = await BotProcess.start(telegram, upstream, workdir, scenario.stream_mode)
+        screen = Screen(telegram, expected, help_first=scenario.help_first)
         driver_lag = LoopLagSampler()
         try:
             await telegram.wait_until(lambda: bool(telegram.calls_to("getUpdates")), timeout=60)
             await asyncio.sleep(IDLE_SETTLE)
-            load = await _load(scenario, telegram, bot, screen, driver_lag)
+            load = await _load(scenario, telegram, bot, screen, driver_lag, extra)
         finally:
             await driver_lag.stop()
             bot_lags = await bot.stop()
         screen.scan()
-        traces = tuple(_trace(key, screen, upstream) for key in expected)
+        traces = tuple(_trace(key, screen, upstream, telegram) for key in expected)
+        reply_calls = [c for c in telegram.calls if c.error is None and c.method in REPLY_METHODS]
         sent = [
             c
             for c in telegram.calls
@@ -413,12 +533,14 @@ async def run_scenario(scenario: Scenario, workdir: Path) -> ScenarioResult:
             chunk_interval=1 / scenario.reply.tokens_per_second,
             global_rate=GLOBAL_RATE,
             call_times=tuple(c.at for c in sent),
+            reply_calls=len(reply_calls),
+            help_latencies=tuple(screen.help_latencies()),
         )
     unfinished = [
         f"chat {t.chat_id} turn {t.turn}: no complete reply" for t in traces if not t.correct
     ]
     problems = _capped(bot.log_problems()) + _capped(unfinished)
-    return ScenarioResult(scenario, figures(run, _targets(scenario)), problems)
+    return ScenarioResult(scenario, figures(run, _targets(scenario)), problems, run)
 
 
 def _capped(lines: list[str]) -> list[str]:
@@ -457,6 +579,7 @@ async def _load(
     bot: BotProcess,
     screen: Screen,
     driver_lag: LoopLagSampler,
+    extra: ExtraLoad | None,
 ) -> _Load:
     load = _Load(start=time.monotonic(), idle_rss=read_rss(bot.pid))
     bot_cpu = read_cpu_seconds(bot.pid)
@@ -468,6 +591,8 @@ async def _load(
             for index, chat_id in enumerate(scenario.chat_ids()):
                 start = load.start + scenario.arrival(index)
                 chats.create_task(_chat(scenario, telegram, screen, chat_id, start))
+            if extra is not None:
+                chats.create_task(extra(telegram))
     except TimeoutError:
         pass  # the replies that never completed show up in the figures and problems
     finally:
@@ -489,29 +614,78 @@ async def _chat(
     for turn in range(scenario.turns):
         if turn:
             await asyncio.sleep(scenario.pause)
+        if scenario.help_first:
+            await _help(telegram, screen, (chat_id, turn))
+            await asyncio.sleep(HELP_PAUSE)
         done = screen.wait((chat_id, turn))
+        asked_at = time.monotonic()
         if chat_id < 0:
-            telegram.user_sends(chat_id, f"/ask {question(chat_id, turn)}", chat_title="Bench")
+            text = f"/ask {question(chat_id, turn)}"
+            sent = telegram.user_sends(chat_id, text, chat_title="Bench")
         else:
-            telegram.user_sends(chat_id, question(chat_id, turn))
+            sent = telegram.user_sends(chat_id, question(chat_id, turn))
+        screen.asked[(chat_id, turn)] = (asked_at, sent["message_id"])
         await done
 
 
-def _trace(key: Question, screen: Screen, upstream: BenchUpstream) -> TurnTrace:
+async def _help(telegram: FakeTelegram, screen: Screen, key: Question) -> None:
+    """Send /help in the chat of `key` and wait for its answer."""
+    answered = screen.wait_help(key)
+    screen.help_asked[key] = time.monotonic()
+    if key[0] < 0:
+        telegram.user_sends(key[0], "/help", chat_title="Bench")
+    else:
+        telegram.user_sends(key[0], "/help")
+    await answered
+
+
+def _trace(
+    key: Question, screen: Screen, upstream: BenchUpstream, telegram: FakeTelegram
+) -> TurnTrace:
     message = screen.message(key)
     stream = upstream.streams.get(key)
+    asked_at, asked_id = screen.asked.get(key, (None, 0))
+    # Each draft that showed this reply's text (its draft id is the question's message id).
+    drafts = [
+        d
+        for d in telegram.drafts_in(key[0])
+        if d.draft_id == asked_id and d.text and d.text != SEALED.text
+    ]
+    visible = (message.sent_at, *message.edit_times) if message else ()
+    # The fake keeps a text only when it changed; an edit that changed nothing would break
+    # this pairing with `visible`, and TurnTrace.text_ages() then skips the trace.
+    shown = tuple(len(shown) for shown in message.history) if message else ()
     return TurnTrace(
         chat_id=key[0],
         turn=key[1],
         first_content_at=stream.first_content_at if stream else None,
         last_content_at=stream.last_content_at if stream else None,
         tokens=stream.tokens if stream else 0,
-        visible=(message.sent_at, *message.edit_times) if message else (),
-        # The fake keeps a text only when it changed; an edit that changed nothing would break
-        # this pairing with `visible`, and TurnTrace.text_ages() then skips the trace.
-        shown=tuple(len(shown) for shown in message.history) if message else (),
+        visible=(*(d.at for d in drafts), *visible),
+        shown=(*(len(d.text) for d in drafts), *shown),
         edits=len(message.edit_times) if message else 0,
         correct=screen.complete(key),
+        asked_at=asked_at,
+        first_sign_at=_first_sign(telegram.calls, key[0], asked_at),
+        drafts=len(drafts),
+    )
+
+
+def _first_sign(calls: list[ApiCall], chat_id: int, asked_at: float | None) -> float | None:
+    """When the chat first showed something after the question: "typing…", a draft, a message
+    (a chat's questions come one after another, so the first such call after it is its own)."""
+    if asked_at is None:
+        return None
+    return next(
+        (
+            c.at
+            for c in calls
+            if c.at >= asked_at
+            and c.error is None
+            and c.method in SIGN_METHODS
+            and c.params.get("chat_id") == chat_id
+        ),
+        None,
     )
 
 

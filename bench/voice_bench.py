@@ -9,7 +9,7 @@ Run as `python -m bench.voice_bench [--replies N] [--seconds S] [--runs R] [--bo
   10 ms sleep wakes, `bench.loop_lag.LoopLagSampler`) while N convert at once.
 - Audio bombs in. Crafted FLACs of silence, 8 channels at 192 kHz (`tests.support.audio_bomb`:
   60 s weigh 32 KB, 299 s 126 KB), are turned into audio for the model as a voice note's turn
-  does: in a slot of a `ConversionLimit` of VOICE_CONCURRENCY, by `audio.to_wav` within the
+  does: in a slot of a `ConversionLimit` of VOICE_CONCURRENCY, by `audio.to_mp3` within the
   default VOICE_MAX_SECONDS and VOICE_CONVERT_TIMEOUT. For one of each, then B of the T-second
   one at once: how much resident memory this process gained at its peak (the kernel's
   high-water mark, reset before each load), the largest ffmpeg child's peak and the most this
@@ -40,7 +40,7 @@ from pathlib import Path
 from bench.loop_lag import LoopLagSampler
 from bench.measure import MIB, Figure, Target, percentile, read_peak_rss, read_rss
 from bot.config import Settings
-from bot.media import audio
+from bot.media import audio, capacity, ffmpeg
 from tests.fakes.upstream import make_wav
 from tests.support import audio_bomb
 
@@ -121,14 +121,14 @@ async def run(replies: int, seconds: float, runs: int) -> VoiceBenchResult:
 
 def bot_conversion(settings: Settings) -> Convert:
     """Incoming audio converted as a voice note's turn converts it, with `settings`' bounds."""
-    limit = audio.ConversionLimit(settings.voice_concurrency)
+    limit = capacity.ConversionLimit(settings.voice_concurrency)
     bounds = audio.Bounds(
         seconds=settings.voice_max_seconds + 1, timeout=settings.voice_convert_timeout
     )
 
     async def convert(data: bytes) -> object:
         async with limit.slot():
-            return await audio.to_wav(data, bounds)
+            return await audio.to_mp3(data, bounds)
 
     return convert
 
@@ -180,7 +180,7 @@ def _children(pid: int) -> Iterator[int]:
             continue
         for child in children:
             with contextlib.suppress(OSError):
-                if Path(f"/proc/{child}/comm").read_text().strip() == audio.FFMPEG:
+                if Path(f"/proc/{child}/comm").read_text().strip() == ffmpeg.FFMPEG:
                     yield int(child)
 
 
@@ -306,7 +306,7 @@ def main() -> int:
     parser.add_argument("--bombs", type=int, default=10, help="audio bombs converted at once")
     parser.add_argument("--bomb-seconds", type=float, default=299.0, help="length of each bomb")
     args = parser.parse_args()
-    if audio.ffmpeg_path() is None:
+    if ffmpeg.ffmpeg_path() is None:
         print("ffmpeg is not on PATH; the voice benchmark needs it", file=sys.stderr)
         return 2
     result = asyncio.run(run(args.replies, args.seconds, args.runs))

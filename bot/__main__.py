@@ -33,9 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(settings.log_level, secrets_of(settings))
     if command == "check":
-        results = asyncio.run(run_checks(settings))
-        for result in results:
-            print(result.line())
+        results = asyncio.run(run_checks(settings, lambda result: print(result.line(), flush=True)))
         return 0 if all(r.ok for r in results) else 1
     application = build_application(settings)
     # Our own signal handlers (installed on start) cut the replies in progress first.

@@ -22,7 +22,9 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.outbox import Outbox
+from bot.delivery.reactions import StatusReactions
 from bot.delivery.telegram_io import TelegramIO
 from bot.handlers import register
 from bot.handlers.access_policy import AccessPolicy
@@ -31,8 +33,9 @@ from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
 from bot.handlers.language import ChatLanguages
 from bot.handlers.pending import queue_pending
+from bot.handlers.voice_notes import audio_budget
 from bot.media.albums import AlbumCollector
-from bot.media.audio import ConversionLimit
+from bot.media.capacity import ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
@@ -89,18 +92,19 @@ async def _open_services(application: BotApplication) -> None:
     store = await ChatStore.open(settings.database_path, reclaim_space=retention_days > 0)
     upstream = UpstreamClient.from_settings(settings)
     limits = UsageLimits.from_settings(store, settings)
+    outbox = Outbox(
+        global_rate=settings.global_rate_limit,
+        private_interval=settings.private_edit_interval,
+        group_interval=settings.group_edit_interval,
+        margin=settings.pacing_margin,
+        held_on_thread=True,
+    )
     application.bot_data["services"] = Services(
         settings=settings,
         store=store,
         upstream=upstream,
         conversation=ConversationService(store, upstream, settings, limits=limits),
-        outbox=Outbox(
-            global_rate=settings.global_rate_limit,
-            private_interval=settings.private_edit_interval,
-            group_interval=settings.group_edit_interval,
-            margin=settings.pacing_margin,
-            held_on_thread=True,
-        ),
+        outbox=outbox,
         models=ModelCatalog(upstream),
         admins=Admins(application.bot, settings.admin_user_ids),
         access=AccessPolicy(
@@ -112,6 +116,10 @@ async def _open_services(application: BotApplication) -> None:
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
         languages=ChatLanguages(store),
+        drafts=DraftSupport(),
+        reactions=StatusReactions(application.bot, outbox, enabled=settings.status_reactions),
+        document_slots=ConversionLimit(settings.document_concurrency),
+        audio_in_flight=audio_budget(settings),
     )
     await publish_commands(application.bot, settings.default_language)
     if retention_days:
@@ -128,6 +136,7 @@ async def _finish_conversations(application: BotApplication) -> None:
     services = application.bot_data.get("services")
     if isinstance(services, Services):
         await services.conversation.close()
+        await services.reactions.close()
 
 
 async def forget_idle_history(

@@ -1,7 +1,9 @@
 """`python -m bot check`: verify a configuration without chatting, one line per check.
 
-Owns the checks (Telegram token, upstream, ffmpeg, database, how updates arrive) and what each
-line says, secrets redacted (logs.redact) since the lines are printed; it changes nothing that
+Owns the checks (Telegram token, upstream and DEFAULT_MODEL among its models, ffmpeg, database,
+how updates arrive) and what each line says, secrets redacted (logs.redact) since the lines are
+printed, each as soon as its check ends. Whatever a check meets — a server answering 200 with a
+body nobody expected included — is a failing line, never a traceback. It changes nothing that
 a running bot relies on (the database is only opened and migrated, as the bot itself
 would; the webhook is only read, never set or deleted).
 The ffmpeg check converts a moment of silence both ways, as voice replies and voice notes will,
@@ -24,7 +26,7 @@ from telegram.error import TelegramError
 from bot.config import Settings
 from bot.errors import AudioError, UpstreamError
 from bot.logs import redact, secrets_of
-from bot.media import audio
+from bot.media import audio, ffmpeg
 from bot.store import ChatStore
 from bot.upstream.client import UpstreamClient
 from bot.webhook import OFFICIAL_API, describe_webhook, webhook_problems
@@ -69,20 +71,21 @@ async def check_upstream(settings: Settings) -> str:
         await client.aclose()
     ids = [m.id for m in models]
     if settings.default_model not in ids:
-        return (
-            f"{len(ids)} models listed; DEFAULT_MODEL {settings.default_model!r} is not among them"
+        raise CheckFailed(
+            f"{len(ids)} models listed; DEFAULT_MODEL {settings.default_model!r} is not among "
+            "them, so chats that have not chosen a model would get errors"
         )
     return f"{len(ids)} models listed, {settings.default_model} available"
 
 
 async def check_ffmpeg(settings: Settings) -> str:
-    path = await asyncio.to_thread(audio.ffmpeg_path)
+    path = await asyncio.to_thread(ffmpeg.ffmpeg_path)
     if path is None:
         raise FileNotFoundError("ffmpeg not found on PATH (voice notes need it)")
     note = await audio.wav_to_voice(_silence(0.5))
     bounds = audio.Bounds(settings.voice_max_seconds, settings.voice_convert_timeout)
-    await audio.to_wav(note.ogg, bounds)
-    return f"{path}, converts WAV to OGG/Opus voice notes and back"
+    await audio.to_mp3(note.ogg, bounds)
+    return f"{path}, converts WAV to OGG/Opus voice notes, and those to MP3"
 
 
 def _silence(seconds: float, rate: int = 16_000) -> bytes:
@@ -156,25 +159,25 @@ CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[str]]], ...] = (
 )
 
 
-async def run_checks(settings: Settings) -> list[CheckResult]:
-    """Run every check; failures are reported, never raised. What a result says is redacted:
-    Telegram's and the upstream's words may quote a secret (PTB's InvalidToken quotes the
-    token it was given)."""
+async def run_checks(
+    settings: Settings, report: Callable[[CheckResult], None] | None = None
+) -> list[CheckResult]:
+    """Run every check, handing each result to `report` as soon as it is known; failures are
+    reported, never raised. What a result says is redacted: Telegram's and the upstream's words
+    may quote a secret (PTB's InvalidToken quotes the token it was given)."""
     secrets = secrets_of(settings)
     results = []
     for name, check in CHECKS:
         try:
             ok, detail = True, await asyncio.wait_for(check(settings), CHECK_TIMEOUT)
-        except (
-            TelegramError,
-            UpstreamError,
-            AudioError,
-            OSError,
-            RuntimeError,
-            TimeoutError,
-        ) as exc:
+        except Exception as exc:
+            # Anything at all: a library meeting a body it did not expect (PTB given a 200
+            # that is no Bot API answer raises KeyError or TypeError) is a failing line too.
             ok, detail = False, _describe(exc)
-        results.append(CheckResult(name, ok, redact(detail, secrets)))
+        result = CheckResult(name, ok, redact(detail, secrets))
+        results.append(result)
+        if report is not None:
+            report(result)
     return results
 
 
@@ -183,4 +186,6 @@ def _describe(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, TimeoutError):
         return f"no answer within {CHECK_TIMEOUT:g} s"
-    return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, TelegramError | OSError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"unexpected answer ({type(exc).__name__}: {exc})"

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.i18n import LANGUAGES, catalog_for
+from bot.types import ShowReasoning
 
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
 UPSTREAM_CONCURRENCY = 512  # replies streamed at once by default (see upstream/client.py)
@@ -82,6 +83,9 @@ class Settings(BaseSettings):
     # The upstream's reply-length limit (`max_tokens`) on every request; None sends none.
     max_reply_tokens: int | None = Field(default=None, ge=1)
     system_prompt: str = "You are a helpful assistant."
+    # A reasoning model's thinking once the answer begins, in chats that have not chosen
+    # (/settings reasoning): folded above the answer, not shown, or shown in full.
+    show_reasoning: ShowReasoning = "collapsed"
 
     # Telegram pacing, in seconds between edits of one live message, and calls per second overall.
     private_edit_interval: float = Field(default=1.0, gt=0)
@@ -92,6 +96,15 @@ class Settings(BaseSettings):
     # none: a call counts in it until 1 s after its response, so the round trip is its slack.
     pacing_margin: float = Field(default=0.05, ge=0, le=1)
     typing_interval: float = Field(default=4.0, gt=0)
+    # How private chats (and their topics) see a reply being written: `edit` a message as it
+    # grows, or stream it as a message `draft` that becomes a message at the end; groups edit.
+    stream_mode: Literal["edit", "draft"] = "edit"
+    # Draft mode: seconds without a draft update before it is sent again (a draft lasts 30 s),
+    # and seconds into a reply before a small Stop message is shown (0: none, /stop only).
+    draft_keepalive: float = Field(default=20.0, gt=0, le=25)
+    draft_stop_after: float = Field(default=4.0, ge=0)
+    # React to the user's message: 👀 queued, ✍ being answered, removed when done, 😢 failed.
+    status_reactions: bool = False
     # Seconds to wait for Telegram's answer to one call before it counts as timed out (retried).
     telegram_timeout: float = Field(default=5.0, gt=0)
 
@@ -107,8 +120,17 @@ class Settings(BaseSettings):
     vision_models: Patterns = ("gpt-4o", "gpt-4o-20*", "gpt-4o-mini", "gpt-4o-mini-20*")
     vision_model: str = "gpt-4o-mini"
     photo_max_bytes: int = Field(default=5_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
-    document_max_bytes: int = Field(default=1_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
+    document_max_bytes: int = Field(default=10_000_000, ge=1, le=TELEGRAM_DOWNLOAD_LIMIT)
     album_wait: float = Field(default=1.0, gt=0, le=10)
+    # PDF and Word files are read by a worker process each, at most DOCUMENT_CONCURRENCY at once
+    # across all chats: it reads at most this many pages and characters of text, uses at most
+    # this many bytes of memory (address space; the worker alone needs about 60 MB), and is
+    # killed after DOCUMENT_TIMEOUT seconds.
+    document_max_pages: int = Field(default=100, ge=1, le=100_000)
+    document_max_chars: int = Field(default=100_000, ge=100, le=10_000_000)
+    document_max_memory: int = Field(default=256_000_000, ge=100_000_000, le=16_000_000_000)
+    document_timeout: float = Field(default=20.0, gt=0, le=600)
+    document_concurrency: int = Field(default=2, ge=1, le=64)
 
     # Per-user limits on turns sent to the model; 0 turns a limit off. ADMIN_USER_IDS are exempt.
     rate_limit_per_minute: int = Field(default=0, ge=0)
@@ -120,8 +142,11 @@ class Settings(BaseSettings):
     # chats. Beyond them a sender is told (once a minute) and nothing more of theirs is queued.
     max_queued_per_chat: int = Field(default=20, ge=1, le=1_000)
     max_queued_per_user: int = Field(default=10, ge=1, le=1_000)
+    # /export: the largest Markdown file sent, in bytes (Telegram takes up to 50 MB from bots);
+    # a longer history is cut there, the newest conversations kept.
+    export_max_bytes: int = Field(default=10_000_000, ge=10_000, le=50_000_000)
 
-    @field_validator("default_voice", mode="before")
+    @field_validator("default_voice", "show_reasoning", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

@@ -4,8 +4,12 @@
     ├── UpstreamError             the chat API failed
     │   ├── UpstreamUnavailable   connection refused, DNS failure (`dns`), network down
     │   ├── UpstreamTimeout       no answer in time (phase: connect, first_token, idle)
-    │   ├── UpstreamHTTPError     4xx/5xx; carries status, the upstream's message, Retry-After
+    │   ├── UpstreamHTTPError     4xx/5xx; carries status, the upstream's message, Retry-After,
+    │   │   │                     x-should-retry
+    │   │   ├── UpstreamContextOverflow    the request is longer than the model's context
+    │   │   └── UpstreamParameterRejected  the model refuses parameters of the request (named)
     │   └── UpstreamProtocolError bad JSON, missing choices, a stream cut before [DONE]
+    │       ├── UpstreamCut       the connection or the stream ended before the reply did
     │       └── UpstreamReportedError  an {"error"} object inside a 200 body or the stream
     ├── AttachmentRefused         a photo or file the bot cannot read (or download); says why
     ├── AudioError                audio could not be converted (media/audio.py)
@@ -26,6 +30,12 @@ from typing import Literal
 from bot.i18n import _
 
 TimeoutPhase = Literal["connect", "first_token", "idle"]
+
+# Statuses that mean "too busy or down for now", not "broken": 503 (OpenAI, DeepSeek, Ollama's
+# "server busy"), 529 (Anthropic's "Overloaded", kept by gateways in front of it).
+OVERLOADED_STATUSES = frozenset({503, 529})
+# The request took too long somewhere: 408 (OpenRouter, LiteLLM), 504 (gateways).
+TIMED_OUT_STATUSES = frozenset({408, 504})
 
 # Upstream text shown to users is cut to this many characters: it is for reading, not debugging.
 SHOWN_DETAIL_LIMIT = 200
@@ -103,11 +113,20 @@ class UpstreamTimeout(UpstreamError):
 class UpstreamHTTPError(UpstreamError):
     """The upstream answered with an HTTP error status."""
 
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        should_retry: bool | None = None,
+    ) -> None:
         super().__init__(f"upstream HTTP {status}: {message}")
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        # The server's own `x-should-retry: true|false` (OpenAI, Anthropic); None when unsaid.
+        self.should_retry = should_retry
 
     @property
     def user_message(self) -> str:
@@ -132,6 +151,17 @@ class UpstreamHTTPError(UpstreamError):
             return _("The AI service does not know this model or endpoint ({detail}).").format(
                 detail=shown(self.message)
             )
+        if self.status in OVERLOADED_STATUSES:
+            # Translators: {status} is an HTTP status code such as 503.
+            return _(
+                "The AI service is overloaded or unavailable right now ({status}). "
+                "Please try again in a minute."
+            ).format(status=self.status)
+        if self.status in TIMED_OUT_STATUSES:
+            # Translators: {status} is an HTTP status code such as 504.
+            return _("The AI service timed out ({status}). Please try again.").format(
+                status=self.status
+            )
         if self.status >= 500:
             # Translators: {status} is an HTTP status code such as 502.
             return _("The AI service had an internal error ({status}). Please try again.").format(
@@ -139,6 +169,38 @@ class UpstreamHTTPError(UpstreamError):
             )
         # Translators: {detail} is the AI service's own (usually English) explanation.
         return _("The AI service rejected the request: {detail}").format(detail=shown(self.message))
+
+
+class UpstreamContextOverflow(UpstreamHTTPError):
+    """The request is longer than the model can read (its context window), by the server's own
+    words. The conversation retries with less history; only a turn that overflows on its own
+    reaches the user with this message."""
+
+    @property
+    def user_message(self) -> str:
+        return _(
+            "Your message is too long for this model: even without the earlier conversation "
+            "it is more than the model can read at once. Please send a shorter message, or "
+            "choose a model with a larger context with /model."
+        )
+
+
+class UpstreamParameterRejected(UpstreamHTTPError):
+    """The model refuses parameters of the request (`params`, as the request names them);
+    `use_instead` is the parameter the server asks for in their place, when it names one
+    (`max_completion_tokens` for `max_tokens`). The client leaves them out and asks again."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        params: tuple[str, ...],
+        *,
+        use_instead: str | None = None,
+    ) -> None:
+        super().__init__(status, message)
+        self.params = params
+        self.use_instead = use_instead
 
 
 class UpstreamProtocolError(UpstreamError):
@@ -154,6 +216,11 @@ class UpstreamProtocolError(UpstreamError):
         return _("The AI service sent a reply the bot could not read ({detail}).").format(
             detail=shown(self.detail)
         )
+
+
+class UpstreamCut(UpstreamProtocolError):
+    """The connection broke, or the stream ended without its end, before the reply was whole.
+    Before the first words nothing was shown, so the client asks again."""
 
 
 class UpstreamReportedError(UpstreamProtocolError):

@@ -16,6 +16,10 @@ Clock = Callable[[], float]
 
 Role = Literal["system", "user", "assistant"]
 
+# How a reasoning model's thinking is shown once the answer begins (SHOW_REASONING, and each
+# chat's /settings reasoning): folded above the answer, not at all, or in full.
+ShowReasoning = Literal["collapsed", "hidden", "full"]
+
 
 class TextPart(TypedDict):
     type: Literal["text"]

@@ -98,22 +98,67 @@ async def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[
     return await asyncio.to_thread(run_sql, path, sql, parameters)
 
 
-def audio_bomb(seconds: float) -> bytes:
+async def rows_naming(path: Path, chat_id: int, texts: tuple[str, ...]) -> dict[str, int]:
+    """ "table.column" -> how many rows hold `chat_id` there, or any of `texts` in their text,
+    over every column of every table the schema has (read from the file itself, so a table
+    added later is searched too); only those with any."""
+    found: dict[str, int] = {}
+    tables = await query(
+        path, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    for (table,) in tables:
+        for column in await query(path, "SELECT name FROM pragma_table_info(?)", (table,)):
+            # Names come from the schema itself, quoted; the values are parameters.
+            tests = " OR ".join(['"{0}" = ?'] + ['instr("{0}", ?) > 0'] * len(texts))
+            sql = f'SELECT COUNT(*) FROM "{table}" WHERE ' + tests.format(column[0])
+            [(count,)] = await query(path, sql, (chat_id, *texts))
+            if count:
+                found[f"{table}.{column[0]}"] = count
+    return found
+
+
+def file_holds(path: Path, texts: tuple[str, ...]) -> list[str]:
+    """Which of `texts` the database file or its write-ahead log hold anywhere, in UTF-8, live
+    or in free space (what someone with the file could read back)."""
+    data = b"".join(
+        part.read_bytes() for part in (path, path.with_name(path.name + "-wal")) if part.exists()
+    )
+    return [text for text in texts if text.encode() in data]
+
+
+def audio_bomb(seconds: float, *, size: int | None = None) -> bytes:
     """A FLAC of `seconds` of silence in 8 channels (7.1) at 192 kHz, as a hostile client might
-    send: 32 KB a minute, which decode at the file's own rate and channels to 3 MB a second."""
+    send: 32 KB a minute, which decode at the file's own rate and channels to 3 MB a second.
+
+    With `size`, the file is exactly `size` bytes: a PADDING metadata block of zeros (which
+    decoders skip) after the STREAMINFO block makes up the difference, so a bomb can weigh as
+    much as the bot accepts (VOICE_MAX_BYTES) and still decode to the same audio."""
     silence = ["-f", "lavfi", "-i", "anullsrc=r=192000:cl=7.1", "-t", f"{seconds:g}"]
     flac = ["-c:a", "flac", "-sample_fmt", "s16", "-f", "flac", "-"]
-    return subprocess.run(
+    data = subprocess.run(
         ["ffmpeg", "-v", "error", *silence, *flac],
         capture_output=True,
         check=True,
     ).stdout
+    return data if size is None else _flac_padded(data, size)
+
+
+_FLAC_HEAD = 4 + 4 + 34  # "fLaC", then STREAMINFO: a 4-byte block header and 34 bytes
+_FLAC_PADDING = 1  # metadata block type; the block is not the last one (top bit clear)
+
+
+def _flac_padded(data: bytes, size: int) -> bytes:
+    padding = size - len(data) - 4
+    if data[:4] != b"fLaC" or not 0 <= padding < 1 << 24:
+        raise ValueError(f"can't pad a {len(data)}-byte FLAC to {size} bytes")
+    header = bytes([_FLAC_PADDING]) + padding.to_bytes(3, "big")
+    return data[:_FLAC_HEAD] + header + bytes(padding) + data[_FLAC_HEAD:]
 
 
 # Decoding runs (audio for the model) are the ones that write 16-bit PCM.
 _GATED_FFMPEG = """#!/bin/sh
 case " $* " in
-  *" pcm_s16le "*)
+  *" 0:a:0 "*)
     echo "start $$" >> '{folder}/runs'
     while [ ! -e '{folder}/open' ]; do sleep 0.01; done
     '{real}' "$@"
@@ -169,6 +214,38 @@ class GatedFfmpeg:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"{count} ffmpeg runs expected, {len(self.started())} started")
+
+
+def child_processes() -> set[int]:
+    """The ids of this process's children that have not been reaped (Linux: /proc)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that has just ended
+            pids.update(int(pid) for pid in (task / "children").read_text().split())
+    return pids
+
+
+@dataclass(frozen=True, slots=True)
+class HeardMp3:
+    """What an MP3 holds, as ffmpeg decodes it: codec, channels, sample rate and seconds."""
+
+    codec: str
+    channels: int
+    rate: int
+    seconds: float
+
+
+def heard_mp3(data: bytes) -> HeardMp3:
+    """The shape of MP3 bytes (ffprobe), and their length decoded (ffprobe can't tell it on a
+    pipe when the MP3 has no Xing frame)."""
+    probe = ["ffprobe", "-v", "error", "-of", "default=noprint_wrappers=1"]
+    probe += ["-show_entries", "stream=codec_name,channels,sample_rate", "-"]
+    out = subprocess.run(probe, input=data, capture_output=True, check=True).stdout
+    info = dict(line.split("=", 1) for line in out.decode().split())
+    channels, rate = int(info["channels"]), int(info["sample_rate"])
+    decode = ["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "s16le", "-c:a", "pcm_s16le", "-"]
+    pcm = subprocess.run(decode, input=data, capture_output=True, check=True).stdout
+    return HeardMp3(info["codec_name"], channels, rate, len(pcm) / (2 * channels * rate))
 
 
 def process_exists(pid: int) -> bool:

@@ -3,14 +3,19 @@
 Owns what happens between a built turn and its outcome — the question stored (the turn's
 reservation settled with it), a redelivered answered message recognised, the request built
 (request.py) with the chat's preferences and history, the reply generated (generation.py) and
-stoppable meanwhile, the answer stored and the sink given its final form, and the notices for
-each way that can end (a failed write included). Must not queue, admit or refuse: service.py has
-decided that the turn runs. Imports nothing from Telegram.
+stoppable meanwhile, with its reasoning shown as the chat chose — asked again with half the
+history while the model says the context is too long, down to the turn alone — the answer stored
+(its reasoning beside it, never in it) and the sink given its final form, and the notices for
+each way that can end (a failed write included); and answering the latest question again
+(/retry, an edit), its earlier answers leaving the history first, through the same steps. Must
+not queue, admit or refuse: service.py has decided that the turn runs. Imports nothing from
+Telegram.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -19,10 +24,11 @@ from bot.conversation.generation import Generated, Running, generate
 from bot.conversation.limits import estimated_usage
 from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
-from bot.conversation.turns import Arrival, Outcome, UserTurn
+from bot.conversation.turns import AnswerAgain, Arrival, Outcome, UserTurn
+from bot.errors import UpstreamContextOverflow
 from bot.i18n import N_, _
 from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
-from bot.types import AttachmentPart
+from bot.types import ShowReasoning
 from bot.upstream.catalog import is_audio_model
 from bot.upstream.client import UpstreamClient
 from bot.upstream.types import ChatRequest
@@ -39,6 +45,10 @@ NOT_STORED_NOTICE = N_(
 )
 REPLY_NOT_STORED_NOTICE = N_(
     "The bot's database failed, so this reply won't be remembered in the conversation."
+)
+HISTORY_SHORTENED_NOTICE = N_(
+    "This conversation is longer than the model can read at once, so its oldest messages were "
+    "left out of this answer. /new starts a fresh conversation."
 )
 
 
@@ -92,9 +102,45 @@ class Answerer:
             log.info("chat %s: message %s already answered", key, turn.telegram_message_id)
             return Outcome("", "complete", model, duplicate=True)
         voice = self._voice(chat, model, sink)
-        request = await self._request(key, chat, model, turn.parts, voice)
-        reply = await self._generate(key, turn, request, sink)
+        request, reply = await self._generate(key, turn, chat, model, voice, sink)
         return await self._store_and_show(key, turn, model, request, reply, sink)
+
+    async def answer_again(
+        self,
+        key: ChatKey,
+        again: AnswerAgain,
+        sink: ReplySink,
+        counted: Callable[[], None],
+    ) -> Outcome:
+        """Answer the chat's latest question again (/retry, or its text edited): its answers
+        leave the history (then `counted()`: the request is stored as a message), and a new one
+        is generated and stored. Nothing is shown when it can't be (`Outcome.not_again`)."""
+        default = self._settings.default_model
+        if self.shutdown.is_set():
+            await sink.finish("", notice=_(NOT_STARTED_NOTICE))
+            return Outcome("", "interrupted", default, _(NOT_STARTED_NOTICE))
+        try:
+            latest = await self._store.answer_again(
+                key,
+                requested_by=again.user_id,
+                question=again.question,
+                text=again.text,
+                asked_by=again.asked_by,
+            )
+        except STORE_ERRORS:
+            log.exception("chat %s: the latest question could not be taken up again", key)
+            await sink.finish("", notice=_(NOT_STORED_NOTICE))
+            return Outcome("", "interrupted", default, _(NOT_STORED_NOTICE))
+        if isinstance(latest, str):
+            return Outcome("", "complete", default, refused=True, not_again=latest)
+        counted()
+        chat = await self._store.preferences(key)
+        model = chat.model or default
+        turn = UserTurn(latest.text, again.telegram_message_id, again.user_id)
+        voice = self._voice(chat, model, sink)
+        request, reply = await self._generate(key, turn, chat, model, voice, sink)
+        outcome = await self._store_and_show(key, turn, model, request, reply, sink)
+        return dataclasses.replace(outcome, replaced=latest.replaced)
 
     async def not_started(self, key: ChatKey, arrival: Arrival, sink: ReplySink) -> Outcome:
         """Queued when the bot began stopping: not kept, not counted, and the user told."""
@@ -112,20 +158,53 @@ class Answerer:
             log.exception("chat %s: message %s could not leave the inbox", key, message_id)
 
     async def _generate(
-        self, key: ChatKey, turn: UserTurn, request: ChatRequest, sink: ReplySink
-    ) -> Generated:
-        """Show that the bot is working, then produce the reply; `stop` can end it."""
-        if isinstance(sink, VoiceSink) and request.voice is not None:
+        self,
+        key: ChatKey,
+        turn: UserTurn,
+        chat: ChatPreferences,
+        model: str,
+        voice: str | None,
+        sink: ReplySink,
+    ) -> tuple[ChatRequest, Generated]:
+        """Show that the bot is working, then produce the reply, its reasoning shown as the chat
+        chose; `stop` can end it.
+
+        While the model says the request is longer than its context, and nothing was shown yet,
+        ask again with half the history (by characters), down to this turn alone; only that one
+        overflowing reaches the user."""
+        if isinstance(sink, VoiceSink) and voice is not None:
             await sink.start_speaking()
         else:
             await sink.start()
         running = self._running[key] = Running(
             turn.telegram_message_id, turn.user_id, asyncio.Event(), self.shutdown
         )
+        budget, shortened = self._settings.history_char_budget, False
+        show_reasoning = self._show_reasoning(chat)
         try:
-            return await generate(self._upstream, key, request, sink, running)
+            while True:
+                turns = await self._store.recent_turns(key, char_budget=budget)
+                request = build_request(self._settings, chat, model, turns, turn.parts, voice)
+                reply = await generate(
+                    self._upstream, key, request, sink, running, show_reasoning=show_reasoning
+                )
+                overflowed = isinstance(reply.error, UpstreamContextOverflow) and not (
+                    reply.text or reply.reasoning
+                )
+                if not overflowed or len(turns) <= 1:
+                    break
+                # Each window holds fewer turns than the last (the newest is always in), so this
+                # ends, after about log2(budget / turn) requests the server refuses at once.
+                budget = sum(len(t.content) for t in turns) // 2
+                shortened = True
+                log.info(
+                    "chat %s: context too long for %s; %d characters of history", key, model, budget
+                )
         finally:
             del self._running[key]
+        if shortened and reply.status == "complete" and reply.notice is None:
+            reply = dataclasses.replace(reply, notice=_(HISTORY_SHORTENED_NOTICE))
+        return request, reply
 
     async def _store_and_show(
         self,
@@ -142,7 +221,8 @@ class Answerer:
             notice = _(NO_AUDIO_NOTICE) if text.strip() else None
         stored = True
         if text.strip():
-            usage = reply.usage or estimated_usage(request.messages, text)
+            # Reasoning tokens are completion tokens: an estimate counts the reasoning too.
+            usage = reply.usage or estimated_usage(request.messages, text + reply.reasoning)
             try:
                 await self._store.add_assistant_message(
                     key,
@@ -153,6 +233,7 @@ class Answerer:
                     completion_tokens=usage.completion_tokens,
                     user_id=turn.user_id,
                     usage_estimated=reply.usage is None,
+                    reasoning=reply.reasoning.strip() or None,
                 )
             except STORE_ERRORS:
                 # The user still gets the whole text, told it won't be remembered.
@@ -172,16 +253,12 @@ class Answerer:
             await sink.finish(text, notice=notice)
         return Outcome(text, status, model, notice)
 
-    async def _request(
-        self,
-        key: ChatKey,
-        chat: ChatPreferences,
-        model: str,
-        parts: tuple[AttachmentPart, ...] = (),
-        voice: str | None = None,
-    ) -> ChatRequest:
-        turns = await self._store.recent_turns(key, char_budget=self._settings.history_char_budget)
-        return build_request(self._settings, chat, model, turns, parts, voice)
+    def _show_reasoning(self, chat: ChatPreferences) -> ShowReasoning:
+        """How this chat sees reasoning: its own choice, else SHOW_REASONING."""
+        match chat.show_reasoning:
+            case "collapsed" | "hidden" | "full":
+                return chat.show_reasoning
+        return self._settings.show_reasoning
 
     def _voice(self, chat: ChatPreferences, model: str, sink: ReplySink) -> str | None:
         """The voice to answer in, or None for a written (streamed) reply."""

@@ -1,8 +1,9 @@
 """What a chat may change with /settings, /system and /voice: names, allowed values, parsing.
 
 Owns the rules of each chat preference — the ranges the chat API accepts (OpenAI's
-CreateChatCompletionRequest: temperature 0..2, top_p 0..1, both penalties -2..2), the voices, the
-system prompt's length cap, the values offered as buttons — and the words saying what is allowed.
+CreateChatCompletionRequest: temperature 0..2, top_p 0..1, both penalties -2..2), the voices, how
+reasoning is shown and how hard a reasoning model thinks, the system prompt's length cap, the
+values offered as buttons — and the words saying what is allowed.
 Pure: no store, Telegram or upstream. The model is /model's (upstream/catalog.py).
 """
 
@@ -32,7 +33,12 @@ _ALIASES = {
     "frequency": "frequency_penalty",
     "system": "system_prompt",
     "prompt": "system_prompt",
+    "reasoning": "show_reasoning",
+    "thinking": "show_reasoning",
+    "effort": "reasoning_effort",
 }
+REASONING_SHOWN = ("collapsed", "hidden", "full")
+REASONING_EFFORTS = ("low", "medium", "high")
 
 
 class PreferenceError(ValueError):
@@ -49,9 +55,12 @@ class Preference:
     presets: tuple[str, ...] = ()  # the values offered as buttons, as one would type them
     low: float = 0.0  # numbers only
     high: float = 0.0
+    called: str = ""  # what users type and read, when not `name` ("reasoning")
 
     @property
     def label(self) -> str:
+        if self.called:
+            return self.called
         return self.name.replace("_", " ") if self.kind == "text" else self.name
 
     def allowed(self) -> str:
@@ -105,6 +114,25 @@ PREFERENCES: dict[str, Preference] = {
         ),
         Preference("voice", "choice", N_("The voice of spoken replies."), VOICES),
         Preference("system_prompt", "text", N_("Instructions the model reads before every chat.")),
+        Preference(
+            "show_reasoning",
+            "choice",
+            N_(
+                "How a reasoning model's thinking is shown above its answer: collapsed (tap to"
+                " read it), hidden, or full."
+            ),
+            REASONING_SHOWN,
+            called="reasoning",
+        ),
+        Preference(
+            "reasoning_effort",
+            "choice",
+            N_(
+                "How long a reasoning model thinks before it answers. Only reasoning models use"
+                " it; by default none is sent and the model decides."
+            ),
+            REASONING_EFFORTS,
+        ),
     )
 }
 
@@ -117,9 +145,10 @@ def find_preference(name: str) -> Preference:
         raise PreferenceError(_("The model is chosen with /model."))
     setting = PREFERENCES.get(key)
     if setting is None:
+        known = ", ".join(p.called or p.name for p in PREFERENCES.values())
         # Translators: {name} is what the user typed; {settings} lists the settings' names.
         problem = _("There is no setting “{name}”. Settings: {settings}.")
-        raise PreferenceError(problem.format(name=name, settings=", ".join(PREFERENCES)))
+        raise PreferenceError(problem.format(name=name, settings=known))
     return setting
 
 

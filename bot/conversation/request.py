@@ -1,8 +1,10 @@
 """The upstream request for one turn: the OpenAI `messages` list and the chat's sampling.
 
 Owns what is sent upstream — the system prompt, the history window with group senders as OpenAI
-`name`s, this turn's attachments as content parts, the voice when the reply is spoken, the reply
-length limit (MAX_REPLY_TOKENS). Pure: it
+`name`s (roles alternating, as strict chat templates demand), this turn's attachments as content
+parts, the voice when the reply is spoken, the reply length limit (MAX_REPLY_TOKENS), the chat's
+reasoning_effort. Earlier replies go back as their answers alone: their reasoning is never in a
+`Turn`. Pure: it
 reads nothing itself; the service hands in the chat's preferences and recent turns.
 """
 
@@ -15,7 +17,7 @@ import unicodedata
 from bot.config import Settings
 from bot.store import ChatPreferences, Turn
 from bot.types import AttachmentPart, ChatMessage, ContentPart
-from bot.upstream.types import ChatRequest, SamplingParams
+from bot.upstream.types import ChatRequest, ReasoningEffort, SamplingParams
 
 NAME_LIMIT = 64  # OpenAI's limit for a message's `name`
 
@@ -41,7 +43,16 @@ def build_request(
         ),
         voice=voice,
         max_reply_tokens=settings.max_reply_tokens,
+        reasoning_effort=reasoning_effort(chat.reasoning_effort),
     )
+
+
+def reasoning_effort(value: str | None) -> ReasoningEffort | None:
+    """The chat's stored effort as the request takes it; None (not sent) for none or unknown."""
+    match value:
+        case "low" | "medium" | "high":
+            return value
+    return None
 
 
 def build_messages(
@@ -51,10 +62,10 @@ def build_messages(
 
     A user turn with a sender name (group chats) carries it as the message's `name`, so the model
     can tell the participants apart. `parts` (images, audio) belong to the newest turn, the user's
-    own: its content becomes a list, its text first.
+    own: its content becomes a list, its text first. The turns are those `alternating`.
     """
     messages: list[ChatMessage] = [{"role": "system", "content": system}] if system else []
-    for turn in turns:
+    for turn in alternating(turns):
         message: ChatMessage = {"role": turn.role, "content": turn.content}
         if turn.role == "user" and turn.sender_name:
             message["name"] = openai_name(turn.sender_name)
@@ -65,6 +76,27 @@ def build_messages(
         text_part: list[ContentPart] = [{"type": "text", "text": text}] if text else []
         messages[-1]["content"] = [*text_part, *parts]
     return messages
+
+
+def alternating(turns: list[Turn]) -> list[Turn]:
+    """The turns as user, assistant, user, …, as strict chat templates (Mistral, Llama 2, Gemma
+    through vLLM, LM Studio, llama.cpp) require: they refuse anything else, every turn after.
+
+    A user turn that got no answer (the upstream failed before any text, or it was stopped
+    before any) is left out when another user turn follows: the user was told it went
+    unanswered and usually sends it again, so merging it into the next one would ask twice,
+    and answering a question the user may have let go is not what they asked for now. A window
+    that begins with an answer whose question fell outside the budget begins after it.
+    """
+    kept: list[Turn] = []
+    for index, turn in enumerate(turns):
+        following = turns[index + 1] if index + 1 < len(turns) else None
+        if turn.role == "user" and following is not None and following.role == "user":
+            continue
+        if turn.role == "assistant" and (not kept or kept[-1].role == "assistant"):
+            continue
+        kept.append(turn)
+    return kept
 
 
 def openai_name(display_name: str) -> str:

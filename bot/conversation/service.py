@@ -1,32 +1,35 @@
 """The conversation use case: the order of a turn, from the user's message to its chat's turn.
 
-Owns admitting a turn on arrival (admission.py: length, limits counted at once; the backlog caps
-MAX_QUEUED_PER_CHAT and MAX_QUEUED_PER_USER), keeping it while it waits (the store's inbox),
-queueing it behind the chat's earlier work (queues.py: the caller returns at once; the chat's own
-worker runs it), building it and looking at it once more, then handing it to answer.py; plus
-stopping a reply and ending every turn's sink however the turn ends. Imports nothing from
-Telegram: replies go into a `ReplySink` (sinks.py), how a turn ended to the caller's `TurnWatcher`.
+Owns the steps of a turn and their order: on arrival, the backlog caps (reply_jobs.py), then a
+redelivery known or the turn admitted and kept in the inbox (arrivals.py), then queued behind the
+chat's earlier work (queues.py: the caller returns at once; the chat's own worker runs it); when
+its turn comes, built, looked at once more, and handed to answer.py, and what the built turn holds
+given back however it ends (`UserTurn.release`: its audio's room in the budget of audio in
+flight). Also stopping a reply, and running other work on a chat's history in its place among the
+turns (/new, a group's move, switching conversations, forgetting the chat); answering again is
+again.py's. Must not answer or store a reply itself. Imports nothing from Telegram: replies go
+into a `ReplySink` (sinks.py), how a turn ended to the caller's `TurnWatcher`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bot import __version__
 from bot.config import Settings
-from bot.conversation.admission import (
-    Admission,
-    TurnRefusal,
-    chat_backlog_text,
-    user_backlog_text,
-)
+from bot.conversation.admission import Admission, TurnRefusal
+from bot.conversation.again import AnsweringAgain
 from bot.conversation.answer import Answerer
+from bot.conversation.arrivals import Arrivals
 from bot.conversation.generation import Running
-from bot.conversation.limits import TELL_INTERVAL, Reservation, Throttle, UsageLimits
+from bot.conversation.limits import Reservation, UsageLimits
 from bot.conversation.queues import ChatQueues, Job
+from bot.conversation.reply_jobs import BacklogCaps, refusal_shown, reply_job
 from bot.conversation.sinks import ReplySink
 from bot.conversation.turns import (
+    AnswerAgain,
     Arrival,
     Origin,
     Outcome,
@@ -58,12 +61,12 @@ class ConversationService:
         limits = limits or UsageLimits.from_settings(store, settings)
         self._admission = Admission(settings, limits)
         self._queues = ChatQueues()
-        self._backlog_told = Throttle(TELL_INTERVAL, limits.now)
+        self._caps = BacklogCaps(settings, self._queues, limits.now)
         self._answerer = Answerer(store, upstream, settings)
-        # The messages whose turns are queued or running, so one delivered again meanwhile (a
-        # lost confirmation, or the inbox's leftovers queued at start) is known without a look
-        # in the store, before the backlog caps count it.
-        self._in_queue: set[tuple[ChatKey, int | None]] = set()
+        self._again = AnsweringAgain(
+            self._queues, self._caps, self._admission, self._answerer, settings.default_model
+        )
+        self._arrivals = Arrivals(store, self._admission, self._answerer.model_of)
 
     def busy(self, key: ChatKey) -> bool:
         """Whether this chat has a turn running or queued."""
@@ -95,26 +98,25 @@ class ConversationService:
         """
         arrival = Arrival.of(key, turn, origin)
         user_id = arrival.origin.user_id
-        queued = self._queued_as(key, arrival)
-        if queued[1] is not None and queued in self._in_queue:
+        if self._arrivals.queued(key, arrival):
             return Outcome("", "complete", self._answerer.model_of(arrival.ready), duplicate=True)
         # Before anything is awaited, so a burst of one sender can't all pass the check at once.
-        if (refusal := self._over_backlog(key, user_id)) is not None:
-            return await self._refusal_shown(refusal, arrival, sink)
+        if (refusal := self._caps.refusal(key, user_id)) is not None:
+            return await refusal_shown(refusal, sink, self._answerer.model_of(arrival.ready))
         place = self._queues.claim(key, user_id)
-        self._in_queue.add(queued)
+        self._arrivals.enter(key, arrival)
         try:
-            admitted = await self._admit(key, arrival)
+            admitted = await self._arrivals.admit(key, arrival)
         except BaseException:
-            self._in_queue.discard(queued)
+            self._arrivals.leave(key, arrival)
             place.withdraw()
             raise
         if isinstance(admitted, TurnRefusal | Outcome):
-            self._in_queue.discard(queued)
+            self._arrivals.leave(key, arrival)
             place.withdraw()
             if isinstance(admitted, Outcome):
                 return admitted
-            return await self._refusal_shown(admitted, arrival, sink)
+            return await refusal_shown(admitted, sink, self._answerer.model_of(arrival.ready))
         place.fill(self._job(key, arrival, sink, watcher, admitted))
         return None
 
@@ -145,70 +147,14 @@ class ConversationService:
         arrival = Arrival.of(key, turn, origin)
         reservation = self._admission.hold(arrival.origin.user_id)
         place = self._queues.claim(key, arrival.origin.user_id)
-        self._in_queue.add(self._queued_as(key, arrival))
+        self._arrivals.enter(key, arrival)
         place.fill(self._job(key, arrival, sink, watcher, reservation))
 
     async def keep_joined(self, records: tuple[Received, ...]) -> None:
         """Keep messages that joined a waiting turn after it was queued (an album's later
         photos) in the inbox beside it; nothing is kept if that turn no longer waits."""
         for record in records:
-            await self._keep(record)
-
-    @staticmethod
-    def _queued_as(key: ChatKey, arrival: Arrival) -> tuple[ChatKey, int | None]:
-        """How the queue knows the arrival's message; a turn without one is never matched."""
-        return (key, arrival.origin.telegram_message_id)
-
-    def _over_backlog(self, key: ChatKey, user_id: int | None) -> TurnRefusal | None:
-        """Why nothing more may wait in this chat or from this user, or None."""
-        chat_cap = self._settings.max_queued_per_chat
-        if (waiting := self._queues.waiting(key)) >= chat_cap:
-            told = self._backlog_told.ready(key)
-            return TurnRefusal(chat_backlog_text(waiting) if told else None)
-        user_cap = self._settings.max_queued_per_user
-        if user_id is not None and (waiting := self._queues.waiting_for(user_id)) >= user_cap:
-            told = self._backlog_told.ready(user_id)
-            return TurnRefusal(user_backlog_text(waiting) if told else None)
-        return None
-
-    async def _admit(self, key: ChatKey, arrival: Arrival) -> Reservation | TurnRefusal | Outcome:
-        """The arrival's reservation once it is kept in the inbox; why it is refused; or, for a
-        message already known, the outcome that says so."""
-        message_id = arrival.origin.telegram_message_id
-        model = self._answerer.model_of(arrival.ready)
-        if message_id is not None and await self._store.has_message(key, message_id):
-            # Redelivered after a restart: admitted and counted the first time; its turn looks
-            # whether it was answered too.
-            return Reservation(None)
-        text = None if arrival.ready is None else arrival.ready.text
-        admitted = await self._admission.admit(text, user_id=arrival.origin.user_id)
-        if isinstance(admitted, TurnRefusal):
-            return admitted
-        kept = arrival.origin.kept
-        try:
-            if kept and not await self._keep(kept[0]):
-                # Already waiting: Telegram delivered it twice, or an earlier run kept it.
-                self._admission.release(admitted)
-                return Outcome("", "complete", model, duplicate=True)
-            for joined in kept[1:]:
-                await self._keep(joined)
-        except BaseException:
-            self._admission.release(admitted)
-            raise
-        return admitted
-
-    async def _keep(self, record: Received) -> bool:
-        """Telegram forgets a message once the bot has it: keep it until its turn stores it."""
-        return await self._store.receive(
-            record.key,
-            record.content,
-            telegram_message_id=record.telegram_message_id,
-            user_id=record.user_id,
-            sender_name=record.sender_name,
-            kind=record.kind,
-            attachment=record.attachment,
-            joined_to=record.joined_to,
-        )
+            await self._arrivals.keep(record)
 
     def _job(
         self,
@@ -218,43 +164,20 @@ class ConversationService:
         watcher: TurnWatcher | None,
         reservation: Reservation,
     ) -> Job:
-        async def run() -> None:
-            await self._run(key, arrival, sink, watcher, reservation)
+        """The turn's job: taken, and what it left behind forgotten if it failed. Dropped unrun,
+        it stays in the inbox for the next start."""
 
-        def dropped() -> None:
-            # The worker was cancelled first: the turn stays in the inbox for the next start.
-            self._in_queue.discard(self._queued_as(key, arrival))
-            self._admission.release(reservation)
-            if watcher is not None:
-                watcher.dropped()
+        async def answer() -> Outcome:
+            return await self._take_turn(key, arrival, sink, reservation)
 
-        return Job(run, dropped)
-
-    async def _run(
-        self,
-        key: ChatKey,
-        arrival: Arrival,
-        sink: ReplySink,
-        watcher: TurnWatcher | None,
-        reservation: Reservation,
-    ) -> None:
-        """The chat's worker takes this turn: answer it, then tell the watcher how it ended."""
-        try:
-            outcome = await self._take_turn(key, arrival, sink, reservation)
-        except Exception as error:
+        async def undo() -> None:
             await self._answerer.forget(key, arrival)
-            if watcher is None:
-                raise
-            await watcher.failed(error)
-            return
-        finally:
-            # However the turn ended (a failed write, a cancelled worker): its room under the
-            # limits is given back unless it was stored, and the sink's loops end.
-            self._in_queue.discard(self._queued_as(key, arrival))
+
+        def release() -> None:
+            self._arrivals.leave(key, arrival)
             self._admission.release(reservation)
-            await sink.close()
-        if watcher is not None:
-            await watcher.answered(outcome)
+
+        return reply_job(answer, sink, watcher, release=release, undo=undo)
 
     async def _take_turn(
         self, key: ChatKey, arrival: Arrival, sink: ReplySink, reservation: Reservation
@@ -262,27 +185,19 @@ class ConversationService:
         if self._answerer.shutdown.is_set():
             return await self._answerer.not_started(key, arrival, sink)
         built = await arrival.build()
-        later = None if arrival.ready is not None else built.text
-        refusal = await self._admission.refusal_once_built(later, reservation)
-        if refusal is not None:
-            await self._answerer.forget(key, arrival)
-            return await self._refusal_shown(refusal, arrival, sink, model=built.model)
-        return await self._answerer.answer(
-            key, arrival, built, sink, lambda: self._admission.settle(reservation)
-        )
-
-    async def _refusal_shown(
-        self,
-        refusal: TurnRefusal,
-        arrival: Arrival,
-        sink: ReplySink,
-        *,
-        model: str | None = None,
-    ) -> Outcome:
-        if refusal.notice is not None:
-            await sink.finish("", notice=refusal.notice)
-        model = model or self._answerer.model_of(arrival.ready)
-        return Outcome("", "complete", model, refusal.notice, refused=True)
+        try:
+            later = None if arrival.ready is not None else built.text
+            refusal = await self._admission.refusal_once_built(later, reservation)
+            if refusal is not None:
+                await self._answerer.forget(key, arrival)
+                return await refusal_shown(refusal, sink, self._answerer.model_of(built))
+            return await self._answerer.answer(
+                key, arrival, built, sink, lambda: self._admission.settle(reservation)
+            )
+        finally:
+            # Answered, refused, failed, stopped or cancelled: what the turn held is given back.
+            if built.release is not None:
+                built.release()
 
     def stop(self, key: ChatKey, *, telegram_message_id: int | None = None) -> bool:
         """Stop the reply being generated in this chat (only if it answers `telegram_message_id`,
@@ -340,16 +255,48 @@ class ConversationService:
         """Start a fresh context once the chat's queued turns are done, then run `then`;
         earlier turns stay stored but are no longer sent upstream. Returns at once, or the
         refusal when the chat or `user_id` already has too much waiting."""
-        if (refusal := self._over_backlog(key, user_id)) is not None:
-            return refusal
 
         async def start() -> None:
             await self._store.start_conversation(key)
             if then is not None:
                 await then()
 
-        self._queues.claim(key, user_id).fill(Job(start))
+        return await self.after_turns(key, start, user_id=user_id)
+
+    async def answer_again(
+        self,
+        key: ChatKey,
+        again: AnswerAgain,
+        sink: ReplySink,
+        *,
+        watcher: TurnWatcher | None = None,
+    ) -> Outcome | None:
+        """Queue answering the chat's latest question again (/retry, an edit) behind its earlier
+        turns, admitted like a turn (the backlog caps, the edited text's length, its user's
+        limits: it counts as a message); return at once. None: queued, and `watcher` hears how
+        it ended (`Outcome.not_again`: why nothing was answered, nothing shown). An Outcome:
+        refused now, and the sink showed why. Not kept across a restart: it can be asked again.
+        """
+        return await self._again.queue(key, again, sink, watcher)
+
+    async def after_turns(
+        self,
+        key: ChatKey,
+        work: Callable[[], Coroutine[Any, Any, None]],
+        *,
+        user_id: int | None = None,
+    ) -> TurnRefusal | None:
+        """Run `work` (making another conversation current, forgetting the chat) once the
+        chat's queued turns are done, keeping its place among them; return at once, or the
+        refusal when the chat or `user_id` already has too much waiting."""
+        if (refusal := self._caps.refusal(key, user_id)) is not None:
+            return refusal
+        self._queues.claim(key, user_id).fill(Job(work))
         return None
+
+    def waiting_messages(self, key: ChatKey) -> frozenset[int]:
+        """The Telegram ids of this chat's messages whose turns are queued or running."""
+        return self._arrivals.waiting_messages(key)
 
     async def about(self) -> str:
         """The upstream's own description, and ours."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.conversation.generation import Status
-from bot.store import ChatKey, Received
+from bot.store import ChatKey, NotAgain, Received
 from bot.types import AttachmentPart
 
 
@@ -29,6 +29,9 @@ class UserTurn:
     parts: tuple[AttachmentPart, ...] = ()
     # A model for this turn only (a vision or audio model), the chat's own choice unchanged.
     model: str | None = None
+    # Called once when the turn ends, however it ends (the service does it): gives back what the
+    # built turn holds, such as its audio's room in the budget of audio in flight.
+    release: Callable[[], None] | None = None
 
 
 # A turn that needs work before it exists (downloading a photo, waiting for an album). It is
@@ -73,6 +76,19 @@ class Arrival:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerAgain:
+    """Asking for the chat's latest question to be answered again: /retry, or the question's
+    text edited. The new answer replaces the earlier ones in the history the model sees."""
+
+    # The message that asks (the /retry command, the edited question): its reply's Stop button.
+    telegram_message_id: int | None
+    user_id: int | None  # who asks; answering again counts as one message of theirs
+    question: int | None = None  # an edit: only if the latest question is this Telegram message
+    text: str | None = None  # an edit: the question's new text
+    asked_by: int | None = None  # only if this user asked the latest question (None: anyone)
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How a turn ended: what was stored and shown."""
 
@@ -82,6 +98,10 @@ class Outcome:
     notice: str | None = None
     duplicate: bool = False
     refused: bool = False  # too long, over a limit or a cap: nothing was stored or sent upstream
+    # Answering again: how many earlier answers left the history, or why nothing was answered
+    # (nothing shown: the caller says it, or not).
+    replaced: int = 0
+    not_again: NotAgain | None = None
 
 
 class TurnWatcher(Protocol):

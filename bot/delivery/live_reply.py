@@ -5,8 +5,15 @@ always carry the newest text, rollover past 4096 UTF-16 units without losing or 
 the final text and its notice, the plain-text fallback when Telegram refuses formatting, the Stop
 button while it is written (added by edits only, never sent with a new message), a live message's
 failures (deleted, bot blocked, group migrated, an answer lost), and closing: no task of it
-outlives its turn.
-When a call may go is the outbox's business; how text looks is render/'s.
+outlives its turn. Which piece of the text goes into which message is reply_text.py's (a draft
+reply that falls back to edits hands its `ReplyText` over); when a call may go is the outbox's
+business; how text looks is render/'s.
+
+A reasoning model's thinking (`think`, a `ThinkingSink`): while it thinks and no answer has come,
+the live message says so and for how long ("💭 Thinking… 12 s", its seconds moving on at the
+pace of any edit, the Stop button under it). When the answer begins, that message becomes its
+first: the reasoning above it as the chat shows reasoning (reply_text.py lays it out with
+render/reasoning.py), or the first of the reasoning's own messages when it is shown in full.
 
 A lost answer: a sendMessage Telegram carried out but whose answer never came is, to the bot,
 the same as one that never arrived (the Bot API has no idempotency key and no way to read the
@@ -19,7 +26,9 @@ Stop button and never edited again. An edit whose answer was lost is harmless: i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +47,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError
 from bot.delivery import telegram_errors
 from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
+from bot.delivery.reply_text import ReplyText
 from bot.i18n import N_, _
-from bot.render.convert import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
+from bot.render.convert import Piece, Rendered
+from bot.types import Clock, ShowReasoning
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +59,9 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 STOP_LABEL = N_("⏹ Stop")
 
 
-def with_notice(rendered: Rendered, notice: str) -> Rendered | None:
-    """`rendered` followed by an italic notice, or None when the two don't fit one message."""
-    mark = f"⚠️ {notice}"
-    if not rendered.text:
-        return Rendered(mark, (MessageEntity(MessageEntity.ITALIC, 0, utf16_len(mark)),))
-    text = f"{rendered.text}\n\n{mark}"
-    if utf16_len(text) > TELEGRAM_TEXT_LIMIT:
-        return None
-    italic = MessageEntity(MessageEntity.ITALIC, utf16_len(rendered.text) + 2, utf16_len(mark))
-    return Rendered(text, (*rendered.entities, italic))
+def stop_keyboard(stop_data: str) -> InlineKeyboardMarkup:
+    """The ⏹ Stop button, pressed with `stop_data` as its callback data."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_(STOP_LABEL), callback_data=stop_data)]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class _Step:
     then_freeze: Piece | None = None  # the message is complete once this is shown
     shows_notice: bool = False
     button: bool = False  # the Stop button under it
+    lead: bool = False  # one of the reasoning's own messages: complete once shown
+    thinking: bool = False  # the line saying the model thinks
 
 
 class LiveReply:
@@ -77,6 +83,8 @@ class LiveReply:
 
     One call at a time is queued in the outbox; what it shows is read only when the outbox lets
     it go, so every call carries the newest text and the states in between never cost a call.
+    `text`: the state of a reply that began another way (a draft) and goes on here; its next
+    message starts where that one's finished messages end.
     """
 
     def __init__(
@@ -87,57 +95,52 @@ class LiveReply:
         *,
         typing_interval: float = 4.0,
         stop_data: str | None = None,
+        text: ReplyText | None = None,
+        clock: Clock = time.monotonic,
+        thinking_tick: float = 1.0,
     ) -> None:
         self._bot = bot
         # callback_data of the Stop button shown while the reply is written; None: no button.
-        self._stop_button = (
-            None
-            if stop_data is None
-            else InlineKeyboardMarkup(
-                [[InlineKeyboardButton(_(STOP_LABEL), callback_data=stop_data)]]
-            )
-        )
+        self._stop_button = None if stop_data is None else stop_keyboard(stop_data)
         self._shown_button = False  # whether _current shows the Stop button
         self._outbox = outbox
         self._dest = destination
         self._typing_interval = typing_interval
-        self._source = ""
-        self._notice: str | None = None
-        self._notice_shown = False
-        self._frozen_end = 0  # source before this offset is in finished messages
-        self._carry = ""  # markdown that reopens a code block split at _frozen_end
+        self._text = ReplyText() if text is None else text
         self._current: int | None = None  # message id of the message still being edited
         self._shown: Rendered | None = None  # what _current displays
-        self._message_ids: list[int] = []
-        self._closing = False
         self._urgent = False  # the call waiting in the outbox shows a first or final text
         self._dead = False  # the chat can't receive messages (bot blocked, chat gone)
         self._dirty = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._typing: asyncio.Task[None] | None = None
+        self._clock = clock
+        self._thinking_tick = thinking_tick  # seconds between looks at the thinking line
+        self._thinking_shown = False  # _current shows the thinking line
 
     @property
     def message_ids(self) -> list[int]:
         """Every Telegram message this reply has used, in order."""
-        return list(self._message_ids)
+        return list(self._text.message_ids)
 
     async def start(self) -> None:
         """Show "typing…" until the first words are visible."""
-        if self._typing is None and not self._message_ids:
+        if self._typing is None and not self._text.message_ids:
             self._typing = asyncio.create_task(self._keep_typing(), name="typing")
+
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        """Make `reasoning` the newest thinking: "thinking…" until the answer, then as `show`."""
+        self._text.think(reasoning, show, self._clock())
+        self._wake()
 
     async def update(self, text: str) -> None:
         """Make `text` the newest state; it is sent when pacing allows."""
-        self._source = text
-        self._dirty.set()
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
+        self._text.set_source(text, self._clock())
+        self._wake()
 
     async def finish(self, text: str, *, notice: str | None = None) -> None:
         """Deliver the final text (and notice) completely, then return."""
-        self._source = text
-        self._notice = notice
-        self._closing = True
+        self._text.end(text, notice, self._clock())
         self._dirty.set()
         self._stop_typing()
         if self._runner is None:
@@ -145,6 +148,11 @@ class LiveReply:
         else:
             self._outbox.reprioritize(self._dest.chat_id)  # a waiting edit now carries the final
         await self._runner
+
+    def _wake(self) -> None:
+        self._dirty.set()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name=f"live-{self._dest.chat_id}")
 
     async def close(self) -> None:
         """Stop "typing…" and any delivery still waiting (the turn is over: `finish` has run,
@@ -160,9 +168,15 @@ class LiveReply:
             self._dirty.clear()
             step = self._next_step()
             if step is None:
-                if self._closing:
+                if self._text.closing:
                     return
-                await self._dirty.wait()
+                if self._text.thinking():
+                    # The seconds on the thinking line move on without news from the model.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self._thinking_tick):
+                            await self._dirty.wait()
+                else:
+                    await self._dirty.wait()
                 continue
             self._urgent = step.urgent
             try:
@@ -174,7 +188,7 @@ class LiveReply:
                 self._dead = True
                 self._stop_typing()
             except NetworkError as exc:
-                if self._closing:
+                if self._text.closing:
                     raise
                 # Retries are spent; newer text will try again, and the final text always does.
                 log.warning(
@@ -183,7 +197,7 @@ class LiveReply:
                 await self._dirty.wait()
 
     def _urgency(self) -> Priority:
-        return Priority.URGENT if self._urgent or self._closing else Priority.EDIT
+        return Priority.URGENT if self._urgent or self._text.closing else Priority.EDIT
 
     async def _deliver(self) -> None:
         """Show the newest state: called by the outbox when the call may go."""
@@ -195,61 +209,70 @@ class LiveReply:
         if step.new_message:
             self._current = None
         await self._show(step.target, button=step.button)
+        self._thinking_shown = step.thinking
         if step.shows_notice:
-            self._notice_shown = True
+            self._text.notice_shown = True
         if step.then_freeze is not None:
             self._freeze(step.then_freeze)
+        if step.lead:
+            self._text.leads_shown += 1
+            self._current, self._shown = None, None
 
     def _next_step(self) -> _Step | None:
         """The call the screen needs now, or None when it shows the newest state."""
+        if self._text.thinking():
+            return self._thinking_step()
         while True:
-            pieces = split_markdown(self._source, start=self._frozen_end, carry=self._carry)
-            if not pieces:
-                return self._notice_step()
-            piece, more = pieces[0], len(pieces) > 1
-            last = self._closing and not more
-            target, shows_notice = piece.rendered, False
-            if last and self._notice:
-                combined = with_notice(piece.rendered, self._notice)
-                if combined is not None:
-                    target, shows_notice = combined, True
-            # Past 4096 units the message is complete; so is a final text without room for
-            # its notice, which then follows in a message of its own.
-            complete = more or (last and self._notice is not None and not shows_notice)
-            freeze = piece if complete else None
+            head = self._text.head(thinking_shown=self._thinking_shown)
+            if head is None:
+                return None
+            if head.lead:
+                shown = self._current is not None and head.target == self._shown
+                if shown and not self._shown_button:  # on screen: a lost answer's retry got in
+                    self._text.leads_shown += 1
+                    self._current, self._shown = None, None
+                    continue
+                return _Step(head.target, urgent=True, lead=True)
+            if head.piece is None:  # the end: the notice, or the reasoning's block, alone
+                if self._current is not None and head.target == self._shown:
+                    self._text.notice_shown = True
+                    return None
+                return _Step(head.target, urgent=True, new_message=head.alone, shows_notice=True)
+            closing = self._text.closing
+            freeze = head.piece if head.complete else None
             # Only an edit shows the Stop button, never a new message: a sendMessage whose
             # answer is lost is sent again, and the copy Telegram did keep, whose id the bot
             # never learnt, must not keep a button nobody can remove. (A short reply done at
             # once would also pay an extra edit just to remove it.)
             button = self._stop_button is not None and self._current is not None
-            button = button and not (self._closing or more)
-            if self._current is not None and target == self._shown and button == self._shown_button:
+            button = button and not (closing or head.more)
+            if (
+                self._current is not None
+                and head.target == self._shown
+                and button == self._shown_button
+            ):
                 if freeze is None:
                     return None
                 self._freeze(freeze)
                 continue
-            urgent = self._current is None or self._closing or more
+            urgent = self._current is None or closing or head.more
             return _Step(
-                target, urgent, then_freeze=freeze, shows_notice=shows_notice, button=button
+                head.target,
+                urgent,
+                then_freeze=freeze,
+                shows_notice=head.shows_notice,
+                button=button,
             )
 
-    def _notice_step(self) -> _Step | None:
-        """The notice in a message of its own, or "(empty reply)" when nothing was said."""
-        if not self._closing or self._notice_shown:
+    def _thinking_step(self) -> _Step | None:
+        target = self._text.thinking_line(self._clock())
+        button = self._stop_button is not None and self._current is not None
+        if self._current is not None and target == self._shown and button == self._shown_button:
             return None
-        notice = self._notice
-        if notice is None and not self._message_ids:
-            # Translators: all a reply shows when the model said nothing.
-            notice = _("(empty reply)")
-        if notice is None:
-            return None
-        mark = with_notice(Rendered("", ()), notice)
-        assert mark is not None
-        return _Step(mark, urgent=True, new_message=True, shows_notice=True)
+        return _Step(target, urgent=self._current is None, button=button, thinking=True)
 
     def _freeze(self, piece: Piece) -> None:
-        self._frozen_end = piece.end
-        self._carry = piece.carry
+        self._text.freeze(piece)
         self._current = None
         self._shown = None
 
@@ -289,7 +312,7 @@ class LiveReply:
             # Without the button, whatever the step wanted (see _next_step); an edit adds it.
             message = await self._send(rendered.text, entities)
             self._current = message.message_id
-            self._message_ids.append(message.message_id)
+            self._text.message_ids.append(message.message_id)
             self._stop_typing()
             button = False
         elif rendered == self._shown:
@@ -313,7 +336,7 @@ class LiveReply:
     async def _send(self, text: str, entities: list[MessageEntity] | None) -> Message:
         extra: dict[str, Any] = {}
         # Only the first message answers the user's; continuations follow it.
-        if self._dest.reply_to is not None and not self._message_ids:
+        if self._dest.reply_to is not None and not self._text.message_ids:
             extra["reply_parameters"] = ReplyParameters(
                 self._dest.reply_to, allow_sending_without_reply=True
             )
@@ -333,7 +356,7 @@ class LiveReply:
             self._dest,
             ChatAction.TYPING,
             self._typing_interval,
-            until=lambda: bool(self._message_ids),
+            until=lambda: bool(self._text.message_ids),
         )
 
     def _stop_typing(self) -> None:

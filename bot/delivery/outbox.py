@@ -3,7 +3,8 @@
 Owns recovery from transient Telegram failures — a `RetryAfter` holds only the chat it concerns
 (or, when several chats are refused at once, the whole bot); timeouts and network errors are
 retried with backoff — and spare-capacity calls such as "typing…", which never compete with
-replies. Waiting is scheduler.py's; what to send is the caller's.
+replies (`has_spare` tells callers, such as status reactions, whether there is room for one).
+Waiting is scheduler.py's; what to send is the caller's.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class Outbox:
         """Seconds until the chat's next intermediate edit may go (0 when it may go now)."""
         return self._scheduler.chat_delay(chat_id)
 
+    def has_spare(self) -> bool:
+        """Whether the bot-wide window has room to spare now (as "typing…" needs it): nothing
+        waits to go, and at most a quarter of the window is used."""
+        return self._scheduler.spare_now(self._spare)
+
     def reprioritize(self, chat_id: int) -> None:
         """The urgency of a call waiting for `chat_id` has changed; read it again."""
         self._scheduler.reprioritize(chat_id)
@@ -99,6 +105,7 @@ class Outbox:
         make: Callable[[], Awaitable[T]],
         *,
         priority: Urgency = Priority.URGENT,
+        follow: bool = False,
     ) -> T:
         """Run one Telegram call for `chat_id` when pacing allows, retrying transient failures.
 
@@ -107,11 +114,13 @@ class Outbox:
         RetryAfter. `priority` may be a function, read when the call is queued and whenever
         `reprioritize` is called for the chat. `make` must not itself go through the outbox for
         the same chat: it would wait for its own call to end. `make` raises `NothingToSend`
-        (passed on to the caller) when it calls nothing after all.
+        (passed on to the caller) when it calls nothing after all. `follow`: the call goes right
+        behind the chat's previous one, as a short burst (see pacing.ChatPacer); a retry doesn't.
         """
         attempt = 0
         while True:
-            slot = Slot(await self._scheduler.turn(chat_id, priority))
+            slot = Slot(await self._scheduler.turn(chat_id, priority, follow=follow))
+            follow = False
             hold: float | None = None
             backoff = 0.0
             made = True

@@ -2,7 +2,8 @@
 
 Owns *when* a call may go: each chat's limits (`ChatPacer`: about one call per second in any
 chat, intermediate edits every second in private chats and every three in groups, twenty calls a
-minute in a group) and the bot-wide sliding window (`SlidingWindow`: 30 calls per second). It
+minute in a group, and the one short burst a chat may have: a call that follows right behind the
+one before it) and the bot-wide sliding window (`SlidingWindow`: 30 calls per second). It
 never sleeps, never calls Telegram and never reads the real clock; the scheduler does the waiting.
 
 Telegram counts a call when it handles it, somewhere between our sending it and its response
@@ -25,6 +26,10 @@ from dataclasses import dataclass, field
 # slack on our side; a call that lands a few milliseconds early costs a multi-second 429.
 SAFETY_MARGIN = 0.05
 GROUP_SPAN = 60.0  # Telegram's group budget is per minute
+# A chat's burst allowance, in calls: at most this many calls may go closer together than the
+# chat's gap, credit for them coming back at one call per gap (a token bucket; Telegram's own
+# lets a chat have a few calls at once, and at most one call a second over time).
+FOLLOW_BURST = 2.0
 _AHEAD_SLACK = 1e-6  # seconds; see SlidingWindow.take
 
 
@@ -34,6 +39,12 @@ class ChatPacer:
 
     Every call waits `gap` seconds after the previous one, and at most `budget` calls go in any
     `span` seconds (groups). Calls that can wait — intermediate edits — also keep `interval`.
+
+    A follow-up (`follow=True`: the message that persists a draft just sealed, the draft shown
+    again after a message that dismissed it) needs only the margin after the call before it, as
+    long as the chat has burst credit: FOLLOW_BURST calls' worth, one used by every call and one
+    earned back per gap. Calls a gap apart never run out of it, and a follow-up spends the credit
+    the next one would need, so a chat never has more than two calls within a gap.
     """
 
     interval: float
@@ -43,24 +54,42 @@ class ChatPacer:
     margin: float = SAFETY_MARGIN
     _sent: deque[float] = field(default_factory=deque)
     _held_until: float = -math.inf
+    _credit: float = FOLLOW_BURST  # burst credit left after the last call
 
-    def ready_at(self, *, urgent: bool) -> float:
-        """The earliest moment the next call may go (urgent: first or final text)."""
+    def ready_at(self, *, urgent: bool, follow: bool = False) -> float:
+        """The earliest moment the next call may go (urgent: first or final text; follow: a
+        call that goes right behind the previous one, burst credit allowing)."""
         ready = self._held_until
         if self._sent:
             last = self._sent[-1]
-            spacing = self.gap if urgent else max(self.gap, self.interval)
-            ready = max(ready, last + spacing + self.margin)
+            if follow:
+                # Once the credit is back to one call's worth (at most a gap away).
+                wanted = max(0.0, 1.0 - self._credit) * self._refill
+                ready = max(ready, last + wanted + self.margin)
+            else:
+                spacing = self.gap if urgent else max(self.gap, self.interval)
+                ready = max(ready, last + spacing + self.margin)
         if self.budget is not None and len(self._sent) >= self.budget:
             ready = max(ready, self._sent[-self.budget] + self.span + self.margin)
         return ready
 
-    def delay(self, now: float, *, urgent: bool = False) -> float:
+    def delay(self, now: float, *, urgent: bool = False, follow: bool = False) -> float:
         """Seconds to wait before the next call to this chat may go."""
-        return max(0.0, self.ready_at(urgent=urgent) - now)
+        return max(0.0, self.ready_at(urgent=urgent, follow=follow) - now)
+
+    @property
+    def _refill(self) -> float:
+        """Seconds to earn back one call's worth of burst credit."""
+        return self.gap + self.margin
 
     def record(self, now: float) -> None:
         """Note that a call's response arrived at `now`."""
+        if self._sent:
+            earned = (now - self._sent[-1]) / self._refill
+            self._credit = min(FOLLOW_BURST, self._credit + max(0.0, earned))
+        else:
+            self._credit = FOLLOW_BURST
+        self._credit = max(0.0, self._credit - 1.0)
         self._sent.append(now)
         keep = self.budget or 1
         horizon = now - self.span - self.margin
@@ -73,7 +102,10 @@ class ChatPacer:
 
     def idle(self, now: float) -> bool:
         """Whether forgetting this chat's history now could never let a call go too early."""
-        spacing = max(self.gap, self.interval, self.span if self.budget else 0.0)
+        # (A chat forgotten starts again with full burst credit: only once it has earned it.)
+        spacing = max(
+            self.gap, self.interval, self.span if self.budget else 0.0, FOLLOW_BURST * self._refill
+        )
         last = self._sent[-1] if self._sent else -math.inf
         return now >= max(self._held_until, last + spacing + self.margin)
 

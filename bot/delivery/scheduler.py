@@ -1,9 +1,9 @@
 """The delivery scheduler: which waiting Telegram call goes next, and when.
 
 Owns the queue shared by every chat: a call waits until its chat's pacing lets it go, then competes
-for the bot-wide window, most urgent first (first and final texts before intermediate edits), and
-among equals the one that has been able to go the longest. Each chat has at most one call in
-flight. The limits themselves are pacing.py's; it never calls Telegram itself.
+for the bot-wide window, most urgent first (first and final texts before intermediate edits, status
+reactions last), and among equals the one that has been able to go the longest. Each chat has at
+most one call in flight. The limits themselves are pacing.py's; it never calls Telegram itself.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Priority(IntEnum):
 
     URGENT = 0  # a reply's first visible text, its final text, answers to commands
     EDIT = 1  # intermediate edits of a streaming reply; their content is read when they go
+    REACTION = 2  # status reactions: cosmetic, after everything else of their chat and the bot
 
 
 Urgency = Priority | Callable[[], Priority]
@@ -48,6 +49,7 @@ class _Waiter:
     seq: int
     queued_at: float
     future: asyncio.Future[float]  # the moment the call may reach Telegram
+    follow: bool = False  # right behind the chat's previous call (see ChatPacer)
 
     def key(self) -> tuple[int, int]:
         return (int(self.priority), self.seq)
@@ -112,9 +114,10 @@ class Scheduler:
         """Seconds until the chat's next intermediate edit may go (0 when it may go now)."""
         return self._chat(chat_id).pacer.delay(self._clock())
 
-    async def turn(self, chat_id: int, urgency: Urgency) -> float:
+    async def turn(self, chat_id: int, urgency: Urgency, *, follow: bool = False) -> float:
         """Wait until one more call to `chat_id` may go, then count it as in flight; returns
         the moment its request may reach Telegram (later than now only with `ahead`).
+        `follow`: the call goes right behind the chat's previous one (ChatPacer's burst).
 
         The caller must `release` the chat once the call has its answer (or failed).
         """
@@ -125,12 +128,12 @@ class Scheduler:
             not chat.in_flight
             and not chat.waiting
             and not self._ready
-            and chat.pacer.delay(now, urgent=priority == Priority.URGENT) == 0
+            and chat.pacer.delay(now, urgent=priority == Priority.URGENT, follow=follow) == 0
             and self._window.delay(now) == 0
         ):
             return self._let_go(chat, now)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(urgency, priority, next(self._seq), now, future)
+        waiter = _Waiter(urgency, priority, next(self._seq), now, future, follow)
         chat.waiting.append(waiter)
         chat.waiting.sort(key=_Waiter.key)
         self._requeue(chat_id, chat)
@@ -196,6 +199,11 @@ class Scheduler:
         self._window.take(now)
         return True
 
+    def spare_now(self, spare: int) -> bool:
+        """Whether at most `spare` slots of the window are used now and no call is ready and
+        waiting: the bot has room for a call that nobody waits for."""
+        return not self._ready and self._window.used(self._clock()) < spare
+
     def spare_in(self, spare: int) -> float | None:
         """Seconds until `take_spare` may succeed if nothing changes; None: not soon (calls
         wait, or more than `spare` slots are used, or the bot is held)."""
@@ -231,7 +239,8 @@ class Scheduler:
         head = chat.head()
         if chat.in_flight or head is None:
             return
-        ready_at = max(head.queued_at, chat.pacer.ready_at(urgent=head.priority == Priority.URGENT))
+        urgent = head.priority == Priority.URGENT
+        ready_at = max(head.queued_at, chat.pacer.ready_at(urgent=urgent, follow=head.follow))
         heapq.heappush(self._later, (ready_at, chat.stamp, chat_id))
         self._wake()
 

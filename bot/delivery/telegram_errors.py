@@ -1,25 +1,35 @@
 """Telegram's error texts, read in one place, and the one token-safe file download.
 
 Owns the wordings Telegram answers with that the bot acts on — "message is not modified", "message
-to edit not found", VOICE_MESSAGES_FORBIDDEN, "file is too big" — matched case-insensitively (PTB
-capitalises them), and `download`: getFile, then the file URL, which holds the bot token, so no
-exception text of the download is ever logged or kept. It decides nothing about what the user
-reads: callers turn these into their own answers.
+to edit not found", "there is no text in the message to edit", VOICE_MESSAGES_FORBIDDEN, "file is
+too big", a refused message draft — matched case-insensitively (PTB capitalises them), and
+`download`: getFile, then the file URL, which holds the bot token, so no exception text of the
+download is ever logged or kept. It decides nothing about what the user reads: callers turn these
+into their own answers.
 """
 
 from __future__ import annotations
 
 import logging
+from enum import Enum
 
 from telegram import Bot
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, InvalidToken, TelegramError
 
 log = logging.getLogger(__name__)
 
 _NOT_MODIFIED = "message is not modified"
 _EDIT_TARGET_GONE = "message to edit not found"
+_NO_TEXT = "there is no text in the message to edit"  # a voice note: edit its caption instead
 _VOICE_FORBIDDEN = "voice_messages_forbidden"
 _FILE_TOO_BIG = "file is too big"  # getFile refuses files over 20 MB, whatever our caps say
+# sendMessageDraft outside a private chat (Telegram's own wording, and that of servers that say it
+# in words); a Bot API server without the method answers 404 "Not Found", which PTB raises as
+# InvalidToken (its "Unauthorized", 401, is a real token problem); a server older than Bot API
+# 10.0 refuses the empty draft ("Thinking…"), and one of 9.3 or 9.4 drafts only with topic mode.
+_DRAFT_PEER = ("textdraft_peer_invalid", "private chat")
+_DRAFT_SERVER = ("text must be non-empty", "text is empty", "topic mode", "can be used only")
+_NOT_FOUND = "not found"
 
 
 def _says(exc: BadRequest, wording: str) -> bool:
@@ -36,6 +46,11 @@ def edit_target_gone(exc: BadRequest) -> bool:
     return _says(exc, _EDIT_TARGET_GONE)
 
 
+def no_text_to_edit(exc: BadRequest) -> bool:
+    """editMessageText on a message without text (a voice note, which has a caption)."""
+    return _says(exc, _NO_TEXT)
+
+
 def voice_forbidden(exc: BadRequest) -> bool:
     """The user's privacy settings forbid voice messages from the bot."""
     return _says(exc, _VOICE_FORBIDDEN)
@@ -44,6 +59,28 @@ def voice_forbidden(exc: BadRequest) -> bool:
 def file_too_big(exc: BadRequest) -> bool:
     """getFile refused a file over the Bot API's download limit."""
     return _says(exc, _FILE_TOO_BIG)
+
+
+class DraftRefusal(Enum):
+    """Why Telegram (or a self-hosted Bot API server) refused a message draft."""
+
+    CHAT = "chat"  # not allowed in this chat
+    SERVER = "server"  # not at all: the server lacks the method, or the empty draft
+
+
+def draft_refusal(exc: TelegramError) -> DraftRefusal | None:
+    """Whether `exc`, raised by sendMessageDraft, means drafts are refused (and where); None
+    for any other error (formatting, flood, network, a real token problem)."""
+    text = exc.message.lower()
+    if isinstance(exc, InvalidToken):
+        return DraftRefusal.SERVER if text.startswith(_NOT_FOUND) else None
+    if not isinstance(exc, BadRequest):
+        return None
+    if any(wording in text for wording in _DRAFT_PEER):
+        return DraftRefusal.CHAT
+    if any(wording in text for wording in _DRAFT_SERVER):
+        return DraftRefusal.SERVER
+    return None
 
 
 class DownloadRefused(Exception):

@@ -3,7 +3,9 @@
 Owns what the chat sees of an audio model's answer: "recording voice…", the OGG/Opus voice note
 (media/audio.py converts it, off the event loop), `sendAudio` when the user forbids voice messages,
 a transcript too long for a caption as a text message, and text with a notice when the audio can't
-be converted. Every written path is the wrapped LiveReply's; every call goes through the outbox.
+be converted. Every written path is the wrapped LiveReply's or DraftReply's (a reasoning model's
+thinking too); every call goes through the outbox. The status reaction, when given, is told the
+answer is being written.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.delivery import telegram_errors
 from bot.delivery.destination import Destination, keep_acting
+from bot.delivery.draft_reply import DraftReply
 from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import Outbox
+from bot.delivery.reactions import StatusReaction
 from bot.errors import AudioError
 from bot.i18n import N_, _
 from bot.media import audio
 from bot.render.convert import utf16_len
+from bot.types import ShowReasoning
 from bot.upstream.types import AudioReply
 
 log = logging.getLogger(__name__)
@@ -40,17 +45,19 @@ def caption_for(transcript: str) -> str | None:
 
 
 class VoiceReply:
-    """A `VoiceSink`: written replies through a LiveReply, spoken ones as voice notes."""
+    """A `VoiceSink`: written replies through a LiveReply (or a DraftReply), spoken ones as
+    voice notes."""
 
     def __init__(
         self,
         bot: Bot,
         outbox: Outbox,
-        text: LiveReply,
+        text: LiveReply | DraftReply,
         destination: Destination,
         *,
         reply_to: int | None,
         action_interval: float = 4.0,
+        status: StatusReaction | None = None,
     ) -> None:
         self._bot = bot
         self._outbox = outbox
@@ -60,6 +67,7 @@ class VoiceReply:
         self._action_interval = action_interval
         self._recording: asyncio.Task[None] | None = None
         self._voice_ids: list[int] = []
+        self._status = status
 
     @property
     def message_ids(self) -> list[int]:
@@ -67,7 +75,12 @@ class VoiceReply:
         return [*self._voice_ids, *self._text.message_ids]
 
     async def start(self) -> None:
+        if self._status is not None:
+            self._status.writing()
         await self._text.start()
+
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        await self._text.think(reasoning, show=show)
 
     async def update(self, text: str) -> None:
         await self._text.update(text)
@@ -86,6 +99,8 @@ class VoiceReply:
 
     async def start_speaking(self) -> None:
         """Show "recording voice…" until the voice note is sent."""
+        if self._status is not None:
+            self._status.writing()
         if self._recording is None:
             self._recording = asyncio.create_task(self._keep_recording(), name="record-voice")
 

@@ -17,9 +17,11 @@ from telegram.ext import (
 
 from bot.handlers import (
     access,
+    again,
     bad_input,
     chat,
     commands,
+    conversations,
     errors,
     groups,
     language,
@@ -55,7 +57,7 @@ def register(application: BotApplication) -> None:
     # Group -1 runs before all others for every kind of update; it stops refused ones.
     application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)
     # First of its group, so no command or chat handler below ever sees an edit.
-    application.add_handler(MessageHandler(filters.UpdateType.EDITED, bad_input.on_edited))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, again.on_edited))
     application.add_handler(CommandHandler("start", commands.on_start))
     application.add_handler(CommandHandler("help", commands.on_help))
     application.add_handler(CommandHandler(["new", "reset"], commands.on_new))
@@ -68,6 +70,10 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("system", preferences.on_system))
     application.add_handler(CommandHandler("voice", voice_setting.on_voice_command))
     application.add_handler(CommandHandler("language", language.on_language))
+    application.add_handler(CommandHandler("history", conversations.on_history))
+    application.add_handler(CommandHandler("retry", again.on_retry))
+    application.add_handler(CommandHandler("export", conversations.on_export))
+    application.add_handler(CommandHandler("forget", conversations.on_forget))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
     )
@@ -81,6 +87,12 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(language.on_language_button, pattern=language.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(stop.on_stop_button, pattern=stop.BUTTON_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(conversations.on_history_button, pattern=conversations.HISTORY_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(conversations.on_forget_button, pattern=conversations.FORGET_PATTERN)
+    )
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -1,11 +1,10 @@
-"""Answers to input the bot does not act on: content it can't read, unknown commands, edits.
+"""Answers to input the bot does not act on: content it can't read, unknown commands.
 
 Owns the short explanations and SUPPORTED_CONTENT, the one list of what the bot reads, which every
 such answer quotes (a feature that teaches the bot a new kind of message adds it there), and how
 often a chat gets them: answers to content it can't read, unknown commands and files it can't
 read (media.py) are throttled per chat. Which messages reach these handlers is decided where they
-are registered, in handlers/__init__.py. Edited messages are never answered again; the user is
-told so at most once a minute.
+are registered, in handlers/__init__.py. Edited messages are again.py's.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from bot.conversation.limits import Throttle
-from bot.handlers.addressing import speaks_to_bot
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
 from bot.i18n import N_, _, join
@@ -23,7 +21,7 @@ from bot.i18n import N_, _, join
 SUPPORTED_CONTENT: tuple[str, ...] = (
     N_("text messages"),
     N_("photos"),
-    N_("text files"),
+    N_("PDF, Word and text files"),
     N_("voice notes"),
     N_("audio files"),
 )
@@ -49,11 +47,6 @@ CONTENT_NAMES: tuple[tuple[str, str], ...] = (
     ("paid_media", N_("paid media")),
 )
 
-EDIT_NOTICE_INTERVAL = 60.0
-EDIT_NOTICE = N_(
-    "I don't answer edited messages again. To ask something different, send it as a new message."
-)
-_EDIT_NOTICES = "edit_notices"  # bot_data key of the Throttle for EDIT_NOTICE
 UNKNOWN_COMMAND = N_("I don't know that command. /help lists what I can do.")
 
 # Answers to input the bot can't use (stickers and the like, unknown commands, files it can't
@@ -111,13 +104,3 @@ async def answer_bad_input(update: Update, context: BotContext, text: str) -> No
     )
     if isinstance(throttle, Throttle) and throttle.ready(chat.id):
         await answer(update, context, text)
-
-
-async def on_edited(update: Update, context: BotContext) -> None:
-    """Tell the user (at most once a minute) that edits aren't answered; never answer them."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or not speaks_to_bot(message, context.bot):
-        return
-    throttle = context.bot_data.setdefault(_EDIT_NOTICES, Throttle(EDIT_NOTICE_INTERVAL))
-    if isinstance(throttle, Throttle) and throttle.ready(user.id):
-        await answer(update, context, _(EDIT_NOTICE))

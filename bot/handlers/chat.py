@@ -12,7 +12,7 @@ addressing.py's.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,9 @@ from telegram import Bot, Message, Update
 
 from bot.conversation.turns import Origin, Outcome, PendingTurn, UserTurn
 from bot.delivery.destination import Destination
+from bot.delivery.draft_reply import DraftReply
 from bot.delivery.live_reply import LiveReply
+from bot.delivery.reactions import StatusReaction
 from bot.delivery.voice_reply import VoiceReply
 from bot.handlers.addressing import Quote, prompt_of, quote_of, with_quote
 from bot.handlers.common import answer, chat_key, destination
@@ -138,8 +140,10 @@ def kept_turn(
     *,
     parts: tuple[AttachmentPart, ...] = (),
     model: str | None = None,
+    release: Callable[[], None] | None = None,
 ) -> UserTurn:
-    """The turn a kept message makes once built: its text, attachments and model."""
+    """The turn a kept message makes once built: its text, attachments, model and what it
+    gives back when it ends."""
     return UserTurn(
         text=text,
         telegram_message_id=record.telegram_message_id,
@@ -147,6 +151,7 @@ def kept_turn(
         sender_name=record.sender_name,
         parts=parts,
         model=model,
+        release=release,
     )
 
 
@@ -156,22 +161,54 @@ def turn_context(message: Message, context: BotContext) -> TurnContext:
     return TurnContext(context.bot, context.services, destination(message), answers)
 
 
-def reply_sink(bot: Bot, services: Services, written: Destination, answering: int) -> VoiceReply:
-    """The live reply (or voice note) answering the user's message `answering` at `written`."""
-    return VoiceReply(
-        bot,
-        services.outbox,
-        LiveReply(
+def reply_sink(
+    bot: Bot,
+    services: Services,
+    written: Destination,
+    answering: int,
+    *,
+    status: StatusReaction | None = None,
+) -> VoiceReply:
+    """The reply (or voice note) answering the user's message `answering` at `written`: a
+    draft in private chats and their topics with STREAM_MODE=draft (unless Telegram refused
+    drafts there), else a live message; `status` is the reaction on `answering`."""
+    settings = services.settings
+    text: LiveReply | DraftReply
+    # Private chats have positive ids; groups, supergroups and channels negative ones.
+    if settings.stream_mode == "draft" and written.chat_id > 0:
+        drafting = services.drafts.usable(written.chat_id)
+    else:
+        drafting = False
+    if drafting:
+        text = DraftReply(
             bot,
             services.outbox,
             written,
-            typing_interval=services.settings.typing_interval,
+            services.drafts,
+            # Unique in the chat and the same for the whole reply (see DraftReply).
+            draft_id=answering,
+            keepalive=settings.draft_keepalive,
+            stop_after=settings.draft_stop_after,
             stop_data=stop_data(answering),
-        ),
+            typing_interval=settings.typing_interval,
+        )
+    else:
+        text = LiveReply(
+            bot,
+            services.outbox,
+            written,
+            typing_interval=settings.typing_interval,
+            stop_data=stop_data(answering),
+        )
+    return VoiceReply(
+        bot,
+        services.outbox,
+        text,
         written,
         # A voice note always answers the message it is about, in private chats too.
         reply_to=answering,
-        action_interval=services.settings.typing_interval,
+        action_interval=settings.typing_interval,
+        status=status,
     )
 
 
@@ -188,23 +225,32 @@ async def converse(
     key = chat_key(message)
     services = context.services
     private = message.chat.type == message.chat.PRIVATE
+    status = services.reactions.for_message(message.chat.id, message.message_id)
     sink = reply_sink(
-        context.bot, services, destination(message, reply=not private), message.message_id
+        context.bot,
+        services,
+        destination(message, reply=not private),
+        message.message_id,
+        status=status,
     )
     answers = answers_in(context.chat_data, key)
-    followup = Followup(context.bot, services, destination(message), answers, sink)
+    followup = Followup(context.bot, services, destination(message), answers, sink, status)
     answers.writing.append(sink)
     user = message.from_user
     origin = Origin(user.id if user else None, message.message_id, kept)
+    behind = services.conversation.busy(key)  # another turn of the chat runs or waits
     refused = await services.conversation.submit(key, turn, sink, origin=origin, watcher=followup)
     if refused is not None:
         followup.dropped()
+    elif behind:
+        status.queued()  # (no effect once its answer is being written)
     return refused is None
 
 
 class Followup:
     """Hears how a queued turn ended (a conversation.service.TurnWatcher): notes which bot
-    messages the next turn's context holds, and explains a failure in the chat."""
+    messages the next turn's context holds, explains a failure in the chat, and ends the status
+    reaction (removed when answered or stopped; 😢 when it failed, was cut or refused)."""
 
     def __init__(
         self,
@@ -213,8 +259,10 @@ class Followup:
         dest: Destination,
         answers: Answers,
         sink: VoiceReply,
+        status: StatusReaction | None = None,
     ) -> None:
         self._bot = bot
+        self._status = status
         self._services = services
         self._dest = dest
         self._answers = answers
@@ -222,11 +270,18 @@ class Followup:
 
     async def answered(self, outcome: Outcome) -> None:
         self.dropped()
+        if self._status is not None:
+            if outcome.refused or outcome.status == "interrupted":
+                self._status.failed()
+            else:
+                self._status.done()
         if outcome.text.strip() and not outcome.duplicate:
             self._answers.latest = frozenset(self._sink.message_ids)
 
     async def failed(self, error: Exception) -> None:
         self.dropped()
+        if self._status is not None:
+            self._status.failed()
         await tell_failure(self._bot, self._services.outbox, self._dest, error)
 
     def dropped(self) -> None:

@@ -1,9 +1,17 @@
-"""Commands that manage the chat rather than talk to the model: /start /help /new /about /stop."""
+"""Commands that manage the chat rather than talk to the model: /start /help /new /about /stop,
+and the command menus of every scope (conversations.py and again.py own /history, /export,
+/forget and /retry).
+
+The menus are published at start-up: a menu Telegram refuses is a logged warning, never a reason
+not to start. /about on a server without an about page (every server but the seed's) says so and
+shows what the bot knows of the server instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 
 from telegram import (
     Bot,
@@ -14,26 +22,32 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 
 from bot import __version__, i18n
 from bot.delivery.outbox import retry_after_seconds
-from bot.errors import UpstreamError
+from bot.errors import UpstreamError, UpstreamHTTPError
 from bot.handlers import stop
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 
 log = logging.getLogger(__name__)
 
 NOTHING_TO_STOP = N_("Nothing to stop: no reply is being written.")
+# Statuses that mean the server has no /about at all (not that it failed).
+NO_ABOUT_PAGE = frozenset({404, 405})
 
 # The menus' descriptions, translated for each language when the menus are published.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("new", N_("Start a new conversation")),
+    ("history", N_("Your conversations: continue an earlier one")),
+    ("retry", N_("Answer your last question again")),
     ("ask", N_("Ask the model: /ask <question>")),
     ("stop", N_("Stop the reply being written")),
+    ("export", N_("This conversation as a file (/export all: every one)")),
+    ("forget", N_("Delete everything I keep of this chat")),
     ("model", N_("Choose the AI model for this chat")),
     ("voice", N_("Choose the voice of spoken replies")),
     ("settings", N_("Show or change this chat's settings")),
@@ -48,7 +62,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", N_("Ask the model: /ask <question> (or mention me)")),
     ("new", N_("Start a new conversation here")),
+    ("retry", N_("Answer the last question again (its asker or admins)")),
     ("stop", N_("Stop the reply being written")),
+    ("history", N_("The conversations here: continue one (admins)")),
+    ("export", N_("This conversation as a file (/export all: every one)")),
+    ("forget", N_("Delete everything kept of this chat (admins)")),
     ("model", N_("Choose the AI model (admins)")),
     ("voice", N_("Choose the voice of spoken replies (admins)")),
     ("settings", N_("Show or change the settings (admins change)")),
@@ -64,13 +82,19 @@ NEW_CONVERSATION = N_("Started a new conversation. Earlier messages are forgotte
 HELP = N_(
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
-    "Send a photo (your question as its caption) or a text file (.txt, .md, .py, .json, .csv, …) "
-    "and I'll read it.\n"
+    "Send a photo, a PDF or Word (.docx) file, or a text file (.txt, .md, .py, .json, .csv, …) "
+    "with your question as its caption, and I'll read it (without a question I summarise a "
+    "file).\n"
     "Send me a voice note and I answer aloud; audio models (/model) always answer aloud.\n"
     "Each chat has its own model and settings; in groups, the admins choose them.\n\n"
-    "/new — start a new conversation (alias /reset)\n"
+    "/new — start a new conversation (alias /reset); the earlier one is kept\n"
+    "/history — your conversations: press one to continue it\n"
+    "/retry — answer your last question again\n"
+    "Edit your last question and I answer the edited one instead.\n"
     "/ask <question> — ask a question\n"
     "/stop — stop the reply being written\n"
+    "/export — this conversation as a Markdown file (/export all: every one)\n"
+    "/forget — delete everything I keep of this chat\n"
     "/model [name] — choose the AI model for this chat\n"
     "/voice [name] — choose the voice of spoken replies\n"
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
@@ -91,7 +115,7 @@ def group_help(bot_username: str) -> str:
         "• /ask <question>\n"
         "• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
-        "• a photo or text file whose caption starts with /ask or mentions @{bot_username}\n"
+        "• a photo or file whose caption starts with /ask or mentions @{bot_username}\n"
         "Voice notes count when they reply to me or mention me in the caption.\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
@@ -99,7 +123,12 @@ def group_help(bot_username: str) -> str:
         "off in @BotFather or the bot is an admin), so reply to me or mention me: commands, "
         "mentions and replies to me always arrive.\n\n"
         "/new — start a new conversation here (alias /reset)\n"
+        "/retry — answer the last question again (whoever asked it, or an admin)\n"
+        "Edit your question while it is the last one and I answer the edited one instead.\n"
         "/stop — stop the reply being written\n"
+        "/history — the conversations here: continue an earlier one (admins)\n"
+        "/export — this conversation as a Markdown file (/export all: every one)\n"
+        "/forget — delete everything I keep of this chat (admins)\n"
         "/model, /voice, /settings, /system — the model and settings here; only admins"
         " change them\n"
         "/stats — your usage\n"
@@ -111,15 +140,22 @@ def group_help(bot_username: str) -> str:
 
 async def publish_commands(bot: Bot, default_language: str) -> None:
     """Tell Telegram which commands each menu shows, in every language the bot speaks: private
-    chats and groups differ; users whose language has no catalog see DEFAULT_LANGUAGE's."""
+    chats and groups differ; users whose language has no catalog see DEFAULT_LANGUAGE's.
+
+    A menu that can't be set leaves Telegram's previous one (commands work typed either way):
+    it is logged, naming the menu, and the bot starts all the same."""
     for language in (None, *i18n.LANGUAGES):
         with i18n.using(language or default_language):
             everything = [BotCommand(name, _(text)) for name, text in COMMANDS]
             in_groups = [BotCommand(name, _(text)) for name, text in GROUP_COMMANDS]
         code = None if language is None else menu_code(language)
-        await _set_commands(bot, everything, None, code)
-        await _set_commands(bot, everything, BotCommandScopeAllPrivateChats(), code)
-        await _set_commands(bot, in_groups, BotCommandScopeAllGroupChats(), code)
+        menus = (
+            ("every chat", everything, None),
+            ("private chats", everything, BotCommandScopeAllPrivateChats()),
+            ("groups", in_groups, BotCommandScopeAllGroupChats()),
+        )
+        for where, commands, scope in menus:
+            await _set_commands(bot, commands, scope, code, where)
 
 
 def menu_code(language: str) -> str:
@@ -128,7 +164,11 @@ def menu_code(language: str) -> str:
 
 
 async def _set_commands(
-    bot: Bot, commands: list[BotCommand], scope: BotCommandScope | None, code: str | None
+    bot: Bot,
+    commands: list[BotCommand],
+    scope: BotCommandScope | None,
+    code: str | None,
+    where: str,
 ) -> None:
     # Fifty-one calls at start-up: a flood limit only delays them.
     while True:
@@ -137,6 +177,16 @@ async def _set_commands(
             return
         except RetryAfter as exc:
             await asyncio.sleep(retry_after_seconds(exc))
+        except TelegramError as exc:
+            log.warning(
+                "setMyCommands failed for the menu of %s, language %s (%s: %s); "
+                "the bot runs without it",
+                where,
+                code or "default",
+                type(exc).__name__,
+                exc,
+            )
+            return
 
 
 async def on_start(update: Update, context: BotContext) -> None:
@@ -190,13 +240,68 @@ async def on_stop(update: Update, context: BotContext) -> None:
 
 
 async def on_about(update: Update, context: BotContext) -> None:
-    """Show the bot's version and the upstream service's /about."""
+    """Show the bot's version and the upstream service's /about, or what the bot knows of the
+    service when it has no about page."""
     try:
         text = await context.services.conversation.about()
     except UpstreamError as exc:
-        log.warning("about: %s", exc)
-        text = f"gpt-telegram-bot {__version__}\n\n{exc.user_message}"
+        if isinstance(exc, UpstreamHTTPError) and exc.status in NO_ABOUT_PAGE:
+            text = await _what_the_bot_knows(update, context)
+        else:
+            log.warning("about: %s", exc)
+            text = f"gpt-telegram-bot {__version__}\n\n{exc.user_message}"
     await answer(update, context, text[:4000])
+
+
+async def _what_the_bot_knows(update: Update, context: BotContext) -> str:
+    """/about for a server without one: its address, its models, this chat's model."""
+    services = context.services
+    try:
+        count = len(await services.models.chat_models())
+        models = ngettext("{count} chat model", "{count} chat models", count).format(
+            count=i18n.number(count)
+        )
+    except UpstreamError as exc:
+        # Translators: completes "• models: …"; {reason} is why the list failed.
+        models = _("can't be listed right now ({reason})").format(reason=exc.user_message)
+    model = services.settings.default_model
+    if update.effective_message is not None:
+        chat = await services.store.preferences(chat_key(update.effective_message))
+        model = chat.model or model
+    lines = [
+        f"gpt-telegram-bot {__version__}",
+        "",
+        _("This AI service has no about page. What the bot knows of it:"),
+        # Translators: {address} is the AI service's URL.
+        _("• address: {address}").format(address=public_address(services.upstream.base_url)),
+        _("• models: {models}").format(models=models),
+        # Translators: {model} is a model id such as gpt-4o.
+        _("• this chat's model: {model}").format(model=model),
+    ]
+    unused = services.upstream.quirks.unused(model)
+    if unused:
+        # Translators: {settings} lists request parameters such as "temperature, top_p".
+        lines.append(
+            _("• not used by this model (it refused them): {settings}").format(
+                settings=", ".join(sorted(unused))
+            )
+        )
+    return "\n".join(lines)
+
+
+def public_address(url: str) -> str:
+    """A base URL without what must not be shown: a user and password, a query (some proxies
+    take a key there), a fragment."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:  # not a number: not worth showing
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _help_for(update: Update, context: BotContext) -> str:

@@ -14,11 +14,13 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.conversation.limits import UsageLimits
 from bot.conversation.service import ConversationService
+from bot.delivery.draft_support import DraftSupport
 from bot.delivery.outbox import Outbox
+from bot.delivery.reactions import StatusReactions
 from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.media.albums import AlbumCollector
-from bot.media.audio import ConversionLimit
+from bot.media.capacity import AudioBudget, ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
@@ -46,6 +48,14 @@ class Services:
     audio_slots: ConversionLimit
     # The chats' /language choices, cached in front of the store.
     languages: ChatLanguages
+    # Where message drafts work (STREAM_MODE=draft), learnt from Telegram's refusals.
+    drafts: DraftSupport
+    # The reactions on the messages being answered (STATUS_REACTIONS).
+    reactions: StatusReactions
+    # At most DOCUMENT_CONCURRENCY PDF and Word files downloaded and read at once.
+    document_slots: ConversionLimit
+    # The bytes of converted audio waiting for or inside upstream requests, every chat together.
+    audio_in_flight: AudioBudget
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

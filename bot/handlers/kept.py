@@ -2,11 +2,11 @@
 
 Owns turning such a message into the `Received` record the inbox keeps when it arrives — its
 kind, the caption as the question (without the bot's mention or a leading /ask), the sender, and
-a JSON object with what Telegram said of the file (file ids and sizes, the file's name, a voice
-note's length) and the message it replies to — and reading those records back. Building the turn
-from them (downloading by file id, converting) is media.py's and voice_notes.py's business, done
-the same way for a message just received and for one kept across a restart. No file's content is
-kept, only the ids to fetch it again.
+a JSON object with what Telegram said of the file (file ids and sizes, a document's name and
+MIME type, a voice note's length) and the message it replies to — and reading those records
+back. Building the turn from them (downloading by file id, converting, reading a PDF) is media.py's
+and voice_notes.py's business, done the same way for a message just received and for one kept
+across a restart. No file's content is kept, only the ids to fetch it again.
 """
 
 from __future__ import annotations
@@ -37,13 +37,15 @@ class FileRef:
     """A document or an audio file: its id and what Telegram said of it.
 
     `name` is the document's file name, or for audio "voice note" / "audio file";
-    `duration` is the length the sender's client reported (audio only).
+    `duration` is the length the sender's client reported (audio only); `mime_type` the type
+    the sender's client gave a document (None in records kept before it was).
     """
 
     file_id: str
     name: str
     size: int | None
     duration: float = 0.0
+    mime_type: str | None = None
 
 
 def photo_record(message: Message, bot: Bot, *, joined_to: int | None = None) -> Received:
@@ -60,13 +62,15 @@ def photo_record(message: Message, bot: Bot, *, joined_to: int | None = None) ->
 
 
 def document_record(message: Message, bot: Bot) -> Received:
-    """A text document as the inbox keeps it."""
+    """A document (text, PDF or Word file) as the inbox keeps it."""
     document = message.document
     assert document is not None  # only documents come here
     data = {
         "file_id": document.file_id,
-        "name": document.file_name or "file",
+        # No name: "" (a stand-in is chosen, in the reader's language, where it is shown).
+        "name": document.file_name or "",
         "size": document.file_size,
+        "mime": document.mime_type,
         "quote": _quote(message, bot),
     }
     return _record(message, "document", caption_question(message, bot.username), data)
@@ -93,7 +97,11 @@ def file_of(record: Received) -> FileRef:
     """The document or audio file a kept record names."""
     data = _data(record)
     return FileRef(
-        str(data["file_id"]), str(data["name"]), data["size"], float(data.get("duration", 0))
+        str(data["file_id"]),
+        str(data["name"]),
+        data["size"],
+        float(data.get("duration", 0)),
+        data.get("mime"),
     )
 
 

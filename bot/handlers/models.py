@@ -115,8 +115,10 @@ def model_view(models: Sequence[ChatModel], current: str, page: int) -> View:
     rows = [buttons[i : i + COLUMNS] for i in range(0, len(buttons), COLUMNS)]
     turn = []
     if page > 0:
+        # Translators: the button to the previous page of a list (/model, /history).
         turn.append(InlineKeyboardButton(_("◀ Back"), callback_data=f"m:p:{page - 1}"))
     if page < pages - 1:
+        # Translators: the button to the next page of a list (/model, /history).
         turn.append(InlineKeyboardButton(_("More ▶"), callback_data=f"m:p:{page + 1}"))
     if turn:
         rows.append(turn)

@@ -1,9 +1,11 @@
 """/settings and /system: show and change a chat's sampling preferences and system prompt.
 
 Owns the overview, the keyboard of each preference and its presses, and the typed forms
-`/settings <name> <value>` and `/system [prompt | reset]`. What names and values are allowed is
-conversation/preferences.py's business, who may change them admins.py's, sending and editing
-keyboards keyboards.py's; the model is /model's.
+`/settings <name> <value>` and `/system [prompt | reset]`; a preference the chat's model refused
+(the upstream client's quirks: it is left out of the requests) is marked "not used by this
+model" in both. What names and values are allowed is conversation/preferences.py's business,
+who may change them admins.py's, sending and editing keyboards keyboards.py's; the model is
+/model's.
 
 Callback data (short; anything else under `s:` is answered as invalid and changes nothing):
 
@@ -52,6 +54,8 @@ PROMPT_PREVIEW = 200
 # A default system prompt from the configuration may be longer than a message; users set at most
 # chat_settings.SYSTEM_PROMPT_LIMIT characters, which fits.
 PROMPT_SHOWN = 3800
+# Translators: follows a setting and its value in /settings when the chat's model refused it.
+NOT_USED = N_("not used by this model")
 
 
 async def on_settings(update: Update, context: BotContext) -> None:
@@ -63,13 +67,14 @@ async def on_settings(update: Update, context: BotContext) -> None:
     key = chat_key(message)
     chat = await context.services.store.preferences(key)
     defaults = context.services.settings
+    unused = _unused(context, chat)
     if not words:
-        await send_view(context, message, overview(chat, defaults))
+        await send_view(context, message, overview(chat, defaults, unused))
         return
     try:
         setting = find_preference(words[0])
         if len(words) == 1:
-            await send_view(context, message, choices(setting, chat, defaults))
+            await send_view(context, message, choices(setting, chat, defaults, unused))
             return
         if not await _may_change(message, context):
             await answer(update, context, _(GROUP_ONLY_ADMINS))
@@ -79,7 +84,7 @@ async def on_settings(update: Update, context: BotContext) -> None:
         await answer(update, context, str(exc))
         return
     await context.services.store.update_preferences(key, **{setting.name: value})
-    await answer(update, context, _changed(setting, value))
+    await answer(update, context, _changed(setting, value, unused))
 
 
 async def on_system(update: Update, context: BotContext) -> None:
@@ -110,8 +115,11 @@ async def on_settings_button(update: Update, context: BotContext) -> None:
     await handle_press(update, context, _press)
 
 
-def overview(chat: ChatPreferences, defaults: Settings) -> View:
-    """Every setting of the chat, with a button per changeable one."""
+def overview(
+    chat: ChatPreferences, defaults: Settings, unused: frozenset[str] = frozenset()
+) -> View:
+    """Every setting of the chat, with a button per changeable one; those in `unused` (refused
+    by the chat's model) marked as not used."""
     # Translators: {model} is the name of an AI model.
     model = chat.model or _("{model} (default)").format(model=defaults.default_model)
     # Translators: the heading of /settings.
@@ -119,7 +127,8 @@ def overview(chat: ChatPreferences, defaults: Settings) -> View:
     # Translators: "model" is the name of a setting; {model} the name of an AI model.
     lines.append(_("• model: {model} — change with /model").format(model=model))
     for setting in PREFERENCES.values():
-        lines.append(f"• {setting.label}: {_shown(setting, chat, defaults, PROMPT_PREVIEW)}")
+        line = f"• {setting.label}: {_shown(setting, chat, defaults, PROMPT_PREVIEW)}"
+        lines.append(f"{line} — {_(NOT_USED)}" if setting.name in unused else line)
     lines.append(
         "\n"
         + _(
@@ -128,15 +137,27 @@ def overview(chat: ChatPreferences, defaults: Settings) -> View:
         )
     )
     buttons = [
-        InlineKeyboardButton(setting.label, callback_data=f"s:o:{setting.name}")
+        InlineKeyboardButton(
+            # Translators: a /settings button: {setting} is a setting's name.
+            _("{setting} (not used)").format(setting=setting.label)
+            if setting.name in unused
+            else setting.label,
+            callback_data=f"s:o:{setting.name}",
+        )
         for setting in PREFERENCES.values()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return View("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> View:
-    """One setting: its value, what it accepts, and a button per offered value."""
+def choices(
+    setting: Preference,
+    chat: ChatPreferences,
+    defaults: Settings,
+    unused: frozenset[str] = frozenset(),
+) -> View:
+    """One setting: its value, what it accepts, and a button per offered value; whether the
+    chat's model uses it at all."""
     current = _value(setting, chat)
     shown = _shown(setting, chat, defaults, PROMPT_SHOWN)
     if setting.kind == "text":
@@ -157,8 +178,10 @@ def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> V
             value=shown,
             meaning=_(setting.meaning),
             allowed=setting.allowed(),
-            name=setting.name,
+            name=setting.called or setting.name,
         )
+    if setting.name in unused:
+        text += f"\n\n{_not_used_note(setting, chat, defaults)}"
     presets = [
         InlineKeyboardButton(
             _marked(preset, same_value(parse(setting, preset), current)),
@@ -174,7 +197,8 @@ def choices(setting: Preference, chat: ChatPreferences, defaults: Settings) -> V
                 _marked(_("Default"), current is None),
                 callback_data=f"s:s:{setting.name}:default",
             ),
-            # Translators: a button back to the list of all settings.
+            # Translators: a /settings button back from one setting to the list of all settings (not
+            # a page of a list).
             InlineKeyboardButton(_("« Back"), callback_data="s:v"),
         ]
     )
@@ -189,13 +213,14 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     key = chat_key(message)
     chat = await context.services.store.preferences(key)
     defaults = context.services.settings
+    unused = _unused(context, chat)
     if parts == ["s", "v"]:
-        return Pressed(None, overview(chat, defaults))
+        return Pressed(None, overview(chat, defaults, unused))
     setting = PREFERENCES.get(parts[2]) if len(parts) >= 3 else None
     if setting is None:
         return Pressed(_(INVALID))
     if parts[1] == "o" and len(parts) == 3:
-        return Pressed(None, choices(setting, chat, defaults))
+        return Pressed(None, choices(setting, chat, defaults, unused))
     if parts[1] != "s" or len(parts) != 4:
         return Pressed(_(INVALID))
     try:
@@ -205,7 +230,7 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     if not await context.services.admins.may_change(message.chat, query.from_user):
         return Pressed(_(GROUP_ONLY_ADMINS))
     chat = await context.services.store.update_preferences(key, **{setting.name: value})
-    return Pressed(_changed(setting, value), overview(chat, defaults))
+    return Pressed(_changed(setting, value, unused), overview(chat, defaults, unused))
 
 
 async def _may_change(message: Message, context: BotContext) -> bool:
@@ -234,15 +259,18 @@ def _shown(setting: Preference, chat: ChatPreferences, defaults: Settings, limit
         # Translators: {prompt} is the system prompt configured for every chat.
         return _("{prompt} (default)").format(prompt=quoted) if value is None else quoted
     if value is None:
-        if setting.kind == "number":
+        if setting.kind == "number" or setting.name == "reasoning_effort":
             # Translators: the value of a number setting nobody chose.
             return _("default (the AI service decides)")
+        if setting.name == "show_reasoning":
+            # Translators: {value} is how reasoning is shown by default: collapsed, hidden or full.
+            return _("default ({value})").format(value=defaults.show_reasoning)
         # Translators: the value of a setting nobody chose.
         return _("default")
     return format_value(value)
 
 
-def _changed(setting: Preference, value: Value) -> str:
+def _changed(setting: Preference, value: Value, unused: frozenset[str] = frozenset()) -> str:
     if setting.kind == "text":
         if value is None:
             return _("Back to the default system prompt.")
@@ -251,7 +279,26 @@ def _changed(setting: Preference, value: Value) -> str:
         # Translators: {setting} is a setting's name (temperature, voice).
         return _("Back to the default {setting}.").format(setting=setting.label)
     # Translators: {setting} is a setting's name (temperature, voice); {value} its new value.
-    return _("{setting} set to {value}.").format(setting=setting.label, value=format_value(value))
+    said = _("{setting} set to {value}.").format(setting=setting.label, value=format_value(value))
+    if setting.name in unused:
+        said += " " + _("This chat's model does not use it, so it applies only to other models.")
+    return said
+
+
+def _unused(context: BotContext, chat: ChatPreferences) -> frozenset[str]:
+    """The preferences the chat's model refused: its requests go without them."""
+    model = chat.model or context.services.settings.default_model
+    return context.services.upstream.quirks.unused(model)
+
+
+def _not_used_note(setting: Preference, chat: ChatPreferences, defaults: Settings) -> str:
+    model = chat.model or defaults.default_model
+    # Translators: {model} is a model id; {setting} the request parameter it refused
+    # (temperature, top_p).
+    return _(
+        "Not used by this model: {model} refused {setting}, so the bot leaves it out of "
+        "its requests. The value is kept for other models."
+    ).format(model=model, setting=setting.name)
 
 
 def _marked(label: str, current: bool) -> str:

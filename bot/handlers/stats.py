@@ -32,11 +32,13 @@ async def on_stats(update: Update, context: BotContext) -> None:
     today, month, ever = await services.store.usage_report(
         user.id, since=(day_start(now), month_start(now), None)
     )
-    # Translators: each of these three lines is followed by "{messages}, {tokens}" counts.
     lines = [
         _("Your usage (days and months begin at 00:00 UTC):"),
+        # Translators: {totals} counts messages and tokens: "12 messages, 3,400 tokens".
         _("today: {totals}").format(totals=_totals(today)),
+        # Translators: {totals} counts messages and tokens: "12 messages, 3,400 tokens".
         _("this month: {totals}").format(totals=_totals(month)),
+        # Translators: {totals} counts messages and tokens: "12 messages, 3,400 tokens".
         _("all time: {totals}").format(totals=_totals(ever)),
     ]
     if user.id in services.settings.admin_user_ids:

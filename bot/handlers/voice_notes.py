@@ -2,18 +2,21 @@
 
 Owns turning an incoming voice note or audio file into the user's turn: the size and claimed
 duration caps (checked before downloading), the download (delivery/telegram_errors.py, by the file
-id the inbox keeps — kept.py — so a restart can build it again) and the conversion to WAV
+id the inbox keeps — kept.py — so a restart can build it again) and the conversion to MP3
 (media/audio.py: one bounded ffmpeg run, off the event loop), both inside one of the bot's
 VOICE_CONCURRENCY conversion slots, the real duration the conversion measures, the `input_audio`
-part, the audio model for chats whose model is text-only, and the text the history keeps
-("[voice note, 7 s]"; old audio is never sent again). Which group messages count as addressed is
-handlers/addressing.py's business; the reply itself handlers/chat.py's `converse`.
+part and its room in the bot's budget of audio in flight (AUDIO_IN_FLIGHT_BYTES: taken before the
+slot is given back, given back by the conversation service when the turn ends), the audio model
+for chats whose model is text-only, and the text the history keeps ("[voice note, 7 s]"; old
+audio is never sent again). Which group messages count as addressed is handlers/addressing.py's
+business; the reply itself handlers/chat.py's `converse`.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +34,7 @@ from bot.handlers.context import BotContext
 from bot.handlers.kept import FileRef, audio_record, file_of, quote_in
 from bot.i18n import N_, _
 from bot.media import audio
+from bot.media.capacity import AudioBudget
 from bot.store import Received
 from bot.types import AudioPart
 from bot.upstream.catalog import is_audio_model
@@ -80,7 +84,18 @@ _TOO_LARGE_UNKNOWN_SIZE = (
 MEGABYTE = 1024 * 1024
 # Clients report whole seconds: audio up to this much over VOICE_MAX_SECONDS is still heard.
 DURATION_GRACE = 1.0
-# bot_data key of the application's `audio.ConversionLimit`, shared by every chat.
+# At most this many characters of audio (base64 MP3: 1.6 MB for 300 s) waiting for or inside
+# upstream requests at once, in every chat together; a note that does not fit waits its turn,
+# holding its conversion slot. Sending one costs about twice its size again (the JSON body).
+AUDIO_IN_FLIGHT_BYTES = 16 * MEGABYTE
+
+
+def audio_budget(settings: Settings) -> AudioBudget:
+    """The bot's budget of audio in flight: AUDIO_IN_FLIGHT_BYTES, or one note of
+    VOICE_MAX_SECONDS if that is more (so such a note never waits for more than all of it)."""
+    bounds = audio.Bounds(settings.voice_max_seconds + DURATION_GRACE, timeout=0)
+    longest = 4 * math.ceil(bounds.cap(audio.MODEL_MP3_BYTES_PER_SECOND) / 3)
+    return AudioBudget(max(AUDIO_IN_FLIGHT_BYTES, longest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +129,8 @@ async def on_voice_message(update: Update, context: BotContext) -> None:
 
 
 async def heard_turn(build: TurnContext, record: Received) -> UserTurn:
-    """The turn for a voice note or audio file: its audio as WAV for an audio model, and the
+    """The turn for a voice note or audio file: its audio as MP3 for an audio model (holding
+    its room in the budget of audio in flight until the turn ends: `UserTurn.release`), and the
     marker and caption the history keeps. Raises a BotError the user reads when it can't be
     heard (too big or too long after all, damaged, not downloadable)."""
     settings = build.services.settings
@@ -124,30 +140,37 @@ async def heard_turn(build: TurnContext, record: Received) -> UserTurn:
         seconds=settings.voice_max_seconds + DURATION_GRACE,
         timeout=settings.voice_convert_timeout,
     )
+    chosen = (await build.services.store.preferences(record.key)).model
+    model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
     # In one of the bot's few conversion slots: a burst of audio waits without holding files,
     # threads or processes, and photos, documents and texts never wait behind it.
     async with build.services.audio_slots.slot():
-        data = await _download(build, heard)
-        try:
-            wav = await audio.to_wav(data, bounds)
-        except audio.AudioTooLong:
-            claimed = heard.duration
-            log.info(
-                "chat %s: %s longer than allowed (claimed %g s)", record.key.chat_id, kind, claimed
-            )
-            raise _Refused(_longer_than_allowed(kind, settings)) from None
-        except AudioError as exc:
-            log.warning("chat %s: %s not converted: %s", record.key.chat_id, kind, exc)
-            raise
-    chosen = (await build.services.store.preferences(record.key)).model
-    model = None if is_audio_model(chosen or settings.default_model) else settings.audio_model
-    part: AudioPart = {
-        "type": "input_audio",
-        "input_audio": {"data": base64.b64encode(wav.wav).decode("ascii"), "format": "wav"},
-    }
-    said = marker_text(kind, wav.duration, record.content)
+        heard_audio = await _converted(build, record, heard, bounds)
+        encoded = base64.b64encode(heard_audio.mp3).decode("ascii")
+        # The last await: from here on, nothing can fail before the turn holds `release`.
+        release = await build.services.audio_in_flight.hold(len(encoded))
+    part: AudioPart = {"type": "input_audio", "input_audio": {"data": encoded, "format": "mp3"}}
+    said = marker_text(kind, heard_audio.duration, record.content)
     text = build.quoted(said, quote_in(record))
-    return kept_turn(record, text, parts=(part,), model=model)
+    return kept_turn(record, text, parts=(part,), model=model, release=release)
+
+
+async def _converted(
+    build: TurnContext, record: Received, heard: FileRef, bounds: audio.Bounds
+) -> audio.Mp3Audio:
+    """The file downloaded and converted for the model (the download let go once converted)."""
+    kind = heard.name
+    data = await _download(build, heard)
+    try:
+        return await audio.to_mp3(data, bounds)
+    except audio.AudioTooLong:
+        claimed = heard.duration
+        chat_id = record.key.chat_id
+        log.info("chat %s: %s longer than allowed (claimed %g s)", chat_id, kind, claimed)
+        raise _Refused(_longer_than_allowed(kind, build.services.settings)) from None
+    except AudioError as exc:
+        log.warning("chat %s: %s not converted: %s", record.key.chat_id, kind, exc)
+        raise
 
 
 def marker_text(kind: str, seconds: float, caption: str) -> str:

@@ -1,6 +1,11 @@
 """What users send besides text: photos and documents, albums, audio (ffmpeg off the event loop).
 
-attachments.py  photos as image parts, text documents as fenced text (pure)
+attachments.py  photos as image parts, documents' text fenced and fitted to the budget (pure)
 albums.py       gathering an album's updates into one turn
-audio.py        every ffmpeg run: voice notes out, audio in
+audio.py        audio conversions: voice notes out, audio in (formats, limits of each)
+ffmpeg.py       one bounded ffmpeg run, the only way the bot starts ffmpeg
+capacity.py     how much media work runs at once: conversion slots, the audio byte budget
+documents.py    PDF and Word files read as text, in a worker process within time and memory limits
+document_reader.py  what runs in that worker: its own limits, then pypdf or python-docx,
+                one JSON answer
 """

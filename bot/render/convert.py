@@ -6,22 +6,15 @@ same text without formatting for when Telegram refuses a formatted one, and `spl
 a long source into pieces that each fit one message. Pure: no I/O, no clock, no Telegram calls
 (it remembers its last few splits, whose continuations it then answers without rendering again);
 the conversion itself is telegramify-markdown's, with its super-linear steps replaced
-(`bot.render.walker`); `bot.render.prepare` readies its source and `bot.render.cuts` chooses the
-cut points. Every step costs time linear in its input, whatever the input holds.
-
-Entities follow Telegram's nesting rules: bold/italic/underline/strikethrough/spoiler nest with
-anything but code and pre (they are cut around those); code and pre touch nothing but a
-blockquote that contains them; inline code inside a link loses its code style (the link wins);
-blockquotes never nest. Text never starts or ends with whitespace.
+(`bot.render.walker`); `bot.render.prepare` readies its source, `bot.render.entities` makes its
+entities acceptable to Telegram and `bot.render.cuts` chooses the cut points. Every step costs
+time linear in its input, whatever the input holds. Text never starts or ends with whitespace.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import MessageEntity
 from telegramify_markdown import RenderConfig
@@ -33,6 +26,7 @@ from bot.render.cuts import (
     skip_blank_lines,
     skip_whitespace,
 )
+from bot.render.entities import telegram_entities
 from bot.render.prepare import prepare
 from bot.render.walker import convert
 
@@ -80,20 +74,11 @@ def _config() -> RenderConfig:
 
 _CONFIG = _config()
 
-_STYLES = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
-_CODES = frozenset({"code", "pre"})
-_QUOTES = frozenset({"blockquote", "expandable_blockquote"})
-_LINKS = frozenset({"text_link"})
-# Telegram refuses a text_link whose URL is not http(s) with a plain ASCII host, or tg:/ton:.
-_APP_SCHEMES = frozenset({"tg", "ton"})
-_WEB_SCHEMES = frozenset({"http", "https"})
-_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|localhost|\[[0-9a-fA-F:]+\]")
 # Text made only of these counts as empty for Telegram (tdlib's strip_empty_characters).
 _INVISIBLE = re.compile(
     "[\\s\u00a0\u1680\u180e\u2000-\u200f\u202e\u202f\u205f\u2800\u3000\ufeff\ufffc"
     "\U000e0000-\U000e007f]*"
 )
-_LANGUAGE = re.compile(r"[\w+#.-]{1,32}")
 # A piece filled to this share of the limit is good enough; below it, markup that renders to
 # nothing (long link targets) may leave room for more source.
 _GOOD_FILL = 0.8
@@ -120,7 +105,7 @@ def render(markdown: str) -> Rendered:
     if _INVISIBLE.fullmatch(stripped):
         return EMPTY
     lead = utf16_len(text[: len(text) - len(text.lstrip())])
-    return Rendered(stripped, _entities(raw, lead, utf16_len(stripped)))
+    return Rendered(stripped, telegram_entities(raw, lead, utf16_len(stripped)))
 
 
 def plain(markdown: str) -> Rendered:
@@ -156,6 +141,16 @@ def split_markdown(
     _recent_splits.insert(0, _Split(source, start, carry, limit, tuple(pieces)))
     del _recent_splits[_RECENT_SPLITS:]
     return pieces
+
+
+def first_piece(source: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> Piece | None:
+    """The first piece `split_markdown(source, limit=limit)` gives, without rendering the rest
+    (its `end` stops short of trailing blank space); None when the source renders to nothing."""
+    if limit < 2:
+        raise ValueError(f"limit {limit} cannot hold one character")
+    if only_whitespace_after(source, 0):
+        return None
+    return _next_piece(source, 0, "", limit, len(source.rstrip()))
 
 
 def _split(source: str, start: int, carry: str, limit: int) -> list[Piece]:
@@ -261,97 +256,3 @@ def _unformatted_piece(source: str, body: int, end: int) -> Piece:
     """
     end = max(end, skip_whitespace(source, body) + 1)
     return Piece(Rendered(source[body:end].strip(), ()), end, "")
-
-
-@dataclass(slots=True)
-class _Span:
-    type: str
-    start: int
-    end: int
-    url: str | None = None
-    language: str | None = None
-
-
-def _entities(raw: list[Any], lead: int, size: int) -> tuple[MessageEntity, ...]:
-    """The converter's entities, moved onto the stripped text and made acceptable to Telegram."""
-    spans: list[_Span] = []
-    for entity in raw:
-        start = max(entity.offset - lead, 0)
-        end = min(entity.offset + entity.length - lead, size)
-        url: str | None = entity.url
-        if end <= start or entity.type not in _STYLES | _CODES | _QUOTES | _LINKS:
-            continue
-        if entity.type == "text_link" and not _is_valid_url(url or ""):
-            continue
-        words = (entity.language or "").split()
-        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else None
-        spans.append(_Span(entity.type, start, end, url, language))
-    spans.sort(key=lambda s: (s.start, -s.end))
-    quotes = _outermost([s for s in spans if s.type in _QUOTES])
-    blocks = _Ranges([s for s in spans if s.type == "pre"])
-    links = _Ranges(
-        [s for s in _outermost([s for s in spans if s.type in _LINKS]) if not blocks.hit(s)]
-    )
-    codes = _Ranges(
-        [s for s in spans if s.type == "pre" or (s.type == "code" and not links.hit(s))]
-    )
-    styles: list[_Span] = []
-    for kind in sorted(_STYLES):
-        # Spans of one kind nest (the converter closes the innermost open one), so the outermost
-        # cover the rest: only theirs are cut around code, each stretch of code once per kind.
-        outer = _outermost([s for s in spans if s.type == kind])
-        styles += _outermost([part for s in outer for part in codes.around(s)])
-    kept = sorted(quotes + links.spans + codes.spans + styles, key=lambda s: (s.start, -s.end))
-    return tuple(
-        MessageEntity(s.type, s.start, s.end - s.start, url=s.url, language=s.language)
-        for s in kept
-    )
-
-
-def _is_valid_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return False
-    scheme = parts.scheme.lower()
-    return scheme in _APP_SCHEMES or (scheme in _WEB_SCHEMES and bool(_HOST.fullmatch(host)))
-
-
-def _outermost(spans: list[_Span]) -> list[_Span]:
-    """Spans (sorted by start, longest first) not inside an earlier one."""
-    kept: list[_Span] = []
-    for span in spans:
-        if not kept or span.start >= kept[-1].end:
-            kept.append(span)
-    return kept
-
-
-class _Ranges:
-    """Spans sorted by start that do not overlap each other, for overlap queries."""
-
-    __slots__ = ("_ends", "spans")
-
-    def __init__(self, spans: list[_Span]) -> None:
-        self.spans = spans
-        self._ends = [s.end for s in spans]
-
-    def hit(self, span: _Span) -> bool:
-        """Whether `span` overlaps one of these."""
-        i = bisect_right(self._ends, span.start)
-        return i < len(self.spans) and self.spans[i].start < span.end
-
-    def around(self, span: _Span) -> list[_Span]:
-        """`span` with the stretches these cover taken out."""
-        parts: list[_Span] = []
-        start = span.start
-        i = bisect_right(self._ends, span.start)
-        while i < len(self.spans) and self.spans[i].start < span.end:
-            other = self.spans[i]
-            i += 1
-            if other.start > start:
-                parts.append(_Span(span.type, start, other.start))
-            start = max(start, other.end)
-        if start < span.end:
-            parts.append(_Span(span.type, start, span.end))
-        return parts

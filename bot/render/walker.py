@@ -13,7 +13,7 @@ where it could cost more than linear time or write more than a fixed multiple of
   every row to its width).
 
 Everything else is the library's, unchanged. It converts markdown already prepared
-(`bot.render.prepare`); the entities it returns are the library's, before `bot.render.convert`
+(`bot.render.prepare`); the entities it returns are the library's, before `bot.render.entities`
 fits them to Telegram's rules. The subclass relies on internals of the pinned telegramify-markdown
 (1.4.1): the tests comparing it with the library (test_render.py, test_render_properties.py)
 fail if they change. It must not import anything of ours.

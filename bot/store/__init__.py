@@ -12,9 +12,11 @@ Callers import from here; the parts, one job each:
   chats.py          the chats table: per-chat settings
   conversations.py  conversations and messages: storing turns, the history window, dedup
   languages.py      the language a chat chose (/language)
+  history.py        a chat's conversations: listing, resuming, answering again, exporting
   inbox.py          messages received whose turn has not started
   usage.py          messages and tokens per user (the /stats aggregates on the reader)
   retention.py      deleting idle conversations' history in batches, giving the space back
+  forget.py         deleting everything of one chat (/forget), leaving no text in the file
   chat_migration.py a group becoming a supergroup
   chat_store.py     ChatStore, composed of the parts above, and opening it
 """
@@ -23,6 +25,7 @@ Callers import from here; the parts, one job each:
 from bot.store.chat_store import ChatStore
 from bot.store.connection import BUSY_TIMEOUT_MS, Checkpointer
 from bot.store.conversations import _RECENT_TURNS_PAGE as _RECENT_TURNS_PAGE
+from bot.store.history import FIRST_QUESTION_CHARS
 from bot.store.migrations import (
     DEFAULT_MIGRATIONS_DIR,
     Migration,
@@ -32,13 +35,21 @@ from bot.store.migrations import (
 )
 from bot.store.records import (
     STORE_ERRORS,
+    ChatForgotten,
     ChatKey,
     ChatPreferences,
+    ConversationPage,
+    ConversationSummary,
+    Export,
     Forgotten,
     InboxKind,
+    LatestQuestion,
+    NotAgain,
     Received,
     ReplyStatus,
     Role,
+    StoredConversation,
+    StoredMessage,
     StoreError,
     StorePragmas,
     Turn,
@@ -53,20 +64,29 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "DEFAULT_MIGRATIONS_DIR",
     "DELETE_BATCH",
+    "FIRST_QUESTION_CHARS",
     "STORE_ERRORS",
+    "ChatForgotten",
     "ChatKey",
     "ChatPreferences",
     "ChatStore",
     "Checkpointer",
+    "ConversationPage",
+    "ConversationSummary",
+    "Export",
     "Forgotten",
     "InboxKind",
+    "LatestQuestion",
     "Migration",
     "MigrationError",
+    "NotAgain",
     "Received",
     "ReplyStatus",
     "Role",
     "StoreError",
     "StorePragmas",
+    "StoredConversation",
+    "StoredMessage",
     "Turn",
     "UsageTotals",
     "load_migrations",

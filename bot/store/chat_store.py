@@ -21,6 +21,8 @@ from bot.store.connection import (
     incremental_vacuum,
 )
 from bot.store.conversations import ConversationStore
+from bot.store.forget import ForgetStore
+from bot.store.history import HistoryStore
 from bot.store.inbox import InboxStore
 from bot.store.languages import ChatLanguageStore
 from bot.store.migrations import DEFAULT_MIGRATIONS_DIR, load_migrations, migrate
@@ -38,6 +40,8 @@ class ChatStore(
     InboxStore,
     UsageStore,
     ChatMigrationStore,
+    HistoryStore,
+    ForgetStore,
     RetentionStore,
 ):
     """History, per-chat settings and usage of the bot, in one SQLite file."""

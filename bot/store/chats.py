@@ -25,13 +25,15 @@ _INSERT_CHAT = """
     ON CONFLICT DO NOTHING
 """
 _SELECT_SETTINGS = """
-    SELECT model, voice, temperature, top_p, presence_penalty, frequency_penalty, system_prompt
+    SELECT model, voice, temperature, top_p, presence_penalty, frequency_penalty, system_prompt,
+           show_reasoning, reasoning_effort
     FROM chats WHERE chat_id = ? AND thread_id = ?
 """
 _UPDATE_SETTINGS = """
     UPDATE chats
     SET model = ?, voice = ?, temperature = ?, top_p = ?, presence_penalty = ?,
-        frequency_penalty = ?, system_prompt = ?, updated_at = ?
+        frequency_penalty = ?, system_prompt = ?, show_reasoning = ?, reasoning_effort = ?,
+        updated_at = ?
     WHERE chat_id = ? AND thread_id = ?
 """
 

@@ -18,7 +18,9 @@ million messages that takes 100-200 ms, with every chat's turn waiting; the writ
 automatic checkpoint stays only as a backstop, at ten times the size.
 
 New databases are created with incremental auto-vacuum, so space freed by deleted history can be
-given back to the file system (`PRAGMA incremental_vacuum`, retention.py).
+given back to the file system (`PRAGMA incremental_vacuum`, retention.py). The writer runs with
+`PRAGMA secure_delete`: what is deleted or overwritten is overwritten with zeros in the file, not
+left in free space, so a forgotten chat's text (forget.py) can't be read back from it.
 
 The database file is created with mode 0600 (its -wal and -shm files inherit that mode from
 SQLite), and its folder, when this creates it, 0700. An existing file or folder keeps its mode:
@@ -146,6 +148,15 @@ class Checkpointer:
         with contextlib.suppress(sqlite3.Error):
             await self._db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
+    async def truncate(self) -> bool:
+        """Copy the whole WAL into the file and truncate it to nothing (SQLite waits, up to the
+        busy timeout, for readers of older snapshots and a write in progress); whether it was."""
+        try:
+            row = await fetchone(self._db, "PRAGMA wal_checkpoint(TRUNCATE)", ())
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] == 0
+
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
@@ -178,6 +189,11 @@ async def configure(db: aiosqlite.Connection, path: Path) -> None:
         raise StoreError("this SQLite build does not enforce foreign keys")
     await db.execute("PRAGMA synchronous = FULL")
     await db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES:d}")
+    # Per connection; only this one (the writer) deletes. It costs writing the zeros of pages
+    # a deletion empties; see README "History and disk space" for what it adds.
+    await db.execute("PRAGMA secure_delete = ON")
+    if await pragma(db, "secure_delete") != 1:
+        raise StoreError("this SQLite build can't overwrite deleted content (secure_delete)")
 
 
 async def configure_reader(db: aiosqlite.Connection) -> None:

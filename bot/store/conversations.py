@@ -37,8 +37,9 @@ _INSERT_USER_MESSAGE = """
 """
 _INSERT_ASSISTANT_MESSAGE = """
     INSERT INTO messages (conversation_id, chat_id, thread_id, role, content, user_id, model,
-                          status, prompt_tokens, completion_tokens, usage_estimated, created_at)
-    VALUES (?, ?, ?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?)
+                          status, prompt_tokens, completion_tokens, usage_estimated, reasoning,
+                          created_at)
+    VALUES (?, ?, ?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # Keyset paging backwards through one conversation. INDEXED BY because the planner otherwise
 # likes walking the whole table backwards by rowid, and because a schema change that loses the
@@ -122,11 +123,14 @@ class ConversationStore(StoreBase):
         completion_tokens: int | None = None,
         user_id: int | None = None,
         usage_estimated: bool = False,
+        reasoning: str | None = None,
     ) -> int:
         """Store the model's reply in the current conversation and return its row id.
 
         `user_id` is the user who asked, so the reply's tokens count towards their usage;
         `usage_estimated` says the tokens were estimated, not reported by the upstream.
+        `reasoning` is what the model thought first, kept apart: the history window
+        (`recent_turns`) never reads it.
         """
         async with self._transaction() as now:
             conversation_id = await _current_conversation(self._db, key, now)
@@ -143,6 +147,7 @@ class ConversationStore(StoreBase):
                     prompt_tokens,
                     completion_tokens,
                     int(usage_estimated),
+                    reasoning,
                     now,
                 ),
             ) as cursor:

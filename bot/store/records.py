@@ -13,6 +13,9 @@ Role = Literal["user", "assistant"]
 ReplyStatus = Literal["complete", "interrupted", "stopped"]
 # What a waiting message is: its text alone, or an attachment to fetch again by its file id.
 InboxKind = Literal["text", "photo", "document", "audio"]
+# Why the latest question can't be answered again: the current conversation has none; the
+# message named is not it (an older one was edited); someone else asked it.
+NotAgain = Literal["no question", "not latest", "not asker"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class ChatPreferences:
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     system_prompt: str | None = None
+    show_reasoning: str | None = None  # collapsed, hidden or full
+    reasoning_effort: str | None = None  # low, medium or high; None sends none
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,77 @@ class Forgotten:
     messages: int
     conversations: int
     pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One conversation of a chat, as /history lists it."""
+
+    id: int
+    # The start of its first question (at most FIRST_QUESTION_CHARS characters; "" for none).
+    first_question: str
+    started_at: float
+    last_message_at: float
+    turns: int  # questions asked in it
+    current: bool  # the chat's current conversation, whose turns go upstream
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationPage:
+    """A page of a chat's conversations that have messages, most recently active first."""
+
+    conversations: tuple[ConversationSummary, ...]
+    total: int  # conversations with messages, on every page
+    current_is_empty: bool  # the chat's current conversation has no message yet (or none exists)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestQuestion:
+    """The chat's latest question, about to be answered again: its text (edited, if it was)
+    and how many answers to it left the history."""
+
+    text: str
+    replaced: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One message of a conversation as an export shows it."""
+
+    role: Role
+    content: str
+    sender_name: str | None
+    model: str | None
+    status: ReplyStatus
+    created_at: float
+    # The model's reasoning, where it is kept; shown collapsed.
+    reasoning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    """A conversation and its messages, oldest first, as far as an export took them."""
+
+    summary: ConversationSummary
+    messages: tuple[StoredMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """The conversations an export holds, most recently active first."""
+
+    conversations: tuple[StoredConversation, ...]
+    complete: bool  # False: the size limit was reached; what is missing was not read
+
+
+@dataclass(frozen=True, slots=True)
+class ChatForgotten:
+    """What /forget deleted of one chat (or forum topic)."""
+
+    conversations: int
+    messages: int
+    settings: bool  # the chat had settings of its own (a model, a voice, a system prompt, ...)
+    waiting: int  # messages kept in the inbox that no turn will answer any more
 
 
 @dataclass(frozen=True, slots=True)

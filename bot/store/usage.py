@@ -1,9 +1,12 @@
 """Usage queries: what one user spent, and who spent the most, since a time.
 
-Usage is counted from `messages` plus `usage_archive`, where history retention (retention.py)
-keeps the counts of the messages it deletes, per user and UTC month: the counts outlive the
-text. An archived month counts when it begins at or after `since`; the bot asks only from the
-start of a UTC day or month, and no day is archived while it is today, so its answers are exact.
+Usage is counted from `messages` plus `usage_archive`, which keeps the counts of messages that
+were deleted, per user and UTC period: history retention (retention.py) archives idle history by
+month; /forget (forget.py) and an answer replaced by answering its question again (history.py)
+archive by day, since that may be today's. An answer asked for again also counts as one message
+of whoever asked (`COUNT_MESSAGE_BY_DAY`). An archived period counts when it begins at or after
+`since`; the bot asks only from the start of a UTC day or month, and retention archives no day
+while it is today, so its answers are exact.
 
 `usage` serves the per-turn limits and runs on the writer connection (a handful of index rows).
 The /stats reads (`usage_report`, `top_users`) run on the read connection: the month's top users
@@ -21,6 +24,29 @@ import aiosqlite
 from bot.store.connection import StoreBase, fetchone
 from bot.store.records import UsageTotals
 
+# Adds the usage of the messages `{selection}` picks (the rest of a statement on `messages`) to
+# their senders' and askers' rows for the UTC day they were written on.
+ARCHIVE_BY_DAY = """
+    INSERT INTO usage_archive (user_id, month, messages, prompt_tokens, completion_tokens,
+                               estimated_replies)
+    SELECT user_id, CAST(strftime('%s', created_at, 'unixepoch', 'start of day') AS REAL),
+           SUM(role = 'user'), COALESCE(SUM(prompt_tokens), 0),
+           COALESCE(SUM(completion_tokens), 0), SUM(usage_estimated)
+    FROM messages {selection} AND user_id IS NOT NULL
+    GROUP BY 1, 2
+    ON CONFLICT (user_id, month) DO UPDATE SET
+        messages = messages + excluded.messages,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        estimated_replies = estimated_replies + excluded.estimated_replies
+"""
+# One message of user ? on the UTC day of the unix time ? (an answer asked for again).
+COUNT_MESSAGE_BY_DAY = """
+    INSERT INTO usage_archive (user_id, month, messages, prompt_tokens, completion_tokens,
+                               estimated_replies)
+    VALUES (?, CAST(strftime('%s', ?, 'unixepoch', 'start of day') AS REAL), 1, 0, 0, 0)
+    ON CONFLICT (user_id, month) DO UPDATE SET messages = messages + 1
+"""
 _USAGE = """
     SELECT COALESCE(SUM(sent), 0), COALESCE(SUM(prompt), 0), COALESCE(SUM(completion), 0),
            COALESCE(SUM(estimated), 0)

@@ -1,9 +1,15 @@
 """Client for the upstream OpenAI-compatible chat API: models, about, and chat (streamed or whole).
 
-Owns every HTTP call to the chat API, its timeouts and retries, and the translation of httpx
-failures into `bot.errors` types at this edge (which error means what, and which are retried:
-the table in `bot.upstream`). What the bytes that come back mean is `bot.upstream.decode`'s. It
-must not touch Telegram, the store or the history: callers hand it a ready `ChatRequest`.
+Owns every HTTP call to the chat API, the translation of httpx failures into `bot.errors` types
+at this edge (which error means what: the table in `bot.upstream`), and which stretch of a call
+is tried again (a stream: up to its first delta); when to retry is `bot.upstream.retries`'s, the
+first-token and idle deadlines `bot.upstream.clocks`'s, what the bytes that come back mean
+`bot.upstream.decode`'s. A request a model refuses a parameter of is sent again without it (the
+refusal learnt in `bot.upstream.quirks`). It must not touch Telegram, the store or the history:
+callers hand it a ready `ChatRequest`.
+
+A model whose replies began mid-thought (only a closing `</think>`, see `bot.upstream.thinking`)
+is remembered, so that its next replies stream their thinking as reasoning from the first word.
 
 The API key goes only into the Authorization header; it is scrubbed (logs.redact) from every
 error the public methods raise and from /about's text, whichever path produced them (upstreams
@@ -14,44 +20,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
 from bot.config import UPSTREAM_CONCURRENCY, Settings
 from bot.errors import (
-    TimeoutPhase,
+    UpstreamCut,
     UpstreamError,
     UpstreamHTTPError,
+    UpstreamParameterRejected,
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
 from bot.logs import redact
 from bot.upstream import decode
+from bot.upstream.about import readable_text
+from bot.upstream.clocks import Clock, Timeouts, timed_lines
+from bot.upstream.quirks import ServerQuirks
+from bot.upstream.retries import retrying
+from bot.upstream.thinking import ThinkTags
 from bot.upstream.types import ChatRequest, Completion, Delta, ModelInfo, chat_body
 
-log = logging.getLogger(__name__)
+# Timeouts is the constructor's: callers import it from here.
+__all__ = ["Timeouts", "UpstreamClient"]
 
 T = TypeVar("T")
+DEFAULT_TIMEOUTS = Timeouts()
 _Deltas = AsyncGenerator[Delta, None]
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-# Waiting longer than this for a rate limit would leave the user staring at "typing…".
-MAX_RETRY_AFTER = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds: to connect, from sending to the first text, and between pieces of text."""
-
-    connect: float = 10
-    first_token: float = 60
-    idle: float = 30
+# Models remembered as beginning their replies mid-thought; past this many, memory starts over.
+MID_THOUGHT_MODELS = 256
 
 
 # Replies are asked for at most `streams` (UPSTREAM_CONCURRENCY) at once; more wait their turn in
@@ -71,7 +73,7 @@ class UpstreamClient:
         base_url: str,
         *,
         api_key: str = "",
-        timeouts: Timeouts = Timeouts(),
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retries: int = 2,
         retry_backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -82,7 +84,10 @@ class UpstreamClient:
         self.retries = retries
         self.retry_backoff = retry_backoff
         self._api_key = api_key
+        # What this server and its models refuse, learned from their errors (quirks.py).
+        self.quirks = ServerQuirks()
         self._replies = asyncio.Semaphore(streams)  # see the comment above SPARE_CONNECTIONS
+        self._mid_thought: set[str] = set()  # models whose replies begin mid-thought
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # No httpx read or pool timeout: the first-token and idle clocks below govern both.
         timeout = httpx.Timeout(None, connect=timeouts.connect, write=timeouts.connect)
@@ -144,17 +149,20 @@ class UpstreamClient:
         with self._scrubbed():
             response = await self._fetch("GET", f"{self.base_url}/about")
         payload = decode.json_body(response.content, required=False)
-        text = response.text.strip() if payload is None else decode.readable_text(payload)
+        text = response.text.strip() if payload is None else readable_text(payload)
         return redact(text, (self._api_key,))
 
     async def complete_chat(self, request: ChatRequest) -> Completion:
         """Ask for a whole reply (the only way to get audio); audio arrives decoded."""
-        with self._scrubbed():
-            async with self._replies:
-                body = chat_body(request, stream=False)
-                response = await self._fetch("POST", self.chat_url, body)
+
+        async def completion(body: dict[str, Any]) -> Completion:
+            response = await self._fetch("POST", self.chat_url, body)
             # A 200 body may be an {"error": ...} that echoes the key: scrubbed like the rest.
             return decode.parse_completion(decode.json_body(response.content))
+
+        with self._scrubbed():
+            async with self._replies:
+                return await self._adapted(request, completion, stream=False)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         """Stream a reply: non-empty text deltas, then one with finish_reason/usage if known.
@@ -164,13 +172,34 @@ class UpstreamClient:
         """
         if request.voice is not None:
             raise ValueError("voice replies are not streamed; use complete_chat")
-        body = chat_body(request, stream=True)
+
+        async def started(body: dict[str, Any]) -> _Deltas:
+            return await self._retrying(lambda: self._started_stream(body))
+
         with self._scrubbed():
             async with self._replies:
-                deltas = await self._retrying(lambda: self._started_stream(body))
+                deltas = await self._adapted(request, started, stream=True)
                 async with contextlib.aclosing(deltas):
                     async for delta in deltas:
                         yield delta
+
+    async def _adapted(
+        self,
+        request: ChatRequest,
+        send: Callable[[dict[str, Any]], Awaitable[T]],
+        *,
+        stream: bool,
+    ) -> T:
+        """`send` the request as this server and model take it; when they refuse a parameter,
+        learn that and send it again at once without it (each refusal changes what is sent, and
+        there are only so many parameters, so this ends)."""
+        while True:
+            body = chat_body(request, stream=stream, quirks=self.quirks.of(request.model))
+            try:
+                return await send(body)
+            except UpstreamParameterRejected as refusal:
+                if not self.quirks.learn(request.model, refusal, body):
+                    raise
 
     @contextlib.contextmanager
     def _scrubbed(self) -> Iterator[None]:
@@ -187,7 +216,7 @@ class UpstreamClient:
         return _chain(await anext(deltas, None), deltas)
 
     async def _stream_once(self, body: dict[str, Any]) -> _Deltas:
-        clock = _Clock(self.timeouts)
+        clock = Clock(self.timeouts)
         response = await self._open("POST", self.chat_url, body, clock, stream=True)
         try:
             with _translating(self.timeouts, started=True):
@@ -201,39 +230,42 @@ class UpstreamClient:
                 if content_type.startswith("application/json"):
                     await clock.within(response.aread())
                     whole = decode.parse_completion(decode.json_body(response.content))
-                    yield Delta(whole.text, whole.finish_reason, whole.usage)
+                    yield Delta(whole.text, whole.finish_reason, whole.usage, whole.reasoning)
                     return
-                async with contextlib.aclosing(_timed_lines(response, clock)) as lines:
-                    async for delta in decode.read_deltas(lines):
-                        yield delta
-                        # Idle time starts when the consumer asks for more, not when text
-                        # arrived: a consumer busy with Telegram must not time the upstream out.
-                        if delta.text:
-                            clock.text_arrived()
+                model = str(body.get("model"))
+                thoughts = ThinkTags(starts_in_thought=model in self._mid_thought)
+                try:
+                    async with contextlib.aclosing(timed_lines(response, clock)) as lines:
+                        async for delta in decode.read_deltas(lines, thoughts=thoughts):
+                            yield delta
+                            # Idle time starts when the consumer asks for more, not when text
+                            # arrived: a consumer busy with Telegram must not time the upstream
+                            # out. Reasoning is text that flows, too.
+                            if delta.text or delta.reasoning:
+                                clock.text_arrived()
+                finally:
+                    self._learn(model, thoughts)
         finally:
             await response.aclose()
+
+    def _learn(self, model: str, thoughts: ThinkTags) -> None:
+        """Remember whether this model's replies begin mid-thought, as this one showed."""
+        if thoughts.answered_without_thought:
+            self._mid_thought.discard(model)
+        elif thoughts.began_mid_thought and model not in self._mid_thought:
+            if len(self._mid_thought) >= MID_THOUGHT_MODELS:
+                self._mid_thought.clear()
+            self._mid_thought.add(model)
 
     async def _fetch(self, method: str, url: str, body: Any = None) -> httpx.Response:
         """A whole response with a status below 400, retried where that is safe."""
         return await self._retrying(lambda: self._fetch_once(method, url, body))
 
     async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return await attempt_once()
-            except UpstreamError as exc:
-                delay = self._retry_delay(exc, attempt)
-                if delay is None:
-                    raise
-                log.warning(
-                    "upstream attempt %d failed (%s); retry in %.2f s", attempt + 1, exc, delay
-                )
-            await asyncio.sleep(delay)
-            attempt += 1
+        return await retrying(attempt_once, retries=self.retries, backoff=self.retry_backoff)
 
     async def _fetch_once(self, method: str, url: str, body: Any) -> httpx.Response:
-        clock = _Clock(self.timeouts)
+        clock = Clock(self.timeouts)
         response = await self._open(method, url, body, clock, stream=False)
         try:
             clock.text_arrived()
@@ -246,7 +278,7 @@ class UpstreamClient:
         return response
 
     async def _open(
-        self, method: str, url: str, body: Any, clock: _Clock, *, stream: bool
+        self, method: str, url: str, body: Any, clock: Clock, *, stream: bool
     ) -> httpx.Response:
         accept = "text/event-stream" if stream else "application/json"
         request = self._client.build_request(method, url, json=body, headers={"Accept": accept})
@@ -262,44 +294,6 @@ class UpstreamClient:
                 setattr(exc, name, redact(value, secrets))
         exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
 
-    def _retry_delay(self, exc: UpstreamError, attempt: int) -> float | None:
-        """Seconds to wait before trying again, or None when retrying is unsafe or pointless."""
-        if attempt >= self.retries:
-            return None
-        backoff = self.retry_backoff * 2.0**attempt
-        # Nothing came back, so nothing was shown: one more request is all a retry costs.
-        connect_failed = isinstance(exc, UpstreamTimeout) and exc.phase == "connect"
-        if isinstance(exc, UpstreamUnavailable) or connect_failed:
-            return backoff
-        if isinstance(exc, UpstreamHTTPError) and exc.status in RETRYABLE_STATUSES:
-            if exc.retry_after is None:
-                return backoff
-            return None if exc.retry_after > MAX_RETRY_AFTER else max(exc.retry_after, backoff)
-        return None
-
-
-class _Clock:
-    """The deadline the next read must meet, and which timeout it stands for."""
-
-    def __init__(self, timeouts: Timeouts) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._idle = timeouts.idle
-        self.phase: TimeoutPhase = "first_token"
-        self.seconds = timeouts.first_token
-        self.deadline = self._loop.time() + self.seconds
-
-    def text_arrived(self) -> None:
-        """Text has flowed: from now on, each wait for more text gets `idle` seconds."""
-        self.phase, self.seconds = "idle", self._idle
-        self.deadline = self._loop.time() + self._idle
-
-    async def within(self, awaitable: Awaitable[T]) -> T:
-        try:
-            async with asyncio.timeout_at(self.deadline):
-                return await awaitable
-        except TimeoutError:
-            raise UpstreamTimeout(self.phase, self.seconds) from None
-
 
 async def _chain(first: Delta | None, rest: _Deltas) -> _Deltas:
     try:
@@ -311,20 +305,6 @@ async def _chain(first: Delta | None, rest: _Deltas) -> _Deltas:
         await rest.aclose()
 
 
-async def _timed_lines(response: httpx.Response, clock: _Clock) -> AsyncGenerator[str, None]:
-    lines = response.aiter_lines()
-    try:
-        while True:
-            try:
-                yield await clock.within(anext(lines))
-            except StopAsyncIteration:
-                return
-    finally:
-        # httpx types this as an iterator, but it is a generator: close it with the stream.
-        if isinstance(lines, AsyncGenerator):
-            await lines.aclose()
-
-
 @contextlib.contextmanager
 def _translating(timeouts: Timeouts, *, started: bool) -> Iterator[None]:
     """httpx failures -> our errors; `started` says whether the response had begun."""
@@ -334,7 +314,7 @@ def _translating(timeouts: Timeouts, *, started: bool) -> Iterator[None]:
         raise UpstreamTimeout("connect", timeouts.connect) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         if started:
-            raise UpstreamProtocolError("stream cut") from exc
+            raise UpstreamCut("stream cut") from exc
         raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
     except httpx.DecodingError as exc:
         raise UpstreamProtocolError("undecodable response body") from exc

@@ -1,9 +1,17 @@
-"""Decoding the chat API's payloads: stream chunks, completions, the models list, /about, errors.
+"""Decoding the chat API's payloads: stream chunks, completions, the models list, errors.
 
 Owns what the bytes that come back mean: event payloads and bodies in, typed values
 (`bot.upstream.types`) or typed errors (`bot.errors`) out, Retry-After included. No I/O and no
 httpx: `bot.upstream.client` feeds it (with its timeouts around each read) and decides about
-retries; the event-stream framing is `bot.upstream.sse`'s.
+retries; the event-stream framing is `bot.upstream.sse`'s, the /about document's lines
+`bot.upstream.about`'s.
+
+Reasoning comes apart from the answer in one of three ways, all read here: a delta's
+`reasoning_content` (DeepSeek, SGLang, llama.cpp, LM Studio, LiteLLM, older vLLM) or `reasoning`
+(OpenRouter, Ollama, newer vLLM; one version sends both with the same text, so a chunk gives one
+of them, never both), or `<think>` tags inside `content` (`bot.upstream.thinking`). Tags in the
+content of a stream that also has a reasoning field only repeat it (llama.cpp's
+`deepseek-legacy`): they are taken out of the answer and not added to the reasoning.
 """
 
 from __future__ import annotations
@@ -19,17 +27,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import (
+    UpstreamContextOverflow,
+    UpstreamCut,
     UpstreamError,
     UpstreamHTTPError,
     UpstreamProtocolError,
     UpstreamReportedError,
 )
+from bot.upstream.refusals import classify
 from bot.upstream.sse import DONE, ServerSentEvent, read_events
+from bot.upstream.thinking import ThinkTags, ThoughtSplit, split_whole
 from bot.upstream.types import AudioReply, Completion, Delta, ModelInfo, Usage
+
+# Where servers put the reasoning of a delta or message, in the order they are read.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 def parse_chunk(event: ServerSentEvent) -> Delta:
-    """One `chat.completion.chunk` event as a Delta (possibly empty); errors as exceptions."""
+    """One `chat.completion.chunk` event as a Delta (possibly empty); errors as exceptions.
+
+    Its `text` is the content as sent, `<think>` tags and all (`read_deltas` splits them off).
+    """
     try:
         payload = json.loads(event.data)
     except ValueError:
@@ -40,7 +58,11 @@ def parse_chunk(event: ServerSentEvent) -> Delta:
         raise error_from(payload)
     usage = _usage(payload.get("usage"))
     choices = payload.get("choices")
-    if not isinstance(choices, list) or not choices:
+    if isinstance(choices, list) and not choices:
+        # The usage chunk (OpenAI, vLLM, Ollama), or a frame with nothing for us (Azure's
+        # content-filter annotations): either way no choice to read.
+        return Delta(usage=usage)
+    if not isinstance(choices, list):
         if usage is None:
             raise UpstreamProtocolError("stream chunk without choices")
         return Delta(usage=usage)
@@ -48,8 +70,10 @@ def parse_chunk(event: ServerSentEvent) -> Delta:
     if not isinstance(choice, dict):
         raise UpstreamProtocolError("stream choice is not a JSON object")
     delta = choice.get("delta") or choice.get("message") or {}
-    text = text_of(delta.get("content")) if isinstance(delta, dict) else ""
-    return Delta(text, _str_or_none(choice.get("finish_reason")), usage)
+    if not isinstance(delta, dict):
+        delta = {}
+    finish_reason = _str_or_none(choice.get("finish_reason"))
+    return Delta(text_of(delta.get("content")), finish_reason, usage, reasoning_of(delta))
 
 
 def parse_completion(payload: Any) -> Completion:
@@ -65,9 +89,11 @@ def parse_completion(payload: Any) -> Completion:
     if not isinstance(message, dict):
         raise UpstreamProtocolError("reply without a message")
     audio = _audio(message.get("audio"))
-    text = text_of(message.get("content")) or (audio.transcript if audio else "")
+    split = split_whole(text_of(message.get("content")))
+    reasoning = reasoning_of(message) or split.reasoning
+    text = split.text or (audio.transcript if audio else "")
     finish_reason = _str_or_none(choices[0].get("finish_reason"))
-    return Completion(text, finish_reason, _usage(payload.get("usage")), audio)
+    return Completion(text, finish_reason, _usage(payload.get("usage")), audio, reasoning)
 
 
 def parse_models(payload: Any) -> list[ModelInfo] | None:
@@ -89,17 +115,29 @@ def parse_models(payload: Any) -> list[ModelInfo] | None:
 def error_from(payload: dict[str, Any]) -> UpstreamError:
     """An `{"error": {...}}` object inside a 200 body or stream.
 
-    OpenRouter puts the HTTP status in `code`; such errors become UpstreamHTTPError so 429s and
-    5xxs read the same as real HTTP errors. OpenAI's codes are strings: UpstreamReportedError.
+    OpenRouter, SGLang and llama.cpp put the HTTP status in `code`; such errors become
+    UpstreamHTTPError so 429s and 5xxs read the same as real HTTP errors, and a context overflow
+    or a refused parameter is recognised as one (refusals.py). OpenAI's codes are strings:
+    UpstreamReportedError, unless its code says the context overflowed.
     """
     error = payload.get("error")
     if not isinstance(error, dict):
         return UpstreamReportedError(str(error or payload.get("message") or "error event"))
     message = str(error.get("message") or error.get("type") or "unknown error")
-    code = error.get("code")
-    if isinstance(code, int) and 400 <= code < 600:
-        return UpstreamHTTPError(code, message)
+    status = _status_in(error.get("code"))
+    refused = classify(status or 400, message, payload, "")
+    if isinstance(refused, UpstreamContextOverflow):
+        return refused
+    if status is not None:
+        return refused or UpstreamHTTPError(status, message)
     return UpstreamReportedError(message)
+
+
+def _status_in(code: Any) -> int | None:
+    """An error's `code` when it is an HTTP error status (LiteLLM's is a string: "400")."""
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) and 400 <= code < 600 else None
 
 
 def text_of(content: Any) -> str:
@@ -115,6 +153,15 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def reasoning_of(message: dict[str, Any]) -> str:
+    """The reasoning a delta or message carries in a field of its own; "" for none."""
+    for field in REASONING_FIELDS:
+        value = message.get(field)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 def _usage(value: Any) -> Usage | None:
     if not isinstance(value, dict):
         return None
@@ -122,7 +169,14 @@ def _usage(value: Any) -> Usage | None:
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     total = value.get("total_tokens")
-    return Usage(prompt, completion, total if isinstance(total, int) else prompt + completion)
+    details = value.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return Usage(
+        prompt,
+        completion,
+        total if isinstance(total, int) else prompt + completion,
+        reasoning if isinstance(reasoning, int) else None,
+    )
 
 
 def _audio(value: Any) -> AudioReply | None:
@@ -145,12 +199,18 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-async def read_deltas(lines: AsyncIterator[str]) -> AsyncGenerator[Delta, None]:
-    """A chat stream's lines as deltas: each non-empty text, then one with finish_reason/usage.
+async def read_deltas(
+    lines: AsyncIterator[str], *, thoughts: ThinkTags | None = None
+) -> AsyncGenerator[Delta, None]:
+    """A chat stream's lines as deltas: each non-empty piece of answer or reasoning, then one
+    with finish_reason/usage.
 
-    Stops at `[DONE]` without reading further. Some servers omit `[DONE]` after a finish_reason,
-    which is accepted; an end with neither means the reply was cut short.
+    `thoughts` splits `<think>` tags off the content (a fresh parser when None; the client hands
+    in its own to learn how the model began). Stops at `[DONE]` without reading further. Some
+    servers omit `[DONE]` after a finish_reason, which is accepted; an end with neither means
+    the reply was cut short.
     """
+    reasoning = _Reasoning(thoughts or ThinkTags())
     finish_reason: str | None = None
     usage: Usage | None = None
     saw_done = False
@@ -159,15 +219,45 @@ async def read_deltas(lines: AsyncIterator[str]) -> AsyncGenerator[Delta, None]:
             if event.data.strip() == DONE:
                 saw_done = True
                 break
-            delta = parse_chunk(event)
-            finish_reason = delta.finish_reason or finish_reason
-            usage = delta.usage or usage
-            if delta.text:
-                yield Delta(delta.text)
+            chunk = parse_chunk(event)
+            finish_reason = chunk.finish_reason or finish_reason
+            usage = chunk.usage or usage
+            delta = reasoning.split(chunk.text, chunk.reasoning)
+            if delta is not None:
+                yield delta
     if not saw_done and finish_reason is None:
-        raise UpstreamProtocolError("stream ended early")
+        raise UpstreamCut("stream ended early")
+    if (delta := reasoning.end()) is not None:
+        yield delta
     if finish_reason is not None or usage is not None:
         yield Delta(finish_reason=finish_reason, usage=usage)
+
+
+class _Reasoning:
+    """One stream's content and reasoning fields, made into answer and reasoning deltas."""
+
+    def __init__(self, thoughts: ThinkTags) -> None:
+        self._thoughts = thoughts
+        self._fields: list[str] = []  # the reasoning fields so far, for a restart
+
+    def split(self, content: str, field: str) -> Delta | None:
+        if field:
+            self._fields.append(field)
+        return self._delta(self._thoughts.feed(content), field)
+
+    def end(self) -> Delta | None:
+        return self._delta(self._thoughts.finish(), "")
+
+    def _delta(self, split: ThoughtSplit, field: str) -> Delta | None:
+        if not self._fields:
+            reasoning = split.reasoning
+        elif split.restart:
+            reasoning = "".join(self._fields)
+        else:
+            reasoning = field  # tags beside a reasoning field repeat it
+        if not (split.text or reasoning or split.restart):
+            return None
+        return Delta(split.text, reasoning=reasoning, restart=split.restart)
 
 
 def json_body(content: bytes, *, required: bool = True) -> Any:
@@ -183,8 +273,21 @@ def json_body(content: bytes, *, required: bool = True) -> Any:
 def http_error(
     status: int, body: str, headers: Mapping[str, str], reason: str
 ) -> UpstreamHTTPError:
-    """An error status as UpstreamHTTPError: its message from the body, its Retry-After."""
-    return UpstreamHTTPError(status, error_message(body) or reason, retry_after(headers))
+    """An error status as UpstreamHTTPError: its message from the body, its Retry-After and
+    x-should-retry; a context overflow or a refused parameter as the subclass saying so."""
+    message = error_message(body) or reason
+    refused = classify(status, message, json_body(body.encode(), required=False), body)
+    if refused is not None:
+        return refused
+    return UpstreamHTTPError(
+        status, message, retry_after(headers), should_retry=should_retry(headers)
+    )
+
+
+def should_retry(headers: Mapping[str, str]) -> bool | None:
+    """The server's `x-should-retry` (OpenAI, Anthropic): True, False, or None when unsaid."""
+    value = headers.get("x-should-retry", "").strip().lower()
+    return {"true": True, "false": False}.get(value)
 
 
 def error_message(body: str, limit: int = 200) -> str:
@@ -225,34 +328,3 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 def _non_negative(seconds: float) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def readable_text(payload: Any) -> str:
-    """A JSON document (such as `/about`) as indented `key: value` lines for people to read."""
-    return "\n".join(_readable_lines(payload, 0))
-
-
-def _readable_lines(value: Any, depth: int) -> list[str]:
-    pad = "  " * depth
-    if isinstance(value, dict):
-        lines = []
-        for key, item in value.items():
-            if isinstance(item, dict) or (isinstance(item, list) and _nested(item)):
-                lines.append(f"{pad}{key}:")
-                lines.extend(_readable_lines(item, depth + 1))
-            else:
-                lines.append(f"{pad}{key}: {_scalar(item)}")
-        return lines
-    if isinstance(value, list) and _nested(value):
-        return [line for item in value for line in _readable_lines(item, depth)]
-    return [pad + _scalar(value)]
-
-
-def _nested(items: list[Any]) -> bool:
-    return any(isinstance(item, dict | list) for item in items)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_scalar(item) for item in value)
-    return value if isinstance(value, str) else json.dumps(value)

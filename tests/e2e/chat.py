@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from bot.handlers.context import BotApplication
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream
 
@@ -107,3 +108,27 @@ def edits_of(telegram: FakeTelegram, message: SentMessage) -> list[str | None]:
         if (call.params["chat_id"], call.params["message_id"])
         == (message.chat_id, message.message_id)
     ]
+
+
+async def settled(telegram: FakeTelegram, application: BotApplication) -> None:
+    """Wait until the bot has finished every queued turn. The fake shows a message the moment
+    it handles the send, a little before the bot has its answer (its Telegram calls run on a
+    thread of their own); a test that replies to that message at once would race the bot."""
+    services = application.bot_data["services"]
+    await telegram.wait_until(lambda: not services.conversation.busy_any())
+
+
+def document_text(telegram: FakeTelegram, chat_id: int) -> str:
+    """The text of the one document the bot sent to the chat."""
+    [sent] = [m for m in telegram.bot_messages(chat_id) if m.kind == "document"]
+    assert sent.media is not None
+    return sent.media.decode()
+
+
+async def exported(telegram: FakeTelegram, chat_id: int, command: str, **kwargs: Any) -> str:
+    """Send an /export command and read the document the bot sends back."""
+    telegram.user_sends(chat_id, command, **kwargs)
+    await telegram.wait_until(
+        lambda: any(m.kind == "document" for m in telegram.bot_messages(chat_id))
+    )
+    return document_text(telegram, chat_id)

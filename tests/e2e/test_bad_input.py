@@ -1,4 +1,5 @@
-"""Content the bot can't read and edited messages get a short answer; none reaches the model."""
+"""Content the bot can't read gets a short answer; none of it reaches the model. (Edited
+messages: test_again.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.handlers.bad_input import EDIT_NOTICE
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram.events import OTHER_KINDS
@@ -15,7 +15,7 @@ from tests.fakes.upstream import FakeUpstream
 
 GROUP = -800
 
-READS = "text messages, photos, text files, voice notes and audio files"
+READS = "text messages, photos, PDF, Word and text files, voice notes and audio files"
 
 
 def group_settings(telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path) -> Settings:
@@ -70,43 +70,6 @@ async def test_in_a_group_unsupported_content_is_answered_only_when_it_replies_t
 
     assert telegram.texts(GROUP)[1] == f"I can't read polls. I understand {READS}."
     assert upstream.chat_requests() == []
-
-
-async def test_an_edited_message_is_not_answered_again_and_the_user_is_told_once(
-    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
-) -> None:
-    async with running_bot(settings):
-        sent = telegram.user_sends(5, "what is 2+2?")
-        await telegram.wait_until(lambda: telegram.texts(5) == ["You said: what is 2+2?"])
-        telegram.user_edits(5, sent["message_id"], "what is 3+3?")
-        await telegram.wait_until(lambda: len(telegram.texts(5)) == 2)
-        telegram.user_edits(5, sent["message_id"], "what is 4+4?")
-        command = telegram.user_sends(5, "/about")
-        await telegram.wait_until(lambda: len(telegram.texts(5)) == 3)
-        telegram.user_edits(5, command["message_id"], "/new")
-        telegram.user_sends(5, "/help")
-        await telegram.wait_until(lambda: len(telegram.texts(5)) == 4)
-
-    shown = telegram.texts(5)
-    assert shown[:2] == ["You said: what is 2+2?", EDIT_NOTICE]
-    assert (shown[2] or "").startswith("gpt-telegram-bot")
-    assert (shown[3] or "").startswith("Write me anything")
-    assert [r.body["messages"][-1]["content"] for r in upstream.chat_requests()] == ["what is 2+2?"]
-
-
-async def test_an_edit_in_a_group_that_does_not_address_the_bot_is_ignored(
-    telegram: FakeTelegram, upstream: FakeUpstream, tmp_path: Path
-) -> None:
-    async with running_bot(group_settings(telegram, upstream, tmp_path)):
-        chatter = telegram.user_sends(GROUP, "lunch?", chat_type="group")
-        telegram.user_edits(GROUP, chatter["message_id"], "lunch at one?")
-        asking = telegram.user_sends(GROUP, "/ask hi")
-        await telegram.wait_until(lambda: telegram.texts(GROUP) == ["You said: hi"])
-        telegram.user_edits(GROUP, asking["message_id"], "/ask hello")
-        await telegram.wait_until(lambda: len(telegram.texts(GROUP)) == 2)
-
-    assert telegram.texts(GROUP) == ["You said: hi", EDIT_NOTICE]
-    assert len(upstream.chat_requests()) == 1
 
 
 @pytest.mark.parametrize("command", ["/frobnicate", "/frobnicate@someone_else_bot"])

@@ -11,9 +11,15 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 ONE_CHAT_FIGURES = {
+    "first_sign_p50_ms",
+    "first_sign_p95_ms",
+    "drafts_per_reply",
+    "calls_per_reply",
     "first_text_latency_p50_ms",
     "first_text_latency_p95_ms",
     "first_text_latency_p99_ms",
@@ -44,8 +50,9 @@ ONE_CHAT_FIGURES = {
 }
 
 
+@pytest.mark.parametrize("mode", ["edit", "draft"])
 async def test_the_quick_one_chat_scenario_reports_every_figure_without_a_429(
-    tmp_path: Path,
+    tmp_path: Path, mode: str
 ) -> None:
     output = tmp_path / "latest.json"
     process = await asyncio.create_subprocess_exec(
@@ -55,6 +62,8 @@ async def test_the_quick_one_chat_scenario_reports_every_figure_without_a_429(
         "--scenario",
         "one",
         "--quick",
+        "--stream-mode",
+        mode,
         "--output",
         str(output),
         cwd=ROOT,
@@ -72,3 +81,8 @@ async def test_the_quick_one_chat_scenario_reports_every_figure_without_a_429(
     assert figures["replies_correct"]["verdict"] == "ok"
     assert one["problems"] == []
     assert "first text added latency p50" in printed.decode()
+    assert f"STREAM_MODE={mode}" in printed.decode()
+    # Draft mode shows the text in drafts, edit mode in edits (Telegram's answers are
+    # what the figures count, so a draft mode that silently fell back would show here).
+    drafting = figures["drafts_per_reply"]["value"] > 0
+    assert drafting == (mode == "draft")

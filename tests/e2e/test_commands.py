@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from bot.config import Settings
 from bot.handlers.commands import COMMANDS
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
 
-READS = "text messages, photos, text files, voice notes and audio files"
+READS = "text messages, photos, PDF, Word and text files, voice notes and audio files"
 
 
 async def test_the_command_menu_is_published_at_startup(
@@ -47,6 +51,7 @@ async def test_about_shows_the_version_and_the_upstream_about(
     assert about is not None
     assert about.startswith("gpt-telegram-bot 0.1.0")
     assert any(r.path == "/about" for r in upstream.requests)
+    assert upstream.about is not None
     assert str(next(iter(upstream.about.values()))) in about
 
 
@@ -83,3 +88,23 @@ async def test_stop_with_nothing_running_says_so(
         telegram.user_sends(10, "/stop")
         await telegram.wait_until(lambda: len(telegram.texts(10)) == 1)
     assert telegram.texts(10) == ["Nothing to stop: no reply is being written."]
+
+
+async def test_a_command_menu_telegram_refuses_is_a_warning_and_the_bot_starts_anyway(
+    telegram: FakeTelegram,
+    upstream: FakeUpstream,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    telegram.fail_next("setMyCommands", error_code=400, description="Bad Request: oops", times=3)
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.commands"):
+        async with running_bot(settings):
+            telegram.user_sends(10, "hello")
+            await telegram.wait_until(lambda: telegram.texts(10) == ["You said: hello"])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3
+    assert all(w.startswith("setMyCommands failed for the menu of ") for w in warnings)
+    assert warnings[0] == (
+        "setMyCommands failed for the menu of every chat (BadRequest: Oops); "
+        "the bot runs without it"
+    )

@@ -83,7 +83,8 @@ BEFORE_ANY_TEXT = [
     ),
     pytest.param(
         Fault.HTTP_503,
-        "The AI service had an internal error (503). Please try again.",
+        "The AI service is overloaded or unavailable right now (503). Please try again in a "
+        "minute.",
         id="503",
     ),
     pytest.param(
@@ -194,12 +195,6 @@ MID_STREAM = [
         "The AI service reported an error: "
         "The server had an error while processing your request. Sorry about that!",
         id="error-object-in-stream",
-    ),
-    pytest.param(
-        Fault.EMPTY_CHOICES,
-        FIRST_TWO_CHUNKS,
-        "The AI service sent a reply the bot could not read (stream chunk without choices).",
-        id="empty-choices",
     ),
     pytest.param(
         Fault.NO_DONE,

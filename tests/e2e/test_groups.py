@@ -20,6 +20,7 @@ from bot.delivery.pacing import SAFETY_MARGIN
 from bot.handlers.commands import GROUP_COMMANDS, group_help
 from bot.handlers.groups import usage_note
 from bot.store import ChatKey, ChatStore
+from tests.e2e.chat import settled
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.upstream import FakeUpstream, ReplyScript
@@ -63,12 +64,13 @@ async def test_an_unaddressed_group_message_is_ignored_and_never_sent_upstream(
 async def test_ask_ask_at_the_bot_a_mention_and_a_reply_to_the_bot_are_each_answered(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
-    async with running_bot(settings):
+    async with running_bot(settings) as application:
         await say(telegram, GROUP, "/ask one", "You said: one", **IN_GROUP)
         await say(telegram, GROUP, f"/ask@{BOT_NAME} two", "You said: two", **IN_GROUP)
         answer = await say(
             telegram, GROUP, f"and @{BOT_NAME} three", "You said: and three", **IN_GROUP
         )
+        await settled(telegram, application)
         await say(telegram, GROUP, "four", "You said: four", reply_to_message_id=answer, **IN_GROUP)
     asked = [m["message_id"] for m in telegram.messages.values() if m["chat"]["id"] == GROUP]
     replied_to = [m.reply_to_message_id for m in telegram.bot_messages(GROUP)]
@@ -90,9 +92,10 @@ async def test_commands_for_another_bot_are_ignored(
 async def test_a_reply_to_an_older_answer_or_to_a_person_is_quoted_for_the_model(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
-    async with running_bot(settings):
+    async with running_bot(settings) as application:
         first = await say(telegram, GROUP, "/ask first", "You said: first", **IN_GROUP)
         latest = await say(telegram, GROUP, "/ask second", "You said: second", **IN_GROUP)
+        await settled(telegram, application)
         await say(telegram, GROUP, "and?", "and?", reply_to_message_id=latest, **IN_GROUP)
         await say(telegram, GROUP, "why?", "why?", reply_to_message_id=first, **IN_GROUP)
         claim = telegram.user_sends(GROUP, "The sky is green.", user_id=BOB, first_name="Bob")

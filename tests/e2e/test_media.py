@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.handlers.context import Services
-from bot.handlers.media import AS_PHOTO
+from bot.handlers.media import AS_PHOTO, NO_QUESTION
 from bot.media.attachments import SUPPORTED
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
@@ -258,14 +258,14 @@ async def test_a_binary_document_is_refused_with_what_the_bot_can_read(
 ) -> None:
     async with running_bot(settings):
         telegram.user_sends_document(CHAT, b"\x7fELF\x00\x01", "tool", "application/octet-stream")
-        telegram.user_sends_document(CHAT, b"%PDF-1.7", "paper.pdf", "application/pdf")
+        telegram.user_sends_document(CHAT, b"PK\x03\x04", "bundle.zip", "application/zip")
         telegram.user_sends_document(CHAT, b"ab\x00\xff", "notes.txt", "text/plain")
         telegram.user_sends_document(CHAT, PHOTO, "cat.jpg", "image/jpeg")
         await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 4)
     assert sorted(map(str, telegram.texts(CHAT))) == sorted(
         [
             f"I can't read tool. {SUPPORTED}",
-            f"I can't read paper.pdf. {SUPPORTED}",
+            f"I can't read bundle.zip. {SUPPORTED}",
             f"I couldn't read notes.txt as text: it is binary or not UTF-8. {SUPPORTED} "
             "Save it as UTF-8 text, or paste the text in a message.",
             AS_PHOTO,
@@ -279,9 +279,15 @@ async def test_an_oversized_document_is_refused_without_downloading_it(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        telegram.user_sends_document(CHAT, b"a,b\n", "big.csv", "text/csv", file_size=3_000_000)
-        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 1)
-    assert telegram.texts(CHAT) == ["big.csv is 3.0 MB; the most I can read is 1.0 MB."]
+        telegram.user_sends_document(CHAT, b"a,b\n", "big.csv", "text/csv", file_size=30_000_000)
+        telegram.user_sends_document(
+            CHAT, b"%PDF", "big.pdf", "application/pdf", file_size=12_345_678
+        )
+        await telegram.wait_until(lambda: len(telegram.texts(CHAT)) == 2)
+    assert sorted(telegram.texts(CHAT)) == [
+        "big.csv is 30.0 MB; the most I can read is 10.0 MB.",
+        "big.pdf is 12.3 MB; the most I can read is 10.0 MB.",
+    ]
     assert telegram.downloads == []
     assert upstream.chat_requests() == []
 
@@ -311,7 +317,7 @@ async def test_in_a_group_only_photos_and_files_addressed_to_the_bot_are_read(
     assert [p[0]["text"] if isinstance(p, list) else p for p in prompts] == [
         "[photo 1280x720]\nwhat is this?",
         "[photo 640x480] [photo 640x480]\ncompare",
-        "[document a.py, 6 B]\n```py\nx = 1\n```",
+        f"[document a.py, 6 B]\n```py\nx = 1\n```\n\n{NO_QUESTION}",
     ]
     assert all(m.reply_to_message_id is not None for m in telegram.bot_messages(GROUP))
     assert len(telegram.downloads) == 4  # nothing of what was not addressed was fetched

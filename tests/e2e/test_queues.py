@@ -19,7 +19,7 @@ from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
 FLOODER, OTHER = 11, 12
 GROUP = -900
 STALLS = ReplyScript("Thinking about it", chunk_size=8, fault=Fault.STALL_MID_STREAM)
-READS = "text messages, photos, text files, voice notes and audio files"
+READS = "text messages, photos, PDF, Word and text files, voice notes and audio files"
 
 
 def asked(upstream: FakeUpstream) -> list[str]:
@@ -124,7 +124,7 @@ async def test_answers_to_stickers_and_unknown_commands_are_throttled_per_chat(
         for _ in range(5):
             telegram.user_sends_sticker(FLOODER)
         telegram.user_sends(FLOODER, "/frobnicate")
-        telegram.user_sends_document(FLOODER, b"%PDF-1.7", "paper.pdf", "application/pdf")
+        telegram.user_sends_document(FLOODER, b"\xd0\xcf", "letter.doc", "application/msword")
         telegram.user_sends_sticker(OTHER)
         await telegram.wait_until(lambda: len(telegram.texts(OTHER)) == 1)
     # Every update above is handled by now: the block ends once the bot has stopped.

@@ -25,7 +25,7 @@ async def test_settings_lists_each_value_and_where_it_comes_from(
 ) -> None:
     async with running_bot(settings):
         shown = await answer_to(telegram, CHAT, "/settings")
-    assert shown.splitlines()[:9] == [
+    assert shown.splitlines()[:11] == [
         "Settings for this chat",
         "• model: gpt-4o-mini (default) — change with /model",
         "• temperature: default (the AI service decides)",
@@ -34,6 +34,8 @@ async def test_settings_lists_each_value_and_where_it_comes_from(
         "• frequency_penalty: default (the AI service decides)",
         "• voice: default",
         "• system prompt: You are a test. (default)",
+        "• reasoning: default (collapsed)",
+        "• reasoning_effort: default (the AI service decides)",
         "",
     ]
 

@@ -7,9 +7,7 @@ and heard, not about timing.
 from __future__ import annotations
 
 import base64
-import io
 import subprocess
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from tests.e2e.chat import answer_to, ask, button_data, callback_answers, press,
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript, make_wav
+from tests.support import HeardMp3, heard_mp3
 
 pytestmark = pytest.mark.relaxed
 
@@ -82,10 +81,11 @@ def user_message(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return [m for m in messages if m["role"] == "user"][-1]
 
 
-def wav_of(part: dict[str, Any]) -> wave.Wave_read:
+def mp3_of(part: dict[str, Any]) -> HeardMp3:
+    """What an `input_audio` part holds, which must be MP3."""
     assert part["type"] == "input_audio"
-    assert part["input_audio"]["format"] == "wav"
-    return wave.open(io.BytesIO(base64.b64decode(part["input_audio"]["data"])), "rb")
+    assert part["input_audio"]["format"] == "mp3"
+    return heard_mp3(base64.b64decode(part["input_audio"]["data"]))
 
 
 async def test_an_audio_model_answers_with_a_voice_note_captioned_with_its_transcript(
@@ -119,7 +119,7 @@ async def test_an_audio_model_answers_with_a_voice_note_captioned_with_its_trans
     assert telegram.rejections == []
 
 
-async def test_a_voice_note_reaches_the_audio_model_as_a_wav_input_audio_part(
+async def test_a_voice_note_reaches_the_audio_model_as_an_mp3_input_audio_part(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings, voice_note: bytes
 ) -> None:
     async with running_bot(settings):
@@ -130,9 +130,10 @@ async def test_a_voice_note_reaches_the_audio_model_as_a_wav_input_audio_part(
     assert heard["model"] == "gpt-4o-audio-preview"
     text_part, audio_part = user_message(heard["messages"])["content"]
     assert text_part == {"type": "text", "text": "[voice note, 3 s]"}
-    with wav_of(audio_part) as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16_000)
-        assert abs(wav.getnframes() / wav.getframerate() - 3.0) < 0.15
+    heard = mp3_of(audio_part)
+    assert (heard.codec, heard.channels, heard.rate) == ("mp3", 1, 16_000)
+    # Decoded, an MP3 starts with its encoder's delay (about 70 ms at 16 kHz).
+    assert heard.seconds == pytest.approx(3.0, abs=0.15)
     assert spoken.kind == "voice"
     assert spoken.caption == "You said: [voice note, 3 s] [audio]"
     assert written["model"] == "gpt-4o-mini"
@@ -170,8 +171,8 @@ async def test_an_audio_file_with_a_caption_is_heard_with_the_caption_as_its_tex
     [request] = upstream.chat_requests()
     text_part, audio_part = user_message(request.body["messages"])["content"]
     assert text_part["text"] == "[audio file, 2 s] What note is this?"
-    with wav_of(audio_part) as wav:
-        assert abs(wav.getnframes() / wav.getframerate() - 2.0) < 0.15
+    # Two encoders' delays: the file's and the bot's (about 70 ms each).
+    assert mp3_of(audio_part).seconds == pytest.approx(2.0, abs=0.2)
 
 
 async def test_oversized_long_and_corrupt_voice_notes_get_clear_answers_and_go_nowhere(

@@ -9,37 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
-import wave
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+import bot.app
 from bot.config import Settings
-from bot.media.audio import ConversionLimit
+from bot.media.capacity import AudioBudget, ConversionLimit
 from tests.e2e.chat import answer_to, last_text, shown
 from tests.e2e.harness import running_bot
 from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.fakes.upstream import FakeUpstream, make_wav
-from tests.support import GatedFfmpeg, audio_bomb, process_exists
+from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript, make_wav
+from tests.support import GatedFfmpeg, HeardMp3, audio_bomb, heard_mp3, process_exists
 
 pytestmark = pytest.mark.relaxed
 
 CHAT = 20
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
+PHOTO_ANSWER = "You said: [photo 640x480]\nwhat is it? [image]"
 
 
-def heard_audio(body: dict[str, Any]) -> tuple[str, tuple[int, int, int, float]]:
-    """The text part of a request's audio turn, and (channels, bytes per sample, rate, seconds)
-    of its WAV part."""
+def heard_audio(body: dict[str, Any]) -> tuple[str, HeardMp3]:
+    """The text part of a request's audio turn, and what its MP3 part holds."""
     [user] = [m for m in body["messages"] if m["role"] == "user"][-1:]
     text_part, audio_part = user["content"]
-    data = base64.b64decode(audio_part["input_audio"]["data"])
-    with wave.open(io.BytesIO(data), "rb") as wav:
-        rate = wav.getframerate()
-        shape = (wav.getnchannels(), wav.getsampwidth(), rate, wav.getnframes() / rate)
-    return text_part["text"], shape
+    assert audio_part["input_audio"]["format"] == "mp3"
+    return text_part["text"], heard_mp3(base64.b64decode(audio_part["input_audio"]["data"]))
 
 
 async def answered(telegram: FakeTelegram, chat_id: int, count: int = 1) -> list[SentMessage]:
@@ -54,7 +50,10 @@ async def test_an_8_channel_192_khz_flac_reaches_the_model_as_16_khz_mono_of_its
         telegram.user_sends_audio(CHAT, audio_bomb(20.0), duration=3, mime_type="audio/flac")
         await answered(telegram, CHAT)
     [request] = upstream.chat_requests()
-    assert heard_audio(request.body) == ("[audio file, 20 s]", (1, 2, 16_000, 20.0))
+    text, heard = heard_audio(request.body)
+    assert (text, heard.channels, heard.rate) == ("[audio file, 20 s]", 1, 16_000)
+    # Decoded, an MP3 starts with its encoder's delay (about 70 ms at 16 kHz).
+    assert heard.seconds == pytest.approx(20.0, abs=0.15)
 
 
 @pytest.mark.relaxed(voice_max_seconds=10)
@@ -64,14 +63,16 @@ async def test_audio_really_longer_than_allowed_is_refused_whatever_its_sender_c
     async with running_bot(settings):
         telegram.user_sends_audio(CHAT, audio_bomb(60.0), duration=3, mime_type="audio/flac")
         [refusal] = await answered(telegram, CHAT)
-        telegram.user_sends_audio(CHAT, audio_bomb(10.5), duration=10, mime_type="audio/flac")
+        telegram.user_sends_audio(CHAT, audio_bomb(10.4), duration=10, mime_type="audio/flac")
         await answered(telegram, CHAT, 2)
     assert shown(refusal) == (
         "That audio file is longer than 10 s: I can listen to at most 10 s."
         " Please send a shorter one."
     )
     [request] = upstream.chat_requests()
-    assert heard_audio(request.body) == ("[audio file, 10 s]", (1, 2, 16_000, 10.5))
+    text, heard = heard_audio(request.body)
+    assert (text, heard.channels, heard.rate) == ("[audio file, 10 s]", 1, 16_000)
+    assert heard.seconds == pytest.approx(10.4, abs=0.15)
 
 
 @pytest.mark.relaxed(voice_convert_timeout=0.5)
@@ -108,15 +109,62 @@ async def test_over_the_conversion_limit_audio_waits_while_photos_and_texts_are_
         assert isinstance(limit, ConversionLimit)
         await telegram.wait_until(lambda: limit.waiting == 1)
         telegram.user_sends_photo(34, PHOTO, 640, 480, caption="what is it?")
-        [photo_answer] = await answered(telegram, 34)
+        # The whole answer, not its first words: the audio still waits when it is complete.
+        await telegram.wait_until(lambda: last_text(telegram, 34) == PHOTO_ANSWER)
+        photo_answers = telegram.texts(34)
         telegram.user_sends(35, "hello")
-        # The whole echo: its first words may go out before the rest (a streamed reply).
         await telegram.wait_until(lambda: last_text(telegram, 35) == "You said: hello")
+        text_answer = last_text(telegram, 35)
         waiting_then = (len(gated_ffmpeg.started()), limit.running, limit.waiting)
         gated_ffmpeg.open()
         spoken = [(await answered(telegram, chat))[0] for chat in voices]
-    assert shown(photo_answer) == "You said: [photo 640x480]\nwhat is it? [image]"
+    assert photo_answers == [PHOTO_ANSWER]
+    assert text_answer == "You said: hello"
     assert waiting_then == (2, 2, 1)
     assert [message.kind for message in spoken] == ["voice"] * 3
     assert gated_ffmpeg.most_at_once() == 2
     assert len(gated_ffmpeg.started()) == 3
+
+
+async def test_audio_in_flight_waits_for_room_and_gives_it_back_however_its_turn_ends(
+    telegram: FakeTelegram,
+    upstream: FakeUpstream,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    note = make_wav(1.0)  # about 6 KB of MP3 as base64: one fits the budget, two don't
+    budget = AudioBudget(8_000)
+    monkeypatch.setattr(bot.app, "audio_budget", lambda _: budget)
+    upstream.script(
+        ReplyScript("", fault=Fault.HANG_BEFORE_FIRST_TOKEN),  # chat 41: stopped
+        ReplyScript("Heard you."),  # chat 42: answered
+        ReplyScript("", fault=Fault.HTTP_401),  # chat 43: the upstream refuses
+        ReplyScript("", fault=Fault.HANG_BEFORE_FIRST_TOKEN),  # chat 44: the bot stops
+    )
+
+    def requests() -> int:
+        return len(upstream.chat_requests())
+
+    async with running_bot(settings):
+        telegram.user_sends_voice(41, note, duration=1)
+        await upstream.wait_until(lambda: requests() == 1)
+        one_note = budget.held
+        telegram.user_sends_voice(42, note, duration=1)
+        await telegram.wait_until(lambda: budget.waiting == 1)
+        waiting_then = (budget.held, requests())
+        telegram.user_sends(41, "/stop")
+        [answer] = await answered(telegram, 42)
+        await telegram.wait_until(lambda: budget.held == 0)
+        telegram.user_sends_voice(43, note, duration=1)
+        [refused] = await answered(telegram, 43)
+        await telegram.wait_until(lambda: budget.held == 0)
+        telegram.user_sends_voice(44, note, duration=1)
+        await upstream.wait_until(lambda: requests() == 4)
+        held_at_stop = budget.held
+    assert 4_000 < one_note < 8_000
+    assert waiting_then == (one_note, 1)  # the second note's audio not sent meanwhile
+    assert shown(telegram.bot_messages(41)[-1]).endswith("Stopped.")
+    assert (answer.kind, answer.caption) == ("voice", "Heard you.")
+    assert refused.text is not None
+    assert held_at_stop == one_note
+    assert (budget.held, budget.waiting) == (0, 0)  # given back when the bot stopped too

@@ -197,6 +197,7 @@ def test_only_user_turns_with_a_sender_name_carry_a_name_upstream() -> None:
         Turn("user", "hi", "Alice"),
         Turn("assistant", "Hello!", None),
         Turn("user", "and me?", "José"),
+        Turn("assistant", "You too!", None),
         Turn("user", "private", None),
     ]
     assert build_messages("Be brief.", turns) == [
@@ -204,6 +205,7 @@ def test_only_user_turns_with_a_sender_name_carry_a_name_upstream() -> None:
         {"role": "user", "content": "hi", "name": "Alice"},
         {"role": "assistant", "content": "Hello!"},
         {"role": "user", "content": "and me?", "name": "Jose"},
+        {"role": "assistant", "content": "You too!"},
         {"role": "user", "content": "private"},
     ]
 
@@ -231,3 +233,19 @@ def test_a_captions_question_loses_its_ask_and_the_bots_mention() -> None:
     captions = ("/ask what is it", "/ask@gpt_test_bot: what?", "so @gpt_test_bot what", "/ask")
     actual = [caption_question(captioned(c), BOT_NAME) for c in captions]
     assert actual == ["what is it", "what?", "so what", ""]
+
+
+def test_history_sent_upstream_alternates_roles_leaving_out_unanswered_turns() -> None:
+    turns = [
+        Turn("assistant", "an answer whose question fell out of the window", None),
+        Turn("user", "unanswered: the upstream failed", None),
+        Turn("user", "asked again", None),
+        Turn("assistant", "Answered.", None),
+        Turn("user", "stopped before any words", None),
+        Turn("user", "now", None),
+    ]
+    assert build_messages("", turns) == [
+        {"role": "user", "content": "asked again"},
+        {"role": "assistant", "content": "Answered."},
+        {"role": "user", "content": "now"},
+    ]

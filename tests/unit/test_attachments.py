@@ -14,11 +14,14 @@ from bot.media.attachments import (
     document_kind,
     document_text,
     extension_of,
+    extracted_text,
     human_size,
     image_part,
     largest_photo,
+    office_refusal,
     photo_marker,
 )
+from bot.media.documents import DocumentContent
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,26 @@ def test_an_image_part_carries_the_bytes_as_a_data_url_of_their_type(
         ("config", "application/x-yaml; charset=utf-8", DocumentKind.TEXT),
         ("cat.jpg", "image/jpeg", DocumentKind.IMAGE),
         ("scan", "image/png", DocumentKind.IMAGE),
-        ("paper.pdf", "application/pdf", DocumentKind.OTHER),
+        ("paper.pdf", "application/pdf", DocumentKind.PDF),
+        ("paper.PDF", "application/octet-stream", DocumentKind.PDF),
+        ("download", "application/pdf", DocumentKind.PDF),
+        ("report.docx", None, DocumentKind.WORD),
+        (
+            "report",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            DocumentKind.WORD,
+        ),
+        ("letter.doc", "application/msword", DocumentKind.OFFICE),
+        ("letter", "application/msword", DocumentKind.OFFICE),
+        ("sheet.xlsx", "application/zip", DocumentKind.OFFICE),
+        ("deck.odp", None, DocumentKind.OFFICE),
+        ("notes.rtf", "text/rtf", DocumentKind.TEXT),  # RTF is text with markup: read as it was
         ("archive.zip", "application/zip", DocumentKind.OTHER),
         ("tool", "application/octet-stream", DocumentKind.OTHER),
         (None, None, DocumentKind.OTHER),
     ],
 )
-def test_documents_are_text_by_extension_first_then_by_mime_type(
+def test_documents_are_known_by_extension_first_then_by_mime_type(
     name: str | None, mime: str | None, kind: DocumentKind
 ) -> None:
     assert document_kind(name, mime) == kind
@@ -151,3 +167,65 @@ def test_a_cut_document_fits_its_budget_however_long_the_file(total: int) -> Non
         read = document_text("big.log", total, content, "Why?", budget=budget)
         assert read.truncated
         assert len(read.text) <= budget
+
+
+def test_office_formats_are_refused_with_how_to_send_them_instead() -> None:
+    assert [
+        office_refusal("letter.doc", None).split(". ", 1)[0],
+        office_refusal("scan", "application/vnd.ms-excel").split(". ", 1)[0],
+        office_refusal("talk.key", None).split(". ", 1)[0],
+    ] == [
+        "I can't read letter.doc: it is an old Word document (.doc)",
+        "I can't read scan: it is a spreadsheet",
+        "I can't read talk.key: it is a presentation",
+    ]
+
+
+PAGES = DocumentContent(
+    ("First page text.", "", "Third page, a longer one.\nWith a second line."), page_count=3
+)
+
+
+def test_a_pdf_that_fits_is_included_whole_page_by_page_without_blank_pages() -> None:
+    read = extracted_text("a.pdf", 1200, PAGES, "Gist?", budget=1000)
+    assert (read.text, read.truncated) == (
+        "[document a.pdf, 1.2 KB, 3 pages]\n```text\n"
+        "[page 1]\nFirst page text.\n\n"
+        "[page 3]\nThird page, a longer one.\nWith a second line.\n```\n\nGist?",
+        False,
+    )
+
+
+def test_a_pdf_read_up_to_the_page_limit_says_so_even_when_it_fits() -> None:
+    stopped = DocumentContent(("One.", "Two."), page_count=90, stopped="pages")
+    read = extracted_text("a.pdf", 1200, stopped, "", budget=1000)
+    assert read.extent == "pages 1\u20132 of 90"
+    assert read.text.endswith("Two.\n```\n[truncated: read only pages 1\u20132 of 90]")
+
+
+def test_a_pdf_cut_to_its_budget_ends_within_a_page_it_names_and_fits() -> None:
+    pages = tuple(f"Page {n} " + "word " * 50 for n in range(1, 41))
+    whole = "\n\n".join(f"[page {n}]\n{text}" for n, text in enumerate(pages, start=1))
+    content = DocumentContent(pages, page_count=40)
+    for budget in range(200, 3000, 37):
+        read = extracted_text("big.pdf", 9000, content, "Why?", budget=budget)
+        body = read.text.split("```text\n", 1)[1].split("```", 1)[0]
+        number, text = body.rsplit("[page ", 1)[1].split("]\n", 1)
+        assert len(read.text) <= budget
+        assert text.strip()  # never a page's line without its text
+        assert whole.startswith(body.removesuffix("\n"))
+        pages_read = "page 1" if number == "1" else f"pages 1\u2013{number}"
+        whole_page = text.removesuffix("\n") == pages[int(number) - 1]
+        in_part = "" if whole_page else f" (page {number} only in part)"
+        assert read.extent == f"{pages_read} of 40{in_part}"
+
+
+def test_a_word_document_cut_by_the_character_limit_says_how_much_was_read() -> None:
+    content = DocumentContent(
+        ("# Title\nSome text",), page_count=None, stopped="chars", partial=True
+    )
+    read = extracted_text("a.docx", 5000, content, "Q?", budget=1000)
+    assert read.text == (
+        "[document a.docx, 5.0 KB]\n```markdown\n# Title\nSome text\n```\n"
+        "[truncated: read only its first 17 characters]\n\nQ?"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import subprocess
 import tempfile
 import wave
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot.errors import AudioUndecodable, FfmpegMissing
-from bot.media import audio
+from bot.media import audio, capacity, ffmpeg
 from tests.fakes.upstream import make_wav
-from tests.support import GatedFfmpeg, audio_bomb, process_exists
+from tests.support import GatedFfmpeg, audio_bomb, heard_mp3, process_exists
 
 PROBE = ("ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams")
 FIVE_MINUTES = audio.Bounds(seconds=300, timeout=30)
@@ -115,7 +116,7 @@ async def test_without_ffmpeg_on_path_every_conversion_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert audio.ffmpeg_path() is None
+    assert ffmpeg.ffmpeg_path() is None
     with pytest.raises(FfmpegMissing):
         await audio.wav_to_voice(make_wav(1.0))
     with pytest.raises(FfmpegMissing):
@@ -138,6 +139,20 @@ async def test_an_8_channel_192_khz_flac_becomes_16_khz_mono_of_its_real_length(
     heard = await audio.to_wav(audio_bomb(20.0), audio.Bounds(seconds=20, timeout=30))
     assert wav_shape(heard) == (1, 2, 16_000, 20.0)
     assert heard.duration == 20.0
+
+
+async def test_an_audio_bomb_padded_to_a_size_weighs_that_and_decodes_to_the_same_audio() -> None:
+    bounds = audio.Bounds(seconds=20, timeout=30)
+    padded = audio_bomb(3.0, size=1024 * 1024)
+    assert len(padded) == 1024 * 1024
+    assert (await audio.to_wav(padded, bounds)).wav == (
+        await audio.to_wav(audio_bomb(3.0), bounds)
+    ).wav
+
+
+def test_an_audio_bomb_is_not_padded_below_its_own_size() -> None:
+    with pytest.raises(ValueError, match="can't pad"):
+        audio_bomb(3.0, size=1000)
 
 
 async def test_audio_longer_than_its_bound_is_refused_as_too_long() -> None:
@@ -203,7 +218,7 @@ async def test_a_finished_conversion_leaves_no_file(
 async def test_with_a_limit_of_one_a_second_conversion_waits_for_the_first(
     gated_ffmpeg: GatedFfmpeg,
 ) -> None:
-    limit = audio.ConversionLimit(1)
+    limit = capacity.ConversionLimit(1)
 
     async def convert() -> audio.PcmAudio:
         async with limit.slot():
@@ -223,4 +238,122 @@ async def test_with_a_limit_of_one_a_second_conversion_waits_for_the_first(
 
 def test_a_conversion_limit_allows_at_least_one() -> None:
     with pytest.raises(ValueError, match="at least one"):
-        audio.ConversionLimit(0)
+        capacity.ConversionLimit(0)
+
+
+async def test_audio_for_the_model_is_mono_16_khz_mp3_of_its_real_length() -> None:
+    bounds = audio.Bounds(seconds=30, timeout=30)
+    heard = await audio.to_mp3(audio_bomb(20.0), bounds)
+    shape = heard_mp3(heard.mp3)
+    assert (shape.codec, shape.channels, shape.rate) == ("mp3", 1, 16_000)
+    # Decoded, an MP3 starts with its encoder's delay (about 70 ms); `duration` leaves it out.
+    assert shape.seconds == pytest.approx(20.0, abs=0.15)
+    assert heard.duration == pytest.approx(20.0, abs=0.04)
+    assert len(heard.mp3) == pytest.approx(
+        len((await audio.to_wav(audio_bomb(20.0), bounds)).wav) / 8, rel=0.02
+    )
+
+
+async def test_mp3_for_the_model_longer_than_its_bound_is_refused_as_too_long() -> None:
+    with pytest.raises(audio.AudioTooLong):
+        await audio.to_mp3(audio_bomb(60.0), audio.Bounds(seconds=5, timeout=30))
+    heard = await audio.to_mp3(audio_bomb(4.95), audio.Bounds(seconds=5, timeout=30))
+    assert heard.duration == pytest.approx(4.95, abs=0.04)
+
+
+async def test_a_running_ffmpeg_has_the_lowest_cpu_priority(gated_ffmpeg: GatedFfmpeg) -> None:
+    converting = asyncio.create_task(audio.to_mp3(make_wav(1.0), FIVE_MINUTES))
+    await gated_ffmpeg.wait_for_starts(1)
+    [pid] = gated_ffmpeg.started()
+    # The priority is set once the process has started: wait for it (20 s at most).
+    for _ in range(2000):
+        if os.getpriority(os.PRIO_PROCESS, pid) == ffmpeg.FFMPEG_NICENESS:
+            break
+        await asyncio.sleep(0.01)
+    niceness = os.getpriority(os.PRIO_PROCESS, pid)
+    gated_ffmpeg.open()
+    await converting
+    assert (ffmpeg.FFMPEG_NICENESS, niceness) == (19, 19)
+
+
+# --- the budget of audio in flight -----------------------------------------------------------
+
+
+async def test_audio_holds_within_the_budget_are_granted_at_once_and_counted() -> None:
+    budget = capacity.AudioBudget(100)
+    releases = [await budget.hold(size) for size in (30, 30, 40)]
+    assert (budget.held, budget.waiting) == (100, 0)
+    for release in releases:
+        release()
+    assert (budget.held, budget.waiting) == (0, 0)
+
+
+async def test_a_hold_that_does_not_fit_waits_until_room_is_given_back() -> None:
+    budget = capacity.AudioBudget(100)
+    first = await budget.hold(70)
+    second = asyncio.create_task(budget.hold(50))
+    await asyncio.sleep(0)
+    assert (second.done(), budget.held, budget.waiting) == (False, 70, 1)
+    first()
+    release = await second
+    assert (budget.held, budget.waiting) == (50, 0)
+    release()
+    release()  # given back once, however often it is called
+    assert budget.held == 0
+
+
+async def test_holds_are_granted_first_come_first_served() -> None:
+    budget = capacity.AudioBudget(100)
+    first = await budget.hold(60)
+    large = asyncio.create_task(budget.hold(80))
+    await asyncio.sleep(0)
+    small = asyncio.create_task(budget.hold(10))  # it would fit, but the large one came first
+    await asyncio.sleep(0)
+    assert (large.done(), small.done(), budget.waiting) == (False, False, 2)
+    first()
+    await asyncio.gather(large, small)
+    assert budget.held == 90
+
+
+async def test_a_hold_larger_than_the_budget_waits_until_nothing_else_is_held() -> None:
+    budget = capacity.AudioBudget(100)
+    other = await budget.hold(1)
+    huge = asyncio.create_task(budget.hold(10_000))
+    await asyncio.sleep(0)
+    assert not huge.done()
+    other()
+    release = await huge
+    assert budget.held == 100
+    release()
+    assert budget.held == 0
+
+
+async def test_a_cancelled_wait_holds_nothing_and_lets_the_next_one_go() -> None:
+    budget = capacity.AudioBudget(100)
+    first = await budget.hold(60)
+    blocked = asyncio.create_task(budget.hold(80))
+    behind = asyncio.create_task(budget.hold(40))
+    await asyncio.sleep(0)
+    blocked.cancel()
+    release = await behind  # the cancelled one no longer stands in its way
+    assert (budget.held, budget.waiting) == (100, 0)
+    first()
+    release()
+    assert budget.held == 0
+
+
+async def test_a_hold_granted_to_a_caller_cancelled_meanwhile_is_given_back() -> None:
+    budget = capacity.AudioBudget(100)
+    first = await budget.hold(60)
+    waiting = asyncio.create_task(budget.hold(80))
+    await asyncio.sleep(0)
+    first()  # grants the waiting one, which has not run since
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert (budget.held, budget.waiting) == (0, 0)
+
+
+def test_an_audio_budget_allows_at_least_one_byte() -> None:
+    with pytest.raises(ValueError, match="at least one byte"):
+        capacity.AudioBudget(0)

@@ -1,4 +1,5 @@
-"""The benchmark's arithmetic: percentiles, reply timelines, figures, and /proc parsing."""
+"""The benchmark's arithmetic: percentiles, reply timelines, figures (the hostile scenario's
+comparison too), and /proc parsing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from bench.hostile import comparison
 from bench.measure import (
     MIB,
     Figure,
@@ -24,6 +26,7 @@ from bench.measure import (
     slowest_second,
     status_bytes,
 )
+from bench.scenarios import SCENARIOS
 
 STATUS = """Name:\tpython
 Umask:\t0022
@@ -123,6 +126,11 @@ def test_longest_gap_is_the_widest_space_between_moments() -> None:
     assert longest_gap([2.0]) == 0.0
 
 
+def test_answer_latency_runs_from_the_question_to_the_first_visible_text() -> None:
+    assert replace(trace(), asked_at=9.5).answer_latency == pytest.approx(0.504)
+    assert trace().answer_latency is None  # a scenario that did not note when it asked
+
+
 def test_added_latency_runs_from_the_first_content_to_the_first_visible_text() -> None:
     assert trace().added_latency == pytest.approx(0.004)
 
@@ -198,3 +206,29 @@ def test_the_call_rate_figures_come_from_the_fakes_call_times() -> None:
     by_name = {f.name: f for f in figures(run, {})}
     assert by_name["calls_per_second"].value == pytest.approx(2.0)
     assert by_name["calls_slowest_second"].value == 2
+
+
+def test_the_hostile_comparison_puts_each_figure_alone_beside_hostile_with_the_targets() -> None:
+    alone = replace(
+        run_of(replace(trace(), asked_at=9.4)),
+        help_latencies=(0.004, 0.006),
+        peak_rss=70 * MIB,
+    )
+    attacked = replace(
+        run_of(replace(trace(visible=(10.3, 11.1, 12.2, 13.3)), asked_at=9.4)),
+        help_latencies=(0.02, 1.2),
+        peak_rss=300 * MIB,
+    )
+    scenario = replace(SCENARIOS["hostile"], chats=1, turns=1)
+    shown = {f.name: f for f in comparison(scenario, alone, attacked)}
+    assert shown["help_max_ms_alone"].value == pytest.approx(6)
+    assert shown["help_max_ms_hostile"].value == pytest.approx(1200)
+    assert shown["help_max_ms_hostile"].verdict == "MISSED"
+    added = shown["question_to_first_text_p99_added_ms"]
+    assert added.value == pytest.approx(296)
+    assert added.verdict == "MISSED"
+    assert shown["first_text_latency_p99_ms_hostile"].verdict == "MISSED"  # 300 ms > 250
+    assert (shown["peak_rss_added_mb"].value, shown["peak_rss_added_mb"].verdict) == (230, "MISSED")
+    assert shown["replies_correct_hostile"].verdict == "ok"
+    assert shown["loop_lag_p99_ms_alone"].verdict == ""  # targets hold with the strangers
+    assert shown["loop_lag_p99_ms_hostile"].verdict == "MISSED"  # 59 ms of (1, 2, 60) ms

@@ -35,6 +35,8 @@ def test_every_setting_is_a_field_of_the_stored_chat_settings() -> None:
         "frequency_penalty",
         "voice",
         "system_prompt",
+        "show_reasoning",
+        "reasoning_effort",
     ]
 
 
@@ -52,6 +54,9 @@ def test_every_setting_is_a_field_of_the_stored_chat_settings() -> None:
         ("presence_penalty", "-0", 0.0),
         ("frequency_penalty", "+1.5", 1.5),
         ("voice", "Nova", "nova"),
+        ("show_reasoning", "Hidden", "hidden"),
+        ("show_reasoning", "full", "full"),
+        ("reasoning_effort", " HIGH ", "high"),
     ],
 )
 def test_values_within_the_api_ranges_are_accepted(name: str, text: str, expected: Value) -> None:
@@ -95,6 +100,15 @@ def test_a_long_refused_value_is_shortened_in_the_error() -> None:
     assert error_of("temperature", "x" * 100).endswith("“xxxxxxxxxxxxxxxxxxx…” is not.")
 
 
+def test_reasoning_settings_refuse_other_values_naming_theirs() -> None:
+    assert error_of("show_reasoning", "folded") == (
+        "reasoning must be one of collapsed, hidden, full (or “default”); “folded” is not."
+    )
+    assert error_of("reasoning_effort", "max") == (
+        "reasoning_effort must be one of low, medium, high (or “default”); “max” is not."
+    )
+
+
 def test_an_unknown_voice_is_refused_with_the_voices() -> None:
     assert error_of("voice", "robot") == (
         "voice must be one of alloy, echo, fable, onyx, nova, shimmer (or “default”);"
@@ -119,6 +133,10 @@ def test_default_or_reset_puts_any_setting_back_to_the_default(name: str, word: 
         ("frequency-penalty", "frequency_penalty"),
         ("system", "system_prompt"),
         ("voice", "voice"),
+        ("reasoning", "show_reasoning"),
+        ("show-reasoning", "show_reasoning"),
+        ("reasoning_effort", "reasoning_effort"),
+        ("effort", "reasoning_effort"),
     ],
 )
 def test_settings_are_found_by_name_case_dashes_or_short_name(typed: str, expected: str) -> None:
@@ -130,7 +148,7 @@ def test_an_unknown_setting_lists_the_settings() -> None:
         find_preference("colour")
     assert str(caught.value) == (
         "There is no setting “colour”. Settings: temperature, top_p, presence_penalty,"
-        " frequency_penalty, voice, system_prompt."
+        " frequency_penalty, voice, system_prompt, reasoning, reasoning_effort."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -12,9 +13,9 @@ from bot.conversation.service import ConversationService
 from bot.conversation.turns import Origin, Outcome, UserTurn
 from bot.errors import AttachmentRefused
 from bot.store import ChatKey, ChatStore, Received
-from bot.types import ImagePart
+from bot.types import ImagePart, ShowReasoning
 from bot.upstream.types import AudioReply
-from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
+from tests.fakes.upstream import FakeUpstream, Fault, ReasoningStyle, ReplyScript
 from tests.support import RecordingSink
 
 CHAT = ChatKey(42)
@@ -34,6 +35,21 @@ class SpeakingSink(RecordingSink):
 
     async def speak(self, audio: AudioReply) -> None:
         self.spoken = audio
+
+
+class ThinkingRecorder(RecordingSink):
+    """A sink that also takes the reasoning (a `ThinkingSink`): each `think`, in `calls` too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thoughts: list[tuple[str, str]] = []
+
+    async def think(self, reasoning: str, *, show: ShowReasoning) -> None:
+        self.calls.append("think")
+        self.thoughts.append((reasoning, show))
+
+
+THOUGHT = "The user greets me; a short greeting back will do."
 
 
 async def test_reply_streams_growing_text_and_finishes_with_the_whole_reply(
@@ -457,3 +473,72 @@ async def test_a_message_an_earlier_run_kept_is_not_queued_again_when_telegram_r
     assert again.duplicate
     assert upstream.chat_requests() == []
     assert [r.content for r in await store.inbox()] == ["hi"]
+
+
+async def test_a_sink_without_think_gets_the_answer_alone_never_the_reasoning(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    upstream.script(ReplyScript("Hello!", reasoning=THOUGHT, reasoning_chunk_size=5))
+    sink = RecordingSink()
+    outcome = await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
+    assert sink.updates
+    assert all("Hello!".startswith(text) for text in sink.updates)
+    assert (sink.final, outcome.text) == ("Hello!", "Hello!")
+
+
+async def test_a_thinking_sink_gets_the_whole_reasoning_so_far_before_the_answer(
+    service: ConversationService, upstream: FakeUpstream, store: ChatStore
+) -> None:
+    await store.update_preferences(CHAT, show_reasoning="full")
+    upstream.script(ReplyScript("Hello!", reasoning=THOUGHT, reasoning_chunk_size=5))
+    sink = ThinkingRecorder()
+    await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
+    first_update = sink.calls.index("update")
+    assert sink.calls[1:first_update] == ["think"] * len(sink.thoughts)
+    assert "think" not in sink.calls[first_update:]
+    thoughts = [reasoning for reasoning, _ in sink.thoughts]
+    assert all(b.startswith(a) and b != a for a, b in itertools.pairwise(thoughts))
+    assert thoughts[-1] == THOUGHT
+    assert {show for _, show in sink.thoughts} == {"full"}
+    assert (sink.updates[-1], sink.final) == ("Hello!", "Hello!")
+
+
+async def test_a_reply_found_to_begin_mid_thought_restarts_the_answer_after_its_reasoning(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    # Only `</think>` shows it: the words before it were given as answer, then taken back.
+    upstream.script(
+        ReplyScript(
+            "Hello!",
+            reasoning=THOUGHT,
+            reasoning_style=ReasoningStyle.CLOSE_TAG_ONLY,
+            reasoning_chunk_size=5,
+        )
+    )
+    sink = ThinkingRecorder()
+    await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), sink)
+    restart = sink.calls.index("think")
+    assert sink.calls[restart + 1] == "update"
+    before, after = sink.updates[: restart - 1], sink.updates[restart - 1 :]
+    assert before[-1] in THOUGHT
+    assert "Hello!".startswith(after[0])
+    assert sink.thoughts == [(THOUGHT, "collapsed")]
+    assert (after[-1], sink.final) == ("Hello!", "Hello!")
+
+
+async def test_a_model_known_to_begin_mid_thought_that_answers_straight_away_takes_it_back(
+    service: ConversationService, upstream: FakeUpstream
+) -> None:
+    # Its first reply taught that it begins mid-thought; its second has no thought at all: the
+    # words given as reasoning are taken back (empty reasoning) and given as the answer.
+    upstream.script(
+        ReplyScript("Hello!", reasoning=THOUGHT, reasoning_style=ReasoningStyle.CLOSE_TAG_ONLY),
+        ReplyScript("Plain words.", chunk_size=4),
+    )
+    await service.reply(CHAT, UserTurn("hi", telegram_message_id=1, user_id=USER), RecordingSink())
+    sink = ThinkingRecorder()
+    await service.reply(CHAT, UserTurn("again", telegram_message_id=2, user_id=USER), sink)
+    assert [thought for thought, _ in sink.thoughts[:-1]] == ["Plai", "Plain wo", "Plain words."]
+    assert sink.thoughts[-1] == ("", "collapsed")
+    assert sink.calls == ["start", "think", "think", "think", "think", "update", "finish"]
+    assert (sink.updates, sink.final) == (["Plain words."], "Plain words.")

@@ -58,6 +58,36 @@ async def test_first_and_final_texts_overtake_waiting_edits_when_the_window_is_f
     assert calls.order == ["fills the window", "final-4", "edit-2", "edit-3"]
 
 
+async def test_status_reactions_go_after_every_edit_when_the_window_is_full() -> None:
+    outbox = one_at_a_time()
+    calls = Recorder()
+    await outbox.call(1, calls.call("fills the window"))
+    waiting = [
+        asyncio.create_task(outbox.call(2, calls.call("reaction-2"), priority=Priority.REACTION)),
+        asyncio.create_task(outbox.call(3, calls.call("edit-3"), priority=Priority.EDIT)),
+    ]
+    await asyncio.sleep(0)
+    final = asyncio.create_task(outbox.call(4, calls.call("final-4")))
+    await asyncio.gather(*waiting, final)
+    assert calls.order == ["fills the window", "final-4", "edit-3", "reaction-2"]
+
+
+async def test_a_follow_up_goes_right_behind_its_chats_previous_call() -> None:
+    clock = FakeClock(0.0)  # moved by hand: a call waiting for its chat's interval never goes
+    outbox = fast(private_interval=10.0, margin=0.0, clock=clock)
+    calls = Recorder()
+    await outbox.call(1, calls.call("seal"))
+    clock.now = 1.0  # past the bot-wide spacing, far inside the chat's interval
+    await asyncio.wait_for(outbox.call(1, calls.call("persist"), follow=True), 5)
+    assert calls.order == ["seal", "persist"]
+    waiting = asyncio.create_task(outbox.call(1, calls.call("next"), follow=True))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the chat's burst is spent until it has waited its interval
+    clock.now = 10.0
+    outbox.reprioritize(1)  # any change wakes the queue to read the clock again
+    await asyncio.wait_for(waiting, 5)
+
+
 async def test_a_waiting_edit_that_becomes_the_final_text_goes_first() -> None:
     outbox = one_at_a_time()
     calls = Recorder()
@@ -294,6 +324,18 @@ async def test_chat_actions_go_only_while_the_bot_has_capacity_to_spare() -> Non
     assert calls.order == ["typing 1", "typing 2"]  # then a quarter of the 8 places was used
     await outbox.call(4, calls.call("reply 4"))  # replies may use the rest
     assert calls.order == ["typing 1", "typing 2", "reply 4"]
+
+
+async def test_the_outbox_says_whether_the_bot_has_room_to_spare() -> None:
+    clock = FakeClock(0.0)
+    outbox = fast(global_rate=8, window=60, margin=0.0, clock=clock)  # two calls to spare
+    calls = Recorder()
+    assert outbox.has_spare()
+    await outbox.call(1, calls.call("reply 1"))
+    assert outbox.has_spare()
+    clock.now += 5
+    await outbox.call(2, calls.call("reply 2"))
+    assert not outbox.has_spare()
 
 
 async def test_a_chat_action_right_after_a_reply_waits_out_the_spacing_instead_of_skipping() -> (

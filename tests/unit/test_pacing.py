@@ -84,6 +84,32 @@ def test_a_chat_is_idle_once_nothing_it_sent_can_still_matter() -> None:
     assert pacer.idle(now=60.0 + SAFETY_MARGIN)
 
 
+def test_a_follow_up_goes_right_behind_the_call_before_it() -> None:
+    pacer = private_pacer()
+    pacer.record(now=0.0)
+    pacer.record(now=1.2)  # calls a gap apart keep the chat's burst credit
+    assert pacer.delay(now=1.2, follow=True) == pytest.approx(SAFETY_MARGIN)
+    assert pacer.delay(now=1.2, urgent=True) == pytest.approx(1.0 + SAFETY_MARGIN)
+
+
+def test_after_a_follow_up_the_next_one_waits_until_the_chat_has_earned_it_back() -> None:
+    pacer = private_pacer()
+    pacer.record(now=0.0)
+    pacer.record(now=0.1)  # a follow-up: the credit is spent
+    refill = 1.0 + SAFETY_MARGIN
+    assert pacer.delay(now=0.1, follow=True) == pytest.approx(refill * (1 - 0.1 / refill) + 0.05)
+    assert pacer.delay(now=0.1, urgent=True) == pytest.approx(1.0 + SAFETY_MARGIN)
+    pacer.record(now=1.2)  # an ordinary call earns back less than it spends
+    assert pacer.delay(now=1.2, follow=True) > 0.5
+
+
+def test_a_chat_is_forgotten_only_once_it_has_earned_its_whole_burst_back() -> None:
+    pacer = private_pacer()
+    pacer.record(now=0.0)
+    assert not pacer.idle(now=1.0 + 2 * SAFETY_MARGIN)
+    assert pacer.idle(now=2 * (1.0 + SAFETY_MARGIN) + SAFETY_MARGIN)
+
+
 def test_window_admits_up_to_its_limit_then_waits_for_the_oldest_answer_to_leave() -> None:
     window = SlidingWindow(limit=3, window=1.0)
     for t in (0.0, 0.2, 0.4):
@@ -248,16 +274,20 @@ def test_calls_let_go_ahead_and_answers_noted_on_a_thread_never_trip_telegrams_l
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), Lateness), min_size=10, max_size=60), st.booleans())
+@given(
+    st.lists(st.tuples(st.booleans(), st.booleans(), Lateness), min_size=10, max_size=60),
+    st.booleans(),
+)
 def test_a_chats_pacing_never_trips_telegrams_chat_limits(
-    calls: list[tuple[bool, tuple[float, float]]], group: bool
+    calls: list[tuple[bool, bool, tuple[float, float]]], group: bool
 ) -> None:
     clock = FakeClock(0.0)
     telegram = FloodLimiter(FloodLimits(), clock)
     chat_id = -1001234 if group else 42
     pacer = pacer_for(chat_id, private=1.0, group=3.0, margin=SAFETY_MARGIN)
-    for urgent, (to_telegram, back) in calls:  # one call in flight per chat, as the outbox does
-        clock.now += pacer.delay(clock.now, urgent=urgent)
+    # One call in flight per chat, as the outbox does; some go as follow-ups (a short burst).
+    for urgent, follow, (to_telegram, back) in calls:
+        clock.now += pacer.delay(clock.now, urgent=urgent, follow=follow)
         clock.now += to_telegram
         assert telegram.retry_after(chat_id) is None
         telegram.record(chat_id)

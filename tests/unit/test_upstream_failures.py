@@ -245,8 +245,10 @@ async def test_429_with_a_retry_after_over_30_seconds_gives_up_at_once(
     assert (len(seen), caught.value.retry_after) == (1, 120.0)
 
 
-@pytest.mark.parametrize("status", [500, 400])
-async def test_a_500_or_a_400_is_not_retried(make_client: MakeClient, status: int) -> None:
+@pytest.mark.parametrize("status", [400, 404, 501])
+async def test_a_request_error_or_a_501_is_not_retried(
+    make_client: MakeClient, status: int
+) -> None:
     handler, seen = answering(httpx.Response(status))
     with pytest.raises(UpstreamHTTPError):
         await collect(make_client(handler, retries=3))

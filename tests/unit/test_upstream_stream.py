@@ -89,13 +89,31 @@ async def test_stream_with_malformed_json_raises_protocol_error(make_client: Mak
     assert caught.value.detail == "malformed JSON in stream"
 
 
-async def test_chunk_without_choices_or_usage_raises_protocol_error(
+async def test_chunks_with_empty_choices_and_no_usage_are_skipped(
     make_client: MakeClient,
 ) -> None:
-    handler, _ = answering(event_stream(sse(json.dumps({"id": "c1", "choices": []}), "[DONE]")))
+    # Azure sends such frames (content-filter annotations) before and between the text.
+    annotation = json.dumps({"id": "", "choices": [], "prompt_filter_results": []})
+    body = sse(annotation, chunk("hi"), annotation, chunk(finish="stop"), "[DONE]")
+    handler, _ = answering(event_stream(body))
+    assert await collect(make_client(handler)) == [Delta("hi"), Delta("", "stop")]
+
+
+async def test_a_chunk_without_a_choices_list_or_usage_raises_protocol_error(
+    make_client: MakeClient,
+) -> None:
+    handler, _ = answering(event_stream(sse(json.dumps({"id": "c1"}), "[DONE]")))
     with pytest.raises(UpstreamProtocolError) as caught:
         await collect(make_client(handler))
     assert caught.value.detail == "stream chunk without choices"
+
+
+async def test_usage_is_read_from_whichever_chunk_carries_it(make_client: MakeClient) -> None:
+    # OpenRouter puts usage on a chunk that also has choices; OpenAI on a `choices: []` one.
+    usage = {"prompt_tokens": 7, "completion_tokens": 40, "total_tokens": 47}
+    with_choices = json.loads(chunk(finish="stop")) | {"usage": usage}
+    handler, _ = answering(event_stream(sse(chunk("hi"), json.dumps(with_choices), "[DONE]")))
+    assert await collect(make_client(handler)) == [Delta("hi"), Delta("", "stop", Usage(7, 40, 47))]
 
 
 async def test_error_event_raises_protocol_error_with_its_message(make_client: MakeClient) -> None:
@@ -127,7 +145,7 @@ async def test_json_answer_to_a_stream_request_comes_as_one_delta(make_client: M
     assert await collect(make_client(handler)) == [Delta("Whole", "stop", Usage(1, 1, 2))]
 
 
-async def test_stream_request_has_only_the_set_params_and_no_auth_without_a_key(
+async def test_stream_request_has_only_the_set_params_asks_for_usage_and_has_no_auth_without_a_key(
     make_client: MakeClient,
 ) -> None:
     handler, seen = answering(event_stream(sse(chunk(finish="stop"), "[DONE]")))
@@ -143,6 +161,7 @@ async def test_stream_request_has_only_the_set_params_and_no_auth_without_a_key(
         "temperature": 0.5,
         "frequency_penalty": 0.0,
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
     assert sent.headers["accept"] == "text/event-stream"
     assert "authorization" not in sent.headers

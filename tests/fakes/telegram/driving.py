@@ -98,8 +98,9 @@ class MessageDriver(TelegramWorld):
             raise ValueError(f"unsupported chat_type {chat_type!r}")
         if (chat_type == "private") != (chat_id > 0):
             raise ValueError("private chats have positive ids, groups negative ones")
-        if is_forum and chat_type != "supergroup":
-            raise ValueError("only supergroups can be forums")
+        # Supergroups with topics, and (Bot API 9.3) private chats of a bot with topic mode on.
+        if is_forum and chat_type == "group":
+            raise ValueError("only supergroups and private chats can have topics")
         private = chat_type == "private"
         chat = ChatRecord(
             id=chat_id,

@@ -21,6 +21,8 @@ _query_ids = itertools.count(1)
 _MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 _PLACE = {"latitude": 52.37, "longitude": 4.89}
 OTHER_KINDS = ("venue", "contact", "poll", "dice", "video", "video_note", "animation", "game")
+# Messages whose caption their sender may edit.
+CAPTIONED = ("photo", "document", "audio", "voice", "video", "animation")
 
 
 class TelegramDriver(MessageDriver):
@@ -36,15 +38,26 @@ class TelegramDriver(MessageDriver):
         return chat.members.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "Alice"}
 
     def user_edits(self, chat_id: int, message_id: int, new_text: str) -> JsonDict:
-        """A user edits one of their own text messages; the bot gets `edited_message`."""
+        """A user edits one of their own messages: the text of a text message, the caption of
+        a photo, file or audio message (as Telegram allows); the bot gets `edited_message`."""
         message = self.find_message(chat_id, message_id)
         if message is None or message["from"].get("is_bot"):
             raise ValueError(f"no user message {message_id} in chat {chat_id}")
-        message["text"] = new_text
-        message.pop("entities", None)
+        if "text" in message:
+            field, entities_field = "text", "entities"
+            if not new_text.strip():
+                raise ValueError("Telegram does not let a text be edited to nothing")
+        elif any(kind in message for kind in CAPTIONED):
+            field, entities_field = "caption", "caption_entities"
+        else:
+            raise ValueError(f"message {message_id} has neither text nor a caption to edit")
+        if message.get(field) == new_text:
+            raise ValueError("an edit that changes nothing is not sent by Telegram")
+        message[field] = new_text
+        message.pop(entities_field, None)
         if entities := detect_entities(new_text):
-            message["entities"] = entities
-        message["edit_date"] = int(time.time())
+            message[entities_field] = entities
+        message["edit_date"] = max(int(time.time()), message["date"])
         self.enqueue_update({"edited_message": dict(message)})
         return message
 

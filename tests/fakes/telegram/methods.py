@@ -1,10 +1,12 @@
 """Bot API methods that send, edit or delete text messages in the fake Telegram.
 
 Owns: sendMessage, editMessageText/ReplyMarkup/Caption, deleteMessage, sendChatAction,
-answerCallbackQuery and sendMessageDraft, plus the checks every send shares, in Telegram's order:
-chat (blocked? migrated?), topic, reply target, content, keyboard. Parameters arrive typed and
-complete (the schema layer checked required ones); flood control and fault injection happen
-before these run. Media sends build on this in media_methods.py. Must not speak HTTP.
+answerCallbackQuery, sendMessageDraft (the latest draft per chat, topic and id; a switch refuses
+them all with 404) and setMessageReaction (standard emoji, one per message), plus the checks
+every send shares, in Telegram's order: chat (blocked? migrated?), topic, reply target, content,
+keyboard. Parameters arrive typed and complete (the schema layer checked required ones); flood
+control and fault injection happen before these run. Media sends build on this in
+media_methods.py. Must not speak HTTP.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from tests.fakes.telegram.rules import (
     check_message_text,
     check_reply_markup,
 )
-from tests.fakes.telegram.schema import Upload
+from tests.fakes.telegram.schema import Upload, reaction_emoji
 from tests.fakes.telegram.state import ChatRecord, Draft, JsonDict, SentMessage, TelegramWorld
 
 _PARSE_MODES = frozenset({"html", "markdown", "markdownv2"})
@@ -65,6 +67,7 @@ class MessageMethods:
             "sendChatAction": self.send_chat_action,
             "answerCallbackQuery": self.answer_callback_query,
             "sendMessageDraft": self.send_message_draft,
+            "setMessageReaction": self.set_message_reaction,
         }
 
     # --- shared checks -----------------------------------------------------------------------
@@ -277,6 +280,10 @@ class MessageMethods:
 
     async def send_message_draft(self, request: BotRequest) -> bool:
         params = request.params
+        if self.world.drafts_refused:
+            # A Bot API server that lacks the method (older than 9.3) answers as for any
+            # unknown method.
+            raise ApiError(404, "Not Found")
         chat = self._target_chat(params["chat_id"])
         if chat.type != "private":
             raise ApiError.bad_request("TEXTDRAFT_PEER_INVALID")
@@ -285,9 +292,33 @@ class MessageMethods:
         self._check_parse_mode(params)
         thread = self._thread(chat, params)
         fixed = check_draft_text(params.get("text"), params.get("entities"))
-        self.world.drafts.append(
-            Draft(
-                chat.id, params["draft_id"], fixed.text, fixed.entities, self.world.clock(), thread
-            )
+        draft = Draft(
+            chat.id, params["draft_id"], fixed.text, fixed.entities, self.world.clock(), thread
         )
+        self.world.drafts.append(draft)
+        self.world.live_drafts[draft.key] = draft
         return True
+
+    async def set_message_reaction(self, request: BotRequest) -> bool:
+        params = request.params
+        chat = self._target_chat(params["chat_id"])
+        message_id = params["message_id"]
+        if self.world.find_message(chat.id, message_id) is None:
+            raise ApiError.bad_request("message to react not found")
+        reactions = params.get("reaction") or []
+        if len(reactions) > 1:  # a bot reacts like a user without Premium
+            raise ApiError.bad_request("REACTIONS_TOO_MANY")
+        emoji = [_check_reaction(reaction) for reaction in reactions]
+        self.world.reactions[(chat.id, message_id)] = emoji
+        self.world.reaction_log.append((chat.id, message_id, emoji))
+        return True
+
+
+def _check_reaction(reaction: JsonDict) -> str:
+    """The emoji of a ReactionTypeEmoji a bot may set (custom and paid ones need more)."""
+    if reaction.get("type") != "emoji":
+        raise ApiError.bad_request("REACTION_INVALID")
+    emoji = reaction.get("emoji")
+    if emoji not in reaction_emoji():
+        raise ApiError.bad_request("REACTION_INVALID")
+    return str(emoji)

@@ -245,3 +245,10 @@ def form_fields_from_json(body: Mapping[str, Any]) -> dict[str, str | Upload]:
         else:
             fields[name] = json.dumps(value)
     return fields
+
+
+@cache
+def reaction_emoji() -> frozenset[str]:
+    """The emoji a ReactionTypeEmoji may carry, as the schema's description lists them."""
+    spec = BotApiSchema.load().type_fields("ReactionTypeEmoji")["emoji"]
+    return frozenset(re.findall(r'"([^"]+)"', spec.description))

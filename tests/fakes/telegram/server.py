@@ -233,7 +233,12 @@ class FakeTelegram(TelegramDriver):
         return [m.text or "" for m in self.bot_messages(chat_id)]
 
     def drafts_in(self, chat_id: int) -> list[Draft]:
+        """Every sendMessageDraft call that reached `chat_id`, in order."""
         return [draft for draft in self.drafts if draft.chat_id == chat_id]
+
+    def reactions_on(self, chat_id: int, message_id: int) -> list[list[str]]:
+        """Every reaction the bot set on the message, in order ([]: removed)."""
+        return [emoji for c, m, emoji in self.reaction_log if (c, m) == (chat_id, message_id)]
 
     def commands_for(
         self, scope: JsonDict | None = None, language_code: str = ""

@@ -2,8 +2,9 @@
 
 Owns: the records the fake keeps (`ChatRecord`, `SentMessage`, `StoredFile`, `ApiCall`, ...), id
 allocation, building Message/Chat/User objects in Telegram's shapes, the update queue, and the
-change signal that long polls and `wait_until` sleep on. Must not speak HTTP or validate requests:
-the driver (user side) and the method handlers (bot side) build on this.
+change signal that long polls and `wait_until` sleep on; every update it queues is checked against
+the Bot API schema. Must not speak HTTP or validate requests: the driver (user side) and the
+method handlers (bot side) build on this.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.telegram.rules import ApiError
+from tests.fakes.telegram.schema import BotApiSchema
 
 JsonDict = dict[str, Any]
 FIRST_UPDATE_ID = 10_001
 # Update types Telegram withholds unless allowed_updates names them.
+DRAFT_TTL = 30.0  # seconds a client shows a draft after its last update (Bot API text)
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
@@ -74,6 +77,11 @@ class Draft:
     entities: list[JsonDict]
     at: float
     message_thread_id: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int | None, int]:
+        """What a client tells drafts apart by: the chat, its topic, the draft id."""
+        return (self.chat_id, self.message_thread_id, self.draft_id)
 
 
 @dataclass
@@ -155,7 +163,14 @@ class TelegramWorld:
         self.deleted: set[tuple[int, int]] = set()
         self.sent: dict[tuple[int, int], SentMessage] = {}
         self.sent_order: list[SentMessage] = []
-        self.drafts: list[Draft] = []
+        self.drafts: list[Draft] = []  # every sendMessageDraft call, in order
+        # What a client shows: the latest draft per (chat, topic, draft id), until it expires
+        # (DRAFT_TTL seconds after its last update) or the bot sends a message there.
+        self.live_drafts: dict[tuple[int, int | None, int], Draft] = {}
+        self.drafts_refused = False  # answer sendMessageDraft 404, as a server without it
+        # setMessageReaction: what each message shows, and every reaction set, in order.
+        self.reactions: dict[tuple[int, int], list[str]] = {}
+        self.reaction_log: list[tuple[int, int, list[str]]] = []
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
         self.pending_updates: list[JsonDict] = []
@@ -249,7 +264,20 @@ class TelegramWorld:
             }
         message.update(content)
         self.messages[(chat.id, message_id)] = message
+        if sender.get("id") == self.bot_id:
+            # A client drops the bot's drafts in a chat (or topic) when a message arrives there.
+            for key in [k for k in self.live_drafts if k[:2] == (chat.id, thread_id)]:
+                del self.live_drafts[key]
         return message
+
+    def visible_drafts(self, chat_id: int, thread_id: int | None = None) -> list[Draft]:
+        """The drafts a client shows now in the chat (or topic): not expired, not dismissed."""
+        now = self.clock()
+        return [
+            draft
+            for key, draft in self.live_drafts.items()
+            if key[:2] == (chat_id, thread_id) and now - draft.at < DRAFT_TTL
+        ]
 
     def find_message(self, chat_id: int, message_id: int) -> JsonDict | None:
         """A message that still exists (not deleted)."""
@@ -296,10 +324,13 @@ class TelegramWorld:
     # --- updates -----------------------------------------------------------------------------
 
     def enqueue_update(self, update: JsonDict) -> None:
-        """Queue a raw Update for getUpdates or the webhook; assigns update_id if missing."""
+        """Queue a raw Update for getUpdates or the webhook; assigns update_id if missing.
+        AssertionError, queueing nothing, when it is not a valid Update of the Bot API schema:
+        the fake sends only what Telegram could."""
         update = copy.deepcopy(update)  # what was sent must not change when the chat does
         if "update_id" not in update:
             update["update_id"] = self._next_update_id
+        BotApiSchema.load().check_object("Update", update)
         self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
         self.pending_updates.append(update)
         self.notify()

@@ -193,6 +193,30 @@ async def test_queued_update_keeps_the_text_it_was_sent_with(
     assert (texts, updates[1].edited_message is not None) == (["first", "second"], True)
 
 
+async def test_an_edit_changes_a_text_or_a_caption_as_telegram_allows(
+    fake: FakeTelegram, bot: telegram.Bot
+) -> None:
+    photo = fake.user_sends_photo(42, b"\xff\xd8 jpeg", 64, 48, caption="a cat")
+    fake.user_edits(42, photo["message_id"], "a dog")
+    sticker = fake.user_sends_sticker(42)
+    text = fake.user_sends(42, "hello")
+    with pytest.raises(ValueError, match="neither text nor a caption"):
+        fake.user_edits(42, sticker["message_id"], "hi")
+    with pytest.raises(ValueError, match="changes nothing"):
+        fake.user_edits(42, text["message_id"], "hello")
+    with pytest.raises(ValueError, match="to nothing"):
+        fake.user_edits(42, text["message_id"], " ")
+    updates = await bot.get_updates()
+    edited = [u.edited_message for u in updates if u.edited_message]
+    assert [(m.caption, m.text) for m in edited] == [("a dog", None)]
+
+
+async def test_an_update_outside_the_bot_api_schema_is_not_queued(fake: FakeTelegram) -> None:
+    with pytest.raises(AssertionError):
+        fake.enqueue_update({"edited_message": {"message_id": 1, "text": "no chat, no date"}})
+    assert fake.pending_updates == []
+
+
 async def test_upload_and_download_round_trip(fake: FakeTelegram, bot: telegram.Bot) -> None:
     fake.user_sends(42, "send me a file")
     payload = bytes(range(256)) * 40

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 import telegram
 from telegram import MessageEntity
-from telegram.error import BadRequest, ChatMigrated, Forbidden
+from telegram.constants import ReactionEmoji
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken
 
-from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram.client import OPUS, buttons, last_error
+from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.fakes.telegram.client import OPUS, bot_for, buttons, last_error
+from tests.support import FakeClock
 
 EMOJI = "😀"
 
@@ -289,3 +291,64 @@ async def test_message_drafts_work_in_private_chats_only(
         await bot.send_message_draft(-3, draft_id=7, text="no")
     assert [d.text for d in fake.drafts_in(42)] == ["Thinking about"]
     assert last_error(fake) == "Bad Request: TEXTDRAFT_PEER_INVALID"
+
+
+async def test_a_client_shows_the_latest_draft_per_id_until_it_expires() -> None:
+    clock = FakeClock(0.0)
+    async with (
+        FakeTelegram(limits=FloodLimits.relaxed(), clock=clock) as fake,
+        bot_for(fake) as bot,
+    ):
+        fake.user_sends(42, "hi")
+        await bot.send_message_draft(42, draft_id=7)  # no text: "Thinking…"
+        await bot.send_message_draft(42, draft_id=7, text="Hello")
+        await bot.send_message_draft(42, draft_id=8, text="Other")
+        assert [(d.draft_id, d.text) for d in fake.visible_drafts(42)] == [
+            (7, "Hello"),
+            (8, "Other"),
+        ]
+        assert [d.text for d in fake.drafts_in(42)] == ["", "Hello", "Other"]
+        clock.now = 29.0
+        await bot.send_message_draft(42, draft_id=8, text="Other, again")
+        clock.now = 30.0
+        assert [d.text for d in fake.visible_drafts(42)] == ["Other, again"]
+        clock.now = 59.0
+        assert fake.visible_drafts(42) == []
+
+
+async def test_a_message_from_the_bot_dismisses_its_drafts_in_that_chat_or_topic(
+    fake: FakeTelegram, bot: telegram.Bot
+) -> None:
+    fake.user_sends(42, "hi")
+    topic = fake.user_sends(42, "in a topic")["message_id"]
+    await bot.send_message_draft(42, draft_id=7, text="Hello")
+    await bot.send_message_draft(42, draft_id=7, text="In the topic", message_thread_id=topic)
+    await bot.send_message(42, "Hello there")
+    assert fake.visible_drafts(42) == []
+    assert [d.text for d in fake.visible_drafts(42, topic)] == ["In the topic"]
+
+
+async def test_a_server_without_drafts_answers_404_which_ptb_raises_as_invalid_token(
+    fake: FakeTelegram, bot: telegram.Bot
+) -> None:
+    fake.user_sends(42, "hi")
+    fake.drafts_refused = True
+    with pytest.raises(InvalidToken, match=r"^Not Found"):
+        await bot.send_message_draft(42, draft_id=7, text="Hello")
+    assert fake.calls_to("sendMessageDraft")[0].error_code == 404
+    assert fake.visible_drafts(42) == []
+
+
+async def test_a_reaction_replaces_the_last_and_only_standard_emoji_pass(
+    fake: FakeTelegram, bot: telegram.Bot
+) -> None:
+    message_id = fake.user_sends(42, "hi")["message_id"]
+    await bot.set_message_reaction(42, message_id, ReactionEmoji.EYES)
+    await bot.set_message_reaction(42, message_id, [ReactionEmoji.WRITING_HAND])
+    await bot.set_message_reaction(42, message_id, [])
+    with pytest.raises(BadRequest):
+        await bot.set_message_reaction(42, message_id, "✍️")  # not a member: a custom emoji id
+    assert last_error(fake) == "Bad Request: REACTION_INVALID"
+    with pytest.raises(BadRequest):
+        await bot.set_message_reaction(42, message_id, [ReactionEmoji.EYES, ReactionEmoji.FIRE])
+    assert fake.reactions_on(42, message_id) == [["👀"], ["✍"], []]

@@ -13,6 +13,18 @@ models take it, and a WAV must decode, as OpenAI refuses corrupt audio),
 JPEG, GIF or WebP), which only the gpt-4o family (`VISION_MODELS`) accepts. Voices and
 the accepted parameters follow the seed (`seed/gpt-api-service.md`), which is narrower than OpenAI.
 
+Reasoning (`ReplyScript.reasoning`): the model thinks before it answers, in the shape a
+`ReasoningStyle` names — DeepSeek's `delta.reasoning_content`, OpenRouter's and newer vLLM's
+`delta.reasoning`, both at once (a vLLM version copies one into the other), `<think>` tags in the
+content (Ollama, Qwen), only the closing tag (DeepSeek-R1's template opens the thought itself), or
+tags in the content beside `reasoning_content` (llama.cpp's `deepseek-legacy`). A stream can pause
+in the middle of the thought, for a time or until the test says, so a client's "thinking" shows.
+A whole reply carries it the same way in its message (a spoken one in its fields, beside the audio).
+Usage then counts the reasoning in `completion_tokens` and reports it apart as
+`completion_tokens_details.reasoning_tokens`, as OpenAI does. An assistant message that carries
+reasoning back (`reasoning_content` or `reasoning`) is refused, as DeepSeek refuses it (in the
+fake's words).
+
 Faults apply to chat requests. Streaming honours all of them. A whole (non-streaming) reply
 honours the HTTP_* faults, HTML_PAGE, HANG_BEFORE_FIRST_TOKEN, CUT_MID_STREAM and STALL_MID_STREAM
 (mid-body), MALFORMED_JSON, ERROR_EVENT (a 200 `{"error"}` body), EMPTY_CHOICES and NO_AUDIO;
@@ -41,9 +53,14 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.upstream.providers import PROVIDER_KEYS, Provider
+
 JsonDict = dict[str, Any]
 
 CHAT_PATH = "/v1/chat/completions"
+# Request bodies up to this size are read (aiohttp's own default, 1 MiB, would answer 413 to the
+# 30 s of input audio a real server takes; five minutes of it are ~13 MB of base64).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o-mini-2024-07-18",
@@ -88,8 +105,11 @@ REQUEST_KEYS = frozenset(
         "stream",
         "modalities",
         "audio",
+        "reasoning_effort",
     }
 )
+# OpenAI's values for `reasoning_effort`; the seed's models take it too in this fake.
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 # The models of DEFAULT_MODELS that read images (OpenAI's gpt-4o family, without the audio ones):
 # an image part sent to any other model is refused, as OpenAI refuses it.
 VISION_MODELS = frozenset({"gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini", "gpt-4o-mini-2024-07-18"})
@@ -125,6 +145,21 @@ class Fault(enum.Enum):
     HANG_BEFORE_FIRST_TOKEN = "hang_before_first_token"  # headers, then nothing until client leaves
     STALL_MID_STREAM = "stall_mid_stream"  # `after_chunks` chunks, then nothing until client leaves
     NO_AUDIO = "no_audio"  # an audio request answered with text only
+    # --- statuses of other servers (providers.py has their refusals) ---
+    HTTP_408 = "http_408"  # OpenRouter's "Your request timed out", LiteLLM's Timeout
+    HTTP_502 = "http_502"  # a gateway's HTML page
+    HTTP_529 = "http_529"  # Anthropic's "Overloaded" through a gateway, x-should-retry: true
+
+
+class ReasoningStyle(enum.Enum):
+    """Where a script's reasoning travels (see the module docstring)."""
+
+    REASONING_CONTENT = "reasoning_content"
+    REASONING = "reasoning"
+    BOTH_FIELDS = "both_fields"
+    THINK_TAGS = "think_tags"
+    CLOSE_TAG_ONLY = "close_tag_only"
+    TAGS_AND_REASONING_CONTENT = "tags_and_reasoning_content"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +178,18 @@ class ReplyScript:
     # request carried, for servers that echo it back.
     error_message: str | None = None
     audio_seconds: float | None = None  # None: 0.06 s per transcript character, at least 0.5 s
+    # --- other servers' ways ---
+    # How the reply ends: "length" (cut at max_tokens), "content_filter", OpenRouter's "error".
+    finish_reason: str = "stop"
+    # An `x-should-retry` header on an HTTP fault (OpenAI's, Anthropic's): None sends none.
+    should_retry: bool | None = None
+    # -- reasoning: thought streamed before `text`, in `reasoning_chunk_size` pieces -----------
+    reasoning: str = ""
+    reasoning_style: ReasoningStyle = ReasoningStyle.REASONING_CONTENT
+    reasoning_chunk_size: int = 8
+    # Halfway through the thought: a silence of this many seconds, then a wait for the event.
+    thinking_pause: float = 0.0
+    thinking_until: asyncio.Event | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +215,16 @@ class FakeUpstream:
         *,
         models: Sequence[str] = DEFAULT_MODELS,
         models_path: str = "/models",
-        about: Mapping[str, Any] = DEFAULT_ABOUT,
+        about: Mapping[str, Any] | None = DEFAULT_ABOUT,
         require_key: str | None = None,
+        provider: Provider | None = None,
     ) -> None:
         self.models = tuple(models)
         self.models_path = models_path
-        self.about = about
+        self.about = about  # None: no /about at all (a 404), as on every server but the seed's
         self.require_key = require_key
+        # How it refuses what other servers refuse (providers.py); None: OpenAI's defaults.
+        self.provider = provider or Provider()
         self.requests: list[RecordedRequest] = []
         self.disconnects = 0
         self.base_url = ""
@@ -184,9 +234,12 @@ class FakeUpstream:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._record_and_authorize])
+        app = web.Application(
+            middlewares=[self._record_and_authorize], client_max_size=MAX_REQUEST_BYTES
+        )
         app.router.add_get(self.models_path, self._on_models)
-        app.router.add_get("/about", self._on_about)
+        if self.about is not None:
+            app.router.add_get("/about", self._on_about)
         app.router.add_post(CHAT_PATH, self._on_chat)
         # handler_cancellation: a client that goes away cancels its handler, which is how
         # `disconnects` learns about it even while the handler is only sleeping.
@@ -265,14 +318,14 @@ class FakeUpstream:
         return web.json_response({"object": "list", "data": data})
 
     async def _on_about(self, request: web.Request) -> web.Response:
-        return web.json_response(dict(self.about))
+        return web.json_response(dict(self.about or {}))
 
     async def _on_chat(self, request: web.Request) -> web.StreamResponse:
         try:
             body = json.loads(await request.read())
         except ValueError:
             return _error(400, "We could not parse the JSON body of your request.")
-        problem = self._invalid(body)
+        problem = self._invalid(body) or self.provider.refusal(body)
         if problem is not None:
             return problem
         script = self._scripts.popleft() if self._scripts else _echo(body["messages"])
@@ -293,7 +346,7 @@ class FakeUpstream:
         if not isinstance(body, dict):
             return _error(400, "The request body must be a JSON object.")
         for key in body:
-            if key not in REQUEST_KEYS:
+            if key not in REQUEST_KEYS | PROVIDER_KEYS:
                 return _error(400, f"Unrecognized request argument supplied: {key}", param=key)
         model = body.get("model")
         if not isinstance(model, str) or not model:
@@ -334,6 +387,8 @@ class FakeUpstream:
         await asyncio.sleep(script.first_token_delay)
         chunk = _ChunkMaker(f"chatcmpl-fake{next(self._ids)}", body["model"])
         await response.write(chunk.event({"role": "assistant", "content": ""}))
+        if script.reasoning:
+            await _think(response, chunk, script)
         pieces = _pieces(script.text, script.chunk_size)
         for index in range(len(pieces) + 1):
             at_fault = index == min(script.after_chunks, len(pieces))
@@ -345,9 +400,10 @@ class FakeUpstream:
                 await asyncio.sleep(script.chunk_delay)
             await response.write(chunk.event({"content": pieces[index]}))
         if script.fault is not Fault.NO_DONE:
-            await response.write(chunk.event({}, finish_reason="stop"))
-            if script.usage:
-                await response.write(chunk.usage_event(_usage(body["messages"], script.text)))
+            await response.write(chunk.event({}, finish_reason=script.finish_reason))
+            if script.usage and self.provider.streams_usage(body):
+                usage = _usage(body["messages"], script.text, script.reasoning)
+                await response.write(chunk.usage_event(usage))
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
@@ -366,6 +422,8 @@ class FakeUpstream:
                 text='{"id": "chatcmpl-fake", "choices": [', content_type="application/json"
             )
         message: JsonDict = {"role": "assistant", "content": script.text}
+        if script.reasoning:
+            message = _whole_thought(script)
         if "audio" in body.get("modalities", []) and script.fault is not Fault.NO_AUDIO:
             seconds = script.audio_seconds or max(0.5, 0.06 * len(script.text))
             audio = {
@@ -374,8 +432,10 @@ class FakeUpstream:
                 "transcript": script.text,
                 "expires_at": int(time.time()) + 3600,
             }
-            message = {"role": "assistant", "content": None, "audio": audio}
-        choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}]
+            # A reasoning model's thought stays in its fields beside the audio.
+            message = {**message, "content": None, "audio": audio}
+        finish = script.finish_reason
+        choices = [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]
         payload: JsonDict = {
             "id": f"chatcmpl-fake{next(self._ids)}",
             "object": "chat.completion",
@@ -384,7 +444,7 @@ class FakeUpstream:
             "choices": [] if script.fault is Fault.EMPTY_CHOICES else choices,
         }
         if script.usage:
-            payload["usage"] = _usage(body["messages"], script.text)
+            payload["usage"] = _usage(body["messages"], script.text, script.reasoning)
         if script.fault in (Fault.CUT_MID_STREAM, Fault.STALL_MID_STREAM):
             return await _partial_body(request, json.dumps(payload).encode(), script.fault)
         return web.json_response(payload)
@@ -418,6 +478,89 @@ class _ChunkMaker:
 
     def empty_choices_event(self) -> bytes:
         return _sse({**self._base, "choices": []})
+
+
+# -- reasoning ------------------------------------------------------------------------------
+
+_TAG_STYLES = {
+    ReasoningStyle.THINK_TAGS: ("<think>", "</think>\n\n"),
+    ReasoningStyle.CLOSE_TAG_ONLY: ("", "</think>\n\n"),
+    ReasoningStyle.TAGS_AND_REASONING_CONTENT: ("<think>\n", "\n</think>\n\n"),
+}
+
+
+_CONTENT_FIELD_STYLES = frozenset(
+    {
+        ReasoningStyle.REASONING_CONTENT,
+        ReasoningStyle.BOTH_FIELDS,
+        ReasoningStyle.TAGS_AND_REASONING_CONTENT,
+    }
+)
+
+
+async def _think(response: web.StreamResponse, chunk: _ChunkMaker, script: ReplyScript) -> None:
+    """Stream the script's thought as its style says, pausing halfway."""
+    style = script.reasoning_style
+    opening, closing = _TAG_STYLES.get(style, ("", ""))
+    if style is ReasoningStyle.TAGS_AND_REASONING_CONTENT:
+        # Each piece of thought twice: in the field, and inside the tags in the content.
+        deltas = [{"content": opening, "reasoning_content": None}]
+        deltas += [
+            {"content": piece, "reasoning_content": piece}
+            for piece in _pieces(script.reasoning, script.reasoning_chunk_size)
+        ]
+        deltas.append({"content": closing, "reasoning_content": None})
+    elif opening or closing:
+        thought = opening + script.reasoning + closing
+        deltas = [{"content": piece} for piece in _pieces(thought, script.reasoning_chunk_size)]
+    else:
+        deltas = [
+            _reasoning_delta(style, piece)
+            for piece in _pieces(script.reasoning, script.reasoning_chunk_size)
+        ]
+    for index, delta in enumerate(deltas):
+        if index == len(deltas) // 2:
+            await asyncio.sleep(script.thinking_pause)
+            if script.thinking_until is not None:
+                await script.thinking_until.wait()
+        elif index:
+            await asyncio.sleep(script.chunk_delay)
+        await response.write(chunk.event(delta))
+
+
+def _reasoning_delta(style: ReasoningStyle, piece: str) -> JsonDict:
+    if style is ReasoningStyle.REASONING:
+        return {"content": None, "reasoning": piece}
+    if style is ReasoningStyle.BOTH_FIELDS:
+        return {"content": None, "reasoning": piece, "reasoning_content": piece}
+    return {"content": None, "reasoning_content": piece}
+
+
+def _whole_thought(script: ReplyScript) -> JsonDict:
+    """The message of a whole reply that thought first, in the script's style."""
+    style = script.reasoning_style
+    opening, closing = _TAG_STYLES.get(style, ("", ""))
+    message: JsonDict = {"role": "assistant", "content": script.text}
+    if opening or closing:
+        message["content"] = opening + script.reasoning + closing + script.text
+    if style in (ReasoningStyle.REASONING, ReasoningStyle.BOTH_FIELDS):
+        message["reasoning"] = script.reasoning
+    if style in _CONTENT_FIELD_STYLES:
+        message["reasoning_content"] = script.reasoning
+    return message
+
+
+def _reasoning_sent_back(messages: list[JsonDict]) -> web.Response | None:
+    """DeepSeek's 400 for an earlier reply's reasoning sent back inside `messages`."""
+    for index, message in enumerate(messages):
+        for field in ("reasoning_content", "reasoning"):
+            if field in message:
+                text = (
+                    f"Invalid 'messages[{index}].{field}': the reasoning of an earlier reply"
+                    " must not be sent back. Remove it from the message."
+                )
+                return _error(400, text, param=f"messages[{index}].{field}")
+    return None
 
 
 async def _inject(
@@ -465,7 +608,24 @@ async def _until_client_leaves() -> None:
 
 
 def _http_fault(script: ReplyScript, model: str, key: str) -> web.Response | None:
+    failure = _status_fault(script, model, key)
+    if failure is not None and script.should_retry is not None:
+        failure.headers["x-should-retry"] = "true" if script.should_retry else "false"
+    return failure
+
+
+def _status_fault(script: ReplyScript, model: str, key: str) -> web.Response | None:
     match script.fault:
+        case Fault.HTTP_408:
+            message = _message(script, key, "Your request timed out")
+            return _error(408, message, type_="timeout")
+        case Fault.HTTP_502:
+            page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            return web.Response(status=502, text=page, content_type="text/html")
+        case Fault.HTTP_529:
+            error = {"type": "overloaded_error", "message": _message(script, key, "Overloaded")}
+            body = {"type": "error", "error": error, "request_id": "req_fake"}
+            return web.json_response(body, status=529, headers={"x-should-retry": "true"})
         case Fault.HTTP_500:
             message = _message(script, key, _SERVER_ERROR["message"])
             return _error(500, message, type_="server_error")
@@ -521,6 +681,9 @@ def _invalid_messages(messages: Any) -> web.Response | None:
     if not isinstance(messages, list) or not messages:
         message = "Invalid 'messages': expected a non-empty array of messages."
         return _error(400, message, param="messages", code="empty_array")
+    sent_back = _reasoning_sent_back([m for m in messages if isinstance(m, dict)])
+    if sent_back is not None:
+        return sent_back
     for index, item in enumerate(messages):
         where = f"messages[{index}]"
         if not isinstance(item, dict):
@@ -626,12 +789,18 @@ def _invalid_params(body: JsonDict) -> web.Response | None:
         ):
             message = f"Invalid '{name}': expected a number from {low} to {high}, got {value!r}."
             return _error(400, message, param=name, code="invalid_value")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
-    ):
-        message = f"Invalid 'max_tokens': expected a positive integer, got {max_tokens!r}."
-        return _error(400, message, param="max_tokens", code="invalid_value")
+    for limit in ("max_tokens", "max_completion_tokens"):
+        tokens = body.get(limit)
+        if tokens is not None and (
+            isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1
+        ):
+            message = f"Invalid '{limit}': expected a positive integer, got {tokens!r}."
+            return _error(400, message, param=limit, code="invalid_value")
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        supported = ", ".join(f"'{value}'" for value in REASONING_EFFORTS)
+        message = f"Invalid value: '{effort}'. Supported values are: {supported}."
+        return _error(400, message, param="reasoning_effort", code="invalid_value")
     if "stream" in body and not isinstance(body["stream"], bool):
         return _error(400, "Invalid 'stream': expected a boolean.", param="stream")
     modalities = body.get("modalities", ["text"])
@@ -669,15 +838,20 @@ def _text_of(content: Any) -> str:
     )
 
 
-def _usage(messages: list[JsonDict], reply: str) -> JsonDict:
-    # Roughly OpenAI's rule of thumb: four characters to a token.
+def _usage(messages: list[JsonDict], reply: str, reasoning: str = "") -> JsonDict:
+    # Roughly OpenAI's rule of thumb: four characters to a token. Reasoning tokens are
+    # completion tokens, and also reported apart (OpenAI's completion_tokens_details).
     prompt = max(1, sum(len(_text_of(m.get("content"))) for m in messages) // 4)
-    completion = math.ceil(len(reply) / 4)
-    return {
+    thought = math.ceil(len(reasoning) / 4)
+    completion = math.ceil(len(reply) / 4) + thought
+    usage: JsonDict = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
+    if reasoning:
+        usage["completion_tokens_details"] = {"reasoning_tokens": thought}
+    return usage
 
 
 def _pieces(text: str, size: int) -> list[str]:

@@ -85,7 +85,7 @@ async def test_input_audio_is_refused_by_text_models_and_when_it_does_not_decode
     assert problem in caught.value.message
 
 
-async def test_the_client_sends_what_the_seed_documents(
+async def test_the_client_sends_what_the_seed_documents_and_asks_for_usage(
     upstream: FakeUpstream, upstream_client: UpstreamClient
 ) -> None:
     params = SamplingParams(temperature=0.5, top_p=1, presence_penalty=0, frequency_penalty=0)
@@ -99,6 +99,7 @@ async def test_the_client_sends_what_the_seed_documents(
         "presence_penalty": 0,
         "frequency_penalty": 0,
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
     assert recorded.headers["accept"] == "text/event-stream"
     assert "authorization" not in recorded.headers
@@ -122,7 +123,6 @@ STREAM_FAULTS: list[tuple[Fault, type[UpstreamError], int | str]] = [
     (Fault.MALFORMED_JSON, UpstreamProtocolError, "malformed JSON in stream"),
     (Fault.ERROR_EVENT, UpstreamProtocolError, "The server had an error"),
     (Fault.NO_DONE, UpstreamProtocolError, "stream ended early"),
-    (Fault.EMPTY_CHOICES, UpstreamProtocolError, "stream chunk without choices"),
     (Fault.HANG_BEFORE_FIRST_TOKEN, UpstreamTimeout, "first_token"),
     (Fault.STALL_MID_STREAM, UpstreamTimeout, "idle"),
 ]
@@ -340,7 +340,12 @@ async def test_fake_rejects_what_the_real_api_rejects(upstream: FakeUpstream) ->
 
 async def test_fake_streams_chunks_in_openai_shape(upstream: FakeUpstream) -> None:
     upstream.script(ReplyScript("abcdef", chunk_size=3))
-    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "x"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     async with httpx.AsyncClient() as http:
         answer = await http.post(f"{upstream.base_url}/v1/chat/completions", json=body)
     events = [line.removeprefix("data: ") for line in answer.text.split("\n\n") if line]
