@@ -364,6 +364,7 @@ async def _forget_press(query: CallbackQuery, context: BotContext) -> Pressed:
             await edit_view(context, message, View(_(FORGET_FAILED)))
             return
         forget_latest_reply(context, key)
+        context.services.languages.forget(key.chat_id)  # the store's copy may be gone
         log.info(
             "chat %s forgotten: %d conversations, %d messages",
             key,

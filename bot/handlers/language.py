@@ -52,6 +52,10 @@ class ChatLanguages:
         await self._store.set_chat_language(chat_id, language)
         self._remember(chat_id, language)
 
+    def forget(self, chat_id: int) -> None:
+        """The store no longer holds the chat's choice (/forget): read it anew next time."""
+        self._known.pop(chat_id, None)
+
     def _remember(self, chat_id: int, language: str | None) -> None:
         self._known[chat_id] = language
         self._known.move_to_end(chat_id)

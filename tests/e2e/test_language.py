@@ -272,3 +272,22 @@ async def test_messages_kept_across_a_restart_are_answered_in_the_chats_language
     error = UpstreamHTTPError(500, "Internal Server Error")
     assert telegram.texts(CHAT) == [notice(in_language("de", lambda: error.user_message))]
     assert telegram.texts(11) == [notice(in_language("es", lambda: error.user_message))]
+
+
+@pytest.mark.relaxed
+async def test_forget_deletes_the_chats_language_choice_too(
+    telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
+) -> None:
+    async with running_bot(settings):
+        await answer_to(telegram, CHAT, "/language de", language_code="en")
+        chosen = await answer_to(telegram, CHAT, "/stop", language_code="en")
+        await answer_to(telegram, CHAT, "/forget", language_code="en")
+        confirm = telegram.bot_messages(CHAT)[-1]
+        asked = confirm.text
+        [forget] = [data for label, data in button_data(confirm).items() if label[0] == "🗑"]
+        await press(telegram, CHAT, confirm, forget, user_id=CHAT)
+        await telegram.wait_until(lambda: confirm.text != asked and "…" not in (confirm.text or ""))
+        after = await answer_to(telegram, CHAT, "/stop", language_code="en")
+    assert chosen == in_language("de", lambda: _(NOTHING_TO_STOP))
+    # The choice was a setting of the chat: gone with the rest, the user's own language reads.
+    assert after == NOTHING_TO_STOP

@@ -1,4 +1,4 @@
--- 0006: the language a chat chose for the bot's own words with /language.
+-- 0007: the language a chat chose for the bot's own words with /language.
 --
 -- One row per chat (a group's topics share it); no row: each user reads the bot in their own
 -- Telegram language. Apart from `chats`, whose rows are per topic and made only once something
