@@ -4,8 +4,9 @@ with its author, oldest first.
 Owns the document's shape and its size: at most `max_bytes` of UTF-8, cut at a message boundary
 (or inside the one message that alone passes it) with a line saying so. Attachments appear as
 the markers the history keeps ("[photo 1280x720]"); the model's reasoning, where it is kept,
-collapsed in a `<details>` block. Pure: the store reads, the handler sends; the handler runs
-this in a thread, since an export may be megabytes.
+collapsed in a `<details>` block. The document's own words (headings, authors, notes) are in
+its reader's language (bot/i18n.py: the thread runs in the update's context). Pure: the store
+reads, the handler sends; the handler runs this in a thread, since an export may be megabytes.
 """
 
 from __future__ import annotations

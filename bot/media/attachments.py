@@ -5,8 +5,10 @@ documents count as text, PDF or Word (and which office formats are recognised bu
 what to do instead), decoding text files, fitting a document's text — a text file's, or the pages
 media/documents.py read from a PDF or Word file — into the context budget with a notice saying
 what was read, and what the history keeps ("[photo 1280x720]", "[document notes.md, 2.1 KB]",
-"[document report.pdf, 120.3 KB, 40 pages]"). No Telegram and no I/O: handlers/media.py
-downloads and answers, media/documents.py reads PDF and Word files.
+"[document report.pdf, 120.3 KB, 40 pages]"). What goes to the model is English; what was read
+of a cut document is a `ReadSpan`, which handlers/media.py words for the reader, and the refusal
+of an office file is worded in the reader's language (bot/i18n.py). No Telegram and no I/O:
+handlers/media.py downloads and answers, media/documents.py reads PDF and Word files.
 """
 
 from __future__ import annotations
