@@ -18,7 +18,6 @@ or the store.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import json
 import math
@@ -28,6 +27,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
+
+from bot.media.processes import kill, reap
 
 # Where the `bot` package lives, so the worker imports this module whatever its working folder.
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -162,7 +163,7 @@ async def _run(argv: list[str], data: bytes, *, within: float, cap: int) -> tupl
                 out = await _output(process, cap)
                 code = await asyncio.to_thread(process.wait)  # it closed stdout: it is ending
             finally:
-                await _reap(spawning)
+                await reap(spawning)
     finally:
         await _unstage(staging)
     return code, out
@@ -212,26 +213,7 @@ async def _output(process: subprocess.Popen[bytes], cap: int) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
         if size > cap:
-            _kill(process)
+            kill(process)
         return b"".join(chunks)
     finally:
         transport.close()
-
-
-async def _reap(spawning: asyncio.Future[subprocess.Popen[bytes]]) -> None:
-    """Kill the worker if it still runs, and wait for it to end (whatever became of it)."""
-    if not spawning.done():
-        await asyncio.wait([spawning])
-    if spawning.cancelled() or spawning.exception() is not None:
-        return
-    process = spawning.result()
-    if process.returncode is None:
-        _kill(process)
-        await asyncio.to_thread(process.wait)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it may have just ended by itself
-        process.kill()

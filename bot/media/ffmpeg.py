@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.errors import AudioError, FfmpegMissing
+from bot.media.processes import kill, reap
 
 FFMPEG = "ffmpeg"
 # Every ffmpeg run's CPU priority: the lowest, so that on a busy machine the bot's own event loop
@@ -100,7 +101,7 @@ async def _run(ffmpeg: str, arguments: list[str], cap: int) -> bytes:
         out, complaint = await _outputs(process, cap)
         code = await asyncio.to_thread(process.wait)  # it closed its pipes: it is ending
     finally:
-        await _reap(spawning)
+        await reap(spawning)
     if len(out) > cap:
         raise OutputOverCap()
     if code != 0:
@@ -136,7 +137,7 @@ async def _outputs(process: subprocess.Popen[bytes], cap: int) -> tuple[bytes, s
         async def output() -> bytes:
             read = await _read_at_most(stdout, cap + 1)
             if len(read) > cap:
-                _kill(process)
+                kill(process)
             return read
 
         out, complaint = await asyncio.gather(output(), _last_words(stderr))
@@ -156,26 +157,6 @@ async def _stream(
     transport, _ = await loop.connect_read_pipe(lambda: protocol, pipe)
     transports.append(transport)
     return reader
-
-
-async def _reap(spawning: asyncio.Future[subprocess.Popen[bytes]]) -> None:
-    """Kill the process if it still runs, and wait for it to end (whatever became of it)."""
-    if not spawning.done():
-        await asyncio.wait([spawning])
-    if spawning.cancelled() or spawning.exception() is not None:
-        return
-    process = spawning.result()
-    if process.returncode is None:
-        _kill(process)
-        await asyncio.to_thread(process.wait)
-    for pipe in (process.stdout, process.stderr):
-        if pipe is not None:
-            pipe.close()
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):  # it may have just ended by itself
-        process.kill()
 
 
 async def _read_at_most(stream: asyncio.StreamReader, limit: int) -> bytes:

@@ -175,7 +175,7 @@ class ConversationStore(StoreBase):
                 for _, role, content, sender_name in page:
                     if newest_first and used + len(content) > char_budget:
                         return newest_first[::-1]
-                    newest_first.append(Turn(_role(role), content, sender_name))
+                    newest_first.append(Turn(role_of(role), content, sender_name))
                     used += len(content)
                 if len(page) < _HISTORY_PAGE:
                     break
@@ -227,7 +227,8 @@ async def _current_conversation(db: aiosqlite.Connection, key: ChatKey, now: flo
     return current if current is not None else await _new_conversation(db, key, now)
 
 
-def _role(value: str) -> Role:
+def role_of(value: str) -> Role:
+    """A stored message's role, typed."""
     if value == "user":
         return "user"
     if value == "assistant":

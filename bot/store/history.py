@@ -19,7 +19,11 @@ from typing import Any
 import aiosqlite
 
 from bot.store.connection import StoreBase, fetchone
-from bot.store.conversations import current_conversation_id, set_current_conversation
+from bot.store.conversations import (
+    current_conversation_id,
+    role_of,
+    set_current_conversation,
+)
 from bot.store.records import (
     ChatKey,
     ConversationPage,
@@ -28,7 +32,6 @@ from bot.store.records import (
     LatestQuestion,
     NotAgain,
     ReplyStatus,
-    Role,
     StoredConversation,
     StoredMessage,
     StoreError,
@@ -262,7 +265,7 @@ async def _messages(
         )
         for row_id, *values in page:
             fields = dict(zip(_EXPORT_COLUMNS, values, strict=True))
-            fields["role"], fields["status"] = _role(fields["role"]), _status(fields["status"])
+            fields["role"], fields["status"] = role_of(fields["role"]), _status(fields["status"])
             message = StoredMessage(**fields)
             messages.append(message)
             used += len(message.content) + len(message.reasoning or "")
@@ -272,14 +275,6 @@ async def _messages(
         if len(page) < _EXPORT_PAGE:
             break
     return messages, used
-
-
-def _role(value: str) -> Role:
-    if value == "user":
-        return "user"
-    if value == "assistant":
-        return "assistant"
-    raise StoreError(f"unexpected message role {value!r}")  # the schema's CHECK forbids it
 
 
 def _status(value: str) -> ReplyStatus:
