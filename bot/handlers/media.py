@@ -298,11 +298,12 @@ def _unreadable(name: str, kind: documents.Format, why: Unreadable, timeout: flo
             "the password, or paste the text in a message."
         ).format(name=name)
     if why is Unreadable.OLD_FORMAT:
+        advice = attachments.OFFICE_ADVICE["document"]  # outside _(): its key is no message
         # Translators: {advice} says how to save the file in a format the bot reads.
         return _(
             "I can't read {name}: it is protected by a password or saved in the old Word "
             "format (.doc). {advice}"
-        ).format(name=name, advice=_(attachments.OFFICE_ADVICE["document"]))
+        ).format(name=name, advice=_(advice))
     if why is Unreadable.TOO_BIG:
         # Translators: {instead} suggests sending a smaller file or pasting text.
         return _(
