@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 
-.PHONY: run test check lint bench ffmpeg
+.PHONY: run test check lint bench ffmpeg messages
 
 run: $(STAMP) ffmpeg
 	$(BIN)/python -m bot
@@ -29,6 +29,14 @@ bench: $(STAMP) ffmpeg
 	$(BIN)/python -m bench.render_bench
 	$(BIN)/python -m bench.voice_bench
 	$(BIN)/python -m bench.store_bench
+
+# After changing the bot's strings: the template from the code, every catalog brought up to date
+# (new strings empty, for translators; tests fail until they are translated).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --add-comments=Translators: \
+	  --sort-output --no-wrap --no-location --omit-header -o bot/locales/messages.pot bot
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -31,6 +31,7 @@ from bot.handlers.access_policy import AccessPolicy
 from bot.handlers.admins import Admins
 from bot.handlers.commands import publish_commands
 from bot.handlers.context import BotApplication, BotContext, Services
+from bot.handlers.language import ChatLanguages
 from bot.handlers.pending import queue_pending
 from bot.handlers.voice_notes import audio_budget
 from bot.media.albums import AlbumCollector
@@ -114,12 +115,13 @@ async def _open_services(application: BotApplication) -> None:
         albums=AlbumCollector(settings.album_wait),
         limits=limits,
         audio_slots=ConversionLimit(settings.voice_concurrency),
+        languages=ChatLanguages(store),
         drafts=DraftSupport(),
         reactions=StatusReactions(application.bot, outbox, enabled=settings.status_reactions),
         document_slots=ConversionLimit(settings.document_concurrency),
         audio_in_flight=audio_budget(settings),
     )
-    await publish_commands(application.bot)
+    await publish_commands(application.bot, settings.default_language)
     if retention_days:
         application.bot_data[RETENTION] = asyncio.create_task(
             forget_idle_history(store, retention_days), name="forget-idle-history"

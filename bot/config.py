@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.i18n import LANGUAGES, catalog_for
 from bot.types import ShowReasoning
 
 DEFAULT_UPSTREAM = "https://great-blondell-devsdocodeorg-cc6b3578.koyeb.app"
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     audio_model: str = "gpt-4o-audio-preview"
     # The voice of spoken replies in chats that have not chosen one (/voice).
     default_voice: Literal["alloy", "echo", "fable", "onyx", "nova", "shimmer"] = "alloy"
+    # The bot's language for users whose Telegram language it has no catalog for (and chats
+    # that chose none with /language): a catalog name or a language code ("de", "pt-br").
+    default_language: str = "en"
     # Voice notes and audio files beyond these are refused before downloading (Telegram's own
     # download cap is 20 MB); 5 minutes of 16 kHz WAV is about 13 MB of base64 upstream.
     voice_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0, le=20 * 1024 * 1024)
@@ -146,6 +150,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("default_language")
+    @classmethod
+    def _catalog(cls, value: str) -> str:
+        catalog = catalog_for(value)
+        if catalog is None:
+            raise ValueError(f"no catalog for {value!r}; one of: {', '.join(LANGUAGES)}")
+        return catalog
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -19,12 +19,15 @@
     └── GenerationStopped         the user pressed /stop
 
 Errors are translated at the edge where they arise (upstream/client.py for httpx); this module
-imports nothing from httpx or Telegram.
+imports nothing from httpx or Telegram. `user_message` is worded when it is read, in the reader's
+language (bot/i18n.py).
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
+from bot.i18n import _
 
 TimeoutPhase = Literal["connect", "first_token", "idle"]
 
@@ -47,10 +50,13 @@ def shown(detail: str) -> str:
 def in_words(seconds: float) -> str:
     """A wait as people say it: "in 20 s", "in 2 min", "in about 1 h"."""
     if seconds < 90:
-        return f"in {max(1, round(seconds))} s"
+        # Translators: a wait, completing "Please try again {when}."
+        return _("in {seconds} s").format(seconds=max(1, round(seconds)))
     if seconds < 90 * 60:
-        return f"in {round(seconds / 60)} min"
-    return f"in about {round(seconds / 3600)} h"
+        # Translators: a wait, completing "Please try again {when}."
+        return _("in {minutes} min").format(minutes=round(seconds / 60))
+    # Translators: a wait, completing "Please try again {when}."
+    return _("in about {hours} h").format(hours=round(seconds / 3600))
 
 
 class BotError(Exception):
@@ -58,7 +64,7 @@ class BotError(Exception):
 
     @property
     def user_message(self) -> str:
-        return "Something went wrong. Please try again."
+        return _("Something went wrong. Please try again.")
 
 
 class UpstreamError(BotError):
@@ -76,11 +82,11 @@ class UpstreamUnavailable(UpstreamError):
     @property
     def user_message(self) -> str:
         if self.dns:
-            return (
+            return _(
                 "The AI service's address can't be found (DNS). Please try again later; "
                 "if it keeps happening, tell the bot's operator."
             )
-        return "The AI service can't be reached right now. Please try again in a minute."
+        return _("The AI service can't be reached right now. Please try again in a minute.")
 
 
 class UpstreamTimeout(UpstreamError):
@@ -94,13 +100,14 @@ class UpstreamTimeout(UpstreamError):
     @property
     def user_message(self) -> str:
         if self.phase == "idle":
-            return f"The AI service stopped sending for {self.seconds:g} s, so the reply was cut."
+            return _(
+                "The AI service stopped sending for {seconds} s, so the reply was cut."
+            ).format(seconds=f"{self.seconds:g}")
         if self.phase == "first_token":
-            return (
-                f"The AI service did not start answering within {self.seconds:g} s. "
-                "Please try again."
-            )
-        return "The AI service did not accept the connection in time. Please try again."
+            return _(
+                "The AI service did not start answering within {seconds} s. Please try again."
+            ).format(seconds=f"{self.seconds:g}")
+        return _("The AI service did not accept the connection in time. Please try again.")
 
 
 class UpstreamHTTPError(UpstreamError):
@@ -124,27 +131,44 @@ class UpstreamHTTPError(UpstreamError):
     @property
     def user_message(self) -> str:
         if self.status == 429:
-            when = in_words(self.retry_after) if self.retry_after else "in a moment"
-            return f"The AI service is rate-limiting requests. Please try again {when}."
+            if not self.retry_after:
+                return _("The AI service is rate-limiting requests. Please try again in a moment.")
+            # Translators: {when} is a wait such as "in 20 s", "in 2 min" or "in about 1 h".
+            return _("The AI service is rate-limiting requests. Please try again {when}.").format(
+                when=in_words(self.retry_after)
+            )
         if self.status == 401:
-            return "The AI service refused the bot's credentials. Please tell the bot's operator."
+            return _(
+                "The AI service refused the bot's credentials. Please tell the bot's operator."
+            )
         if self.status == 403:
-            return (
-                f"The AI service denied access ({shown(self.message)}). "
-                "Please tell the bot's operator."
-            )
+            # Translators: {detail} is the AI service's own (usually English) explanation.
+            return _(
+                "The AI service denied access ({detail}). Please tell the bot's operator."
+            ).format(detail=shown(self.message))
         if self.status == 404:
-            return f"The AI service does not know this model or endpoint ({shown(self.message)})."
-        if self.status in OVERLOADED_STATUSES:
-            return (
-                f"The AI service is overloaded or unavailable right now ({self.status}). "
-                "Please try again in a minute."
+            # Translators: {detail} is the AI service's own (usually English) explanation.
+            return _("The AI service does not know this model or endpoint ({detail}).").format(
+                detail=shown(self.message)
             )
+        if self.status in OVERLOADED_STATUSES:
+            # Translators: {status} is an HTTP status code such as 503.
+            return _(
+                "The AI service is overloaded or unavailable right now ({status}). "
+                "Please try again in a minute."
+            ).format(status=self.status)
         if self.status in TIMED_OUT_STATUSES:
-            return f"The AI service timed out ({self.status}). Please try again."
+            # Translators: {status} is an HTTP status code such as 504.
+            return _("The AI service timed out ({status}). Please try again.").format(
+                status=self.status
+            )
         if self.status >= 500:
-            return f"The AI service had an internal error ({self.status}). Please try again."
-        return f"The AI service rejected the request: {shown(self.message)}"
+            # Translators: {status} is an HTTP status code such as 502.
+            return _("The AI service had an internal error ({status}). Please try again.").format(
+                status=self.status
+            )
+        # Translators: {detail} is the AI service's own (usually English) explanation.
+        return _("The AI service rejected the request: {detail}").format(detail=shown(self.message))
 
 
 class UpstreamContextOverflow(UpstreamHTTPError):
@@ -154,7 +178,7 @@ class UpstreamContextOverflow(UpstreamHTTPError):
 
     @property
     def user_message(self) -> str:
-        return (
+        return _(
             "Your message is too long for this model: even without the earlier conversation "
             "it is more than the model can read at once. Please send a shorter message, or "
             "choose a model with a larger context with /model."
@@ -188,7 +212,10 @@ class UpstreamProtocolError(UpstreamError):
 
     @property
     def user_message(self) -> str:
-        return f"The AI service sent a reply the bot could not read ({shown(self.detail)})."
+        # Translators: {detail} is a technical description of what was wrong, in English.
+        return _("The AI service sent a reply the bot could not read ({detail}).").format(
+            detail=shown(self.detail)
+        )
 
 
 class UpstreamCut(UpstreamProtocolError):
@@ -201,7 +228,8 @@ class UpstreamReportedError(UpstreamProtocolError):
 
     @property
     def user_message(self) -> str:
-        return f"The AI service reported an error: {shown(self.detail)}"
+        # Translators: {detail} is the AI service's own (usually English) error message.
+        return _("The AI service reported an error: {detail}").format(detail=shown(self.detail))
 
 
 class AudioError(BotError):
@@ -209,7 +237,7 @@ class AudioError(BotError):
 
     @property
     def user_message(self) -> str:
-        return "Sorry, I couldn't process the audio."
+        return _("Sorry, I couldn't process the audio.")
 
 
 class FfmpegMissing(AudioError):
@@ -220,7 +248,7 @@ class FfmpegMissing(AudioError):
 
     @property
     def user_message(self) -> str:
-        return (
+        return _(
             "Voice messages don't work here yet: the program the bot needs for audio (ffmpeg)"
             " isn't installed. Please tell the bot's operator; text messages work as usual."
         )
@@ -235,7 +263,7 @@ class AudioUndecodable(AudioError):
 
     @property
     def user_message(self) -> str:
-        return (
+        return _(
             "I couldn't play that audio: the file seems damaged or isn't in a format I can"
             " read. Please record or send it again."
         )
@@ -250,7 +278,7 @@ class AudioEncodeFailed(AudioError):
 
     @property
     def user_message(self) -> str:
-        return "I couldn't turn the answer into a voice message, so here it is as text."
+        return _("I couldn't turn the answer into a voice message, so here it is as text.")
 
 
 class GenerationStopped(BotError):
@@ -258,7 +286,8 @@ class GenerationStopped(BotError):
 
     @property
     def user_message(self) -> str:
-        return "Stopped."
+        # Translators: ends a reply the user stopped while it was being written.
+        return _("Stopped.")
 
 
 class AttachmentRefused(BotError):

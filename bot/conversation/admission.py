@@ -21,6 +21,7 @@ from bot.conversation.limits import (
     limit_reached_text,
     too_long_text,
 )
+from bot.i18n import ngettext, number
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +85,21 @@ class Admission:
 
 def user_backlog_text(waiting: int) -> str:
     """What a user reads who has MAX_QUEUED_PER_USER messages waiting already."""
-    messages = "message" if waiting == 1 else "messages"
-    return (
-        f"You have {waiting} {messages} waiting for my answer. I'm not taking new ones until "
-        "I've answered those; please send this again then."
-    )
+    return ngettext(
+        "You have {count} message waiting for my answer. I'm not taking new ones until "
+        "I've answered it; please send this again then.",
+        "You have {count} messages waiting for my answer. I'm not taking new ones until "
+        "I've answered those; please send this again then.",
+        waiting,
+    ).format(count=number(waiting))
 
 
 def chat_backlog_text(waiting: int) -> str:
     """What a user reads in a chat that has MAX_QUEUED_PER_CHAT messages waiting already."""
-    messages = "message in this chat is" if waiting == 1 else "messages in this chat are"
-    return (
-        f"{waiting} {messages} waiting for my answer. I'm not taking new ones until I've "
-        "answered those; please send this again then."
-    )
+    return ngettext(
+        "{count} message in this chat is waiting for my answer. I'm not taking new ones until "
+        "I've answered it; please send this again then.",
+        "{count} messages in this chat are waiting for my answer. I'm not taking new ones until "
+        "I've answered those; please send this again then.",
+        waiting,
+    ).format(count=number(waiting))

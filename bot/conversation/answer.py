@@ -26,6 +26,7 @@ from bot.conversation.request import build_request
 from bot.conversation.sinks import ReplySink, VoiceSink
 from bot.conversation.turns import AnswerAgain, Arrival, Outcome, UserTurn
 from bot.errors import UpstreamContextOverflow
+from bot.i18n import N_, _
 from bot.store import STORE_ERRORS, ChatKey, ChatPreferences, ChatStore
 from bot.types import ShowReasoning
 from bot.upstream.catalog import is_audio_model
@@ -34,16 +35,18 @@ from bot.upstream.types import ChatRequest
 
 log = logging.getLogger(__name__)
 
-EMPTY_REPLY_NOTICE = "The model returned an empty reply. Try rephrasing your message."
-NOT_STARTED_NOTICE = "The bot is restarting and could not answer this. Please send it again."
-NO_AUDIO_NOTICE = "The AI service sent no audio this time, so here is the answer as text."
-NOT_STORED_NOTICE = (
+# Notices end a reply; each is worded in its reader's language when the turn ends (the turn runs
+# in the language its update was handled in: bot/i18n.py).
+EMPTY_REPLY_NOTICE = N_("The model returned an empty reply. Try rephrasing your message.")
+NOT_STARTED_NOTICE = N_("The bot is restarting and could not answer this. Please send it again.")
+NO_AUDIO_NOTICE = N_("The AI service sent no audio this time, so here is the answer as text.")
+NOT_STORED_NOTICE = N_(
     "The bot's database failed, so this message wasn't answered. Please try again later."
 )
-REPLY_NOT_STORED_NOTICE = (
+REPLY_NOT_STORED_NOTICE = N_(
     "The bot's database failed, so this reply won't be remembered in the conversation."
 )
-HISTORY_SHORTENED_NOTICE = (
+HISTORY_SHORTENED_NOTICE = N_(
     "This conversation is longer than the model can read at once, so its oldest messages were "
     "left out of this answer. /new starts a fresh conversation."
 )
@@ -88,8 +91,8 @@ class Answerer:
             )
         except STORE_ERRORS:
             log.exception("chat %s: the question could not be stored", key)
-            await sink.finish("", notice=NOT_STORED_NOTICE)
-            return Outcome("", "interrupted", self.model_of(turn), NOT_STORED_NOTICE)
+            await sink.finish("", notice=_(NOT_STORED_NOTICE))
+            return Outcome("", "interrupted", self.model_of(turn), _(NOT_STORED_NOTICE))
         # With no await since the write: nobody counts the turn both as stored and reserved.
         stored_question()
         chat = await self._store.preferences(key)
@@ -114,8 +117,8 @@ class Answerer:
         is generated and stored. Nothing is shown when it can't be (`Outcome.not_again`)."""
         default = self._settings.default_model
         if self.shutdown.is_set():
-            await sink.finish("", notice=NOT_STARTED_NOTICE)
-            return Outcome("", "interrupted", default, NOT_STARTED_NOTICE)
+            await sink.finish("", notice=_(NOT_STARTED_NOTICE))
+            return Outcome("", "interrupted", default, _(NOT_STARTED_NOTICE))
         try:
             latest = await self._store.answer_again(
                 key,
@@ -126,8 +129,8 @@ class Answerer:
             )
         except STORE_ERRORS:
             log.exception("chat %s: the latest question could not be taken up again", key)
-            await sink.finish("", notice=NOT_STORED_NOTICE)
-            return Outcome("", "interrupted", default, NOT_STORED_NOTICE)
+            await sink.finish("", notice=_(NOT_STORED_NOTICE))
+            return Outcome("", "interrupted", default, _(NOT_STORED_NOTICE))
         if isinstance(latest, str):
             return Outcome("", "complete", default, refused=True, not_again=latest)
         counted()
@@ -142,8 +145,8 @@ class Answerer:
     async def not_started(self, key: ChatKey, arrival: Arrival, sink: ReplySink) -> Outcome:
         """Queued when the bot began stopping: not kept, not counted, and the user told."""
         await self.forget(key, arrival)
-        await sink.finish("", notice=NOT_STARTED_NOTICE)
-        return Outcome("", "interrupted", self.model_of(arrival.ready), NOT_STARTED_NOTICE)
+        await sink.finish("", notice=_(NOT_STARTED_NOTICE))
+        return Outcome("", "interrupted", self.model_of(arrival.ready), _(NOT_STARTED_NOTICE))
 
     async def forget(self, key: ChatKey, arrival: Arrival) -> None:
         """Take a turn that will not be answered out of the inbox, so no restart answers it."""
@@ -200,7 +203,7 @@ class Answerer:
         finally:
             del self._running[key]
         if shortened and reply.status == "complete" and reply.notice is None:
-            reply = dataclasses.replace(reply, notice=HISTORY_SHORTENED_NOTICE)
+            reply = dataclasses.replace(reply, notice=_(HISTORY_SHORTENED_NOTICE))
         return request, reply
 
     async def _store_and_show(
@@ -215,7 +218,7 @@ class Answerer:
         """Keep the answer (if it has any text) and give the sink its final form."""
         text, status, notice = reply.text, reply.status, reply.notice
         if request.voice is not None and status == "complete" and reply.audio is None:
-            notice = NO_AUDIO_NOTICE if text.strip() else None
+            notice = _(NO_AUDIO_NOTICE) if text.strip() else None
         stored = True
         if text.strip():
             # Reasoning tokens are completion tokens: an estimate counts the reasoning too.
@@ -236,9 +239,9 @@ class Answerer:
                 # The user still gets the whole text, told it won't be remembered.
                 log.exception("chat %s: the reply could not be stored", key)
                 stored = False
-                notice = " ".join(n for n in (notice, REPLY_NOT_STORED_NOTICE) if n)
+                notice = " ".join(n for n in (notice, _(REPLY_NOT_STORED_NOTICE)) if n)
         elif notice is None and reply.audio is None:
-            notice = EMPTY_REPLY_NOTICE
+            notice = _(EMPTY_REPLY_NOTICE)
         if (
             isinstance(sink, VoiceSink)
             and reply.audio is not None

@@ -18,6 +18,7 @@ from typing import Literal
 
 from bot.conversation.sinks import ReplySink, ThinkingSink
 from bot.errors import UpstreamContextOverflow, UpstreamError
+from bot.i18n import N_, _
 from bot.store import ChatKey
 from bot.types import ShowReasoning
 from bot.upstream.client import UpstreamClient
@@ -27,13 +28,14 @@ log = logging.getLogger(__name__)
 
 Status = Literal["complete", "interrupted", "stopped"]
 
-STOPPED_NOTICE = "Stopped."
-RESTART_NOTICE = "The bot restarted, so this reply was cut short. Please ask again."
+# Translators: ends a reply the user stopped while it was being written.
+STOPPED_NOTICE = N_("Stopped.")
+RESTART_NOTICE = N_("The bot restarted, so this reply was cut short. Please ask again.")
 # How the model ended a reply it did not finish, by its finish_reason.
 FINISH_NOTICES = {
-    "length": "The reply was cut off: it reached the length limit for one reply.",
-    "content_filter": "The AI service's content filter stopped this reply here.",
-    "error": "The AI service ended this reply with an error.",
+    "length": N_("The reply was cut off: it reached the length limit for one reply."),
+    "content_filter": N_("The AI service's content filter stopped this reply here."),
+    "error": N_("The AI service ended this reply with an error."),
 }
 
 
@@ -124,14 +126,14 @@ async def generate(
 
     if streaming.cancelled():
         if running.stop.is_set():
-            return ended("stopped", STOPPED_NOTICE)
-        return ended("interrupted", RESTART_NOTICE)
+            return ended("stopped", _(STOPPED_NOTICE))
+        return ended("interrupted", _(RESTART_NOTICE))
     error = streaming.exception()
     if error is None:
         cut = FINISH_NOTICES.get(progress.finish_reason or "")
         if cut is not None:
             log.info("chat %s: the reply ended with finish_reason %s", key, progress.finish_reason)
-            return ended("interrupted", cut)
+            return ended("interrupted", _(cut))
         return ended("complete", None)
     if isinstance(error, UpstreamError):
         # An overflow is asked again with less history (answer.py), not a failure yet.

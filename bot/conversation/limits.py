@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bot.config import Settings
+from bot.i18n import _, ngettext, number
 from bot.store import ChatStore
 from bot.types import Clock
 from bot.upstream.types import Usage
@@ -245,21 +246,38 @@ class UsageLimits:
 
 def limit_reached_text(refusal: LimitReached, now: float) -> str:
     """What a limited user reads: which limit they reached and when they can continue."""
+    count, moment = number(refusal.limit), when(refusal.retry_at, now)
+    # Translators: {when} is a moment such as "in 14 s (at 12:00:14 UTC)" or "tomorrow at
+    # 00:00 UTC (in 3 h 20 min)".
     if refusal.kind == "rate":
-        reached = f"You've sent {refusal.limit} messages within a minute, the most I answer."
+        text = ngettext(
+            "You've sent {count} message within a minute, the most I answer. "
+            "You can continue {when}.",
+            "You've sent {count} messages within a minute, the most I answer. "
+            "You can continue {when}.",
+            refusal.limit,
+        )
     elif refusal.kind == "messages":
-        reached = f"You've used today's quota of {refusal.limit} messages."
+        text = ngettext(
+            "You've used today's quota of {count} message. You can continue {when}.",
+            "You've used today's quota of {count} messages. You can continue {when}.",
+            refusal.limit,
+        )
     else:
-        reached = f"You've used today's quota of {refusal.limit:,} tokens."
-    return f"{reached} You can continue {when(refusal.retry_at, now)}."
+        text = ngettext(
+            "You've used today's quota of {count} token. You can continue {when}.",
+            "You've used today's quota of {count} tokens. You can continue {when}.",
+            refusal.limit,
+        )
+    return text.format(count=count, when=moment)
 
 
 def too_long_text(length: int, limit: int) -> str:
     """What a user reads when their turn has more characters than MAX_MESSAGE_CHARS."""
-    return (
-        f"Your message is too long: {length:,} characters (with any message it replies to), "
-        f"and I take at most {limit:,}. Please shorten it or send it in parts."
-    )
+    return _(
+        "Your message is too long: {length} characters (with any message it replies to), "
+        "and I take at most {limit}. Please shorten it or send it in parts."
+    ).format(length=number(length), limit=number(limit))
 
 
 def when(at: float, now: float) -> str:
@@ -269,18 +287,25 @@ def when(at: float, now: float) -> str:
     moment = datetime.fromtimestamp(math.ceil(at), UTC)
     relative = _duration(max(0, math.ceil(at - now)))
     if at == next_day_start(now):
-        return f"tomorrow at 00:00 UTC (in {relative})"
-    return f"in {relative} (at {moment:%H:%M:%S} UTC)"
+        # Translators: completes "You can continue {when}."; {duration} is e.g. "3 h 20 min".
+        return _("tomorrow at 00:00 UTC (in {duration})").format(duration=relative)
+    # Translators: completes "You can continue {when}."; {duration} is e.g. "14 s", {time}
+    # a time of day such as 12:00:14.
+    return _("in {duration} (at {time} UTC)").format(duration=relative, time=f"{moment:%H:%M:%S}")
 
 
 def _duration(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} s"
+        return _("{seconds} s").format(seconds=seconds)
     if seconds < 3600:
         minutes, rest = divmod(seconds, 60)
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+        if rest:
+            return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=rest)
+        return _("{minutes} min").format(minutes=minutes)
     hours, rest = divmod(math.ceil(seconds / 60), 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+    if rest:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=rest)
+    return _("{hours} h").format(hours=hours)
 
 
 def day_start(now: float) -> float:

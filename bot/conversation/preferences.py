@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.i18n import N_, _
+
 Kind = Literal["number", "choice", "text"]
 Value = float | str | None
 
@@ -49,7 +51,7 @@ class Preference:
 
     name: str
     kind: Kind
-    meaning: str
+    meaning: str  # marked with N_: translated where it is shown
     presets: tuple[str, ...] = ()  # the values offered as buttons, as one would type them
     low: float = 0.0  # numbers only
     high: float = 0.0
@@ -64,10 +66,15 @@ class Preference:
     def allowed(self) -> str:
         """What this setting accepts, as a phrase: "a number from 0 to 2"."""
         if self.kind == "number":
-            return f"a number from {format_value(self.low)} to {format_value(self.high)}"
+            # Translators: completes "{setting} must be {allowed}" and "Allowed: {allowed}."
+            return _("a number from {low} to {high}").format(
+                low=format_value(self.low), high=format_value(self.high)
+            )
         if self.kind == "choice":
-            return f"one of {', '.join(self.presets)}"
-        return f"text of up to {SYSTEM_PROMPT_LIMIT} characters"
+            # Translators: completes "{setting} must be {allowed}"; {choices} lists voice names.
+            return _("one of {choices}").format(choices=", ".join(self.presets))
+        # Translators: completes "{setting} must be {allowed}" and "Allowed: {allowed}."
+        return _("text of up to {limit} characters").format(limit=SYSTEM_PROMPT_LIMIT)
 
 
 PREFERENCES: dict[str, Preference] = {
@@ -76,7 +83,7 @@ PREFERENCES: dict[str, Preference] = {
         Preference(
             "temperature",
             "number",
-            "Lower is more focused and predictable, higher more varied.",
+            N_("Lower is more focused and predictable, higher more varied."),
             ("0", "0.3", "0.7", "1", "1.3", "2"),
             0.0,
             2.0,
@@ -84,7 +91,7 @@ PREFERENCES: dict[str, Preference] = {
         Preference(
             "top_p",
             "number",
-            "Only the likeliest words that add up to this share are considered.",
+            N_("Only the likeliest words that add up to this share are considered."),
             ("0.1", "0.5", "0.9", "1"),
             0.0,
             1.0,
@@ -92,7 +99,7 @@ PREFERENCES: dict[str, Preference] = {
         Preference(
             "presence_penalty",
             "number",
-            "Above 0 nudges the model towards new topics.",
+            N_("Above 0 nudges the model towards new topics."),
             ("-1", "0", "0.5", "1", "2"),
             -2.0,
             2.0,
@@ -100,26 +107,30 @@ PREFERENCES: dict[str, Preference] = {
         Preference(
             "frequency_penalty",
             "number",
-            "Above 0 makes the model repeat itself less.",
+            N_("Above 0 makes the model repeat itself less."),
             ("-1", "0", "0.5", "1", "2"),
             -2.0,
             2.0,
         ),
-        Preference("voice", "choice", "The voice of spoken replies.", VOICES),
-        Preference("system_prompt", "text", "Instructions the model reads before every chat."),
+        Preference("voice", "choice", N_("The voice of spoken replies."), VOICES),
+        Preference("system_prompt", "text", N_("Instructions the model reads before every chat.")),
         Preference(
             "show_reasoning",
             "choice",
-            "How a reasoning model's thinking is shown above its answer: collapsed (tap to"
-            " read it), hidden, or full.",
+            N_(
+                "How a reasoning model's thinking is shown above its answer: collapsed (tap to"
+                " read it), hidden, or full."
+            ),
             REASONING_SHOWN,
             called="reasoning",
         ),
         Preference(
             "reasoning_effort",
             "choice",
-            "How long a reasoning model thinks before it answers. Only reasoning models use it;"
-            " by default none is sent and the model decides.",
+            N_(
+                "How long a reasoning model thinks before it answers. Only reasoning models use"
+                " it; by default none is sent and the model decides."
+            ),
             REASONING_EFFORTS,
         ),
     )
@@ -131,11 +142,13 @@ def find_preference(name: str) -> Preference:
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key == "model":
-        raise PreferenceError("The model is chosen with /model.")
+        raise PreferenceError(_("The model is chosen with /model."))
     setting = PREFERENCES.get(key)
     if setting is None:
         known = ", ".join(p.called or p.name for p in PREFERENCES.values())
-        raise PreferenceError(f"There is no setting “{name}”. Settings: {known}.")
+        # Translators: {name} is what the user typed; {settings} lists the settings' names.
+        problem = _("There is no setting “{name}”. Settings: {settings}.")
+        raise PreferenceError(problem.format(name=name, settings=known))
     return setting
 
 
@@ -148,9 +161,7 @@ def parse(setting: Preference, text: str) -> Value:
         return _number(setting, typed)
     if setting.kind == "choice":
         if typed.lower() not in setting.presets:
-            raise PreferenceError(
-                f"{setting.label} must be {setting.allowed()} (or “default”); “{typed}” is not."
-            )
+            raise PreferenceError(_invalid(setting, typed))
         return typed.lower()
     return parse_system_prompt(typed)
 
@@ -161,12 +172,10 @@ def parse_system_prompt(text: str) -> str | None:
     if prompt.lower() in RESET_WORDS:
         return None
     if not prompt:
-        raise PreferenceError("The system prompt is empty. Write it after /system.")
+        raise PreferenceError(_("The system prompt is empty. Write it after /system."))
     if len(prompt) > SYSTEM_PROMPT_LIMIT:
-        raise PreferenceError(
-            f"The system prompt can be at most {SYSTEM_PROMPT_LIMIT} characters;"
-            f" this one has {len(prompt)}."
-        )
+        problem = _("The system prompt can be at most {limit} characters; this one has {length}.")
+        raise PreferenceError(problem.format(limit=SYSTEM_PROMPT_LIMIT, length=len(prompt)))
     return prompt
 
 
@@ -189,15 +198,21 @@ def same_value(a: Value, b: Value) -> bool:
 def _number(setting: Preference, typed: str) -> float:
     # A decimal comma is how much of the world writes 0,7.
     candidate = typed.replace(",", ".")
-    problem = (
-        f"{setting.label} must be {setting.allowed()} (or “default”); “{_short(typed)}” is not."
-    )
+    problem = _invalid(setting, _short(typed))
     if not _NUMBER.fullmatch(candidate):
         raise PreferenceError(problem)
     value = float(candidate) + 0.0  # -0 is 0
     if not setting.low <= value <= setting.high:
         raise PreferenceError(problem)
     return value
+
+
+def _invalid(setting: Preference, typed: str) -> str:
+    # Translators: {setting} is a setting's name (temperature, voice); {allowed} says what it
+    # accepts ("a number from 0 to 2"); {typed} is what the user typed. “default” is a word
+    # users type, keep it in English.
+    problem = _("{setting} must be {allowed} (or “default”); “{typed}” is not.")
+    return problem.format(setting=setting.label, allowed=setting.allowed(), typed=typed)
 
 
 def _short(text: str, limit: int = 20) -> str:

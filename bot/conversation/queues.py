@@ -11,10 +11,12 @@ exists while the chat has work and ends when the chat is idle. What a job does i
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.store import ChatKey
 
@@ -25,8 +27,11 @@ log = logging.getLogger(__name__)
 class Job:
     """What a place in a chat's queue runs, and what undoes its admission if it never runs."""
 
-    run: Callable[[], Awaitable[None]]
+    run: Callable[[], Coroutine[Any, Any, None]]
     dropped: Callable[[], None] = lambda: None
+    # The context it was queued in (the reader's language, for one): it runs in that, not in
+    # the worker's, which serves whoever queued first.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 class Place:
@@ -124,7 +129,7 @@ class ChatQueues:
                 if job is None:
                     continue
                 try:
-                    await job.run()
+                    await asyncio.create_task(job.run(), context=job.context)
                 except asyncio.CancelledError:
                     current = asyncio.current_task()
                     if current is not None and current.cancelling():

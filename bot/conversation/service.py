@@ -14,7 +14,8 @@ into a `ReplySink` (sinks.py), how a turn ended to the caller's `TurnWatcher`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bot import __version__
 from bot.config import Settings
@@ -281,7 +282,7 @@ class ConversationService:
     async def after_turns(
         self,
         key: ChatKey,
-        work: Callable[[], Awaitable[None]],
+        work: Callable[[], Coroutine[Any, Any, None]],
         *,
         user_id: int | None = None,
     ) -> TurnRefusal | None:

@@ -20,11 +20,13 @@ from bot.delivery.destination import Destination
 from bot.delivery.live_reply import NO_PREVIEW, stop_keyboard
 from bot.delivery.outbox import Outbox
 from bot.delivery.telegram_errors import draft_refusal
+from bot.i18n import N_, _
 from bot.render.convert import Rendered
 
 log = logging.getLogger(__name__)
 
-STOP_TEXT = "Writing the answer…"  # the Stop message, above the draft
+# Translators: the message above an answer being written (as a draft), with the Stop button.
+STOP_TEXT = N_("Writing the answer…")
 
 
 async def show_draft(bot: Bot, dest: Destination, draft_id: int, target: Rendered) -> None:
@@ -107,7 +109,7 @@ class StopMessage:
         try:
             message = await self._bot.send_message(
                 self._dest.chat_id,
-                STOP_TEXT,
+                _(STOP_TEXT),
                 message_thread_id=self._dest.thread_id,
                 reply_markup=stop_keyboard(self.data),
                 disable_notification=True,

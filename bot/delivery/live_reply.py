@@ -48,18 +48,20 @@ from bot.delivery import telegram_errors
 from bot.delivery.destination import Destination, keep_acting
 from bot.delivery.outbox import NothingToSend, Outbox, Priority
 from bot.delivery.reply_text import ReplyText
+from bot.i18n import N_, _
 from bot.render.convert import Piece, Rendered
 from bot.types import Clock, ShowReasoning
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-STOP_LABEL = "⏹ Stop"
+# Translators: the button under a reply being written that stops it.
+STOP_LABEL = N_("⏹ Stop")
 
 
 def stop_keyboard(stop_data: str) -> InlineKeyboardMarkup:
     """The ⏹ Stop button, pressed with `stop_data` as its callback data."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(STOP_LABEL, callback_data=stop_data)]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_(STOP_LABEL), callback_data=stop_data)]])
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 
 from telegram import MessageEntity
 
+from bot.i18n import N_, _
 from bot.render.convert import TELEGRAM_TEXT_LIMIT, Piece, Rendered, split_markdown, utf16_len
 from bot.render.reasoning import layout, stacked, thinking_line
 from bot.types import ShowReasoning
 
-EMPTY_REPLY = "(empty reply)"
+# Translators: all a reply shows when the model said nothing.
+EMPTY_REPLY = N_("(empty reply)")
 
 
 def with_notice(rendered: Rendered, notice: str) -> Rendered | None:
@@ -161,7 +163,7 @@ class ReplyText:
             return None
         notice = self.notice
         if notice is None and above is None and (thinking_shown or not self.message_ids):
-            notice = EMPTY_REPLY
+            notice = _(EMPTY_REPLY)
         if notice is None:
             if above is None:
                 return None

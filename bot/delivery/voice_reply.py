@@ -25,6 +25,7 @@ from bot.delivery.live_reply import LiveReply
 from bot.delivery.outbox import Outbox
 from bot.delivery.reactions import StatusReaction
 from bot.errors import AudioError
+from bot.i18n import N_, _
 from bot.media import audio
 from bot.render.convert import utf16_len
 from bot.types import ShowReasoning
@@ -33,7 +34,8 @@ from bot.upstream.types import AudioReply
 log = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024  # UTF-16 units, as Telegram counts a caption
-TRACK_TITLE = "Voice reply"
+# Translators: the title of the audio file the bot sends when a chat forbids voice messages.
+TRACK_TITLE = N_("Voice reply")
 
 
 def caption_for(transcript: str) -> str | None:
@@ -148,7 +150,7 @@ class VoiceReply:
                 mp3,
                 duration=note.whole_seconds,
                 caption=caption,
-                title=TRACK_TITLE,
+                title=_(TRACK_TITLE),
                 filename="reply.mp3",
                 **self._placement(),
             ),

@@ -24,6 +24,7 @@ from bot.handlers import (
     conversations,
     errors,
     groups,
+    language,
     media,
     models,
     preferences,
@@ -35,12 +36,13 @@ from bot.handlers import (
 from bot.handlers.addressing import AddressedToBot
 from bot.handlers.context import BotApplication, BotContext
 from bot.handlers.keyboards import answer_button
+from bot.i18n import _
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
     """Answer a button press no handler claims (forged, or from an older version of the bot)."""
     if update.callback_query is not None:
-        await answer_button(update.callback_query, "This button doesn't work any more.")
+        await answer_button(update.callback_query, _("This button doesn't work any more."))
 
 
 def register(application: BotApplication) -> None:
@@ -50,6 +52,8 @@ def register(application: BotApplication) -> None:
     application.add_handler(
         MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate), group=-2
     )
+    # First of all, for every update: the language its handlers write in.
+    application.add_handler(TypeHandler(Update, language.on_any_update), group=-3)
     # Group -1 runs before all others for every kind of update; it stops refused ones.
     application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)
     # First of its group, so no command or chat handler below ever sees an edit.
@@ -65,6 +69,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("settings", preferences.on_settings))
     application.add_handler(CommandHandler("system", preferences.on_system))
     application.add_handler(CommandHandler("voice", voice_setting.on_voice_command))
+    application.add_handler(CommandHandler("language", language.on_language))
     application.add_handler(CommandHandler("history", conversations.on_history))
     application.add_handler(CommandHandler("retry", again.on_retry))
     application.add_handler(CommandHandler("export", conversations.on_export))
@@ -77,6 +82,9 @@ def register(application: BotApplication) -> None:
     )
     application.add_handler(
         CallbackQueryHandler(voice_setting.on_voice_button, pattern=voice_setting.BUTTON_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(language.on_language_button, pattern=language.BUTTON_PATTERN)
     )
     application.add_handler(CallbackQueryHandler(stop.on_stop_button, pattern=stop.BUTTON_PATTERN))
     application.add_handler(

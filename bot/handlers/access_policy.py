@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bot.i18n import _
+
 REFUSAL_INTERVAL = 60.0  # tell a refused user at most once a minute; stay silent otherwise
 
 
@@ -57,7 +59,7 @@ class AccessPolicy:
 
 def not_allowed_text(user_id: int) -> str:
     """What a refused user reads: why, and the id the operator needs."""
-    return (
+    return _(
         "Sorry, you are not allowed to use this bot. "
-        f"Your user id is {user_id}; ask the bot's operator to add it to ALLOWED_USER_IDS."
-    )
+        "Your user id is {user_id}; ask the bot's operator to add it to ALLOWED_USER_IDS."
+    ).format(user_id=user_id)

@@ -30,22 +30,26 @@ from bot.handlers.addressing import prompt_of, speaks_to_bot
 from bot.handlers.chat import ASK_USAGE, Answers, Followup, answers_in, quoted, reply_sink
 from bot.handlers.common import answer, chat_key, destination, send_text
 from bot.handlers.context import BotContext, Services
+from bot.i18n import N_, _
 from bot.store import NotAgain
 
 log = logging.getLogger(__name__)
 
-NOTHING_TO_RETRY = "There is nothing to answer again: this conversation has no question yet."
-NOT_ASKER = "Only the person who asked the last question, or an admin, can have it answered again."
-ONLY_LATEST = (
+NOTHING_TO_RETRY = N_("There is nothing to answer again: this conversation has no question yet.")
+NOT_ASKER = N_(
+    "Only the person who asked the last question, or an admin, can have it answered again."
+)
+ONLY_LATEST = N_(
     "Only your latest question can be edited: I answer it again. To ask about something else, "
     "send it as a new message."
 )
-EDITED_COMMAND = "I don't run edited commands again. Send the command as a new message."
-EDITED_CAPTION = (
+EDITED_COMMAND = N_("I don't run edited commands again. Send the command as a new message.")
+EDITED_CAPTION = N_(
     "I answer an edited text again, but not an edited caption: send the photo, file or voice "
     "note again with the new caption."
 )
-REPLACED = "↩️ Replaced: the question was edited, and the new answer replies to it."
+# Translators: replaces the text of an answer whose question was edited and answered again.
+REPLACED = N_("↩️ Replaced: the question was edited, and the new answer replies to it.")
 
 EDIT_NOTICE_INTERVAL = 60.0
 _EDIT_NOTICES = "edit_notices"  # bot_data key of the Throttle for the notes about edits
@@ -65,7 +69,7 @@ async def on_retry(update: Update, context: BotContext) -> None:
         message.chat, user, sender_chat=message.sender_chat
     )
     if not may_any and user is None:
-        await answer(update, context, NOT_ASKER)
+        await answer(update, context, _(NOT_ASKER))
         return
     user_id = user.id if user else None
     again = AnswerAgain(message.message_id, user_id, asked_by=None if may_any else user_id)
@@ -78,15 +82,15 @@ async def on_edited(update: Update, context: BotContext) -> None:
     if message is None or user is None or not speaks_to_bot(message, context.bot):
         return
     if message.text is None:
-        await _note(context, message, user.id, EDITED_CAPTION)
+        await _note(context, message, user.id, _(EDITED_CAPTION))
         return
     prompt = _question(message, context.bot.username)
     if prompt is None:
-        await _note(context, message, user.id, EDITED_COMMAND)
+        await _note(context, message, user.id, _(EDITED_COMMAND))
         return
     prompt = quoted(message, prompt, context)
     if not prompt:
-        await answer(update, context, ASK_USAGE)
+        await answer(update, context, _(ASK_USAGE))
         return
     again = AnswerAgain(message.message_id, user.id, question=message.message_id, text=prompt)
     if await _queue(message, context, again, edit=True):
@@ -103,7 +107,7 @@ def _question(message: Message, bot_username: str) -> str | None:
     first = message.entities[0] if message.entities else None
     if first is None or first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
         return prompt_of(message, bot_username)
-    command, _, target = message.parse_entity(first).partition("@")
+    command, _at, target = message.parse_entity(first).partition("@")
     if command.lower() != "/ask" or (target and target.lower() != bot_username.lower()):
         return None
     return text[first.length :].strip()
@@ -160,9 +164,9 @@ class AgainFollowup(Followup):
         if outcome.not_again is not None:
             self.dropped()
             if not self._edit:
-                await self._say(_RETRY_NOTES[outcome.not_again])
+                await self._say(_(_RETRY_NOTES[outcome.not_again]))
             elif _edit_notes(self._context).ready(self._user_id):
-                await self._say(ONLY_LATEST)
+                await self._say(_(ONLY_LATEST))
             return
         # Until the new answer is noted, the latest one is the answer to the unedited question.
         earlier = self._answers.latest
@@ -192,10 +196,11 @@ async def mark_replaced(
 
 
 async def _say_replaced(bot: Bot, outbox: Outbox, chat_id: int, message_id: int) -> None:
+    replaced = _(REPLACED)
     try:
         await outbox.call(
             chat_id,
-            lambda: bot.edit_message_text(REPLACED, chat_id=chat_id, message_id=message_id),
+            lambda: bot.edit_message_text(replaced, chat_id=chat_id, message_id=message_id),
         )
     except BadRequest as exc:
         if not telegram_errors.no_text_to_edit(exc):
@@ -203,7 +208,7 @@ async def _say_replaced(bot: Bot, outbox: Outbox, chat_id: int, message_id: int)
         await outbox.call(
             chat_id,
             lambda: bot.edit_message_caption(
-                chat_id=chat_id, message_id=message_id, caption=REPLACED
+                chat_id=chat_id, message_id=message_id, caption=replaced
             ),
         )
 

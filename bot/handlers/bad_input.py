@@ -14,38 +14,40 @@ from telegram import Message, Update
 from bot.conversation.limits import Throttle
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
+from bot.i18n import N_, _, join
 
-# What the bot reads, as the answers name it; extend it when a kind becomes supported.
+# What the bot reads, as the answers name it (translated where they are shown); extend it when
+# a kind becomes supported.
 SUPPORTED_CONTENT: tuple[str, ...] = (
-    "text messages",
-    "photos",
-    "PDF, Word and text files",
-    "voice notes",
-    "audio files",
+    N_("text messages"),
+    N_("photos"),
+    N_("PDF, Word and text files"),
+    N_("voice notes"),
+    N_("audio files"),
 )
 
 # Message attributes, each with how an answer names it. Order matters where Telegram fills two
 # of them: a venue carries a location, an animation (GIF) a document.
 CONTENT_NAMES: tuple[tuple[str, str], ...] = (
-    ("sticker", "stickers"),
-    ("venue", "venues"),
-    ("location", "locations"),
-    ("contact", "contacts"),
-    ("poll", "polls"),
-    ("dice", "dice"),
-    ("game", "games"),
-    ("animation", "GIFs"),
-    ("video_note", "video messages"),
-    ("video", "videos"),
-    ("voice", "voice notes"),
-    ("audio", "audio files"),
-    ("photo", "photos"),
-    ("document", "files"),
-    ("story", "stories"),
-    ("paid_media", "paid media"),
+    ("sticker", N_("stickers")),
+    ("venue", N_("venues")),
+    ("location", N_("locations")),
+    ("contact", N_("contacts")),
+    ("poll", N_("polls")),
+    ("dice", N_("dice")),
+    ("game", N_("games")),
+    ("animation", N_("GIFs")),
+    ("video_note", N_("video messages")),
+    ("video", N_("videos")),
+    ("voice", N_("voice notes")),
+    ("audio", N_("audio files")),
+    ("photo", N_("photos")),
+    ("document", N_("files")),
+    ("story", N_("stories")),
+    ("paid_media", N_("paid media")),
 )
 
-UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
+UNKNOWN_COMMAND = N_("I don't know that command. /help lists what I can do.")
 
 # Answers to input the bot can't use (stickers and the like, unknown commands, files it can't
 # read) in one chat: at most this many within any BAD_INPUT_WINDOW seconds, the rest ignored in
@@ -56,22 +58,27 @@ _BAD_INPUT_ANSWERS = "bad_input_answers"  # bot_data key of the Throttle for tho
 
 
 def supported_list() -> str:
-    """SUPPORTED_CONTENT as an English list: "text messages, photos and voice notes"."""
-    *rest, last = SUPPORTED_CONTENT
-    return f"{', '.join(rest)} and {last}" if rest else last
+    """SUPPORTED_CONTENT as a list in the reader's language: "text messages, photos and voice
+    notes"."""
+    return join([_(kind) for kind in SUPPORTED_CONTENT])
 
 
 def content_name(message: Message) -> str:
-    """What kind of content a message carries, as an answer names it."""
+    """What kind of content a message carries, as an answer names it (in the reader's language)."""
     for attribute, name in CONTENT_NAMES:
         if getattr(message, attribute, None):
-            return name
-    return "this kind of message"
+            return _(name)
+    # Translators: completes "I can't read {content}." for a kind of message without a name.
+    return _("this kind of message")
 
 
 def unsupported_text(message: Message) -> str:
     """The answer to a message the bot can't read."""
-    return f"I can't read {content_name(message)}. I understand {supported_list()}."
+    # Translators: {content} names a kind of message in the plural ("stickers", "GIFs");
+    # {supported} lists what the bot reads ("text messages, photos and voice notes").
+    return _("I can't read {content}. I understand {supported}.").format(
+        content=content_name(message), supported=supported_list()
+    )
 
 
 async def on_unsupported(update: Update, context: BotContext) -> None:
@@ -83,7 +90,7 @@ async def on_unsupported(update: Update, context: BotContext) -> None:
 
 async def on_unknown_command(update: Update, context: BotContext) -> None:
     """Say that a command is not known, and where to look."""
-    await answer_bad_input(update, context, UNKNOWN_COMMAND)
+    await answer_bad_input(update, context, _(UNKNOWN_COMMAND))
 
 
 async def answer_bad_input(update: Update, context: BotContext, text: str) -> None:

@@ -30,10 +30,11 @@ from bot.handlers.context import BotContext, Services
 from bot.handlers.errors import tell_failure
 from bot.handlers.kept import sender_name
 from bot.handlers.stop import stop_data
+from bot.i18n import N_, _
 from bot.store import ChatKey, Received
 from bot.types import AttachmentPart
 
-ASK_USAGE = "Usage: /ask <question>"
+ASK_USAGE = N_("Usage: /ask <question>")
 # chat_data key: forum thread id (0 outside topics) -> that topic's `Answers`. In memory only:
 # after a restart a reply to the latest answer is quoted once more, which is harmless.
 ANSWERS = "answers_in_context"
@@ -76,7 +77,10 @@ async def on_text(update: Update, context: BotContext) -> None:
     if message is None:
         return
     prompt = prompt_of(message, context.bot.username)
-    usage = f"Yes? Write your question after the mention, e.g. @{context.bot.username} what is 2+2?"
+    # Translators: the answer to a bare mention; {bot_username} is the bot's Telegram username.
+    usage = _(
+        "Yes? Write your question after the mention, e.g. @{bot_username} what is 2+2?"
+    ).format(bot_username=context.bot.username)
     await _converse(update, message, prompt, context, usage=usage)
 
 
@@ -87,7 +91,7 @@ async def on_ask(update: Update, context: BotContext) -> None:
         return
     words = (message.text or "").split(None, 1)
     question = words[1].strip() if len(words) == 2 else ""
-    await _converse(update, message, question, context, usage=ASK_USAGE)
+    await _converse(update, message, question, context, usage=_(ASK_USAGE))
 
 
 def forget_latest_reply(context: BotContext, key: ChatKey) -> None:

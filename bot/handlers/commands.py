@@ -9,70 +9,77 @@ shows what the bot knows of the server instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import urllib.parse
 
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScope,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 
-from bot import __version__
+from bot import __version__, i18n
+from bot.delivery.outbox import retry_after_seconds
 from bot.errors import UpstreamError, UpstreamHTTPError
 from bot.handlers import stop
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
+from bot.i18n import N_, _, ngettext
 
 log = logging.getLogger(__name__)
 
-NOTHING_TO_STOP = "Nothing to stop: no reply is being written."
+NOTHING_TO_STOP = N_("Nothing to stop: no reply is being written.")
 # Statuses that mean the server has no /about at all (not that it failed).
 NO_ABOUT_PAGE = frozenset({404, 405})
 
+# The menus' descriptions, translated for each language when the menus are published.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("new", "Start a new conversation"),
-    ("history", "Your conversations: continue an earlier one"),
-    ("retry", "Answer your last question again"),
-    ("ask", "Ask the model: /ask <question>"),
-    ("stop", "Stop the reply being written"),
-    ("export", "This conversation as a file (/export all: every one)"),
-    ("forget", "Delete everything I keep of this chat"),
-    ("model", "Choose the AI model for this chat"),
-    ("voice", "Choose the voice of spoken replies"),
-    ("settings", "Show or change this chat's settings"),
-    ("system", "Show or set the system prompt"),
-    ("stats", "Your usage: messages and tokens"),
-    ("about", "About the bot and the AI service"),
-    ("help", "How to use the bot"),
+    ("new", N_("Start a new conversation")),
+    ("history", N_("Your conversations: continue an earlier one")),
+    ("retry", N_("Answer your last question again")),
+    ("ask", N_("Ask the model: /ask <question>")),
+    ("stop", N_("Stop the reply being written")),
+    ("export", N_("This conversation as a file (/export all: every one)")),
+    ("forget", N_("Delete everything I keep of this chat")),
+    ("model", N_("Choose the AI model for this chat")),
+    ("voice", N_("Choose the voice of spoken replies")),
+    ("settings", N_("Show or change this chat's settings")),
+    ("system", N_("Show or set the system prompt")),
+    ("stats", N_("Your usage: messages and tokens")),
+    ("language", N_("Choose the language of the bot's messages")),
+    ("about", N_("About the bot and the AI service")),
+    ("help", N_("How to use the bot")),
 )
 
 # What works in groups, most used first: talking to the bot there needs /ask or a mention.
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("ask", "Ask the model: /ask <question> (or mention me)"),
-    ("new", "Start a new conversation here"),
-    ("retry", "Answer the last question again (its asker or admins)"),
-    ("stop", "Stop the reply being written"),
-    ("history", "The conversations here: continue one (admins)"),
-    ("export", "This conversation as a file (/export all: every one)"),
-    ("forget", "Delete everything kept of this chat (admins)"),
-    ("model", "Choose the AI model (admins)"),
-    ("voice", "Choose the voice of spoken replies (admins)"),
-    ("settings", "Show or change the settings (admins change)"),
-    ("system", "Show or set the system prompt (admins set)"),
-    ("stats", "Your usage: messages and tokens"),
-    ("about", "About the bot and the AI service"),
-    ("help", "How to talk to me in a group"),
+    ("ask", N_("Ask the model: /ask <question> (or mention me)")),
+    ("new", N_("Start a new conversation here")),
+    ("retry", N_("Answer the last question again (its asker or admins)")),
+    ("stop", N_("Stop the reply being written")),
+    ("history", N_("The conversations here: continue one (admins)")),
+    ("export", N_("This conversation as a file (/export all: every one)")),
+    ("forget", N_("Delete everything kept of this chat (admins)")),
+    ("model", N_("Choose the AI model (admins)")),
+    ("voice", N_("Choose the voice of spoken replies (admins)")),
+    ("settings", N_("Show or change the settings (admins change)")),
+    ("system", N_("Show or set the system prompt (admins set)")),
+    ("stats", N_("Your usage: messages and tokens")),
+    ("language", N_("Choose the language of my messages (admins)")),
+    ("about", N_("About the bot and the AI service")),
+    ("help", N_("How to talk to me in a group")),
 )
 
-NEW_CONVERSATION = "Started a new conversation. Earlier messages are forgotten."
+NEW_CONVERSATION = N_("Started a new conversation. Earlier messages are forgotten.")
 
-HELP = (
+HELP = N_(
     "Write me anything and I'll answer with the AI model; the answer appears as it is written.\n"
     "I remember the conversation, also across restarts.\n"
     "Send a photo, a PDF or Word (.docx) file, or a text file (.txt, .md, .py, .json, .csv, …) "
@@ -93,6 +100,7 @@ HELP = (
     "/settings [name value] — show or change temperature, top_p, penalties, voice\n"
     "/system [prompt | reset] — show, set or reset the system prompt\n"
     "/stats — your usage today, this month and in all\n"
+    "/language [code | auto] — the language of my own messages (the model answers in yours)\n"
     "/about — about the bot and the AI service\n"
     "/help — this message\n\n"
     "In groups I answer /ask, mentions of me and replies to my messages; /help there says more."
@@ -101,12 +109,13 @@ HELP = (
 
 def group_help(bot_username: str) -> str:
     """/help in a group: how to address the bot there, and why plain messages don't reach it."""
-    return (
+    # Translators: /help in a group; {bot_username} is the bot's Telegram username.
+    return _(
         "In a group I answer only messages addressed to me:\n"
         "• /ask <question>\n"
-        f"• a message that mentions @{bot_username}\n"
+        "• a message that mentions @{bot_username}\n"
         "• a reply to one of my messages (I read the message you reply to as well)\n"
-        f"• a photo or file whose caption starts with /ask or mentions @{bot_username}\n"
+        "• a photo or file whose caption starts with /ask or mentions @{bot_username}\n"
         "Voice notes count when they reply to me or mention me in the caption.\n"
         "Everything else I ignore. I keep one conversation for the group, one per topic in "
         "forums, and I see who said what.\n\n"
@@ -123,42 +132,72 @@ def group_help(bot_username: str) -> str:
         "/model, /voice, /settings, /system — the model and settings here; only admins"
         " change them\n"
         "/stats — your usage\n"
+        "/language — the language of my own messages here (admins choose)\n"
         "/about — about the bot and the AI service\n"
         "/help — this message"
-    )
+    ).format(bot_username=bot_username)
 
 
-async def publish_commands(bot: Bot) -> None:
-    """Tell Telegram which commands each menu shows: private chats and groups differ.
+async def publish_commands(bot: Bot, default_language: str) -> None:
+    """Tell Telegram which commands each menu shows, in every language the bot speaks: private
+    chats and groups differ; users whose language has no catalog see DEFAULT_LANGUAGE's.
 
     A menu that can't be set leaves Telegram's previous one (commands work typed either way):
-    it is logged, naming the method, and the bot starts all the same."""
-    everything = [BotCommand(name, text) for name, text in COMMANDS]
-    groups = [BotCommand(name, text) for name, text in GROUP_COMMANDS]
-    menus = (
-        ("every chat", everything, None),
-        ("private chats", everything, BotCommandScopeAllPrivateChats()),
-        ("groups", groups, BotCommandScopeAllGroupChats()),
-    )
-    for where, commands, scope in menus:
+    it is logged, naming the menu, and the bot starts all the same."""
+    for language in (None, *i18n.LANGUAGES):
+        with i18n.using(language or default_language):
+            everything = [BotCommand(name, _(text)) for name, text in COMMANDS]
+            in_groups = [BotCommand(name, _(text)) for name, text in GROUP_COMMANDS]
+        code = None if language is None else menu_code(language)
+        menus = (
+            ("every chat", everything, None),
+            ("private chats", everything, BotCommandScopeAllPrivateChats()),
+            ("groups", in_groups, BotCommandScopeAllGroupChats()),
+        )
+        for where, commands, scope in menus:
+            await _set_commands(bot, commands, scope, code, where)
+
+
+def menu_code(language: str) -> str:
+    """The two-letter code Telegram shows a catalog's menu for ("pt_BR" -> "pt")."""
+    return language.split("_", 1)[0]
+
+
+async def _set_commands(
+    bot: Bot,
+    commands: list[BotCommand],
+    scope: BotCommandScope | None,
+    code: str | None,
+    where: str,
+) -> None:
+    # Fifty-one calls at start-up: a flood limit only delays them.
+    while True:
         try:
-            await bot.set_my_commands(commands, scope=scope)
+            await bot.set_my_commands(commands, scope=scope, language_code=code)
+            return
+        except RetryAfter as exc:
+            await asyncio.sleep(retry_after_seconds(exc))
         except TelegramError as exc:
             log.warning(
-                "setMyCommands failed for the menu of %s (%s: %s); the bot runs without it",
+                "setMyCommands failed for the menu of %s, language %s (%s: %s); "
+                "the bot runs without it",
                 where,
+                code or "default",
                 type(exc).__name__,
                 exc,
             )
+            return
 
 
 async def on_start(update: Update, context: BotContext) -> None:
     """Greet the user and explain what the bot does."""
     user = update.effective_user
-    name = user.first_name if user else "there"
-    await answer(
-        update, context, f"Hi {name}! I'm an AI assistant.\n\n{_help_for(update, context)}"
-    )
+    # Translators: the greeting of /start; {help} is the whole /help text that follows it.
+    greeting = _("Hi {name}! I'm an AI assistant.\n\n{help}")
+    if user is None:
+        greeting = _("Hi! I'm an AI assistant.\n\n{help}")
+    name = user.first_name if user else ""
+    await answer(update, context, greeting.format(name=name, help=_help_for(update, context)))
 
 
 async def on_help(update: Update, context: BotContext) -> None:
@@ -176,7 +215,7 @@ async def on_new(update: Update, context: BotContext) -> None:
 
     async def started() -> None:
         forget_latest_reply(context, key)
-        await answer(update, context, NEW_CONVERSATION)
+        await answer(update, context, _(NEW_CONVERSATION))
 
     refusal = await context.services.conversation.new_conversation(
         key, user_id=user.id if user else None, then=started
@@ -194,9 +233,9 @@ async def on_stop(update: Update, context: BotContext) -> None:
         context, message, update.effective_user, sender_chat=message.sender_chat
     )
     if stopped is stop.Stop.FOREIGN:
-        await answer(update, context, stop.FOREIGN)
+        await answer(update, context, _(stop.FOREIGN))
     elif stopped is stop.Stop.NOTHING:
-        await answer(update, context, NOTHING_TO_STOP)
+        await answer(update, context, _(NOTHING_TO_STOP))
     # Stopping: the reply itself ends with "Stopped."
 
 
@@ -219,9 +258,12 @@ async def _what_the_bot_knows(update: Update, context: BotContext) -> str:
     services = context.services
     try:
         count = len(await services.models.chat_models())
-        models = f"{count} chat model{'' if count == 1 else 's'}"
+        models = ngettext("{count} chat model", "{count} chat models", count).format(
+            count=i18n.number(count)
+        )
     except UpstreamError as exc:
-        models = f"can't be listed right now ({exc.user_message})"
+        # Translators: completes "• models: …"; {reason} is why the list failed.
+        models = _("can't be listed right now ({reason})").format(reason=exc.user_message)
     model = services.settings.default_model
     if update.effective_message is not None:
         chat = await services.store.preferences(chat_key(update.effective_message))
@@ -229,14 +271,21 @@ async def _what_the_bot_knows(update: Update, context: BotContext) -> str:
     lines = [
         f"gpt-telegram-bot {__version__}",
         "",
-        "This AI service has no about page. What the bot knows of it:",
-        f"• address: {public_address(services.upstream.base_url)}",
-        f"• models: {models}",
-        f"• this chat's model: {model}",
+        _("This AI service has no about page. What the bot knows of it:"),
+        # Translators: {address} is the AI service's URL.
+        _("• address: {address}").format(address=public_address(services.upstream.base_url)),
+        _("• models: {models}").format(models=models),
+        # Translators: {model} is a model id such as gpt-4o.
+        _("• this chat's model: {model}").format(model=model),
     ]
     unused = services.upstream.quirks.unused(model)
     if unused:
-        lines.append(f"• not used by this model (it refused them): {', '.join(sorted(unused))}")
+        # Translators: {settings} lists request parameters such as "temperature, top_p".
+        lines.append(
+            _("• not used by this model (it refused them): {settings}").format(
+                settings=", ".join(sorted(unused))
+            )
+        )
     return "\n".join(lines)
 
 
@@ -259,4 +308,4 @@ def _help_for(update: Update, context: BotContext) -> str:
     chat = update.effective_chat
     if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         return group_help(context.bot.username)
-    return HELP
+    return _(HELP)

@@ -6,7 +6,7 @@ Owns the `Services` bundle built once in `app.py` and the `BotContext` that expo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from telegram import Message
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -24,6 +24,9 @@ from bot.media.capacity import AudioBudget, ConversionLimit
 from bot.store import ChatStore
 from bot.upstream.catalog import ModelCatalog
 from bot.upstream.client import UpstreamClient
+
+if TYPE_CHECKING:  # language.py's handlers need this module first
+    from bot.handlers.language import ChatLanguages
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class Services:
     limits: UsageLimits
     # At most VOICE_CONCURRENCY incoming audio files downloaded and converted at once.
     audio_slots: ConversionLimit
+    # The chats' /language choices, cached in front of the store.
+    languages: ChatLanguages
     # Where message drafts work (STREAM_MODE=draft), learnt from Telegram's refusals.
     drafts: DraftSupport
     # The reactions on the messages being answered (STATUS_REACTIONS).

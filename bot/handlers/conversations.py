@@ -45,6 +45,7 @@ from bot.handlers.keyboards import (
     handle_press,
     send_view,
 )
+from bot.i18n import N_, _, join, ngettext, number
 from bot.store import STORE_ERRORS, ChatForgotten, ChatKey, ConversationSummary
 
 log = logging.getLogger(__name__)
@@ -59,34 +60,40 @@ _EXPORTS = "exports_in_progress"  # bot_data key of the semaphore
 _FORGET_REQUESTS = "forget_requests"  # chat_data key: thread id -> token of the latest /forget
 UPLOAD_TIMEOUT = 60.0  # seconds to send an export (the default for an upload is 20)
 
-HISTORY_ADMINS = "Sorry, only this group's admins can see and switch its conversations."
-FORGET_ADMINS = "Sorry, only this group's admins can make me forget this chat."
-NO_CONVERSATIONS = "No conversations yet: write me something to start one."
-HISTORY_HEADER = (
+HISTORY_ADMINS = N_("Sorry, only this group's admins can see and switch its conversations.")
+FORGET_ADMINS = N_("Sorry, only this group's admins can make me forget this chat.")
+NO_CONVERSATIONS = N_("No conversations yet: write me something to start one.")
+HISTORY_HEADER = N_(
     "Conversations here, most recent first. Press one to continue it; /new starts another."
 )
-EMPTY_CURRENT = "You are in a new conversation with no messages yet."
-STALE = "This list is out of date. Send /history for the current one."
-GONE = "That conversation no longer exists. Send /history for the current list."
-ALREADY_CURRENT = "That is the current conversation already."
-SWITCH_FAILED = "The bot's database failed, so the conversation was not switched. Please try again."
-EXPORT_USAGE = "Usage: /export sends this conversation as a file; /export all sends every one."
-NOTHING_TO_EXPORT = "There is nothing to export yet: this conversation has no messages."
-NOTHING_AT_ALL = "There is nothing to export yet: this chat has no conversations."
-EXPORT_BUSY = "Other exports are being prepared right now. Please try again in a minute."
-EXPORT_FAILED = "The bot's database failed, so nothing was exported. Please try again later."
-FORGET_CONFIRM = (
-    "This deletes every conversation, message and setting I keep of this chat{where}, for good."
+EMPTY_CURRENT = N_("You are in a new conversation with no messages yet.")
+STALE = N_("This list is out of date. Send /history for the current one.")
+GONE = N_("That conversation no longer exists. Send /history for the current list.")
+ALREADY_CURRENT = N_("That is the current conversation already.")
+SWITCH_FAILED = N_(
+    "The bot's database failed, so the conversation was not switched. Please try again."
+)
+EXPORT_USAGE = N_("Usage: /export sends this conversation as a file; /export all sends every one.")
+NOTHING_TO_EXPORT = N_("There is nothing to export yet: this conversation has no messages.")
+NOTHING_AT_ALL = N_("There is nothing to export yet: this chat has no conversations.")
+EXPORT_BUSY = N_("Other exports are being prepared right now. Please try again in a minute.")
+EXPORT_FAILED = N_("The bot's database failed, so nothing was exported. Please try again later.")
+FORGET_CONFIRM = N_(
+    "This deletes every conversation, message and setting I keep of this chat, for good."
     " Messages you send meanwhile are answered first and deleted too."
 )
-FORGET_STALE = "This button is out of date. Send /forget again."
-FORGET_CANCELLED = "Nothing was deleted."
-FORGETTING = "Forgetting this chat…"
-FORGET_FAILED = (
+FORGET_CONFIRM_TOPIC = N_(
+    "This deletes every conversation, message and setting I keep of this chat (this topic), for"
+    " good. Messages you send meanwhile are answered first and deleted too."
+)
+FORGET_STALE = N_("This button is out of date. Send /forget again.")
+FORGET_CANCELLED = N_("Nothing was deleted.")
+FORGETTING = N_("Forgetting this chat…")
+FORGET_FAILED = N_(
     "The bot's database failed, so not everything was deleted. Please send /forget again."
 )
-NOTHING_KEPT = "There was nothing to forget: I keep no conversation or setting of this chat."
-USAGE_STAYS = (
+NOTHING_KEPT = N_("There was nothing to forget: I keep no conversation or setting of this chat.")
+USAGE_STAYS = N_(
     "How many messages and tokens each person used (/stats, limits) stays, without any text."
 )
 
@@ -108,10 +115,10 @@ async def on_history(update: Update, context: BotContext) -> None:
     if message is None:
         return
     if not await may_manage(context, message, update.effective_user):
-        await answer(update, context, HISTORY_ADMINS)
+        await answer(update, context, _(HISTORY_ADMINS))
         return
     view = await history_view(context, chat_key(message), 0)
-    await send_view(context, message, view or View(NO_CONVERSATIONS))
+    await send_view(context, message, view or View(_(NO_CONVERSATIONS)))
 
 
 async def on_history_button(update: Update, context: BotContext) -> None:
@@ -125,23 +132,29 @@ async def history_view(
     """Page `page` of the chat's conversations; None when the page does not exist."""
     listed = await context.services.store.conversation_page(key, page=page, size=PAGE_SIZE)
     if listed.total == 0:
-        return View("\n".join(filter(None, [note, NO_CONVERSATIONS]))) if page == 0 else None
+        return View("\n".join(filter(None, [note, _(NO_CONVERSATIONS)]))) if page == 0 else None
     if not listed.conversations:
         return None
     pages = -(-listed.total // PAGE_SIZE)
-    lines = [line for line in (note, HISTORY_HEADER) if line]
-    lines.append(EMPTY_CURRENT if listed.current_is_empty else f"{CURRENT_MARK} = the current one.")
+    lines = [line for line in (note, _(HISTORY_HEADER)) if line]
+    if listed.current_is_empty:
+        lines.append(_(EMPTY_CURRENT))
+    else:
+        # Translators: {mark} is the ✅ that marks the current conversation among the buttons.
+        lines.append(_("{mark} = the current one.").format(mark=CURRENT_MARK))
     if pages > 1:
-        lines.append(f"Page {page + 1} of {pages}")
+        lines.append(_("Page {page} of {pages}").format(page=number(page + 1), pages=number(pages)))
     rows = [
         [InlineKeyboardButton(_label(c), callback_data=f"h:c:{c.id}:{page}")]
         for c in listed.conversations
     ]
     turn = []
     if page > 0:
-        turn.append(InlineKeyboardButton("◀ Back", callback_data=f"h:p:{page - 1}"))
+        # Translators: the button to the previous page of a list (/model, /history).
+        turn.append(InlineKeyboardButton(_("◀ Back"), callback_data=f"h:p:{page - 1}"))
     if page < pages - 1:
-        turn.append(InlineKeyboardButton("More ▶", callback_data=f"h:p:{page + 1}"))
+        # Translators: the button to the next page of a list (/model, /history).
+        turn.append(InlineKeyboardButton(_("More ▶"), callback_data=f"h:p:{page + 1}"))
     if turn:
         rows.append(turn)
     return View("\n".join(lines), InlineKeyboardMarkup(rows))
@@ -149,7 +162,10 @@ async def history_view(
 
 def _label(conversation: ConversationSummary) -> str:
     mark = f"{CURRENT_MARK} " if conversation.current else ""
-    turns = "1 turn" if conversation.turns == 1 else f"{conversation.turns} turns"
+    # Translators: a turn is a question and its answer.
+    turns = ngettext("{count} turn", "{count} turns", conversation.turns).format(
+        count=number(conversation.turns)
+    )
     day = moment(conversation.last_message_at)[:10]
     return f"{mark}{title_of(conversation.first_question, LABEL_TITLE_CHARS)} · {day} · {turns}"
 
@@ -157,23 +173,23 @@ def _label(conversation: ConversationSummary) -> str:
 async def _history_press(query: CallbackQuery, context: BotContext) -> Pressed:
     message = query.message
     if not isinstance(message, Message):
-        return Pressed(EXPIRED)
-    kind, _, argument = (query.data or "").removeprefix("h:").partition(":")
+        return Pressed(_(EXPIRED))
+    kind, _sep, argument = (query.data or "").removeprefix("h:").partition(":")
     numbers = [int(n) for n in argument.split(":") if n.isascii() and n.isdigit()]
     if kind not in ("p", "c") or len(numbers) != (1 if kind == "p" else 2):
-        return Pressed(STALE)
+        return Pressed(_(STALE))
     if not await may_manage(context, message, query.from_user):
-        return Pressed(HISTORY_ADMINS)
+        return Pressed(_(HISTORY_ADMINS))
     key = chat_key(message)
     if kind == "p":
         view = await history_view(context, key, numbers[0])
-        return Pressed(STALE) if view is None else Pressed(None, view)
+        return Pressed(_(STALE)) if view is None else Pressed(None, view)
     conversation_id, page = numbers
     chosen = await context.services.store.conversation(key, conversation_id)
     if chosen is None:
-        return Pressed(GONE)
+        return Pressed(_(GONE))
     if chosen.current:
-        return Pressed(ALREADY_CURRENT)
+        return Pressed(_(ALREADY_CURRENT))
     title = title_of(chosen.first_question, LABEL_TITLE_CHARS)
 
     async def switch() -> None:
@@ -182,23 +198,27 @@ async def _history_press(query: CallbackQuery, context: BotContext) -> Pressed:
         except STORE_ERRORS:
             log.exception("chat %s: could not switch to conversation %s", key, conversation_id)
             await send_text(
-                context.bot, context.services.outbox, destination(message), SWITCH_FAILED
+                context.bot, context.services.outbox, destination(message), _(SWITCH_FAILED)
             )
             return
         if resumed is None:
-            note = GONE
+            note = _(GONE)
         else:
             # The bot's latest answer on screen is no longer the newest turn of the context.
             forget_latest_reply(context, key)
-            note = f"Continuing “{title}”: your next message carries on from it."
+            # Translators: {title} is the start of the conversation's first question.
+            note = _("Continuing “{title}”: your next message carries on from it.").format(
+                title=title
+            )
         view = await history_view(context, key, page, note=note)
         await edit_view(context, message, view or View(note))
 
     user = query.from_user.id if query.from_user else None
     refusal = await context.services.conversation.after_turns(key, switch, user_id=user)
     if refusal is not None:
-        return Pressed(refusal.notice or STALE)
-    return Pressed(f"Switching to “{title}”…")
+        return Pressed(refusal.notice or _(STALE))
+    # Translators: {title} is the start of the conversation's first question.
+    return Pressed(_("Switching to “{title}”…").format(title=title))
 
 
 # --- /export -------------------------------------------------------------------------------
@@ -211,12 +231,12 @@ async def on_export(update: Update, context: BotContext) -> None:
         return
     args = [a.lower() for a in context.args or []]
     if args not in ([], ["all"]):
-        await answer(update, context, EXPORT_USAGE)
+        await answer(update, context, _(EXPORT_USAGE))
         return
     slots = context.bot_data.setdefault(_EXPORTS, asyncio.Semaphore(EXPORTS_AT_ONCE))
     assert isinstance(slots, asyncio.Semaphore)
     if slots.locked():  # bounded: a queue of exports would hold their memory and updates
-        await answer(update, context, EXPORT_BUSY)
+        await answer(update, context, _(EXPORT_BUSY))
         return
     async with slots:
         document = await _document(context, chat_key(message), everything=bool(args))
@@ -248,9 +268,9 @@ async def _document(
         export = await context.services.store.export(key, everything=everything, max_chars=limit)
     except STORE_ERRORS:
         log.exception("chat %s: the export could not be read", key)
-        return EXPORT_FAILED
+        return _(EXPORT_FAILED)
     if not export.conversations:
-        return NOTHING_AT_ALL if everything else NOTHING_TO_EXPORT
+        return _(NOTHING_AT_ALL) if everything else _(NOTHING_TO_EXPORT)
     now = time.time()
     document = await asyncio.to_thread(
         transcript,
@@ -264,13 +284,22 @@ async def _document(
     count = len(export.conversations)
     if everything:
         filename = f"conversations-{day}.md"
-        caption = f"{_count(count, 'conversation')} of this chat, most recent first."
+        caption = ngettext(
+            "{count} conversation of this chat, most recent first.",
+            "{count} conversations of this chat, most recent first.",
+            count,
+        ).format(count=number(count))
     else:
         filename = f"conversation-{day}.md"
         first = export.conversations[0].summary
-        caption = f"“{title_of(first.first_question)}”: {_count(first.turns, 'turn')}."
+        # Translators: the caption of an exported conversation: {title} is the start of its
+        # first question; a turn is a question and its answer.
+        caption = ngettext("“{title}”: {count} turn.", "“{title}”: {count} turns.", first.turns)
+        caption = caption.format(title=title_of(first.first_question), count=number(first.turns))
     if not document.complete:
-        caption += f" Cut at the size limit of {size_text(limit)}: older messages are left out."
+        # Translators: {size} is a size such as "1.0 MB".
+        cut = _("Cut at the size limit of {size}: older messages are left out.")
+        caption += " " + cut.format(size=size_text(limit))
     return document.text.encode(), filename, caption
 
 
@@ -283,18 +312,18 @@ async def on_forget(update: Update, context: BotContext) -> None:
     if message is None:
         return
     if not await may_manage(context, message, update.effective_user):
-        await answer(update, context, FORGET_ADMINS)
+        await answer(update, context, _(FORGET_ADMINS))
         return
     token = secrets.token_hex(4)
     _forget_requests(context)[chat_key(message).thread_id] = token
-    where = " (this topic)" if chat_key(message).thread_id else ""
+    confirm = FORGET_CONFIRM_TOPIC if chat_key(message).thread_id else FORGET_CONFIRM
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton("🗑 Forget everything", callback_data=f"f:y:{token}")],
-            [InlineKeyboardButton("Cancel", callback_data=f"f:n:{token}")],
+            [InlineKeyboardButton(_("🗑 Forget everything"), callback_data=f"f:y:{token}")],
+            [InlineKeyboardButton(_("Cancel"), callback_data=f"f:n:{token}")],
         ]
     )
-    await send_view(context, message, View(FORGET_CONFIRM.format(where=where), keyboard))
+    await send_view(context, message, View(_(confirm), keyboard))
 
 
 async def on_forget_button(update: Update, context: BotContext) -> None:
@@ -312,17 +341,17 @@ def _forget_requests(context: BotContext) -> dict[int, str]:
 async def _forget_press(query: CallbackQuery, context: BotContext) -> Pressed:
     message = query.message
     if not isinstance(message, Message):
-        return Pressed(EXPIRED)
-    kind, _, token = (query.data or "").removeprefix("f:").partition(":")
+        return Pressed(_(EXPIRED))
+    kind, _sep, token = (query.data or "").removeprefix("f:").partition(":")
     key = chat_key(message)
     requests = _forget_requests(context)
     if kind not in ("y", "n") or not token or requests.get(key.thread_id) != token:
-        return Pressed(FORGET_STALE)
+        return Pressed(_(FORGET_STALE))
     if not await may_manage(context, message, query.from_user):
-        return Pressed(FORGET_ADMINS)
+        return Pressed(_(FORGET_ADMINS))
     del requests[key.thread_id]  # a button works once
     if kind == "n":
-        return Pressed(FORGET_CANCELLED, View(FORGET_CANCELLED))
+        return Pressed(_(FORGET_CANCELLED), View(_(FORGET_CANCELLED)))
     conversation = context.services.conversation
 
     async def forget() -> None:
@@ -332,9 +361,10 @@ async def _forget_press(query: CallbackQuery, context: BotContext) -> Pressed:
             )
         except STORE_ERRORS:
             log.exception("chat %s: forgetting it failed", key)
-            await edit_view(context, message, View(FORGET_FAILED))
+            await edit_view(context, message, View(_(FORGET_FAILED)))
             return
         forget_latest_reply(context, key)
+        context.services.languages.forget(key.chat_id)  # the store's copy may be gone
         log.info(
             "chat %s forgotten: %d conversations, %d messages",
             key,
@@ -347,25 +377,38 @@ async def _forget_press(query: CallbackQuery, context: BotContext) -> Pressed:
     refusal = await conversation.after_turns(key, forget, user_id=user)
     if refusal is not None:
         requests[key.thread_id] = token  # nothing happened: the button still works
-        return Pressed(refusal.notice or FORGET_STALE)
-    return Pressed(FORGETTING, View(FORGETTING))
+        return Pressed(refusal.notice or _(FORGET_STALE))
+    return Pressed(_(FORGETTING), View(_(FORGETTING)))
 
 
 def forgotten_text(forgotten: ChatForgotten) -> str:
     """What /forget says it deleted."""
     parts = []
     if forgotten.conversations:
-        conversations = _count(forgotten.conversations, "conversation")
-        parts.append(f"{conversations} ({_count(forgotten.messages, 'message')})")
+        messages = ngettext("{count} message", "{count} messages", forgotten.messages).format(
+            count=number(forgotten.messages)
+        )
+        # Translators: {messages} is "N messages": the messages of those conversations.
+        conversations = ngettext(
+            "{count} conversation ({messages})",
+            "{count} conversations ({messages})",
+            forgotten.conversations,
+        )
+        parts.append(conversations.format(count=number(forgotten.conversations), messages=messages))
     if forgotten.settings:
-        parts.append("this chat's settings")
+        parts.append(_("this chat's settings"))
     if forgotten.waiting:
-        parts.append(f"{_count(forgotten.waiting, 'message')} that waited for an answer")
+        parts.append(
+            ngettext(
+                "{count} message that waited for an answer",
+                "{count} messages that waited for an answer",
+                forgotten.waiting,
+            ).format(count=number(forgotten.waiting))
+        )
     if not parts:
-        return NOTHING_KEPT
-    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
-    return f"Done: I deleted {listed}. {USAGE_STAYS}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+        return _(NOTHING_KEPT)
+    # Translators: {listed} lists what was deleted ("2 conversations (14 messages) and this
+    # chat's settings"); {usage_stays} says the usage counts are kept.
+    return _("Done: I deleted {listed}. {usage_stays}").format(
+        listed=join(parts), usage_stays=_(USAGE_STAYS)
+    )

@@ -13,10 +13,11 @@ from bot.delivery.outbox import Outbox
 from bot.errors import BotError
 from bot.handlers.common import answer, send_text
 from bot.handlers.context import BotContext
+from bot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-GENERIC = "Sorry, something went wrong while handling your message. Please try again."
+GENERIC = N_("Sorry, something went wrong while handling your message. Please try again.")
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -46,4 +47,4 @@ async def tell_failure(bot: Bot, outbox: Outbox, dest: Destination, error: Excep
 
 def failure_text(error: BaseException | None) -> str:
     """What the chat reads about a failure: a BotError's own words, or a generic apology."""
-    return error.user_message if isinstance(error, BotError) else GENERIC
+    return error.user_message if isinstance(error, BotError) else _(GENERIC)

@@ -14,6 +14,7 @@ from telegram import ChatMember, Update
 from telegram.constants import ChatType
 
 from bot.handlers.context import BotContext
+from bot.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +23,16 @@ _PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
 def usage_note(bot_username: str) -> str:
     """The short note a group gets when the bot joins it."""
-    return (
+    # Translators: posted once when the bot is added to a group; "@{bot_username} your question"
+    # shows how to mention the bot ({bot_username} is its Telegram username).
+    return _(
         "Hi! I'm an AI assistant. I answer here only when you address me:\n"
-        f"• mention me: @{bot_username} your question\n"
+        "• mention me: @{bot_username} your question\n"
         "• reply to one of my messages\n"
         "• /ask your question\n"
         "I remember one conversation for this group (one per topic in forums). "
         "/help explains more."
-    )
+    ).format(bot_username=bot_username)
 
 
 async def on_my_membership(update: Update, context: BotContext) -> None:

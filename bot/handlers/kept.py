@@ -67,7 +67,8 @@ def document_record(message: Message, bot: Bot) -> Received:
     assert document is not None  # only documents come here
     data = {
         "file_id": document.file_id,
-        "name": document.file_name or "file",
+        # No name: "" (a stand-in is chosen, in the reader's language, where it is shown).
+        "name": document.file_name or "",
         "size": document.file_size,
         "mime": document.mime_type,
         "quote": _quote(message, bot),

@@ -16,12 +16,13 @@ from telegram.error import BadRequest, TelegramError
 from bot.delivery import telegram_errors
 from bot.handlers.common import destination
 from bot.handlers.context import BotContext
+from bot.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 CURRENT_MARK = "✅"
-EXPIRED = "This keyboard has expired. Send the command again."
-FAILED = "Sorry, that didn't work. Please try again."
+EXPIRED = N_("This keyboard has expired. Send the command again.")
+FAILED = N_("Sorry, that didn't work. Please try again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ async def handle_press(
     query = update.callback_query
     if query is None:
         return
-    pressed = Pressed(FAILED)
+    pressed = Pressed(_(FAILED))
     try:
         pressed = await press(query, context)
     finally:

@@ -39,20 +39,28 @@ from bot.handlers.kept import (
     photo_sizes,
     quote_in,
 )
+from bot.i18n import N_, _, ngettext, number
 from bot.media import attachments, documents
-from bot.media.attachments import DocumentKind, DocumentText
+from bot.media.attachments import DocumentKind, DocumentText, ReadSpan
 from bot.media.documents import DocumentUnreadable, Unreadable
 from bot.store import Received
 from bot.upstream.catalog import is_vision_model
 
 log = logging.getLogger(__name__)
 
-AS_PHOTO = "Please send pictures as a photo, not as a file, so I can look at them."
-DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
+AS_PHOTO = N_("Please send pictures as a photo, not as a file, so I can look at them.")
+DOWNLOAD_FAILED = N_("I couldn't download that file from Telegram. Please send it again.")
 # The question of a document sent without a caption: the model summarises it, and the document
 # stays in the conversation for the questions that follow.
 NO_QUESTION = "(Sent without a question: summarise it briefly, then offer to answer questions.)"
 READ_FORMATS = {DocumentKind.PDF: documents.Format.PDF, DocumentKind.WORD: documents.Format.WORD}
+
+
+def unnamed() -> str:
+    """What the answers call a file sent without a name (Telegram's file_name is optional)."""
+    # Translators: stands for the name of a file sent without one, as in "I can't read {name}."
+    # or "{name} is too big": a label, which may begin a sentence.
+    return _("(unnamed file)")
 
 
 class InAlbum(filters.MessageFilter):
@@ -143,17 +151,21 @@ async def on_document(update: Update, context: BotContext) -> None:
     if message is None or message.document is None:
         return
     document = message.document
-    name = document.file_name or "file"
+    name = document.file_name or unnamed()
     kind = attachments.document_kind(document.file_name, document.mime_type)
     if kind is DocumentKind.IMAGE:
-        await answer_bad_input(update, context, AS_PHOTO)
+        await answer_bad_input(update, context, _(AS_PHOTO))
         return
     if kind is DocumentKind.OFFICE:
         refusal = attachments.office_refusal(name, document.mime_type)
         await answer_bad_input(update, context, refusal)
         return
     if kind is DocumentKind.OTHER:
-        await answer_bad_input(update, context, f"I can't read {name}. {attachments.SUPPORTED}")
+        # Translators: {name} is a file's name; {supported} says which files the bot reads.
+        refusal = _("I can't read {name}. {supported}")
+        await answer_bad_input(
+            update, context, refusal.format(name=name, supported=_(attachments.SUPPORTED))
+        )
         return
     cap = context.services.settings.document_max_bytes
     if document.file_size is not None and document.file_size > cap:
@@ -177,10 +189,10 @@ async def photo_turn(build: TurnContext, records: list[Received]) -> UserTurn:
         size = attachments.largest_photo(sizes, settings.photo_max_bytes)
         if size is None:
             biggest = max(s.file_size or 0 for s in sizes)
-            raise AttachmentRefused(_too_big("This photo", biggest, settings.photo_max_bytes))
+            raise AttachmentRefused(_too_big(None, biggest, settings.photo_max_bytes))
         chosen.append(size)
     images = await asyncio.gather(
-        *(_download(build, size.file_id, "This photo", settings.photo_max_bytes) for size in chosen)
+        *(_download(build, size.file_id, None, settings.photo_max_bytes) for size in chosen)
     )
     parts = await asyncio.to_thread(lambda: tuple(attachments.image_part(d) for d in images))
     question = next((record.content for record in records if record.content), "")
@@ -199,7 +211,7 @@ async def document_turn(build: TurnContext, record: Received) -> UserTurn:
     what the user is told is read is what goes upstream."""
     settings = build.services.settings
     document = file_of(record)
-    name = document.name
+    name = document.name or unnamed()
     limit = settings.max_message_chars
     quote = quote_in(record)
     # What quoting the replied-to message adds in front of any text (0 when nothing is quoted).
@@ -218,16 +230,18 @@ async def document_turn(build: TurnContext, record: Received) -> UserTurn:
         # promising to read any of it.
         raise AttachmentRefused(too_long_text(len(text), limit))
     if read.total and not read.shown:
-        raise AttachmentRefused(
-            f"Your question leaves no room for {name} in one message of at most {limit:,} "
+        # Translators: {name} is a file's name; {limit} is a number of characters.
+        refusal = _(
+            "Your question leaves no room for {name} in one message of at most {limit} "
             "characters. Please ask a shorter question."
         )
+        raise AttachmentRefused(refusal.format(name=name, limit=number(limit)))
     if read.truncated:
         await send_text(
             build.bot,
             build.services.outbox,
             build.destination,
-            f"{name} is longer than I can read at once: I'm reading {read.extent}.",
+            _read_notice(name, read.span),
         )
     return kept_turn(record, text)
 
@@ -236,10 +250,12 @@ def _text_file(name: str, data: bytes, question: str, budget: int) -> DocumentTe
     """A text file's turn (in a thread: a file of megabytes takes milliseconds to scan)."""
     content = attachments.decode_text(data)
     if content is None:
-        raise AttachmentRefused(
-            f"I couldn't read {name} as text: it is binary or not UTF-8. "
-            f"{attachments.SUPPORTED} Save it as UTF-8 text, or paste the text in a message."
+        # Translators: {name} is a file's name; {supported} says which files the bot reads.
+        refusal = _(
+            "I couldn't read {name} as text: it is binary or not UTF-8. "
+            "{supported} Save it as UTF-8 text, or paste the text in a message."
         )
+        raise AttachmentRefused(refusal.format(name=name, supported=_(attachments.SUPPORTED)))
     return attachments.document_text(name, len(data), content, question, budget=budget)
 
 
@@ -249,7 +265,7 @@ async def _read_document(
     """A PDF's or Word file's turn: downloaded and read in one of the bot's document slots, so a
     burst of them waits holding no file and no process."""
     settings = build.services.settings
-    name = document.name
+    name = document.name or unnamed()
     limits = documents.ReadLimits(
         pages=settings.document_max_pages,
         # No more than the turn can show: the rest would be read to be cut.
@@ -273,51 +289,133 @@ async def _read_document(
 
 
 def _unreadable(name: str, kind: documents.Format, why: Unreadable, timeout: float) -> str:
-    """What the sender reads about a PDF or Word file that could not be read."""
-    what = "a PDF" if kind is documents.Format.PDF else "a Word (.docx) document"
-    instead = "Send a smaller file, or paste the part you need as text."
+    """What the sender reads about a PDF or Word file that could not be read (`name` is the
+    file's name in each)."""
+    instead = _("Send a smaller file, or paste the part you need as text.")
     if why is Unreadable.ENCRYPTED:
-        return (
-            f"{name} is protected by a password, so I can't read it. Send a copy without "
+        return _(
+            "{name} is protected by a password, so I can't read it. Send a copy without "
             "the password, or paste the text in a message."
-        )
+        ).format(name=name)
     if why is Unreadable.OLD_FORMAT:
-        return (
-            f"I can't read {name}: it is protected by a password or saved in the old Word "
-            f"format (.doc). {attachments.OFFICE_ADVICE['document']}"
-        )
+        advice = attachments.OFFICE_ADVICE["document"]  # outside _(): its key is no message
+        # Translators: {advice} says how to save the file in a format the bot reads.
+        return _(
+            "I can't read {name}: it is protected by a password or saved in the old Word "
+            "format (.doc). {advice}"
+        ).format(name=name, advice=_(advice))
     if why is Unreadable.TOO_BIG:
-        return (
-            f"{name} is too big or too complex for me to read: it unpacks to more than I allow "
-            f"for one file. {instead}"
-        )
+        # Translators: {instead} suggests sending a smaller file or pasting text.
+        return _(
+            "{name} is too big or too complex for me to read: it unpacks to more than I allow "
+            "for one file. {instead}"
+        ).format(name=name, instead=instead)
     if why is Unreadable.TIMED_OUT:
-        return f"Reading {name} took longer than {timeout:g} s, so I stopped. {instead}"
-    return f"I couldn't read {name}: it seems damaged, or it isn't really {what}."
+        # Translators: {seconds} is a number of seconds; {instead} suggests sending a smaller
+        # file or pasting text.
+        return _("Reading {name} took longer than {seconds} s, so I stopped. {instead}").format(
+            name=name, seconds=number(timeout), instead=instead
+        )
+    if kind is documents.Format.PDF:
+        return _("I couldn't read {name}: it seems damaged, or it isn't really a PDF.").format(
+            name=name
+        )
+    return _(
+        "I couldn't read {name}: it seems damaged, or it isn't really a Word (.docx) document."
+    ).format(name=name)
 
 
 def _no_text(name: str, content: documents.DocumentContent) -> str:
-    """What the sender reads about a document without any text."""
+    """What the sender reads about a document without any text (`name` is the file's name)."""
     if content.page_count is None:
-        return f"{name} has no text I can read. If it holds pictures of text, send them as photos."
+        return _(
+            "{name} has no text I can read. If it holds pictures of text, send them as photos."
+        ).format(name=name)
     pages = len(content.pages)
-    where = "" if pages == content.page_count else f" on its first {pages:,} pages"
-    return (
-        f"{name} has no text I can read{where}: it seems to be scanned pages (images). "
-        "Send the pages as photos and I'll read them."
-    )
+    if pages == content.page_count:
+        return _(
+            "{name} has no text I can read: it seems to be scanned pages (images). "
+            "Send the pages as photos and I'll read them."
+        ).format(name=name)
+    return ngettext(
+        "{name} has no text I can read on its first {pages} page: it seems to be scanned pages "
+        "(images). Send the pages as photos and I'll read them.",
+        "{name} has no text I can read on its first {pages} pages: it seems to be scanned pages "
+        "(images). Send the pages as photos and I'll read them.",
+        pages,
+    ).format(name=name, pages=number(pages))
 
 
-async def _download(build: TurnContext, file_id: str, what: str, cap: int) -> bytes:
-    """A file's bytes, at most `cap` of them."""
+def _read_notice(name: str, span: ReadSpan | None) -> str:
+    """The chat's notice that only part of the document `name` is read: which part."""
+    if span is None:
+        return ""
+    if span.page_count is None or span.last_page is None:
+        if span.total is None:
+            return ngettext(
+                "{name} is longer than I can read at once: I'm reading its first {shown} "
+                "character.",
+                "{name} is longer than I can read at once: I'm reading its first {shown} "
+                "characters.",
+                span.shown,
+            ).format(name=name, shown=number(span.shown))
+        # Translators: {name} is a file's name; {shown} and {total} count characters.
+        return _(
+            "{name} is longer than I can read at once: "
+            "I'm reading its first {shown} of {total} characters."
+        ).format(name=name, shown=number(span.shown), total=number(span.total))
+    values = {"name": name, "last": number(span.last_page), "count": number(span.page_count)}
+    if span.last_page == 1:
+        if span.partial:
+            # Translators: {name} is a file's name; {count} is how many pages the PDF has.
+            text = _(
+                "{name} is longer than I can read at once: I'm reading page 1 of {count} "
+                "(and that page only in part)."
+            )
+        else:
+            # Translators: {name} is a file's name; {count} is how many pages the PDF has.
+            text = _("{name} is longer than I can read at once: I'm reading page 1 of {count}.")
+    elif span.partial:
+        # Translators: {name} is a file's name; pages 1 to {last} of the PDF's {count} are read.
+        text = _(
+            "{name} is longer than I can read at once: I'm reading pages 1\u2013{last} of "
+            "{count} (page {last} only in part)."
+        )
+    else:
+        # Translators: {name} is a file's name; pages 1 to {last} of the PDF's {count} are read.
+        text = _(
+            "{name} is longer than I can read at once: I'm reading pages 1\u2013{last} of {count}."
+        )
+    return text.format(**values)
+
+
+async def _download(build: TurnContext, file_id: str, what: str | None, cap: int) -> bytes:
+    """A file's bytes, at most `cap` of them; `what` names the file (None: a photo)."""
     try:
         return await telegram_errors.download(build.bot, file_id, cap=cap)
     except telegram_errors.DownloadRefused as refused:
         if refused.too_big:
             raise AttachmentRefused(_too_big(what, refused.size, cap)) from None
-        raise AttachmentRefused(DOWNLOAD_FAILED) from None
+        raise AttachmentRefused(_(DOWNLOAD_FAILED)) from None
 
 
-def _too_big(what: str, size: int | None, cap: int) -> str:
-    shown = "too big" if size is None else attachments.human_size(size)
-    return f"{what} is {shown}; the most I can read is {attachments.human_size(cap)}."
+def _too_big(what: str | None, size: int | None, cap: int) -> str:
+    """Why a file (named `what`; None: a photo) of `size` bytes is refused."""
+    limit = attachments.human_size(cap)
+    if what is None:
+        if size is None:
+            # Translators: {limit} is a size such as "10.0 MB".
+            return _("This photo is too big; the most I can read is {limit}.").format(limit=limit)
+        # Translators: {size} and {limit} are sizes such as "10.0 MB".
+        return _("This photo is {size}; the most I can read is {limit}.").format(
+            size=attachments.human_size(size), limit=limit
+        )
+    if size is None:
+        # Translators: {name} is a file's name; {limit} is a size such as "10.0 MB".
+        return _("{name} is too big; the most I can read is {limit}.").format(
+            name=what, limit=limit
+        )
+    # Translators: {name} is a file's name; {size} and {limit} are sizes such as "10.0 MB".
+    return _("{name} is {size}; the most I can read is {limit}.").format(
+        name=what, size=attachments.human_size(size), limit=limit
+    )

@@ -31,6 +31,7 @@ from bot.handlers.keyboards import (
     handle_press,
     send_view,
 )
+from bot.i18n import N_, _
 from bot.upstream.catalog import ChatModel, close_matches, lookup
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,18 @@ PAGE_SIZE = 10
 COLUMNS = 2
 AUDIO_MARK = "🔊"
 
-STALE = "This button is out of date. Send /model for the current list."
-GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the model."
-LISTING_FAILED = (
+STALE = N_("This button is out of date. Send /model for the current list.")
+GROUP_ONLY_ADMINS = N_("Sorry, only this group's admins can change the model.")
+# Translators: {current} is the name of an AI model.
+LISTING_FAILED = N_(
     "The AI service isn't listing its models right now, so I can't show or check them."
     " This chat keeps using {current}."
 )
-BACK_TO_DEFAULT = " /model default switches back to {default}."
+# Translators: {current} and {default} are names of AI models.
+LISTING_FAILED_BACK_TO_DEFAULT = N_(
+    "The AI service isn't listing its models right now, so I can't show or check them."
+    " This chat keeps using {current}. /model default switches back to {default}."
+)
 
 
 async def on_model(update: Update, context: BotContext) -> None:
@@ -59,12 +65,14 @@ async def on_model(update: Update, context: BotContext) -> None:
     if wanted and not await context.services.admins.may_change(
         message.chat, message.from_user, sender_chat=message.sender_chat
     ):
-        await answer(update, context, GROUP_ONLY_ADMINS)
+        await answer(update, context, _(GROUP_ONLY_ADMINS))
         return
     if wanted.lower() in RESET_WORDS:
         await context.services.store.update_preferences(chat_key(message), model=None)
         default = context.services.settings.default_model
-        await answer(update, context, f"This chat uses the default model again: {default}.")
+        # Translators: {default} is the name of an AI model.
+        text = _("This chat uses the default model again: {default}.").format(default=default)
+        await answer(update, context, text)
         return
     current = await _current_model(message, context)
     try:
@@ -72,8 +80,8 @@ async def on_model(update: Update, context: BotContext) -> None:
     except UpstreamError as exc:
         log.warning("chat %s: /model could not list models: %s", message.chat_id, exc)
         default = context.services.settings.default_model
-        back = "" if current == default else BACK_TO_DEFAULT.format(default=default)
-        await answer(update, context, LISTING_FAILED.format(current=current) + back)
+        failed = LISTING_FAILED if current == default else LISTING_FAILED_BACK_TO_DEFAULT
+        await answer(update, context, _(failed).format(current=current, default=default))
         return
     if wanted:
         await answer(update, context, await _switch_by_name(message, context, models, wanted))
@@ -89,23 +97,29 @@ async def on_model_button(update: Update, context: BotContext) -> None:
 def model_view(models: Sequence[ChatModel], current: str, page: int) -> View:
     """The model list's page `page`: the current model marked, audio models marked."""
     if not models:
-        return View(f"The AI service lists no chat models. This chat keeps using {current}.")
+        # Translators: {current} is the name of an AI model.
+        text = _("The AI service lists no chat models. This chat keeps using {current}.")
+        return View(text.format(current=current))
     pages = page_count(models)
-    lines = [f"Model for this chat: {current}"]
+    # Translators: the heading of /model; {current} is the name of an AI model.
+    lines = [_("Model for this chat: {current}").format(current=current)]
     if lookup(models, current) is None:
-        lines.append("⚠️ The AI service does not list this model; choose one below.")
+        lines.append(_("⚠️ The AI service does not list this model; choose one below."))
     if any(model.audio for model in models):
-        lines.append(f"{AUDIO_MARK} = also understands and speaks voice notes.")
+        # Translators: explains the mark {mark} (🔊) on the buttons of audio models.
+        lines.append(_("{mark} = also understands and speaks voice notes.").format(mark=AUDIO_MARK))
     if pages > 1:
-        lines.append(f"Page {page + 1} of {pages}")
+        lines.append(_("Page {page} of {pages}").format(page=page + 1, pages=pages))
     shown = models[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     buttons = [InlineKeyboardButton(_label(m, current), callback_data=_choose(m)) for m in shown]
     rows = [buttons[i : i + COLUMNS] for i in range(0, len(buttons), COLUMNS)]
     turn = []
     if page > 0:
-        turn.append(InlineKeyboardButton("◀ Back", callback_data=f"m:p:{page - 1}"))
+        # Translators: the button to the previous page of a list (/model, /history).
+        turn.append(InlineKeyboardButton(_("◀ Back"), callback_data=f"m:p:{page - 1}"))
     if page < pages - 1:
-        turn.append(InlineKeyboardButton("More ▶", callback_data=f"m:p:{page + 1}"))
+        # Translators: the button to the next page of a list (/model, /history).
+        turn.append(InlineKeyboardButton(_("More ▶"), callback_data=f"m:p:{page + 1}"))
     if turn:
         rows.append(turn)
     return View("\n".join(lines), InlineKeyboardMarkup(rows))
@@ -123,28 +137,29 @@ def model_digest(model_id: str) -> str:
 async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     message = query.message
     if not isinstance(message, Message):
-        return Pressed(EXPIRED)
-    kind, _, argument = (query.data or "").removeprefix("m:").partition(":")
+        return Pressed(_(EXPIRED))
+    kind, _colon, argument = (query.data or "").removeprefix("m:").partition(":")
     if kind not in ("p", "s", "h"):
-        return Pressed(STALE)
+        return Pressed(_(STALE))
     try:
         models = await context.services.models.chat_models()
     except UpstreamError as exc:
         log.warning("chat %s: model button could not list models: %s", message.chat_id, exc)
-        return Pressed("The AI service isn't listing its models right now; nothing changed.")
+        return Pressed(_("The AI service isn't listing its models right now; nothing changed."))
     if kind == "p":
         page = int(argument) if argument.isascii() and argument.isdigit() else -1
         if not 0 <= page < page_count(models):
-            return Pressed(STALE)
+            return Pressed(_(STALE))
         return Pressed(None, model_view(models, await _current_model(message, context), page))
     chosen = _by_id(models, argument) if kind == "s" else _by_digest(models, argument)
     if chosen is None:
-        return Pressed(STALE)
+        return Pressed(_(STALE))
     if not await context.services.admins.may_change(message.chat, query.from_user):
-        return Pressed(GROUP_ONLY_ADMINS)
+        return Pressed(_(GROUP_ONLY_ADMINS))
     await context.services.store.update_preferences(chat_key(message), model=chosen.id)
     view = model_view(models, chosen.id, _page_of(models, chosen.id))
-    return Pressed(f"Model: {chosen.id}", view)
+    # Translators: the answer to a press of a model's button; {model} is its name.
+    return Pressed(_("Model: {model}").format(model=chosen.id), view)
 
 
 async def _switch_by_name(
@@ -154,11 +169,24 @@ async def _switch_by_name(
     chosen = lookup(models, wanted)
     if chosen is None:
         matches = close_matches(wanted, [model.id for model in models])
-        hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
-        return f"There is no chat model “{wanted}”.{hint} /model lists them all. Nothing changed."
+        if not matches:
+            # Translators: {wanted} is what the user typed after /model.
+            text = _("There is no chat model “{wanted}”. /model lists them all. Nothing changed.")
+            return text.format(wanted=wanted)
+        # Translators: {wanted} is what the user typed after /model; {matches} lists model names.
+        text = _(
+            "There is no chat model “{wanted}”. Did you mean: {matches}? "
+            "/model lists them all. Nothing changed."
+        )
+        return text.format(wanted=wanted, matches=", ".join(matches))
     await context.services.store.update_preferences(chat_key(message), model=chosen.id)
-    voice = " It understands and speaks voice notes." if chosen.audio else ""
-    return f"Model for this chat: {chosen.id}.{voice}"
+    if chosen.audio:
+        # Translators: {model} is the name of an AI model.
+        text = _("Model for this chat: {model}. It understands and speaks voice notes.")
+    else:
+        # Translators: {model} is the name of an AI model.
+        text = _("Model for this chat: {model}.")
+    return text.format(model=chosen.id)
 
 
 async def _current_model(message: Message, context: BotContext) -> str:

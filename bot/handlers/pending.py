@@ -4,7 +4,9 @@ Owns queueing them when the bot starts, before any new update is handled — eac
 order they came, ahead of anything newer there, answered the way a fresh message is (plainly in
 private chats, as a reply in groups). Texts were kept whole; photos, files and audio as what
 builds them again (kept.py), so they are downloaded again by their file ids when their turn
-comes; an album's photos come back as one turn. Keeping them is ConversationService's business.
+comes; an album's photos come back as one turn. They are answered in the chat's /language
+choice, else DEFAULT_LANGUAGE: the sender's Telegram language is not kept with a message.
+Keeping them is ConversationService's business.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot import i18n
 from bot.conversation.turns import Origin, PendingTurn, UserTurn
 from bot.delivery.destination import Destination
 from bot.handlers.chat import Followup, TurnContext, answers_in, reply_sink
 from bot.handlers.context import BotApplication, Services
+from bot.handlers.language import reader_language
 from bot.handlers.media import document_turn, photo_turn
 from bot.handlers.voice_notes import heard_turn
 from bot.store import ChatKey, Received
@@ -79,13 +83,15 @@ async def _resume(application: BotApplication, services: Services, records: list
     else:
         turn = _built_later(TurnContext(bot, services, chat, answers), records)
     answers.writing.append(sink)
-    await services.conversation.resume(
-        key,
-        turn,
-        sink,
-        origin=Origin(lead.user_id, lead.telegram_message_id, tuple(records)),
-        watcher=Followup(bot, services, chat, answers, sink),
-    )
+    language = await reader_language(services.languages, services.settings, key.chat_id, None)
+    with i18n.using(language):  # the queued turn keeps it (conversation/queues.py)
+        await services.conversation.resume(
+            key,
+            turn,
+            sink,
+            origin=Origin(lead.user_id, lead.telegram_message_id, tuple(records)),
+            watcher=Followup(bot, services, chat, answers, sink),
+        )
 
 
 def _built_later(build: TurnContext, records: list[Received]) -> PendingTurn:

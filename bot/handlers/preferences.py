@@ -42,18 +42,20 @@ from bot.handlers.keyboards import (
     handle_press,
     send_view,
 )
+from bot.i18n import N_, _
 from bot.store import ChatPreferences
 
 BUTTON_PATTERN = r"^s:"
-GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the settings."
-INVALID = "This button is not valid any more. Send /settings again."
+GROUP_ONLY_ADMINS = N_("Sorry, only this group's admins can change the settings.")
+INVALID = N_("This button is not valid any more. Send /settings again.")
 PRESETS_PER_ROW = 4
 # The overview quotes the system prompt; the whole of it is what /system shows.
 PROMPT_PREVIEW = 200
 # A default system prompt from the configuration may be longer than a message; users set at most
 # chat_settings.SYSTEM_PROMPT_LIMIT characters, which fits.
 PROMPT_SHOWN = 3800
-NOT_USED = "not used by this model"
+# Translators: follows a setting and its value in /settings when the chat's model refused it.
+NOT_USED = N_("not used by this model")
 
 
 async def on_settings(update: Update, context: BotContext) -> None:
@@ -75,7 +77,7 @@ async def on_settings(update: Update, context: BotContext) -> None:
             await send_view(context, message, choices(setting, chat, defaults, unused))
             return
         if not await _may_change(message, context):
-            await answer(update, context, GROUP_ONLY_ADMINS)
+            await answer(update, context, _(GROUP_ONLY_ADMINS))
             return
         value = parse(setting, words[1])
     except PreferenceError as exc:
@@ -97,7 +99,7 @@ async def on_system(update: Update, context: BotContext) -> None:
         await answer(update, context, _system_prompt_text(chat, context.services.settings))
         return
     if not await _may_change(message, context):
-        await answer(update, context, GROUP_ONLY_ADMINS)
+        await answer(update, context, _(GROUP_ONLY_ADMINS))
         return
     try:
         prompt = parse_system_prompt(text)
@@ -118,18 +120,28 @@ def overview(
 ) -> View:
     """Every setting of the chat, with a button per changeable one; those in `unused` (refused
     by the chat's model) marked as not used."""
-    model = chat.model or f"{defaults.default_model} (default)"
-    lines = ["Settings for this chat", f"• model: {model} — change with /model"]
+    # Translators: {model} is the name of an AI model.
+    model = chat.model or _("{model} (default)").format(model=defaults.default_model)
+    # Translators: the heading of /settings.
+    lines = [_("Settings for this chat")]
+    # Translators: "model" is the name of a setting; {model} the name of an AI model.
+    lines.append(_("• model: {model} — change with /model").format(model=model))
     for setting in PREFERENCES.values():
         line = f"• {setting.label}: {_shown(setting, chat, defaults, PROMPT_PREVIEW)}"
-        lines.append(f"{line} — {NOT_USED}" if setting.name in unused else line)
+        lines.append(f"{line} — {_(NOT_USED)}" if setting.name in unused else line)
     lines.append(
-        "\nTap a setting to change it, or type /settings <name> <value>,"
-        " e.g. /settings temperature 0.7. /system <prompt> sets the system prompt."
+        "\n"
+        + _(
+            "Tap a setting to change it, or type /settings <name> <value>,"
+            " e.g. /settings temperature 0.7. /system <prompt> sets the system prompt."
+        )
     )
     buttons = [
         InlineKeyboardButton(
-            f"{setting.label} (not used)" if setting.name in unused else setting.label,
+            # Translators: a /settings button: {setting} is a setting's name.
+            _("{setting} (not used)").format(setting=setting.label)
+            if setting.name in unused
+            else setting.label,
             callback_data=f"s:o:{setting.name}",
         )
         for setting in PREFERENCES.values()
@@ -149,11 +161,24 @@ def choices(
     current = _value(setting, chat)
     shown = _shown(setting, chat, defaults, PROMPT_SHOWN)
     if setting.kind == "text":
-        text = f"{setting.label}: {shown}\n\n{setting.meaning}\nType /system <prompt> to change it."
+        # Translators: one setting shown by /settings: {setting} is its name, {value} its value,
+        # {meaning} a sentence on what it does.
+        text = _("{setting}: {value}\n\n{meaning}\nType /system <prompt> to change it.").format(
+            setting=setting.label, value=shown, meaning=_(setting.meaning)
+        )
     else:
-        text = (
-            f"{setting.label}: {shown}\n\n{setting.meaning}\nAllowed: {setting.allowed()}.\n"
-            f"Choose a value, or type /settings {setting.called or setting.name} <value>."
+        # Translators: one setting shown by /settings: {setting} is its name, {value} its value,
+        # {meaning} a sentence on what it does, {allowed} what it accepts ("a number from 0
+        # to 2"); {name} is the setting's name as typed after /settings.
+        text = _(
+            "{setting}: {value}\n\n{meaning}\nAllowed: {allowed}.\n"
+            "Choose a value, or type /settings {name} <value>."
+        ).format(
+            setting=setting.label,
+            value=shown,
+            meaning=_(setting.meaning),
+            allowed=setting.allowed(),
+            name=setting.called or setting.name,
         )
     if setting.name in unused:
         text += f"\n\n{_not_used_note(setting, chat, defaults)}"
@@ -168,9 +193,13 @@ def choices(
     rows.append(
         [
             InlineKeyboardButton(
-                _marked("Default", current is None), callback_data=f"s:s:{setting.name}:default"
+                # Translators: a button that sets a setting back to its default value.
+                _marked(_("Default"), current is None),
+                callback_data=f"s:s:{setting.name}:default",
             ),
-            InlineKeyboardButton("« Back", callback_data="s:v"),
+            # Translators: a /settings button back from one setting to the list of all settings (not
+            # a page of a list).
+            InlineKeyboardButton(_("« Back"), callback_data="s:v"),
         ]
     )
     return View(text, InlineKeyboardMarkup(rows))
@@ -179,7 +208,7 @@ def choices(
 async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     message = query.message
     if not isinstance(message, Message):
-        return Pressed(EXPIRED)
+        return Pressed(_(EXPIRED))
     parts = (query.data or "").split(":", 3)
     key = chat_key(message)
     chat = await context.services.store.preferences(key)
@@ -189,17 +218,17 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
         return Pressed(None, overview(chat, defaults, unused))
     setting = PREFERENCES.get(parts[2]) if len(parts) >= 3 else None
     if setting is None:
-        return Pressed(INVALID)
+        return Pressed(_(INVALID))
     if parts[1] == "o" and len(parts) == 3:
         return Pressed(None, choices(setting, chat, defaults, unused))
     if parts[1] != "s" or len(parts) != 4:
-        return Pressed(INVALID)
+        return Pressed(_(INVALID))
     try:
         value = parse(setting, parts[3])
     except PreferenceError as exc:
         return Pressed(str(exc))
     if not await context.services.admins.may_change(message.chat, query.from_user):
-        return Pressed(GROUP_ONLY_ADMINS)
+        return Pressed(_(GROUP_ONLY_ADMINS))
     chat = await context.services.store.update_preferences(key, **{setting.name: value})
     return Pressed(_changed(setting, value, unused), overview(chat, defaults, unused))
 
@@ -225,24 +254,34 @@ def _shown(setting: Preference, chat: ChatPreferences, defaults: Settings, limit
     if setting.kind == "text":
         prompt = defaults.system_prompt if value is None else str(value)
         quoted = prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
-        return f"{quoted or '(none)'}{' (default)' if value is None else ''}"
+        # Translators: shown for an empty system prompt.
+        quoted = quoted or _("(none)")
+        # Translators: {prompt} is the system prompt configured for every chat.
+        return _("{prompt} (default)").format(prompt=quoted) if value is None else quoted
     if value is None:
-        if setting.name == "show_reasoning":
-            return f"default ({defaults.show_reasoning})"
         if setting.kind == "number" or setting.name == "reasoning_effort":
-            return "default (the AI service decides)"
-        return "default"
+            # Translators: the value of a number setting nobody chose.
+            return _("default (the AI service decides)")
+        if setting.name == "show_reasoning":
+            # Translators: {value} is how reasoning is shown by default: collapsed, hidden or full.
+            return _("default ({value})").format(value=defaults.show_reasoning)
+        # Translators: the value of a setting nobody chose.
+        return _("default")
     return format_value(value)
 
 
 def _changed(setting: Preference, value: Value, unused: frozenset[str] = frozenset()) -> str:
-    if value is None:
-        return f"Back to the default {setting.label}."
     if setting.kind == "text":
-        return "System prompt set. It applies from the next message."
-    said = f"{setting.label} set to {format_value(value)}."
+        if value is None:
+            return _("Back to the default system prompt.")
+        return _("System prompt set. It applies from the next message.")
+    if value is None:
+        # Translators: {setting} is a setting's name (temperature, voice).
+        return _("Back to the default {setting}.").format(setting=setting.label)
+    # Translators: {setting} is a setting's name (temperature, voice); {value} its new value.
+    said = _("{setting} set to {value}.").format(setting=setting.label, value=format_value(value))
     if setting.name in unused:
-        said += " This chat's model does not use it, so it applies only to other models."
+        said += " " + _("This chat's model does not use it, so it applies only to other models.")
     return said
 
 
@@ -254,10 +293,12 @@ def _unused(context: BotContext, chat: ChatPreferences) -> frozenset[str]:
 
 def _not_used_note(setting: Preference, chat: ChatPreferences, defaults: Settings) -> str:
     model = chat.model or defaults.default_model
-    return (
-        f"Not used by this model: {model} refused {setting.name}, so the bot leaves it out of "
+    # Translators: {model} is a model id; {setting} the request parameter it refused
+    # (temperature, top_p).
+    return _(
+        "Not used by this model: {model} refused {setting}, so the bot leaves it out of "
         "its requests. The value is kept for other models."
-    )
+    ).format(model=model, setting=setting.name)
 
 
 def _marked(label: str, current: bool) -> str:
@@ -266,10 +307,17 @@ def _marked(label: str, current: bool) -> str:
 
 def _system_prompt_text(chat: ChatPreferences, defaults: Settings) -> str:
     if chat.system_prompt is None:
-        whose, prompt = "the default system prompt", defaults.system_prompt or "(none)"
+        # Translators: {prompt} is the system prompt configured for every chat.
+        text = _(
+            "This chat uses the default system prompt:\n\n{prompt}\n\n"
+            "/system <prompt> changes it; /system reset restores the default."
+        )
+        prompt = defaults.system_prompt or _("(none)")
     else:
-        whose, prompt = "this system prompt", chat.system_prompt
-    return (
-        f"This chat uses {whose}:\n\n{prompt[:PROMPT_SHOWN]}\n\n"
-        "/system <prompt> changes it; /system reset restores the default."
-    )
+        # Translators: {prompt} is the system prompt chosen for this chat.
+        text = _(
+            "This chat uses this system prompt:\n\n{prompt}\n\n"
+            "/system <prompt> changes it; /system reset restores the default."
+        )
+        prompt = chat.system_prompt
+    return text.format(prompt=prompt[:PROMPT_SHOWN])

@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from bot.conversation.limits import Quotas, day_start, month_start
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
+from bot.i18n import _, ngettext, number
 from bot.store import UsageTotals
 
 TOP_USERS = 10
@@ -32,47 +33,77 @@ async def on_stats(update: Update, context: BotContext) -> None:
         user.id, since=(day_start(now), month_start(now), None)
     )
     lines = [
-        "Your usage (days and months begin at 00:00 UTC):",
-        f"today: {_totals(today)}",
-        f"this month: {_totals(month)}",
-        f"all time: {_totals(ever)}",
+        _("Your usage (days and months begin at 00:00 UTC):"),
+        # Translators: {totals} counts messages and tokens: "12 messages, 3,400 tokens".
+        _("today: {totals}").format(totals=_totals(today)),
+        # Translators: {totals} counts messages and tokens: "12 messages, 3,400 tokens".
+        _("this month: {totals}").format(totals=_totals(month)),
+        # Translators: {totals} counts messages and tokens: "12 messages, 3,400 tokens".
+        _("all time: {totals}").format(totals=_totals(ever)),
     ]
     if user.id in services.settings.admin_user_ids:
-        lines.append("You are an admin: no limits apply to you.")
+        lines.append(_("You are an admin: no limits apply to you."))
     elif limits := _limits(services.limits.quotas, today):
         lines.append(limits)
     if ever.estimated_replies:
-        lines.append(
-            f"Tokens of {ever.estimated_replies:,} replies are estimated from their length:"
-            " the AI service did not report them."
+        estimated = ngettext(
+            "Tokens of {count} reply are estimated from its length:"
+            " the AI service did not report them.",
+            "Tokens of {count} replies are estimated from their length:"
+            " the AI service did not report them.",
+            ever.estimated_replies,
         )
+        lines.append(estimated.format(count=number(ever.estimated_replies)))
     if user.id in services.settings.admin_user_ids and chat.type == ChatType.PRIVATE:
         top = await services.store.top_users(since=month_start(now), limit=TOP_USERS, by="tokens")
         lines.append("")
-        lines.append("Top users this month, by tokens:")
+        lines.append(_("Top users this month, by tokens:"))
+        # Translators: a line of the top users: {rank} is 1, 2, …; {user_id} a Telegram user id;
+        # {totals} counts messages and tokens.
+        ranked = _("{rank}. user {user_id}: {totals}")
         lines.extend(
-            f"{rank}. user {user_id}: {_totals(totals)}"
+            ranked.format(rank=rank, user_id=user_id, totals=_totals(totals))
             for rank, (user_id, totals) in enumerate(top, start=1)
         )
         if not top:
-            lines.append("nobody has used the bot this month yet.")
+            lines.append(_("nobody has used the bot this month yet."))
     await answer(update, context, "\n".join(lines))
 
 
 def _totals(totals: UsageTotals) -> str:
-    messages = "message" if totals.messages == 1 else "messages"
-    tokens = "token" if totals.tokens == 1 else "tokens"
-    return f"{totals.messages:,} {messages}, {totals.tokens:,} {tokens}"
+    messages = ngettext("{count} message", "{count} messages", totals.messages)
+    tokens = ngettext("{count} token", "{count} tokens", totals.tokens)
+    # Translators: usage totals: {messages} is e.g. "12 messages", {tokens} e.g. "3,400 tokens".
+    return _("{messages}, {tokens}").format(
+        messages=messages.format(count=number(totals.messages)),
+        tokens=tokens.format(count=number(totals.tokens)),
+    )
 
 
 def _limits(quotas: Quotas, today: UsageTotals) -> str | None:
     parts = []
     if quotas.per_minute:
-        parts.append(f"{quotas.per_minute} messages a minute")
+        per_minute = ngettext(
+            "{count} message a minute", "{count} messages a minute", quotas.per_minute
+        )
+        parts.append(per_minute.format(count=number(quotas.per_minute)))
     if quotas.daily_messages:
         left = max(0, quotas.daily_messages - today.messages)
-        parts.append(f"{quotas.daily_messages:,} messages a day ({left:,} left today)")
+        # Translators: {left} is how many of the day's messages remain.
+        daily = ngettext(
+            "{count} message a day ({left} left today)",
+            "{count} messages a day ({left} left today)",
+            quotas.daily_messages,
+        )
+        parts.append(daily.format(count=number(quotas.daily_messages), left=number(left)))
     if quotas.daily_tokens:
         left = max(0, quotas.daily_tokens - today.tokens)
-        parts.append(f"{quotas.daily_tokens:,} tokens a day ({left:,} left today)")
-    return f"Your limits: {'; '.join(parts)}." if parts else None
+        # Translators: {left} is how many of the day's tokens remain.
+        daily = ngettext(
+            "{count} token a day ({left} left today)",
+            "{count} tokens a day ({left} left today)",
+            quotas.daily_tokens,
+        )
+        parts.append(daily.format(count=number(quotas.daily_tokens), left=number(left)))
+    # Translators: {limits} lists the limits, separated by semicolons.
+    return _("Your limits: {limits}.").format(limits="; ".join(parts)) if parts else None

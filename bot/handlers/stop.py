@@ -18,13 +18,15 @@ from telegram import CallbackQuery, Chat, Message, Update, User
 from bot.handlers.common import chat_key
 from bot.handlers.context import BotContext
 from bot.handlers.keyboards import answer_button
+from bot.i18n import N_, _
 
 BUTTON_PATTERN = r"^stop:"
 _DATA = re.compile(r"stop:(\d{1,12})")
 
-STOPPING = "Stopping…"
-STALE = "This reply has already finished."
-FOREIGN = "Only the person who asked, or an admin, can stop this reply."
+# Translators: the answer to a press of the Stop button under a reply being written.
+STOPPING = N_("Stopping…")
+STALE = N_("This reply has already finished.")
+FOREIGN = N_("Only the person who asked, or an admin, can stop this reply.")
 
 
 def stop_data(telegram_message_id: int) -> str:
@@ -78,6 +80,6 @@ async def _press(query: CallbackQuery, context: BotContext) -> str:
     match = _DATA.fullmatch(query.data or "")
     message = query.message
     if match is None or not isinstance(message, Message):
-        return STALE
+        return _(STALE)
     stopped = await stop_reply(context, message, query.from_user, answering=int(match.group(1)))
-    return {Stop.STOPPING: STOPPING, Stop.NOTHING: STALE, Stop.FOREIGN: FOREIGN}[stopped]
+    return _({Stop.STOPPING: STOPPING, Stop.NOTHING: STALE, Stop.FOREIGN: FOREIGN}[stopped])

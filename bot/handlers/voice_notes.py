@@ -32,6 +32,7 @@ from bot.handlers.chat import TurnContext, converse, kept_turn, turn_context
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
 from bot.handlers.kept import FileRef, audio_record, file_of, quote_in
+from bot.i18n import N_, _
 from bot.media import audio
 from bot.media.capacity import AudioBudget
 from bot.store import Received
@@ -40,7 +41,46 @@ from bot.upstream.catalog import is_audio_model
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_FAILED = "I couldn't download that audio from Telegram. Please send it again."
+DOWNLOAD_FAILED = N_("I couldn't download that audio from Telegram. Please send it again.")
+VOICE_NOTE = "voice note"  # Incoming.kind, and what the history calls it (in English)
+
+# The refusals, whole sentences for a voice note and for an audio file (translated when shown).
+_TOO_LONG = (
+    # Translators: {seconds} is the audio's length, {limit} the longest the bot takes (seconds).
+    N_(
+        "That voice note is {seconds} s long: I can listen to at most {limit} s."
+        " Please send a shorter one."
+    ),
+    # Translators: {seconds} is the audio's length, {limit} the longest the bot takes (seconds).
+    N_(
+        "That audio file is {seconds} s long: I can listen to at most {limit} s."
+        " Please send a shorter one."
+    ),
+)
+_LONGER_THAN_ALLOWED = (
+    # Translators: {limit} is the longest audio the bot takes, in seconds.
+    N_(
+        "That voice note is longer than {limit} s: I can listen to at most {limit} s."
+        " Please send a shorter one."
+    ),
+    # Translators: {limit} is the longest audio the bot takes, in seconds.
+    N_(
+        "That audio file is longer than {limit} s: I can listen to at most {limit} s."
+        " Please send a shorter one."
+    ),
+)
+_TOO_LARGE = (
+    # Translators: {size} and {limit} are numbers of megabytes.
+    N_("That voice note is too large ({size} MB): I can listen to at most {limit} MB."),
+    # Translators: {size} and {limit} are numbers of megabytes.
+    N_("That audio file is too large ({size} MB): I can listen to at most {limit} MB."),
+)
+_TOO_LARGE_UNKNOWN_SIZE = (
+    # Translators: {limit} is a number of megabytes.
+    N_("That voice note is too large: I can listen to at most {limit} MB."),
+    # Translators: {limit} is a number of megabytes.
+    N_("That audio file is too large: I can listen to at most {limit} MB."),
+)
 MEGABYTE = 1024 * 1024
 # Clients report whole seconds: audio up to this much over VOICE_MAX_SECONDS is still heard.
 DURATION_GRACE = 1.0
@@ -147,7 +187,7 @@ def _incoming(message: Message) -> Incoming | None:
     file: Voice | Audio | None = message.voice or message.audio
     if file is None:
         return None
-    kind = "voice note" if isinstance(file, Voice) else "audio file"
+    kind = VOICE_NOTE if isinstance(file, Voice) else "audio file"
     with warnings.catch_warnings():
         # PTB 22 warns that durations will become timedeltas; both forms are handled.
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -165,18 +205,17 @@ def _refusal(incoming: Incoming, settings: Settings) -> str | None:
     return None
 
 
+def _for(kind: str, sentences: tuple[str, str]) -> str:
+    """The sentence for a voice note or for an audio file, in the reader's language."""
+    return _(sentences[0] if kind == VOICE_NOTE else sentences[1])
+
+
 def _too_long(kind: str, seconds: float, settings: Settings) -> str:
-    return (
-        f"That {kind} is {round(seconds)} s long: I can listen to at most"
-        f" {settings.voice_max_seconds} s. Please send a shorter one."
-    )
+    return _for(kind, _TOO_LONG).format(seconds=round(seconds), limit=settings.voice_max_seconds)
 
 
 def _longer_than_allowed(kind: str, settings: Settings) -> str:
-    return (
-        f"That {kind} is longer than {settings.voice_max_seconds} s: I can listen to at most"
-        f" {settings.voice_max_seconds} s. Please send a shorter one."
-    )
+    return _for(kind, _LONGER_THAN_ALLOWED).format(limit=settings.voice_max_seconds)
 
 
 async def _download(build: TurnContext, heard: FileRef) -> bytes:
@@ -187,9 +226,11 @@ async def _download(build: TurnContext, heard: FileRef) -> bytes:
     except telegram_errors.DownloadRefused as refused:
         if refused.too_big:
             raise _Refused(_refusal_by_size(heard.name, refused.size, limit)) from None
-        raise _Refused(DOWNLOAD_FAILED) from None
+        raise _Refused(_(DOWNLOAD_FAILED)) from None
 
 
 def _refusal_by_size(kind: str, size: int | None, limit: int) -> str:
-    shown = f" ({size / MEGABYTE:.1f} MB)" if size is not None else ""
-    return f"That {kind} is too large{shown}: I can listen to at most {limit / MEGABYTE:.0f} MB."
+    most = f"{limit / MEGABYTE:.0f}"
+    if size is None:
+        return _for(kind, _TOO_LARGE_UNKNOWN_SIZE).format(limit=most)
+    return _for(kind, _TOO_LARGE).format(size=f"{size / MEGABYTE:.1f}", limit=most)

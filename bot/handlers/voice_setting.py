@@ -19,12 +19,13 @@ from bot.conversation.preferences import PREFERENCES, VOICES, PreferenceError, p
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
 from bot.handlers.keyboards import CURRENT_MARK, EXPIRED, Pressed, View, handle_press, send_view
+from bot.i18n import N_, _
 from bot.store import ChatPreferences
 
 BUTTON_PATTERN = r"^v:"
 COLUMNS = 3
-GROUP_ONLY_ADMINS = "Sorry, only this group's admins can change the voice."
-STALE = "This button is out of date. Send /voice again."
+GROUP_ONLY_ADMINS = N_("Sorry, only this group's admins can change the voice.")
+STALE = N_("This button is out of date. Send /voice again.")
 
 
 async def on_voice_command(update: Update, context: BotContext) -> None:
@@ -41,12 +42,15 @@ async def on_voice_command(update: Update, context: BotContext) -> None:
     try:
         value = parse(PREFERENCES["voice"], wanted)
     except PreferenceError:
-        await answer(update, context, f"There is no voice “{wanted}”. {_choices()}")
+        # Translators: {wanted} is what the user typed after /voice; {choices} is the sentence
+        # listing the voices.
+        refusal = _("There is no voice “{wanted}”. {choices}")
+        await answer(update, context, refusal.format(wanted=wanted, choices=_choices()))
         return
     if not await context.services.admins.may_change(
         message.chat, message.from_user, sender_chat=message.sender_chat
     ):
-        await answer(update, context, GROUP_ONLY_ADMINS)
+        await answer(update, context, _(GROUP_ONLY_ADMINS))
         return
     chat = await context.services.store.update_preferences(key, voice=value)
     await answer(update, context, _chosen(chat, context.services.settings))
@@ -68,7 +72,8 @@ def voice_view(chat: ChatPreferences, defaults: Settings) -> View:
         for voice in VOICES
     ]
     rows = [buttons[i : i + COLUMNS] for i in range(0, len(buttons), COLUMNS)]
-    default = f"Default ({defaults.default_voice})"
+    # Translators: a button for the default voice; {voice} is its name (e.g. alloy).
+    default = _("Default ({voice})").format(voice=defaults.default_voice)
     rows.append(
         [
             InlineKeyboardButton(
@@ -77,25 +82,35 @@ def voice_view(chat: ChatPreferences, defaults: Settings) -> View:
             )
         ]
     )
-    text = (
-        f"Voice for this chat: {current}{' (default)' if chat.voice is None else ''}\n\n"
-        "Spoken replies use it: answers to voice notes, and every answer when the chat's model"
-        " is an audio model (🔊 in /model). Type /voice <name> or choose:"
-    )
+    if chat.voice is None:
+        # Translators: the text of /voice; {voice} is the name of a voice (e.g. alloy).
+        text = _(
+            "Voice for this chat: {voice} (default)\n\n"
+            "Spoken replies use it: answers to voice notes, and every answer when the chat's model"
+            " is an audio model (🔊 in /model). Type /voice <name> or choose:"
+        )
+    else:
+        # Translators: the text of /voice; {voice} is the name of a voice (e.g. alloy).
+        text = _(
+            "Voice for this chat: {voice}\n\n"
+            "Spoken replies use it: answers to voice notes, and every answer when the chat's model"
+            " is an audio model (🔊 in /model). Type /voice <name> or choose:"
+        )
+    text = text.format(voice=current)
     return View(text, InlineKeyboardMarkup(rows))
 
 
 async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
     message = query.message
     if not isinstance(message, Message):
-        return Pressed(EXPIRED)
+        return Pressed(_(EXPIRED))
     wanted = (query.data or "").removeprefix("v:")
     try:
         value = parse(PREFERENCES["voice"], wanted)
     except PreferenceError:
-        return Pressed(STALE)
+        return Pressed(_(STALE))
     if not await context.services.admins.may_change(message.chat, query.from_user):
-        return Pressed(GROUP_ONLY_ADMINS)
+        return Pressed(_(GROUP_ONLY_ADMINS))
     chat = await context.services.store.update_preferences(chat_key(message), voice=value)
     defaults = context.services.settings
     return Pressed(_chosen(chat, defaults), voice_view(chat, defaults))
@@ -103,9 +118,14 @@ async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
 
 def _chosen(chat: ChatPreferences, defaults: Settings) -> str:
     if chat.voice is None:
-        return f"Back to the default voice: {defaults.default_voice}."
-    return f"Voice for this chat: {chat.voice}."
+        # Translators: {voice} is the name of a voice (e.g. alloy).
+        return _("Back to the default voice: {voice}.").format(voice=defaults.default_voice)
+    # Translators: {voice} is the name of a voice (e.g. alloy).
+    return _("Voice for this chat: {voice}.").format(voice=chat.voice)
 
 
 def _choices() -> str:
-    return f"Voices: {', '.join(VOICES)} (or “default”). /voice shows them as buttons."
+    # Translators: {voices} lists the voices' names; “default” is a word users type, keep it.
+    return _("Voices: {voices} (or “default”). /voice shows them as buttons.").format(
+        voices=", ".join(VOICES)
+    )

@@ -5,8 +5,10 @@ documents count as text, PDF or Word (and which office formats are recognised bu
 what to do instead), decoding text files, fitting a document's text — a text file's, or the pages
 media/documents.py read from a PDF or Word file — into the context budget with a notice saying
 what was read, and what the history keeps ("[photo 1280x720]", "[document notes.md, 2.1 KB]",
-"[document report.pdf, 120.3 KB, 40 pages]"). No Telegram and no I/O: handlers/media.py
-downloads and answers, media/documents.py reads PDF and Word files.
+"[document report.pdf, 120.3 KB, 40 pages]"). What goes to the model is English; what was read
+of a cut document is a `ReadSpan`, which handlers/media.py words for the reader, and the refusal
+of an office file is worded in the reader's language (bot/i18n.py). No Telegram and no I/O:
+handlers/media.py downloads and answers, media/documents.py reads PDF and Word files.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from bot.i18n import N_, _
 from bot.media.documents import DocumentContent
 from bot.types import ImagePart
 
@@ -58,33 +61,33 @@ WORD_MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml
 
 # Office formats the bot recognises but does not read, by what they are: the answer says how to
 # send the same content in a form it reads.
-_SAVE_AS_WORD = "Save it as .docx or PDF (File > Save As) and send it again."
+_SAVE_AS_WORD = N_("Save it as .docx or PDF (File > Save As) and send it again.")
 OFFICE_ADVICE = {
     "document": _SAVE_AS_WORD,
-    "spreadsheet": "Save the sheet as CSV (or PDF) and send it again.",
-    "presentation": "Save it as PDF and send it again.",
+    "spreadsheet": N_("Save the sheet as CSV (or PDF) and send it again."),
+    "presentation": N_("Save it as PDF and send it again."),
 }
 OFFICE_EXTENSIONS = {
-    "doc": "an old Word document (.doc)",
-    "dot": "an old Word template (.dot)",
-    "docm": "a Word document with macros (.docm)",
-    "dotx": "a Word template (.dotx)",
-    "odt": "an OpenDocument text (.odt)",
-    "pages": "a Pages document",
-    "wps": "a Works document (.wps)",
-    "wpd": "a WordPerfect document (.wpd)",
-    "xls": "a spreadsheet",
-    "xlsx": "a spreadsheet",
-    "xlsm": "a spreadsheet",
-    "xlsb": "a spreadsheet",
-    "ods": "a spreadsheet",
-    "numbers": "a spreadsheet",
-    "ppt": "a presentation",
-    "pptx": "a presentation",
-    "pps": "a presentation",
-    "ppsx": "a presentation",
-    "odp": "a presentation",
-    "key": "a presentation",
+    "doc": N_("an old Word document (.doc)"),
+    "dot": N_("an old Word template (.dot)"),
+    "docm": N_("a Word document with macros (.docm)"),
+    "dotx": N_("a Word template (.dotx)"),
+    "odt": N_("an OpenDocument text (.odt)"),
+    "pages": N_("a Pages document"),
+    "wps": N_("a Works document (.wps)"),
+    "wpd": N_("a WordPerfect document (.wpd)"),
+    "xls": N_("a spreadsheet"),
+    "xlsx": N_("a spreadsheet"),
+    "xlsm": N_("a spreadsheet"),
+    "xlsb": N_("a spreadsheet"),
+    "ods": N_("a spreadsheet"),
+    "numbers": N_("a spreadsheet"),
+    "ppt": N_("a presentation"),
+    "pptx": N_("a presentation"),
+    "pps": N_("a presentation"),
+    "ppsx": N_("a presentation"),
+    "odp": N_("a presentation"),
+    "key": N_("a presentation"),
 }
 OFFICE_MIME_TYPES = {
     "application/msword": "doc",
@@ -98,7 +101,8 @@ OFFICE_MIME_TYPES = {
     "application/vnd.oasis.opendocument.presentation": "odp",
 }
 
-SUPPORTED = (
+# Translated where it is shown (bot/i18n.py).
+SUPPORTED = N_(
     "I can read photos, PDF files with a text layer, Word documents (.docx), and text files "
     "(.txt, .md, .py, .json, .csv and other plain text, as UTF-8)."
 )
@@ -134,19 +138,48 @@ S = TypeVar("S", bound=Sized)
 
 
 @dataclass(frozen=True, slots=True)
+class ReadSpan:
+    """What of a document was read when it was not all: its first `shown` characters of `total`
+    (None: the reader stopped before the end), or for a PDF pages 1 to `last_page` of
+    `page_count`, the last only in part when `partial`. The chat's notice says it in the
+    reader's language (handlers/media.py); `extent` in English for the model."""
+
+    shown: int
+    total: int | None
+    last_page: int | None = None
+    page_count: int | None = None
+    partial: bool = False
+
+    @property
+    def extent(self) -> str:
+        if self.page_count is None or self.last_page is None:
+            if self.total is None:
+                return f"its first {self.shown:,} characters"
+            return f"its first {self.shown:,} of {self.total:,} characters"
+        last = self.last_page
+        pages = "page 1" if last == 1 else f"pages 1\u2013{last:,}"
+        in_part = f" (page {last:,} only in part)" if self.partial else ""
+        return f"{pages} of {self.page_count:,}{in_part}"
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentText:
     """A document as the user turn carries it: `shown` of the `total` characters of its text;
-    `extent` says what was read when it was not all ("its first 1,234 of 10,000 characters",
-    "pages 1 to 12 of 40"), empty when it was."""
+    `span` says what was read when it was not all (its `extent`: "its first 1,234 of 10,000
+    characters", "pages 1 to 12 of 40"), None when it was."""
 
     text: str
     shown: int
     total: int
-    extent: str = ""
+    span: ReadSpan | None = None
+
+    @property
+    def extent(self) -> str:
+        return "" if self.span is None else self.span.extent
 
     @property
     def truncated(self) -> bool:
-        return bool(self.extent)
+        return self.span is not None
 
 
 def largest_photo(sizes: Sequence[S], max_bytes: int) -> S | None:
@@ -225,7 +258,11 @@ def office_refusal(file_name: str, mime_type: str | None) -> str:
         extension = OFFICE_MIME_TYPES.get(_mime(mime_type), "doc")
     what = OFFICE_EXTENSIONS[extension]
     family = what.removeprefix("a ") if what in ("a spreadsheet", "a presentation") else "document"
-    return f"I can't read {file_name}: it is {what}. {OFFICE_ADVICE[family]} {SUPPORTED}"
+    # Translators: {name} is a file's name; {what} is a kind of file such as "a spreadsheet";
+    # {advice} says how to save it instead; {supported} says which files the bot reads.
+    return _("I can't read {name}: it is {what}. {advice} {supported}").format(
+        name=file_name, what=_(what), advice=_(OFFICE_ADVICE[family]), supported=_(SUPPORTED)
+    )
 
 
 def _mime(mime_type: str | None) -> str:
@@ -287,8 +324,9 @@ def document_text(
     cut = _cut(content, room)
     shown = len(cut)
     notice = _truncation_notice(shown, total)
-    extent = f"its first {shown:,} of {total:,} characters"
-    return DocumentText(head + _closed(cut, fence) + notice + ask, shown, total, extent)
+    return DocumentText(
+        head + _closed(cut, fence) + notice + ask, shown, total, ReadSpan(shown, total)
+    )
 
 
 def extracted_text(
@@ -315,7 +353,7 @@ def extracted_text(
         return DocumentText(head + _closed(body, fence) + ask, total, total)
     # The notice is longest when it names the highest numbers: room for it is kept first.
     longest = _extent(content, spans, total, total, partial=True)
-    room = max(0, budget - fixed - len(_extracted_notice(longest)))
+    room = max(0, budget - fixed - len(_extracted_notice(longest.extent)))
     shown = len(_cut(body, room)) if total > room else total
     partial = shown < total or content.partial
     if spans:
@@ -326,10 +364,10 @@ def extracted_text(
         else:
             partial = shown < last.text_end or (last is spans[-1] and content.partial)
             shown = min(shown, last.text_end)
-    extent = _extent(content, spans, shown, total, partial=partial)
+    span = _extent(content, spans, shown, total, partial=partial)
     cut = body[:shown]
     return DocumentText(
-        head + _closed(cut, fence) + _extracted_notice(extent) + ask, shown, total, extent
+        head + _closed(cut, fence) + _extracted_notice(span.extent) + ask, shown, total, span
     )
 
 
@@ -363,18 +401,14 @@ def _paged(content: DocumentContent) -> tuple[str, list[_PageSpan]]:
 
 def _extent(
     content: DocumentContent, spans: list[_PageSpan], shown: int, total: int, *, partial: bool
-) -> str:
-    """What of the document was read, as the notices say it."""
+) -> ReadSpan:
+    """What of the document was read."""
     if content.page_count is None:
-        if content.stopped is None:
-            return f"its first {shown:,} of {total:,} characters"
-        return f"its first {shown:,} characters"
+        return ReadSpan(shown, total if content.stopped is None else None)
     last = max((s.number for s in spans if s.text_start < shown), default=len(content.pages))
     if shown == total and not partial:
         last = len(content.pages)  # blank pages after the last page with text were read too
-    pages = "page 1" if last == 1 else f"pages 1\u2013{last:,}"
-    in_part = f" (page {last:,} only in part)" if partial else ""
-    return f"{pages} of {content.page_count:,}{in_part}"
+    return ReadSpan(shown, total, last, content.page_count, partial)
 
 
 def _extracted_notice(extent: str) -> str:

@@ -31,6 +31,7 @@ with warnings.catch_warnings():
     from pydub.exceptions import CouldntDecodeError
 
 from bot.errors import AudioEncodeFailed, AudioError, AudioUndecodable
+from bot.i18n import _
 from bot.media.ffmpeg import (
     FfmpegFailed,
     OutputOverCap,
@@ -139,10 +140,11 @@ class AudioTooLong(AudioError):
 
     @property
     def user_message(self) -> str:
-        return (
-            f"That audio is longer than {self.limit:g} s, more than I can listen to."
+        # Translators: {limit} is the longest audio the bot takes, in seconds.
+        return _(
+            "That audio is longer than {limit} s, more than I can listen to."
             " Please send a shorter one."
-        )
+        ).format(limit=f"{self.limit:g}")
 
 
 class AudioTimedOut(AudioError):
@@ -154,10 +156,11 @@ class AudioTimedOut(AudioError):
 
     @property
     def user_message(self) -> str:
-        return (
-            f"Converting that audio took longer than {self.timeout:g} s, so I stopped."
+        # Translators: {timeout} is a number of seconds.
+        return _(
+            "Converting that audio took longer than {timeout} s, so I stopped."
             " Please send a shorter recording, or another format (a voice note always works)."
-        )
+        ).format(timeout=f"{self.timeout:g}")
 
 
 async def to_mp3(data: bytes, bounds: Bounds) -> Mp3Audio:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from telegram import MessageEntity
 
+from bot.i18n import N_, _
 from bot.render.convert import (
     TELEGRAM_TEXT_LIMIT,
     Rendered,
@@ -29,8 +30,14 @@ from bot.render.convert import (
 from bot.render.cuts import only_whitespace_after
 from bot.types import ShowReasoning
 
-THINKING = "💭 Thinking…"
-THOUGHT = "💭 Thought"
+# Worded in the reader's language where they are shown (bot/i18n.py).
+# Translators: the live message while a reasoning model thinks; a time may follow ("… 12 s").
+THINKING = N_("💭 Thinking…")
+# Translators: heads a reasoning model's reasoning, quoted above its answer.
+THOUGHT = N_("💭 Thought")
+# Translators: heads a reasoning model's reasoning, quoted above its answer; {duration} is a
+# time such as "12 s" or "2 min 5 s".
+THOUGHT_FOR = N_("💭 Thought for {duration}")
 # A collapsed quote holds this much of the reasoning: a few paragraphs, tapped open.
 COLLAPSED_LIMIT = 1500
 # A full reasoning's last piece this short sits above the answer instead of alone.
@@ -45,13 +52,14 @@ def duration(seconds: float) -> str:
     """Whole seconds as people read them: "12 s", "2 min 5 s"."""
     whole = max(int(seconds), 0)
     if whole < 60:
-        return f"{whole} s"
-    return f"{whole // 60} min {whole % 60} s"
+        return _("{seconds} s").format(seconds=whole)
+    return _("{minutes} min {seconds} s").format(minutes=whole // 60, seconds=whole % 60)
 
 
 def thinking_line(seconds: float | None) -> Rendered:
     """The live message while the model thinks: "💭 Thinking… 12 s" (no time under a second)."""
-    text = THINKING if seconds is None or seconds < 1 else f"{THINKING} {duration(seconds)}"
+    thinking = _(THINKING)
+    text = thinking if seconds is None or seconds < 1 else f"{thinking} {duration(seconds)}"
     return Rendered(text, (MessageEntity(MessageEntity.ITALIC, 0, utf16_len(text)),))
 
 
@@ -62,7 +70,10 @@ def layout(
     message (None: none). `seconds` is how long the model thought, if known."""
     if show == "hidden" or not reasoning.strip():
         return (), None
-    header = THOUGHT if seconds is None or seconds < 1 else f"{THOUGHT} for {duration(seconds)}"
+    if seconds is None or seconds < 1:
+        header = _(THOUGHT)
+    else:
+        header = _(THOUGHT_FOR).format(duration=duration(seconds))
     if show == "collapsed":
         return (), collapsed(reasoning, header)
     pieces = full(reasoning, header)

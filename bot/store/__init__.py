@@ -11,6 +11,7 @@ Callers import from here; the parts, one job each:
   migrations.py     the migrations runner
   chats.py          the chats table: per-chat settings
   conversations.py  conversations and messages: storing turns, the history window, dedup
+  languages.py      the language a chat chose (/language)
   history.py        a chat's conversations: listing, resuming, answering again, exporting
   inbox.py          messages received whose turn has not started
   usage.py          messages and tokens per user (the /stats aggregates on the reader)

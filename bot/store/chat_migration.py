@@ -23,6 +23,8 @@ _MOVE_CONVERSATIONS = """
 _MOVE_MESSAGES_TO_CONVERSATION = "UPDATE messages SET conversation_id = ? WHERE conversation_id = ?"
 _DELETE_CONVERSATION = "DELETE FROM conversations WHERE id = ?"
 _DELETE_CHAT = "DELETE FROM chats WHERE chat_id = ? AND thread_id = ?"
+# The group's own choice wins over one the supergroup already had, like its other settings.
+_MOVE_LANGUAGE = "UPDATE OR REPLACE chat_languages SET chat_id = ? WHERE chat_id = ?"
 
 
 class ChatMigrationStore(StoreBase):
@@ -41,6 +43,7 @@ class ChatMigrationStore(StoreBase):
             # Message ids are numbered per chat: the old group's would collide with the
             # supergroup's and make new messages look like duplicates.
             await self._db.execute(_FORGET_TELEGRAM_IDS, (old_chat_id,))
+            await self._db.execute(_MOVE_LANGUAGE, (new_chat_id, old_chat_id))
             threads = await self._db.execute_fetchall(_SELECT_CHAT_THREADS, (old_chat_id,))
             for (thread_id,) in list(threads):
                 old, new = ChatKey(old_chat_id, thread_id), ChatKey(new_chat_id, thread_id)

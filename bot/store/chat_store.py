@@ -24,6 +24,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.forget import ForgetStore
 from bot.store.history import HistoryStore
 from bot.store.inbox import InboxStore
+from bot.store.languages import ChatLanguageStore
 from bot.store.migrations import DEFAULT_MIGRATIONS_DIR, load_migrations, migrate
 from bot.store.retention import RetentionStore
 from bot.store.usage import UsageStore
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 class ChatStore(
     ChatSettingsStore,
+    ChatLanguageStore,
     ConversationStore,
     InboxStore,
     UsageStore,

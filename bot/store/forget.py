@@ -1,5 +1,7 @@
 """Forgetting a chat (/forget): every message, conversation, setting and waiting message of one
-chat or forum topic deleted, so that nothing of its text remains in the database file.
+chat or forum topic deleted, so that nothing of its text remains in the database file. The
+chat's /language choice is the whole chat's: it goes with thread 0 (the chat itself, or a
+forum's General topic), not with another topic.
 
 Usage outlives the text, as with history retention: before a message is deleted, what it counts
 towards — its user's messages and tokens — is added to that user's `usage_archive` row for its
@@ -46,6 +48,9 @@ _HAS_SETTINGS = """
     FROM chats WHERE chat_id = ? AND thread_id = ?
 """
 _DELETE_CHAT = "DELETE FROM chats WHERE chat_id = ? AND thread_id = ?"
+# The chat's /language choice (languages.py) is the whole chat's: it goes with the chat itself
+# (thread 0), not with one of a forum's other topics.
+_DELETE_LANGUAGE = "DELETE FROM chat_languages WHERE chat_id = ?"
 _WAITING = """
     SELECT telegram_message_id, joined_to FROM inbox WHERE chat_id = ? AND thread_id = ?
 """
@@ -82,6 +87,10 @@ class ForgetStore(RetentionStore):
                 conversations = cursor.rowcount
             settings = await fetchone(self._db, _HAS_SETTINGS, ids)
             await self._db.execute(_DELETE_CHAT, ids)
+            language = 0
+            if key.thread_id == 0:
+                async with self._db.execute(_DELETE_LANGUAGE, (key.chat_id,)) as cursor:
+                    language = cursor.rowcount
             waiting = 0
             for message_id, joined_to in await self._db.execute_fetchall(_WAITING, ids):
                 if message_id in keep_waiting or joined_to in keep_waiting:
@@ -90,7 +99,8 @@ class ForgetStore(RetentionStore):
                 waiting += joined_to is None
         await self._give_back_space()
         await self._empty_the_log()
-        return ChatForgotten(conversations, messages, bool(settings and settings[0]), waiting)
+        had_settings = bool(settings and settings[0]) or language > 0
+        return ChatForgotten(conversations, messages, had_settings, waiting)
 
     async def _empty_the_log(self) -> None:
         """Copy the write-ahead log into the file and truncate it, so the copies it holds of

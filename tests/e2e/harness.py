@@ -19,6 +19,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream
 
 ROOT = Path(__file__).resolve().parents[2]
+PIPED_OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes of a piped bot's output held until it is read
 
 
 def make_settings(
@@ -100,8 +101,11 @@ async def run_bot(
     folder = Path(env["DATABASE_PATH"]).parent.parent
     if log is None:
         pipe = asyncio.subprocess.PIPE
+        # The output is read as it comes, up to `limit` unread: a DEBUG start-up (a menu per
+        # language) outgrows the default 128 KB, and a bot blocked writing a log line answers
+        # nothing.
         return await asyncio.create_subprocess_exec(
-            *command, cwd=folder, env=env, stdout=pipe, stderr=pipe
+            *command, cwd=folder, env=env, stdout=pipe, stderr=pipe, limit=PIPED_OUTPUT_LIMIT
         )
     with log.open("wb") as output:
         return await asyncio.create_subprocess_exec(

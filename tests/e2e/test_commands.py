@@ -105,6 +105,6 @@ async def test_a_command_menu_telegram_refuses_is_a_warning_and_the_bot_starts_a
     assert len(warnings) == 3
     assert all(w.startswith("setMyCommands failed for the menu of ") for w in warnings)
     assert warnings[0] == (
-        "setMyCommands failed for the menu of every chat (BadRequest: Oops); "
+        "setMyCommands failed for the menu of every chat, language default (BadRequest: Oops); "
         "the bot runs without it"
     )

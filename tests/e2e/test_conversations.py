@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import i18n
 from bot.config import Settings
 from bot.handlers.commands import GROUP_COMMANDS
 from bot.handlers.conversations import (
@@ -378,7 +379,9 @@ async def test_menus_list_the_conversation_commands_where_they_work(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await telegram.wait_until(lambda: len(telegram.calls_to("setMyCommands")) == 3)
+        # Three menus (every chat, private chats, groups) for the default and each catalog.
+        menus = 3 * (1 + len(i18n.LANGUAGES))
+        await telegram.wait_until(lambda: len(telegram.calls_to("setMyCommands")) == menus)
         help_text = await answer_to(telegram, ALICE, "/help")
     wanted = {"history", "retry", "export", "forget"}
     for scope in (None, {"type": "all_private_chats"}, {"type": "all_group_chats"}):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot import i18n
 from bot.config import Settings
 from bot.delivery.pacing import SAFETY_MARGIN
 from bot.handlers.commands import GROUP_COMMANDS, group_help
@@ -191,7 +192,9 @@ async def test_group_menus_show_what_works_in_groups(
     telegram: FakeTelegram, upstream: FakeUpstream, settings: Settings
 ) -> None:
     async with running_bot(settings):
-        await telegram.wait_until(lambda: len(telegram.calls_to("setMyCommands")) == 3)
+        # Three menus for the default language, then three for each catalog's own.
+        menus = 3 * (1 + len(i18n.LANGUAGES))
+        await telegram.wait_until(lambda: len(telegram.calls_to("setMyCommands")) == menus)
     menu = telegram.commands_for({"type": "all_group_chats"})
     private = telegram.commands_for({"type": "all_private_chats"})
     assert [(c["command"], c["description"]) for c in menu] == list(GROUP_COMMANDS)

@@ -88,7 +88,7 @@ async def test_quick_messages_past_the_daily_quota_are_counted_while_they_wait(
     # The refusal comes at once, maybe before the answer; it is told once, the rest ignored.
     answered, refused = sorted(telegram.texts(ALICE), key=lambda text: text.startswith("⚠️"))
     assert answered == "You said: quick 0"
-    assert refused.startswith("⚠️ You've used today's quota of 1 messages.")
+    assert refused.startswith("⚠️ You've used today's quota of 1 message.")
     stored = run_sql(database, "SELECT content FROM messages WHERE role = 'user'")
     assert stored == [("quick 0",)]
     assert run_sql(database, "SELECT count(*) FROM inbox") == [(0,)]
@@ -135,7 +135,7 @@ async def test_a_daily_message_quota_refuses_ask_in_a_group_until_midnight_utc(
     answer, refusal, bobs = telegram.bot_messages(GROUP)
     assert (answer.text, bobs.text) == ("You said: first", "You said: mine")
     assert refusal.text is not None
-    assert refusal.text.startswith("⚠️ You've used today's quota of 1 messages.")
+    assert refusal.text.startswith("⚠️ You've used today's quota of 1 message.")
     assert DAILY_REFUSAL.search(refusal.text), refusal.text
     assert refusal.reply_to_message_id == asking["message_id"]
     assert asked(upstream) == ["first", "mine"]
@@ -151,7 +151,7 @@ async def test_a_photo_past_the_daily_quota_is_refused_without_being_downloaded(
         telegram.user_sends_photo(ALICE, PHOTO, 1280, 720, caption="and this?")
         await telegram.wait_until(lambda: len(telegram.texts(ALICE)) == 2)
 
-    assert telegram.texts(ALICE)[1].startswith("⚠️ You've used today's quota of 1 messages.")
+    assert telegram.texts(ALICE)[1].startswith("⚠️ You've used today's quota of 1 message.")
     assert telegram.calls_to("getFile") == []
     assert asked(upstream) == ["first"]
 
@@ -239,7 +239,7 @@ async def test_tokens_are_estimated_from_characters_when_the_upstream_reports_no
         "today: 1 message, 9 tokens\n"
         "this month: 1 message, 9 tokens\n"
         "all time: 1 message, 9 tokens\n"
-        "Tokens of 1 replies are estimated from their length: "
+        "Tokens of 1 reply are estimated from its length: "
         "the AI service did not report them."
     )
 

@@ -143,7 +143,7 @@ async def test_albums_refused_before_they_are_gathered_are_not_kept(
     # Leaving the block waited for every update the bot had fetched to be handled.
     assert len(services.albums) == 0
     [_, refusal] = telegram.texts(CHAT)  # told once, the rest of the minute in silence
-    assert refusal.startswith("⚠️ You've used today's quota of 1 messages.")
+    assert refusal.startswith("⚠️ You've used today's quota of 1 message.")
     assert telegram.calls_to("getFile") == []
 
 

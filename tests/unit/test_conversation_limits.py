@@ -31,7 +31,7 @@ async def test_a_turn_over_the_quota_is_shown_why_and_nothing_is_stored_or_sent(
 
     assert (outcome.refused, outcome.text) == (True, "")
     assert sink.calls == ["finish"]
-    assert (sink.notice or "").startswith("You've used today's quota of 1 messages.")
+    assert (sink.notice or "").startswith("You've used today's quota of 1 message.")
     assert len(upstream.chat_requests()) == 1
     assert (await store.usage(USER)).messages == 1
     assert not await store.has_message(CHAT, 2)
@@ -53,7 +53,7 @@ async def test_a_pending_turn_of_a_user_over_the_quota_is_refused_before_it_is_b
     outcome = await service.reply(CHAT, photo_turn, sink, origin=Origin(USER, 2))
 
     assert (outcome.refused, built, sink.calls) == (True, [], ["finish"])
-    assert (sink.notice or "").startswith("You've used today's quota of 1 messages.")
+    assert (sink.notice or "").startswith("You've used today's quota of 1 message.")
     assert len(upstream.chat_requests()) == 1
     assert not await store.has_message(CHAT, 2)
 
@@ -131,5 +131,5 @@ async def test_a_turn_kept_across_a_restart_counts_against_the_quota_until_answe
     )
 
     assert outcome.refused  # the kept turn already holds today's one message
-    assert (refused.notice or "").startswith("You've used today's quota of 1 messages.")
+    assert (refused.notice or "").startswith("You've used today's quota of 1 message.")
     await upstream.wait_until(lambda: len(upstream.chat_requests()) == 1)

@@ -18,8 +18,11 @@ SECRETS = ("pelican-question", "pelican-answer", "pelican-waiting", "pelican-pro
 
 
 async def fill(store: ChatStore, key: ChatKey, mark: str = "pelican") -> None:
-    """Two conversations, settings and a waiting message, every text carrying `mark`."""
+    """Two conversations, settings and a waiting message, every text carrying `mark` (and the
+    chat's /language choice, for the chat itself)."""
     await store.update_preferences(key, model="gpt-4o", system_prompt=f"{mark}-prompt")
+    if key.thread_id == 0:
+        await store.set_chat_language(key.chat_id, "de")
     for n in range(3):
         await store.add_user_message(
             key, f"{mark}-question {n}", telegram_message_id=10 + n, user_id=ALICE
@@ -84,11 +87,15 @@ async def test_a_topic_is_forgotten_alone_and_the_chat_goes_on_afresh(store: Cha
     await fill(store, GROUP)
     await fill(store, OTHER_TOPIC, mark="heron")
 
+    await store.forget_chat(OTHER_TOPIC)
+    assert await store.chat_language(GROUP.chat_id) == "de"  # the whole chat's, not the topic's
+    await fill(store, OTHER_TOPIC, mark="heron")
     await store.forget_chat(GROUP)
     await store.add_user_message(GROUP, "hello again", telegram_message_id=50, user_id=ALICE)
 
     assert [t.content for t in await store.recent_turns(GROUP, char_budget=100)] == ["hello again"]
     assert (await store.preferences(GROUP)).model is None
+    assert await store.chat_language(GROUP.chat_id) is None
     assert (await store.preferences(OTHER_TOPIC)).system_prompt == "heron-prompt"
     assert [t.content for t in await store.recent_turns(OTHER_TOPIC, char_budget=100)] == [
         "heron-question by bob"

@@ -73,7 +73,7 @@ def test_a_stopped_reply_is_marked_and_an_export_past_its_size_is_cut_and_says_s
     assert "*(This answer was stopped.)*" in result.text
     assert not result.complete
     assert len(result.text.encode()) <= 10_000
-    assert result.text.endswith(CUT_NOTE.format(size="10 KB") + "\n")
+    assert result.text.endswith("*" + CUT_NOTE.format(size="10 KB") + "*\n")
 
 
 def test_a_title_is_the_first_question_on_one_line_cut_at_a_word() -> None:

@@ -45,15 +45,19 @@ def detect_entities(text: str) -> list[JsonDict]:
 
 class MessageDriver(TelegramWorld):
     """Users' messages. Media senders take the sender keywords of `user_sends` (user_id,
-    first_name, username, chat_type, chat_title, reply_to_message_id, message_thread_id,
-    is_forum) as `**sender`."""
+    first_name, username, language_code, chat_type, chat_title, reply_to_message_id,
+    message_thread_id, is_forum) as `**sender`."""
 
     # --- chats -------------------------------------------------------------------------------
 
-    def _user(self, user_id: int, first_name: str, username: str | None) -> JsonDict:
+    def _user(
+        self, user_id: int, first_name: str, username: str | None, language_code: str | None
+    ) -> JsonDict:
         user: JsonDict = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
+        if language_code:
+            user["language_code"] = language_code  # the IETF tag of the user's app language
         return user
 
     def _chat_for_user(
@@ -64,6 +68,7 @@ class MessageDriver(TelegramWorld):
         user_id: int | None,
         first_name: str,
         username: str | None,
+        language_code: str | None = None,
         chat_title: str | None = None,
         is_forum: bool = False,
     ) -> tuple[ChatRecord, JsonDict]:
@@ -75,7 +80,7 @@ class MessageDriver(TelegramWorld):
         if chat.type == "private" and user_id not in (None, chat_id):
             raise ValueError("in a private chat the user id is the chat id")
         default_id = chat_id if chat.type == "private" else GROUP_USER_ID
-        user = self._user(user_id or default_id, first_name, username)
+        user = self._user(user_id or default_id, first_name, username, language_code)
         chat.members[user["id"]] = user
         return chat, user
 
@@ -132,6 +137,7 @@ class MessageDriver(TelegramWorld):
         first_name: str,
         username: str | None,
         chat_type: str | None,
+        language_code: str | None = None,
         chat_title: str | None = None,
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
@@ -143,6 +149,7 @@ class MessageDriver(TelegramWorld):
             user_id=user_id,
             first_name=first_name,
             username=username,
+            language_code=language_code,
             chat_title=chat_title,
             is_forum=is_forum,
         )
@@ -167,6 +174,7 @@ class MessageDriver(TelegramWorld):
         user_id: int | None = None,
         first_name: str = "Alice",
         username: str | None = None,
+        language_code: str | None = None,
         chat_type: str | None = None,
         chat_title: str | None = None,
         entities: list[JsonDict] | None = None,
@@ -191,6 +199,7 @@ class MessageDriver(TelegramWorld):
             user_id=user_id,
             first_name=first_name,
             username=username,
+            language_code=language_code,
             chat_type=chat_type,
             chat_title=chat_title,
             reply_to_message_id=reply_to_message_id,
