@@ -22,6 +22,7 @@ from bot.handlers import (
     chat,
     commands,
     conversations,
+    documents,
     errors,
     groups,
     language,
@@ -118,7 +119,7 @@ def register(application: BotApplication) -> None:
         # A GIF arrives as an animation that also carries a document; it is not a file to read.
         MessageHandler(
             filters.Document.ALL & ~filters.ANIMATION & (private | addressed_in_group),
-            media.on_document,
+            documents.on_document,
         )
     )
     not_read = ~filters.StatusUpdate.ALL & ~filters.COMMAND
