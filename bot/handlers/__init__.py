@@ -24,6 +24,7 @@ from bot.handlers import (
     conversations,
     documents,
     errors,
+    export,
     groups,
     language,
     media,
@@ -73,7 +74,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("language", language.on_language))
     application.add_handler(CommandHandler("history", conversations.on_history))
     application.add_handler(CommandHandler("retry", again.on_retry))
-    application.add_handler(CommandHandler("export", conversations.on_export))
+    application.add_handler(CommandHandler("export", export.on_export))
     application.add_handler(CommandHandler("forget", conversations.on_forget))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
