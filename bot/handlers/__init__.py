@@ -22,7 +22,9 @@ from bot.handlers import (
     chat,
     commands,
     conversations,
+    documents,
     errors,
+    export,
     groups,
     language,
     media,
@@ -72,7 +74,7 @@ def register(application: BotApplication) -> None:
     application.add_handler(CommandHandler("language", language.on_language))
     application.add_handler(CommandHandler("history", conversations.on_history))
     application.add_handler(CommandHandler("retry", again.on_retry))
-    application.add_handler(CommandHandler("export", conversations.on_export))
+    application.add_handler(CommandHandler("export", export.on_export))
     application.add_handler(CommandHandler("forget", conversations.on_forget))
     application.add_handler(
         CallbackQueryHandler(models.on_model_button, pattern=models.BUTTON_PATTERN)
@@ -118,7 +120,7 @@ def register(application: BotApplication) -> None:
         # A GIF arrives as an animation that also carries a document; it is not a file to read.
         MessageHandler(
             filters.Document.ALL & ~filters.ANIMATION & (private | addressed_in_group),
-            media.on_document,
+            documents.on_document,
         )
     )
     not_read = ~filters.StatusUpdate.ALL & ~filters.COMMAND

@@ -3,8 +3,8 @@
 Owns the short explanations and SUPPORTED_CONTENT, the one list of what the bot reads, which every
 such answer quotes (a feature that teaches the bot a new kind of message adds it there), and how
 often a chat gets them: answers to content it can't read, unknown commands and files it can't
-read (media.py) are throttled per chat. Which messages reach these handlers is decided where they
-are registered, in handlers/__init__.py. Edited messages are again.py's.
+read (documents.py) are throttled per chat. Which messages reach these handlers is decided where
+they are registered, in handlers/__init__.py. Edited messages are again.py's.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Commands that manage the chat rather than talk to the model: /start /help /new /about /stop,
-and the command menus of every scope (conversations.py and again.py own /history, /export,
-/forget and /retry).
+and the command menus of every scope (conversations.py, export.py and again.py own /history,
+/forget, /export and /retry).
 
 The menus are published at start-up: a menu Telegram refuses is a logged warning, never a reason
 not to start. /about on a server without an about page (every server but the seed's) says so and

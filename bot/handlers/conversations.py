@@ -1,12 +1,11 @@
-"""The conversations a chat keeps: /history (switching back to one), /export, /forget.
+"""The conversations a chat keeps: /history (switching back to one) and /forget.
 
-Owns the /history keyboard (pages, the current conversation marked) and its presses, the export
-as a Markdown document, and the /forget confirmation and its presses. Switching and forgetting
-wait their turn in the chat's queue (ConversationService.after_turns), so messages sent before
-them are answered in the conversation they were sent to. In groups only admins (admins.py) list
-and switch conversations and make the bot forget; anyone may export. Each forum topic has its
-own conversations. What is stored and read is the store's; the document's shape is
-conversation/transcript.py's.
+Owns the /history keyboard (pages, the current conversation marked) and its presses, and the
+/forget confirmation and its presses. Switching and forgetting wait their turn in the chat's
+queue (ConversationService.after_turns), so messages sent before them are answered in the
+conversation they were sent to. In groups only admins (admins.py) list and switch conversations
+and make the bot forget. Each forum topic has its own conversations. What is stored and read is
+the store's; /export is export.py's.
 
 Callback data, at most 64 bytes; anything else under `h:` or `f:` is answered as stale:
 
@@ -18,10 +17,8 @@ Callback data, at most 64 bytes; anything else under `h:` or `f:` is answered as
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import time
 
 from telegram import (
     CallbackQuery,
@@ -32,7 +29,7 @@ from telegram import (
     User,
 )
 
-from bot.conversation.transcript import moment, size_text, title_of, transcript
+from bot.conversation.transcript import moment, title_of
 from bot.handlers.chat import forget_latest_reply
 from bot.handlers.common import answer, chat_key, destination, send_text
 from bot.handlers.context import BotContext
@@ -54,11 +51,7 @@ HISTORY_PATTERN = r"^h:"
 FORGET_PATTERN = r"^f:"
 PAGE_SIZE = 8
 LABEL_TITLE_CHARS = 36
-# Exports prepared at once, bot-wide (each holds up to EXPORT_MAX_BYTES in memory).
-EXPORTS_AT_ONCE = 2
-_EXPORTS = "exports_in_progress"  # bot_data key of the semaphore
 _FORGET_REQUESTS = "forget_requests"  # chat_data key: thread id -> token of the latest /forget
-UPLOAD_TIMEOUT = 60.0  # seconds to send an export (the default for an upload is 20)
 
 HISTORY_ADMINS = N_("Sorry, only this group's admins can see and switch its conversations.")
 FORGET_ADMINS = N_("Sorry, only this group's admins can make me forget this chat.")
@@ -73,11 +66,6 @@ ALREADY_CURRENT = N_("That is the current conversation already.")
 SWITCH_FAILED = N_(
     "The bot's database failed, so the conversation was not switched. Please try again."
 )
-EXPORT_USAGE = N_("Usage: /export sends this conversation as a file; /export all sends every one.")
-NOTHING_TO_EXPORT = N_("There is nothing to export yet: this conversation has no messages.")
-NOTHING_AT_ALL = N_("There is nothing to export yet: this chat has no conversations.")
-EXPORT_BUSY = N_("Other exports are being prepared right now. Please try again in a minute.")
-EXPORT_FAILED = N_("The bot's database failed, so nothing was exported. Please try again later.")
 FORGET_CONFIRM = N_(
     "This deletes every conversation, message and setting I keep of this chat, for good."
     " Messages you send meanwhile are answered first and deleted too."
@@ -219,88 +207,6 @@ async def _history_press(query: CallbackQuery, context: BotContext) -> Pressed:
         return Pressed(refusal.notice or _(STALE))
     # Translators: {title} is the start of the conversation's first question.
     return Pressed(_("Switching to “{title}”…").format(title=title))
-
-
-# --- /export -------------------------------------------------------------------------------
-
-
-async def on_export(update: Update, context: BotContext) -> None:
-    """Send the current conversation (/export all: every one of this chat) as a Markdown file."""
-    message = update.effective_message
-    if message is None:
-        return
-    args = [a.lower() for a in context.args or []]
-    if args not in ([], ["all"]):
-        await answer(update, context, _(EXPORT_USAGE))
-        return
-    slots = context.bot_data.setdefault(_EXPORTS, asyncio.Semaphore(EXPORTS_AT_ONCE))
-    assert isinstance(slots, asyncio.Semaphore)
-    if slots.locked():  # bounded: a queue of exports would hold their memory and updates
-        await answer(update, context, _(EXPORT_BUSY))
-        return
-    async with slots:
-        document = await _document(context, chat_key(message), everything=bool(args))
-    if isinstance(document, str):
-        await answer(update, context, document)
-        return
-    data, filename, caption = document
-    dest = destination(message)
-    await context.services.outbox.call(
-        dest.chat_id,
-        lambda: context.bot.send_document(
-            dest.chat_id,
-            data,
-            filename=filename,
-            caption=caption,
-            message_thread_id=dest.thread_id,
-            write_timeout=UPLOAD_TIMEOUT,
-        ),
-    )
-
-
-async def _document(
-    context: BotContext, key: ChatKey, *, everything: bool
-) -> tuple[bytes, str, str] | str:
-    """The export's bytes, file name and caption; or what to answer instead."""
-    settings = context.services.settings
-    limit = settings.export_max_bytes
-    try:
-        export = await context.services.store.export(key, everything=everything, max_chars=limit)
-    except STORE_ERRORS:
-        log.exception("chat %s: the export could not be read", key)
-        return _(EXPORT_FAILED)
-    if not export.conversations:
-        return _(NOTHING_AT_ALL) if everything else _(NOTHING_TO_EXPORT)
-    now = time.time()
-    document = await asyncio.to_thread(
-        transcript,
-        export,
-        group=key.chat_id < 0,
-        max_bytes=limit,
-        exported_at=now,
-        default_model=settings.default_model,
-    )
-    day = moment(now)[:10]
-    count = len(export.conversations)
-    if everything:
-        filename = f"conversations-{day}.md"
-        caption = ngettext(
-            "{count} conversation of this chat, most recent first.",
-            "{count} conversations of this chat, most recent first.",
-            count,
-        ).format(count=number(count))
-    else:
-        filename = f"conversation-{day}.md"
-        first = export.conversations[0].summary
-        # Translators: the caption of an exported conversation: {title} is the start of its
-        # first question; a turn is a question and its answer.
-        caption = ngettext("“{title}”: {count} turn.", "“{title}”: {count} turns.", first.turns)
-        caption = caption.format(title=title_of(first.first_question), count=number(first.turns))
-    if not document.complete:
-        # Translators: {size} is a size such as "1.0 MB".
-        cut = _("Cut at the size limit of {size}: older messages are left out.")
-        caption += " " + cut.format(size=size_text(limit))
-    return document.text.encode(), filename, caption
 
 
 # --- /forget -------------------------------------------------------------------------------

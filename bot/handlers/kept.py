@@ -4,9 +4,10 @@ Owns turning such a message into the `Received` record the inbox keeps when it a
 kind, the caption as the question (without the bot's mention or a leading /ask), the sender, and
 a JSON object with what Telegram said of the file (file ids and sizes, a document's name and
 MIME type, a voice note's length) and the message it replies to — and reading those records
-back. Building the turn from them (downloading by file id, converting, reading a PDF) is media.py's
-and voice_notes.py's business, done the same way for a message just received and for one kept
-across a restart. No file's content is kept, only the ids to fetch it again.
+back. Building the turn from them (downloading by file id, converting, reading a PDF) is
+media.py's, documents.py's and voice_notes.py's business, done the same way for a message just
+received and for one kept across a restart. No file's content is kept, only the ids to fetch it
+again.
 """
 
 from __future__ import annotations

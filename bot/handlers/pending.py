@@ -19,8 +19,9 @@ from bot.conversation.turns import Origin, PendingTurn, UserTurn
 from bot.delivery.destination import Destination
 from bot.handlers.chat import Followup, TurnContext, answers_in, reply_sink
 from bot.handlers.context import BotApplication, Services
+from bot.handlers.documents import document_turn
 from bot.handlers.language import reader_language
-from bot.handlers.media import document_turn, photo_turn
+from bot.handlers.media import photo_turn
 from bot.handlers.voice_notes import heard_turn
 from bot.store import ChatKey, Received
 

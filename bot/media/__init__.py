@@ -1,6 +1,7 @@
 """What users send besides text: photos and documents, albums, audio (ffmpeg off the event loop).
 
-attachments.py  photos as image parts, documents' text fenced and fitted to the budget (pure)
+attachments.py  photos as image parts, which documents are text, PDF, Word or office (pure)
+document_text.py  a document's text fenced and fitted to the context budget (pure)
 albums.py       gathering an album's updates into one turn
 audio.py        audio conversions: voice notes out, audio in (formats, limits of each)
 ffmpeg.py       one bounded ffmpeg run, the only way the bot starts ffmpeg

@@ -11,8 +11,8 @@ of pages, deeply nested or cyclic objects — costs at most those limits. The wo
 empty environment (no token or key to find).
 
 What the bot then does with the text (the budget, the notices, the answers) is the business of
-media/attachments.py and handlers/media.py; this module knows nothing of Telegram, the upstream
-or the store.
+media/document_text.py and handlers/documents.py; this module knows nothing of Telegram, the
+upstream or the store.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from bot.handlers.conversations import (
     FORGET_STALE,
     GONE,
     HISTORY_ADMINS,
-    NOTHING_TO_EXPORT,
     STALE,
 )
+from bot.handlers.export import NOTHING_TO_EXPORT
 from bot.store import ChatKey, ChatStore
 from tests.e2e.chat import (
     answer_to,

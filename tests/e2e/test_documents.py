@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.handlers.media import NO_QUESTION
+from bot.handlers.documents import NO_QUESTION
 from bot.media.attachments import SUPPORTED
 from tests.documents import (
     OLE2_HEADER,

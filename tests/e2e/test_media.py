@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.handlers.context import Services
-from bot.handlers.media import AS_PHOTO, NO_QUESTION
+from bot.handlers.documents import AS_PHOTO, NO_QUESTION
 from bot.media.attachments import SUPPORTED
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram

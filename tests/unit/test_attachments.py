@@ -10,17 +10,15 @@ import pytest
 from bot.media.attachments import (
     DocumentKind,
     decode_text,
-    document_budget,
     document_kind,
-    document_text,
     extension_of,
-    extracted_text,
     human_size,
     image_part,
     largest_photo,
     office_refusal,
     photo_marker,
 )
+from bot.media.document_text import document_budget, document_text, extracted_text
 from bot.media.documents import DocumentContent
 
 
