@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,15 +51,9 @@ async def stored_eventually(
     within: float = 20.0,
 ) -> list[Stored]:
     """The messages of `chat_id` once there are at least `count` (for replies that end unseen)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        rows = await stored_messages(path, chat_id)
-        if len(rows) >= count:
-            return rows
-        if loop.time() > deadline:
-            raise AssertionError(f"only {len(rows)} of {count} messages stored: {rows}")
-        await asyncio.sleep(0.1)
+    return await _stored_once(
+        path, chat_id, lambda n: n >= count, f"at least {count} messages", within
+    )
 
 
 async def stored_down_to(
@@ -68,12 +63,19 @@ async def stored_down_to(
     within: float = 20.0,
 ) -> list[Stored]:
     """The messages of `chat_id` once there are at most `count` (history being deleted)."""
+    return await _stored_once(path, chat_id, lambda n: n <= count, f"at most {count}", within)
+
+
+async def _stored_once(
+    path: Path, chat_id: int, enough: Callable[[int], bool], wanted: str, within: float
+) -> list[Stored]:
+    """The messages of `chat_id` once their number is `enough`, polled until `within` s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         rows = await stored_messages(path, chat_id)
-        if len(rows) <= count:
+        if enough(len(rows)):
             return rows
         if loop.time() > deadline:
-            raise AssertionError(f"still {len(rows)} messages stored, not {count}: {rows}")
+            raise AssertionError(f"{len(rows)} messages stored, not {wanted}: {rows}")
         await asyncio.sleep(0.1)

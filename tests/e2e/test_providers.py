@@ -439,6 +439,7 @@ async def test_a_frame_with_empty_choices_and_no_usage_is_skipped(
         async with running_bot(fast_settings(telegram, upstream, tmp_path)):
             telegram.user_sends(CHAT, "question")
             await telegram.wait_until(lambda: telegram.texts(CHAT) == [ANSWER])
+    assert telegram.texts(CHAT) == [ANSWER]  # the frame without choices added nothing
 
 
 # --- /about on a server without one --------------------------------------------------------------
