@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -188,17 +188,7 @@ async def test_only_the_refusing_model_goes_without_the_parameter(
 
 # --- context overflow ----------------------------------------------------------------------------
 
-OVERFLOW_WORDINGS = [
-    "openai",
-    "deepseek",
-    "openrouter",
-    "vllm",
-    "llamacpp",
-    "litellm",
-    "ollama",
-    "lmstudio",
-    "sglang_stream",
-]
+OVERFLOW_WORDINGS = list(get_args(OverflowWording))  # every wording the fake knows
 QUESTION = "q" * 150  # with its echo, 310 characters of history per exchange
 
 
