@@ -3,7 +3,10 @@
 One aiosqlite connection (one worker thread), the writer, serves every write and every read a
 turn makes. An asyncio.Lock is held for each whole operation on it, so the statements of one
 coroutine's transaction never interleave with another's on that shared connection; writes that
-span several statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`).
+span several statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`). Every
+statement is a trip to the connection's thread and back, and under load those trips are what a
+turn waits for: an operation makes as few as it can (`fetchone` is one; inserts say their row id
+with RETURNING).
 
 A second connection, the reader (read-only: `query_only`), runs the heavy reads that no turn
 waits for — /stats aggregates, retention's search for idle conversations — on its own thread.
@@ -228,9 +231,14 @@ async def rollback(db: aiosqlite.Connection) -> None:
 async def fetchone(
     db: aiosqlite.Connection, sql: str, parameters: Iterable[object]
 ) -> sqlite3.Row | None:
-    """The first row the statement yields, or None."""
-    async with db.execute(sql, parameters) as cursor:
-        return await cursor.fetchone()
+    """The row a single-row statement yields, or None.
+
+    One trip to the connection's thread (`execute` + `fetchone` + closing the cursor are three,
+    each a wake-up of that thread and of the event loop): every statement is written for at most
+    one row, so reading them all reads that one.
+    """
+    rows = await db.execute_fetchall(sql, parameters)
+    return next(iter(rows), None)
 
 
 async def pragma(db: aiosqlite.Connection, statement: str) -> Any:

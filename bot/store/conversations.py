@@ -23,7 +23,7 @@ _SELECT_CURRENT_CONVERSATION = """
     SELECT current_conversation_id FROM chats WHERE chat_id = ? AND thread_id = ?
 """
 _INSERT_CONVERSATION = """
-    INSERT INTO conversations (chat_id, thread_id, started_at) VALUES (?, ?, ?)
+    INSERT INTO conversations (chat_id, thread_id, started_at) VALUES (?, ?, ?) RETURNING id
 """
 _SET_CURRENT_CONVERSATION = """
     UPDATE chats SET current_conversation_id = ?, updated_at = ?
@@ -34,12 +34,14 @@ _INSERT_USER_MESSAGE = """
                           user_id, model, telegram_message_id, created_at)
     VALUES (?, ?, ?, 'user', ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
+    RETURNING id
 """
 _INSERT_ASSISTANT_MESSAGE = """
     INSERT INTO messages (conversation_id, chat_id, thread_id, role, content, user_id, model,
                           status, prompt_tokens, completion_tokens, usage_estimated, reasoning,
                           created_at)
     VALUES (?, ?, ?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id
 """
 # Keyset paging backwards through one conversation. INDEXED BY because the planner otherwise
 # likes walking the whole table backwards by rowid, and because a schema change that loses the
@@ -96,7 +98,8 @@ class ConversationStore(StoreBase):
             if telegram_message_id is not None:
                 await remove_from_inbox(self._db, key, telegram_message_id)
             conversation_id = await _current_conversation(self._db, key, now)
-            async with self._db.execute(
+            row = await fetchone(
+                self._db,
                 _INSERT_USER_MESSAGE,
                 (
                     conversation_id,
@@ -109,8 +112,8 @@ class ConversationStore(StoreBase):
                     telegram_message_id,
                     now,
                 ),
-            ) as cursor:
-                return cursor.lastrowid if cursor.rowcount == 1 else None
+            )
+        return None if row is None else int(row[0])
 
     async def add_assistant_message(
         self,
@@ -134,7 +137,8 @@ class ConversationStore(StoreBase):
         """
         async with self._transaction() as now:
             conversation_id = await _current_conversation(self._db, key, now)
-            async with self._db.execute(
+            row = await fetchone(
+                self._db,
                 _INSERT_ASSISTANT_MESSAGE,
                 (
                     conversation_id,
@@ -150,10 +154,9 @@ class ConversationStore(StoreBase):
                     reasoning,
                     now,
                 ),
-            ) as cursor:
-                row_id = cursor.lastrowid
-        assert row_id is not None  # a plain INSERT always yields a rowid
-        return row_id
+            )
+        assert row is not None  # a plain INSERT always yields a rowid
+        return int(row[0])
 
     async def recent_turns(self, key: ChatKey, *, char_budget: int) -> list[Turn]:
         """The newest whole turns of the current conversation that fit `char_budget`, oldest first.
@@ -213,18 +216,20 @@ async def set_current_conversation(
 
 
 async def _new_conversation(db: aiosqlite.Connection, key: ChatKey, now: float) -> int:
-    async with db.execute(_INSERT_CONVERSATION, (key.chat_id, key.thread_id, now)) as cursor:
-        conversation_id = cursor.lastrowid
-    assert conversation_id is not None  # a plain INSERT always yields a rowid
+    row = await fetchone(db, _INSERT_CONVERSATION, (key.chat_id, key.thread_id, now))
+    assert row is not None  # a plain INSERT always yields a rowid
+    conversation_id = int(row[0])
     await set_current_conversation(db, key, conversation_id, now)
     return conversation_id
 
 
 async def _current_conversation(db: aiosqlite.Connection, key: ChatKey, now: float) -> int:
     """The current conversation's id, creating the chat row and a conversation if missing."""
-    await ensure_chat(db, key, now)
     current = await current_conversation_id(db, key)
-    return current if current is not None else await _new_conversation(db, key, now)
+    if current is not None:
+        return current
+    await ensure_chat(db, key, now)
+    return await _new_conversation(db, key, now)
 
 
 def role_of(value: str) -> Role:

@@ -14,7 +14,7 @@ from typing import cast, get_args
 
 import aiosqlite
 
-from bot.store.connection import StoreBase
+from bot.store.connection import StoreBase, fetchone
 from bot.store.records import ChatKey, InboxKind, Received, StoreError
 
 # Not when the message is already stored: a redelivered update must not come back as new. A row
@@ -34,6 +34,7 @@ _INSERT_INBOX = """
         )
     )
     ON CONFLICT DO NOTHING
+    RETURNING 1
 """
 # A message and every row joined to it (an album's later photos) leave together.
 _DELETE_INBOX = """
@@ -71,11 +72,9 @@ class InboxStore(StoreBase):
         ids = (key.chat_id, key.thread_id, telegram_message_id)
         row = (*ids, content, user_id, sender_name, kind, attachment, joined_to)
         joined = (joined_to, key.chat_id, key.thread_id, joined_to)
-        async with (
-            self._transaction() as now,
-            self._db.execute(_INSERT_INBOX, (*row, now, *ids, *joined)) as cursor,
-        ):
-            return cursor.rowcount == 1
+        async with self._transaction() as now:
+            kept = await fetchone(self._db, _INSERT_INBOX, (*row, now, *ids, *joined))
+        return kept is not None
 
     async def discard(self, key: ChatKey, telegram_message_id: int) -> None:
         """Take a message (and the rows joined to it) out of the inbox without storing it: its
