@@ -39,6 +39,13 @@ from bot.handlers.addressing import AddressedToBot
 from bot.handlers.context import BotApplication, BotContext
 from bot.handlers.keyboards import answer_button
 from bot.i18n import _
+from bot.store import work_began
+
+
+async def on_arrival(update: Update, context: BotContext) -> None:
+    """Note when this update's work began: when many wait for the store, the oldest work goes
+    first (a burst's first replies start while later messages are still being admitted)."""
+    work_began()
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:
@@ -54,7 +61,8 @@ def register(application: BotApplication) -> None:
     application.add_handler(
         MessageHandler(filters.StatusUpdate.MIGRATE, groups.on_migrate), group=-2
     )
-    # First of all, for every update: the language its handlers write in.
+    # First of all, for every update: when its work began, and the language it is written in.
+    application.add_handler(TypeHandler(Update, on_arrival), group=-4)
     application.add_handler(TypeHandler(Update, language.on_any_update), group=-3)
     # Group -1 runs before all others for every kind of update; it stops refused ones.
     application.add_handler(TypeHandler(Update, access.on_any_update), group=-1)

@@ -8,6 +8,7 @@ has a place for it. Times are unix seconds (REAL, UTC) everywhere.
 Callers import from here; the parts, one job each:
   records.py        the values handed in and out, and StoreError
   connection.py     the writer and the read-only reader: private file, pragmas, lock, transactions
+  writer_lock.py    the writer's lock: the oldest work first when several wait
   migrations.py     the migrations runner
   chats.py          the chats table: per-chat settings
   conversations.py  conversations and messages: storing turns, the history window, dedup
@@ -59,6 +60,7 @@ from bot.store.retention import DELETE_BATCH
 from bot.store.usage import _TOP_USERS as _TOP_USERS
 from bot.store.usage import _TOP_USERS_ORDER as _TOP_USERS_ORDER
 from bot.store.usage import _USAGE as _USAGE
+from bot.store.writer_lock import work_began
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -91,4 +93,5 @@ __all__ = [
     "UsageTotals",
     "load_migrations",
     "split_statements",
+    "work_began",
 ]

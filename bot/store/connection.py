@@ -1,12 +1,12 @@
 """The store's SQLite connections: opening them safely, their pragmas, and holding the writer.
 
 One aiosqlite connection (one worker thread), the writer, serves every write and every read a
-turn makes. An asyncio.Lock is held for each whole operation on it, so the statements of one
-coroutine's transaction never interleave with another's on that shared connection; writes that
-span several statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`). Every
-statement is a trip to the connection's thread and back, and under load those trips are what a
-turn waits for: an operation makes as few as it can (`fetchone` is one; inserts say their row id
-with RETURNING).
+turn makes. A lock is held for each whole operation on it, so the statements of one coroutine's
+transaction never interleave with another's on that shared connection; writes that span several
+statements run inside BEGIN IMMEDIATE ... COMMIT (`StoreBase._transaction`). When several wait,
+the lock goes to the one whose work began first (writer_lock.py). Every statement is a trip to
+the connection's thread and back, and under load those trips are what a turn waits for: an
+operation makes as few as it can (`fetchone` is one; inserts say their row id with RETURNING).
 
 A second connection, the reader (read-only: `query_only`), runs the heavy reads that no turn
 waits for — /stats aggregates, retention's search for idle conversations — on its own thread.
@@ -43,6 +43,7 @@ from typing import Any
 import aiosqlite
 
 from bot.store.records import StoreError, StorePragmas
+from bot.store.writer_lock import OldestFirstLock
 from bot.types import Clock
 
 BUSY_TIMEOUT_MS = 5_000
@@ -64,7 +65,7 @@ class StoreBase:
     ) -> None:
         self._db = db
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self._lock = OldestFirstLock()  # handed to the oldest work first: see writer_lock.py
         self._reader = reader  # read-only, never under `_lock`: see the module's docstring
         # Held for each piece of work done beside the turns — a read on the reader, a retention
         # batch on the writer — so that such work never overlaps: on a small machine two of

@@ -8,10 +8,14 @@ Replies beyond UPSTREAM_CONCURRENCY wait their turn without holding up anything 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.store import ChatKey, ChatStore
+from bot.store.writer_lock import when_work_began
 from tests.e2e.harness import make_settings, running_bot
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.upstream import FakeUpstream, Fault, ReplyScript
@@ -82,3 +86,43 @@ async def test_a_reply_past_the_upstream_concurrency_waits_its_turn_while_comman
         "a reply that stalls",
         "my turn next",
     ]
+
+
+async def test_a_turns_writes_carry_the_moment_its_update_arrived_in_arrival_order(
+    telegram: FakeTelegram,
+    upstream: FakeUpstream,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The store's writer goes to the oldest work first (bot/store/writer_lock.py): that works
+    # only if each update's handlers note when it arrived and its queued turn, answered later by
+    # the chat's worker, still carries that moment when it stores the question and the answer.
+    stamps: list[tuple[str, int, float | None]] = []
+    user_message = ChatStore.add_user_message
+    assistant_message = ChatStore.add_assistant_message
+
+    async def add_user_message(self: ChatStore, key: ChatKey, *args: Any, **kwargs: Any) -> Any:
+        stamps.append(("question", key.chat_id, when_work_began()))
+        return await user_message(self, key, *args, **kwargs)
+
+    async def add_assistant_message(self: ChatStore, key: ChatKey, *a: Any, **kw: Any) -> Any:
+        stamps.append(("answer", key.chat_id, when_work_began()))
+        return await assistant_message(self, key, *a, **kw)
+
+    monkeypatch.setattr(ChatStore, "add_user_message", add_user_message)
+    monkeypatch.setattr(ChatStore, "add_assistant_message", add_assistant_message)
+    first, second = PRIVATE_CHATS[:2]
+    settings = make_settings(telegram, upstream, tmp_path / "bot.sqlite3")
+    async with running_bot(settings):
+        before = time.monotonic()
+        telegram.user_sends(first, "one")
+        await telegram.wait_until(lambda: telegram.texts(first) == ["You said: one"])
+        telegram.user_sends(second, "two")
+        await telegram.wait_until(lambda: telegram.texts(second) == ["You said: two"])
+    by_chat = {chat: [s for kind, c, s in stamps if c == chat] for chat in (first, second)}
+    assert [kind for kind, _, _ in stamps] == ["question", "answer"] * 2
+    [(asked_first, answered_first), (asked_second, answered_second)] = by_chat.values()
+    assert asked_first is not None
+    assert asked_second is not None
+    assert (answered_first, answered_second) == (asked_first, asked_second)
+    assert before <= asked_first < asked_second
