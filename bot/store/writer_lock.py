@@ -4,7 +4,7 @@ One connection serves every turn's reads and writes, one operation at a time (co
 A plain FIFO lock serves waiters in the order they asked: when a thousand new chats write at
 once, each turn's few operations queue behind one operation of every other turn, so all of them
 inch forward together and the first reply can start only once nearly all of them have been
-admitted (3.7 s for 1,000 chats in the benchmark's burst, while Telegram's window stood idle).
+admitted (2.4 s for 1,000 chats in the benchmark's burst, while Telegram's window stood idle).
 This lock gives the connection to the waiter whose work began first — the update it answers
 arrived earliest — so the first turns go through at once and their replies stream while later
 ones are still being admitted; among equals, the one that asked first.
