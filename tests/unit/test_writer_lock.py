@@ -56,33 +56,21 @@ async def test_work_that_said_nothing_counts_as_beginning_when_it_asks() -> None
     assert order == ["before", "unsaid", "after"]
 
 
-async def test_a_waiter_cancelled_while_waiting_is_passed_over() -> None:
-    lock = OldestFirstLock(clock=lambda: 100.0)
-    order: list[str] = []
-    await lock.acquire()
-    gone = asyncio.create_task(_hold(lock, "gone", order, 1.0))
-    kept = asyncio.create_task(_hold(lock, "kept", order, 2.0))
-    await asyncio.sleep(0)
-    gone.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await gone
-    lock.release()
-    await kept
-    assert order == ["kept"]
-    assert not lock.locked()
-
-
-async def test_a_waiter_cancelled_just_as_it_was_handed_the_lock_passes_it_on() -> None:
+@pytest.mark.parametrize("handed", [False, True], ids=["while waiting", "just as handed it"])
+async def test_a_cancelled_waiter_never_keeps_the_lock_from_the_next(handed: bool) -> None:
     lock = OldestFirstLock(clock=lambda: 100.0)
     order: list[str] = []
     await lock.acquire()
     first = asyncio.create_task(_hold(lock, "first", order, 1.0))
     second = asyncio.create_task(_hold(lock, "second", order, 2.0))
-    await asyncio.sleep(0)
-    lock.release()  # handed to `first`, which has not run yet ...
-    first.cancel()  # ... and is cancelled before it does
+    await asyncio.sleep(0)  # both wait
+    if handed:
+        lock.release()  # handed to `first`, which has not run yet ...
+    first.cancel()  # ... (or still waits) and is cancelled
     with contextlib.suppress(asyncio.CancelledError):
         await first
+    if not handed:
+        lock.release()
     await second
     assert order == ["second"]
     assert not lock.locked()
