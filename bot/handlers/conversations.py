@@ -35,7 +35,6 @@ from bot.handlers.common import answer, chat_key, destination, send_text
 from bot.handlers.context import BotContext
 from bot.handlers.keyboards import (
     CURRENT_MARK,
-    EXPIRED,
     Pressed,
     View,
     edit_view,
@@ -158,10 +157,7 @@ def _label(conversation: ConversationSummary) -> str:
     return f"{mark}{title_of(conversation.first_question, LABEL_TITLE_CHARS)} · {day} · {turns}"
 
 
-async def _history_press(query: CallbackQuery, context: BotContext) -> Pressed:
-    message = query.message
-    if not isinstance(message, Message):
-        return Pressed(_(EXPIRED))
+async def _history_press(query: CallbackQuery, message: Message, context: BotContext) -> Pressed:
     kind, _sep, argument = (query.data or "").removeprefix("h:").partition(":")
     numbers = [int(n) for n in argument.split(":") if n.isascii() and n.isdigit()]
     if kind not in ("p", "c") or len(numbers) != (1 if kind == "p" else 2):
@@ -244,10 +240,7 @@ def _forget_requests(context: BotContext) -> dict[int, str]:
     return requests
 
 
-async def _forget_press(query: CallbackQuery, context: BotContext) -> Pressed:
-    message = query.message
-    if not isinstance(message, Message):
-        return Pressed(_(EXPIRED))
+async def _forget_press(query: CallbackQuery, message: Message, context: BotContext) -> Pressed:
     kind, _sep, token = (query.data or "").removeprefix("f:").partition(":")
     key = chat_key(message)
     requests = _forget_requests(context)

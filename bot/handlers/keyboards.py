@@ -84,16 +84,22 @@ async def answer_button(query: CallbackQuery, notice: str | None) -> None:
 async def handle_press(
     update: Update,
     context: BotContext,
-    press: Callable[[CallbackQuery, BotContext], Awaitable[Pressed]],
+    press: Callable[[CallbackQuery, Message, BotContext], Awaitable[Pressed]],
 ) -> None:
-    """Work out a button press with `press`, answer it exactly once, then show the next view."""
+    """Work out a button press with `press` (given the message the button is under), answer it
+    exactly once, then show the next view. A press that comes without its message is answered
+    as out of date."""
     query = update.callback_query
     if query is None:
         return
+    message = query.message
+    if not isinstance(message, Message):
+        await answer_button(query, _(EXPIRED))
+        return
     pressed = Pressed(_(FAILED))
     try:
-        pressed = await press(query, context)
+        pressed = await press(query, message, context)
     finally:
         await answer_button(query, pressed.notice)
-    if pressed.view is not None and isinstance(query.message, Message):
-        await edit_view(context, query.message, pressed.view)
+    if pressed.view is not None:
+        await edit_view(context, message, pressed.view)

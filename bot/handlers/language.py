@@ -21,7 +21,7 @@ from bot import i18n
 from bot.config import Settings
 from bot.handlers.common import answer
 from bot.handlers.context import BotContext
-from bot.handlers.keyboards import CURRENT_MARK, EXPIRED, Pressed, View, handle_press, send_view
+from bot.handlers.keyboards import CURRENT_MARK, Pressed, View, handle_press, send_view
 from bot.i18n import _
 from bot.store import ChatStore
 
@@ -145,10 +145,7 @@ def language_view(current: str | None) -> View:
     return View(text, InlineKeyboardMarkup(rows))
 
 
-async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
-    message = query.message
-    if not isinstance(message, Message):
-        return Pressed(_(EXPIRED))
+async def _press(query: CallbackQuery, message: Message, context: BotContext) -> Pressed:
     wanted = (query.data or "").removeprefix("l:")
     choice = AUTO if wanted == AUTO else wanted if wanted in i18n.LANGUAGES else None
     if choice is None:

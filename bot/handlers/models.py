@@ -25,7 +25,6 @@ from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
 from bot.handlers.keyboards import (
     CURRENT_MARK,
-    EXPIRED,
     Pressed,
     View,
     handle_press,
@@ -134,10 +133,7 @@ def model_digest(model_id: str) -> str:
     return hashlib.sha256(model_id.encode()).hexdigest()[:16]
 
 
-async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
-    message = query.message
-    if not isinstance(message, Message):
-        return Pressed(_(EXPIRED))
+async def _press(query: CallbackQuery, message: Message, context: BotContext) -> Pressed:
     kind, _colon, argument = (query.data or "").removeprefix("m:").partition(":")
     if kind not in ("p", "s", "h"):
         return Pressed(_(STALE))

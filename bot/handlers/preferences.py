@@ -36,7 +36,6 @@ from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
 from bot.handlers.keyboards import (
     CURRENT_MARK,
-    EXPIRED,
     Pressed,
     View,
     handle_press,
@@ -205,10 +204,7 @@ def choices(
     return View(text, InlineKeyboardMarkup(rows))
 
 
-async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
-    message = query.message
-    if not isinstance(message, Message):
-        return Pressed(_(EXPIRED))
+async def _press(query: CallbackQuery, message: Message, context: BotContext) -> Pressed:
     parts = (query.data or "").split(":", 3)
     key = chat_key(message)
     chat = await context.services.store.preferences(key)

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.conversation.preferences import PREFERENCES, VOICES, PreferenceError, parse
 from bot.handlers.common import answer, chat_key
 from bot.handlers.context import BotContext
-from bot.handlers.keyboards import CURRENT_MARK, EXPIRED, Pressed, View, handle_press, send_view
+from bot.handlers.keyboards import CURRENT_MARK, Pressed, View, handle_press, send_view
 from bot.i18n import N_, _
 from bot.store import ChatPreferences
 
@@ -100,10 +100,7 @@ def voice_view(chat: ChatPreferences, defaults: Settings) -> View:
     return View(text, InlineKeyboardMarkup(rows))
 
 
-async def _press(query: CallbackQuery, context: BotContext) -> Pressed:
-    message = query.message
-    if not isinstance(message, Message):
-        return Pressed(_(EXPIRED))
+async def _press(query: CallbackQuery, message: Message, context: BotContext) -> Pressed:
     wanted = (query.data or "").removeprefix("v:")
     try:
         value = parse(PREFERENCES["voice"], wanted)
